@@ -1,0 +1,147 @@
+/*
+ * api.h — Parley's API layer: the declarative method table, parameter
+ * decoding and validation, authentication, and the reply envelope.
+ *
+ * Every API method is one row of api_methods[] (methods.c): its name, its
+ * parameters with types and limits, whether it needs a session, whether it
+ * writes, and its handler.  Dispatch (api.c), validation (args.c) and
+ * docs/api.md (`parleyd --print-api-docs`) all come from that one table.
+ *
+ * A call runs in phases:
+ *   1. loop thread: route, per-IP rate limit for public methods;
+ *   2. a reader thread: decode + validate parameters, authenticate, run the
+ *      method's prep handler (e.g. Argon2id), and for read methods its exec
+ *      handler on a read-only store handle;
+ *   3. write methods: exec on the writer thread inside a group commit; the
+ *      reply is sent only after the commit;
+ *   4. loop thread: reply, metrics, publish the call's events on the bus.
+ */
+#ifndef PL_API_API_H
+#define PL_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "core/codes.h"
+
+struct store;
+struct core;
+struct core_tx;
+
+enum api_type {
+	API_INT = 1,     /* JSON integer in [min, max] */
+	API_STR,         /* UTF-8 string of min..max characters */
+	API_BOOL,        /* true / false */
+	API_INT_ARRAY,   /* array of min..max integers, each >= 1 */
+	API_CHAT_ID,     /* integer chat id, or "@username" string */
+	API_OBJECT,      /* JSON object, checked by the handler */
+};
+
+struct api_param {
+	const char *name;
+	int type;            /* enum api_type */
+	int required;
+	int64_t min, max;    /* value range, string length or array size */
+	const char *doc;
+};
+
+#define API_MAX_PARAMS 8
+
+/* Decoded parameters of one call, by position in the method's param list. */
+struct api_value {
+	int present;
+	int64_t i;           /* API_INT, API_BOOL, API_CHAT_ID (numeric) */
+	const char *s;       /* API_STR, API_CHAT_ID ("@name" without '@'); owned by the JSON doc */
+	int64_t *arr;        /* API_INT_ARRAY; owned by the call */
+	size_t n;
+	json_t *obj;         /* API_OBJECT; borrowed from the JSON doc */
+};
+
+enum api_scope {
+	API_PUBLIC = 0,  /* no session needed */
+	API_USER = 1,    /* a valid session token */
+};
+
+enum api_kind {
+	API_READ = 0,
+	API_WRITE = 1,
+};
+
+enum api_rate {
+	API_RATE_DEFAULT = 0, /* per session */
+	API_RATE_AUTH = 1,    /* register and login: per IP and per account */
+};
+
+struct api_call;
+
+/* A handler returns 0 and sets call->result, or a negative pl_err with
+ * call->code set (api_fail). */
+typedef int (*api_handler_cb)(struct api_call *call, struct store *s);
+
+struct api_method {
+	const char *name;
+	int scope;           /* enum api_scope */
+	int kind;            /* enum api_kind */
+	int rate;            /* enum api_rate */
+	api_handler_cb prep; /* optional: runs on a reader thread before exec */
+	api_handler_cb exec;
+	const char *returns; /* for docs */
+	const char *doc;
+	const int *errors;   /* codes this method can return besides the common ones; ends with -1 */
+	struct api_param params[API_MAX_PARAMS]; /* ends at the first NULL name */
+};
+
+extern const struct api_method api_methods[];
+extern const size_t api_methods_count;
+
+/* One call in flight.  Owned by the API layer (api.c). */
+struct api_call {
+	const struct api_method *m;
+	struct core *core;
+	json_t *doc;                   /* the parsed request body */
+	struct api_value v[API_MAX_PARAMS];
+	int64_t user_id;               /* 0 for public calls */
+	int64_t session_id;
+	int64_t now;                   /* unix seconds at dispatch */
+	char ip[64];
+	const char *token;             /* bearer token, if any (borrowed) */
+	json_t *result;                /* the handler's answer (owned) */
+	int code;                      /* enum pl_code on failure */
+	char detail[256];              /* human detail on failure */
+	int retry_after;               /* FLOOD_WAIT seconds */
+	void *prep_data;               /* passed from prep to exec (owned: freed with free()) */
+	struct core_tx *tx;            /* set by the runner for exec */
+	void *events;                  /* struct bus_events *, owned by the runner */
+};
+
+/* Looks a method up by name; NULL if unknown. */
+const struct api_method *api_method_find(const char *name);
+
+/* Decodes and validates body (len bytes) against m's parameters into call.
+ * Returns 0, or a negative pl_err with call->code/detail set.  On any result
+ * the caller releases with api_call_release(). */
+int api_args_decode(struct api_call *call, const struct api_method *m, const char *body, size_t len);
+void api_call_release(struct api_call *call);
+
+/* Records a failure on call and returns PL_INVAL (or rc for a denial). */
+int api_fail(struct api_call *call, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Renders the reply for call: {"ok":true,"result":...} or the error envelope.
+ * Returns a malloc'd string (caller frees) and sets *status. */
+char *api_reply(struct api_call *call, int *status);
+
+/* Renders an error envelope for code with detail; malloc'd, caller frees. */
+char *api_error_json(int code, const char *detail, int retry_after);
+
+/* Writes docs/api.md from the method table to f. */
+void api_print_docs(FILE *f);
+
+/* Parameter accessors for handlers. */
+static inline int api_has(const struct api_call *c, int i) { return c->v[i].present; }
+static inline int64_t api_int(const struct api_call *c, int i) { return c->v[i].i; }
+static inline const char *api_str(const struct api_call *c, int i) { return c->v[i].s; }
+
+#endif

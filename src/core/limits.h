@@ -1,0 +1,27 @@
+/*
+ * limits.h — Parley's named limits.  Every limit a client can hit has a name
+ * here and a line in docs/api.md (generated from the method table, which uses
+ * these names).  Character counts are Unicode code points.
+ */
+#ifndef PL_CORE_LIMITS_H
+#define PL_CORE_LIMITS_H
+
+#define PL_USERNAME_MIN 5          /* username: 5..32 of [a-z0-9_] */
+#define PL_USERNAME_MAX 32
+#define PL_PASSWORD_MIN 8          /* password: 8..256 characters */
+#define PL_PASSWORD_MAX 256
+#define PL_NAME_MAX 64             /* display name, chat title, link name */
+#define PL_BIO_MAX 255             /* bio, chat description */
+#define PL_DEVICE_MAX 64           /* session device label */
+#define PL_MESSAGE_MAX 4096        /* message text */
+#define PL_QUERY_MAX 256           /* search query */
+#define PL_PAGE_MAX 100            /* messages, dialogs or members per page */
+#define PL_PAGE_DEFAULT 50
+#define PL_INITIAL_MEMBERS_MAX 200 /* members named in createGroup / addChatMembers */
+#define PL_GROUP_MEMBERS_MAX 200000 /* members of one group */
+#define PL_BATCH_MAX 100           /* message ids in deleteMessages / viewMessages */
+#define PL_INVITE_LIMIT_MAX 99999  /* member_limit of an invite link */
+#define PL_INVITE_LINKS_MAX 1000   /* invite links listed per chat */
+#define PL_SESSIONS_MAX 100        /* sessions kept per user; the oldest is dropped */
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * net.h — Parley's HTTP/1.1 server on libuv and http-parser.
+ *
+ * The network thread runs a libuv loop and never blocks on disk.  It accepts
+ * connections, parses requests within named limits, and hands each complete
+ * request to the application through net_request_cb.  The application answers
+ * later — usually after a worker thread has done the work — with
+ * net_req_respond(), always on the loop thread.
+ *
+ * Ownership: a struct net_req belongs to the server.  It stays valid from the
+ * request callback until net_req_respond() is called for it, even if the peer
+ * disconnects meanwhile (the response is then dropped).  The application must
+ * respond to every request exactly once.  Requests on one connection are
+ * answered in order: the server reads the next pipelined request only after
+ * the current one was answered.
+ *
+ * Limits (struct net_limits, documented in docs/operations.md):
+ *   max_connections   further connections are accepted and closed at once
+ *   max_header_bytes  request line + headers; past it: 431
+ *   max_body_bytes    past it: 413 (before the body is read)
+ *   header_timeout_ms the full request must arrive within it; else 408 + close
+ *   idle_timeout_ms   a keep-alive connection idle this long is closed
+ * Malformed HTTP gets 400 and the connection is closed.  Error replies the
+ * server makes itself use the API's JSON envelope:
+ *   {"ok":false,"error_code":413,"description":"REQUEST_TOO_LARGE: ..."}
+ */
+#ifndef PL_NET_NET_H
+#define PL_NET_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct net_limits {
+	unsigned max_connections;   /* default 10000 */
+	size_t max_header_bytes;    /* default 16384 */
+	size_t max_body_bytes;      /* default 1048576 */
+	unsigned header_timeout_ms; /* default 10000 */
+	unsigned idle_timeout_ms;   /* default 60000 */
+};
+
+/* Fills l with the defaults above. */
+void net_limits_default(struct net_limits *l);
+
+enum net_method { NET_GET = 1, NET_POST = 2, NET_HEAD = 3, NET_OTHER = 4 };
+
+/* One parsed request.  All strings are NUL-terminated and owned by the server. */
+struct net_req {
+	int method;                 /* enum net_method */
+	const char *path;           /* URL path without the query, e.g. "/api/sendMessage" */
+	const char *query;          /* after '?', or "" */
+	const char *authorization;  /* Authorization header value, or NULL */
+	const char *content_type;   /* Content-Type header value, or NULL */
+	const char *body;           /* request body, NUL-terminated; "" if none */
+	size_t body_len;
+	char peer_ip[64];           /* textual address of the peer */
+	uint64_t start_ns;          /* uv_hrtime() when the request was complete */
+	void *user;                 /* free for the application's use */
+};
+
+typedef void (*net_request_cb)(void *ctx, struct net_req *req);
+
+struct net_server;
+
+/* Creates a server on loop that calls cb(ctx, req) for each request.  Returns
+ * NULL on allocation failure.  Free with net_server_free() after the loop has
+ * stopped running the server's handles (see net_server_close). */
+struct net_server *net_server_new(uv_loop_t *loop, const struct net_limits *limits,
+				  net_request_cb cb, void *ctx);
+
+/* Binds and listens on "ADDR:PORT" (IPv4, or "[v6]:PORT").  Port 0 picks a
+ * free port; net_server_port() tells which.  Returns 0 or a negative pl_err,
+ * with a message in errbuf. */
+int net_server_listen(struct net_server *srv, const char *addr_port, char *errbuf, size_t errlen);
+int net_server_port(const struct net_server *srv);
+
+/* Stops accepting, closes every connection (pending requests are answered
+ * with nothing), and closes all handles.  The loop must then run until it has
+ * no more active handles before net_server_free(). */
+void net_server_close(struct net_server *srv);
+void net_server_free(struct net_server *srv);
+
+/* Connections currently open. */
+unsigned net_server_connections(const struct net_server *srv);
+
+/* Sends the response to req and releases it.  status is an HTTP status code;
+ * body (len bytes) is copied.  extra_headers, if not NULL, is a string of
+ * complete "Name: value\r\n" lines.  Loop thread only. */
+void net_req_respond(struct net_req *req, int status, const char *content_type,
+		     const char *body, size_t len, const char *extra_headers);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * store.h — Parley's storage interface.
+ *
+ * A storage backend is a table of function pointers (struct store_ops); every
+ * store handle begins with a pointer to its ops, in the manner of SQLite's
+ * sqlite3_io_methods.  Callers use the static inline store_*() wrappers below
+ * and never see SQL.  The SQLite backend (store_sqlite.c) is the embedded
+ * default; a PostgreSQL backend implements the same table.
+ *
+ * Threading: one handle is one database connection and is used by one thread
+ * at a time.  parleyd opens one writer handle (owned by the writer thread,
+ * which groups many requests into one transaction) and a pool of read-only
+ * handles for reader threads.  Reads on a reader handle never wait for the
+ * writer (WAL).
+ *
+ * Sharding: every row of a chat's data carries chat_id and every row of a
+ * user's data carries user_id.
+ *
+ * Errors: every op returns 0 on success or a negative enum pl_err:
+ * PL_NOTFOUND when the row does not exist, PL_EXISTS on a unique-key clash,
+ * PL_BUSY when the database is locked, PL_IO for any other backend failure.
+ *
+ * Ownership: structs passed in are owned by the caller.  Structs filled by a
+ * get op are owned by the caller too; a store_message filled by the store has
+ * a malloc'd text that store_message_release() frees.  Structs passed to an
+ * iteration callback (store_*_cb) belong to the store and are valid only for
+ * the duration of the call; a callback returns 0 to go on, or non-zero to stop
+ * (that value is then returned by the op).
+ */
+#ifndef PL_STORE_STORE_H
+#define PL_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define STORE_OPS_VERSION 1
+
+/* Sizes of fixed text fields, in bytes, including the terminating NUL.
+ * Character limits are enforced by the API layer; these bound the bytes
+ * (4 bytes per UTF-8 character at most). */
+#define STORE_USERNAME_SZ 33     /* 5..32 of [a-z0-9_], lower-cased */
+#define STORE_NAME_SZ 257        /* display name / chat title: 64 chars */
+#define STORE_BIO_SZ 1025        /* bio / chat description: 255 chars */
+#define STORE_HASH_SZ 129        /* Argon2id encoded string (crypto_pwhash_STRBYTES) */
+#define STORE_TOKEN_HASH_SZ 65   /* hex SHA-256 of a session token */
+#define STORE_DEVICE_SZ 129      /* device label: 64 chars */
+#define STORE_IP_SZ 64           /* textual IPv4/IPv6 address */
+#define STORE_LINK_CODE_SZ 33    /* invite link code */
+
+enum store_chat_type {
+	STORE_CHAT_PRIVATE = 1,
+	STORE_CHAT_GROUP = 2,
+	STORE_CHAT_CHANNEL = 3,
+};
+
+/* A member's role.  Rows with LEFT or KICKED are kept (to refuse re-entry of
+ * kicked users and to remember read positions) but do not count as members. */
+enum store_role {
+	STORE_ROLE_LEFT = 0,
+	STORE_ROLE_KICKED = 1,
+	STORE_ROLE_MEMBER = 2,
+	STORE_ROLE_ADMIN = 3,
+	STORE_ROLE_CREATOR = 4,
+};
+
+/* What ordinary members of a group may do (chats.perms bitmask). */
+enum store_perm {
+	STORE_PERM_SEND = 1 << 0,
+	STORE_PERM_INVITE = 1 << 1,
+	STORE_PERM_PIN = 1 << 2,
+	STORE_PERM_CHANGE_INFO = 1 << 3,
+};
+
+struct store_user {
+	int64_t id;
+	char username[STORE_USERNAME_SZ];
+	char display_name[STORE_NAME_SZ];
+	char bio[STORE_BIO_SZ];
+	char pw_hash[STORE_HASH_SZ];
+	int64_t created_at;          /* unix seconds */
+	int is_bot;
+};
+
+struct store_session {
+	int64_t id;
+	int64_t user_id;
+	char token_hash[STORE_TOKEN_HASH_SZ];
+	char device[STORE_DEVICE_SZ];
+	char ip[STORE_IP_SZ];
+	int64_t created_at;
+	int64_t last_seen;
+};
+
+struct store_chat {
+	int64_t id;
+	int type;                     /* enum store_chat_type */
+	char title[STORE_NAME_SZ];    /* groups and channels */
+	char username[STORE_USERNAME_SZ]; /* public channels/groups; "" if none */
+	char description[STORE_BIO_SZ];
+	int64_t creator_id;
+	int64_t created_at;
+	int perms;                    /* enum store_perm bits for plain members */
+	int64_t last_msg_id;          /* the chat's sequence: id of the newest message */
+	int64_t last_date;            /* date of the newest message (or creation) */
+	int64_t pinned_msg_id;        /* 0 if none */
+	int64_t member_count;         /* members with role >= STORE_ROLE_MEMBER */
+	int64_t user_lo, user_hi;     /* private chats: the two users, lo < hi */
+};
+
+struct store_member {
+	int64_t chat_id;
+	int64_t user_id;
+	int role;                     /* enum store_role */
+	int64_t joined_at;
+	int64_t invited_by;           /* 0 if joined by themselves */
+	int64_t read_max_id;          /* read up to and including this message id */
+};
+
+struct store_link {
+	char code[STORE_LINK_CODE_SZ];
+	int64_t chat_id;
+	int64_t creator_id;
+	char name[STORE_NAME_SZ];
+	int64_t created_at;
+	int64_t expire_date;          /* 0 = never */
+	int64_t member_limit;         /* 0 = unlimited */
+	int64_t usage;                /* joins so far */
+	int revoked;
+};
+
+struct store_message {
+	int64_t chat_id;
+	int64_t id;                   /* position in its chat: 1, 2, 3, ... */
+	int64_t sender_id;
+	int64_t date;
+	int64_t edit_date;            /* 0 if never edited */
+	char *text;                   /* malloc'd UTF-8; NULL once deleted */
+	int64_t reply_to_id;          /* 0 if none */
+	int64_t fwd_user_id;          /* forward origin: original sender, 0 if not forwarded */
+	int64_t fwd_chat_id;          /* forward origin: original chat (channels), 0 if none */
+	int64_t fwd_msg_id;           /* forward origin: message id in fwd_chat_id */
+	int64_t fwd_date;             /* forward origin: original date */
+	int64_t views;                /* channel posts: distinct viewers */
+	int deleted;                  /* deleted for everyone */
+	int service;                  /* non-zero for service messages (joined, renamed, ...) */
+};
+
+/* One row of a user's dialog list. */
+struct store_dialog {
+	struct store_chat chat;
+	struct store_member member;
+};
+
+typedef int (*store_user_cb)(void *ctx, const struct store_user *u);
+typedef int (*store_session_cb)(void *ctx, const struct store_session *s);
+typedef int (*store_member_cb)(void *ctx, const struct store_member *m);
+typedef int (*store_link_cb)(void *ctx, const struct store_link *l);
+typedef int (*store_message_cb)(void *ctx, const struct store_message *m);
+typedef int (*store_dialog_cb)(void *ctx, const struct store_dialog *d);
+
+enum store_dir {
+	STORE_OLDER = 0,   /* ids < from_id, newest first */
+	STORE_NEWER = 1,   /* ids > from_id, oldest first */
+};
+
+struct store;
+
+struct store_ops {
+	int version; /* STORE_OPS_VERSION */
+	const char *name;
+
+	void (*close)(struct store *s);
+	/* Runs the numbered migrations not yet applied.  Writer handle only. */
+	int (*migrate)(struct store *s);
+
+	/* Transactions.  begin/commit/rollback bound a group commit; mark,
+	 * release and undo nest one request inside it (SQL savepoints) so a
+	 * request that fails leaves no trace while its neighbours commit. */
+	int (*begin)(struct store *s);
+	int (*commit)(struct store *s);
+	int (*rollback)(struct store *s);
+	int (*mark)(struct store *s);
+	int (*release)(struct store *s);
+	int (*undo)(struct store *s);
+
+	/* users */
+	int (*user_create)(struct store *s, struct store_user *u); /* sets u->id */
+	int (*user_get)(struct store *s, int64_t id, struct store_user *out);
+	int (*user_find)(struct store *s, const char *username, struct store_user *out);
+	int (*user_update)(struct store *s, const struct store_user *u); /* display_name, bio, pw_hash */
+	int (*user_count)(struct store *s, int64_t *out);
+
+	/* sessions */
+	int (*session_create)(struct store *s, struct store_session *ss); /* sets ss->id */
+	int (*session_find)(struct store *s, const char *token_hash, struct store_session *out);
+	int (*session_list)(struct store *s, int64_t user_id, store_session_cb cb, void *ctx);
+	int (*session_delete)(struct store *s, int64_t user_id, int64_t session_id);
+	int (*session_touch)(struct store *s, int64_t session_id, int64_t now, const char *ip);
+
+	/* blocks: blocker has blocked blocked */
+	int (*block_set)(struct store *s, int64_t blocker, int64_t blocked, int on, int64_t now);
+	int (*block_get)(struct store *s, int64_t blocker, int64_t blocked); /* 1, 0 or <0 */
+	int (*block_list)(struct store *s, int64_t blocker, store_user_cb cb, void *ctx);
+
+	/* chats */
+	int (*chat_create)(struct store *s, struct store_chat *c); /* sets c->id */
+	int (*chat_get)(struct store *s, int64_t id, struct store_chat *out);
+	int (*chat_find)(struct store *s, const char *username, struct store_chat *out);
+	int (*chat_find_private)(struct store *s, int64_t user_lo, int64_t user_hi, struct store_chat *out);
+	/* Updates title, username, description, perms and pinned_msg_id. */
+	int (*chat_update)(struct store *s, const struct store_chat *c);
+
+	/* members; member_put inserts or replaces and keeps chats.member_count */
+	int (*member_put)(struct store *s, const struct store_member *m);
+	int (*member_get)(struct store *s, int64_t chat_id, int64_t user_id, struct store_member *out);
+	/* Members with role >= MEMBER (or >= ADMIN if admins_only), by user id
+	 * ascending, user_id > after_user_id, at most limit. */
+	int (*member_list)(struct store *s, int64_t chat_id, int admins_only, int64_t after_user_id,
+			   int limit, store_member_cb cb, void *ctx);
+	int (*member_set_read)(struct store *s, int64_t chat_id, int64_t user_id, int64_t read_max_id);
+
+	/* invite links */
+	int (*link_create)(struct store *s, const struct store_link *l); /* PL_EXISTS if code taken */
+	int (*link_get)(struct store *s, const char *code, struct store_link *out);
+	int (*link_update)(struct store *s, const struct store_link *l); /* usage, revoked, name, expire_date, member_limit */
+	int (*link_list)(struct store *s, int64_t chat_id, store_link_cb cb, void *ctx);
+
+	/* messages */
+	/* Appends m to its chat: m->id becomes the chat's last_msg_id + 1, and
+	 * the chat's last_msg_id and last_date are advanced.  Indexed for search. */
+	int (*message_put)(struct store *s, struct store_message *m);
+	int (*message_get)(struct store *s, int64_t chat_id, int64_t id, struct store_message *out);
+	int (*message_edit)(struct store *s, int64_t chat_id, int64_t id, const char *text, int64_t edit_date);
+	/* Deletes for everyone: text dropped, deleted set, removed from search. */
+	int (*message_delete)(struct store *s, int64_t chat_id, int64_t id);
+	/* Deletes for one user only. */
+	int (*message_hide)(struct store *s, int64_t user_id, int64_t chat_id, int64_t id);
+	/* Messages of chat_id not deleted and not hidden for user_id, paged by id
+	 * (see enum store_dir; from_id 0 with STORE_OLDER means from the newest). */
+	int (*message_history)(struct store *s, int64_t chat_id, int64_t user_id, int64_t from_id,
+			       int dir, int limit, store_message_cb cb, void *ctx);
+	/* Full-text search for query (plain words, all must match) in chat_id, or
+	 * in every chat where user_id is a member if chat_id is 0; newest first;
+	 * only messages with (date, chat_id, id) before the given offset triple
+	 * when offset_date > 0. */
+	int (*message_search)(struct store *s, int64_t user_id, int64_t chat_id, const char *query,
+			      int64_t offset_date, int64_t offset_chat, int64_t offset_id, int limit,
+			      store_message_cb cb, void *ctx);
+	/* Records that user_id viewed the message; *views gets the new count.
+	 * Counting the same viewer twice is a no-op. */
+	int (*message_view)(struct store *s, int64_t chat_id, int64_t id, int64_t user_id, int64_t *views);
+	/* Messages of chat_id with id > after_id, not deleted, not sent by user_id
+	 * and not hidden for user_id. */
+	int (*message_unread)(struct store *s, int64_t chat_id, int64_t user_id, int64_t after_id, int64_t *out);
+	int (*message_count)(struct store *s, int64_t *out);
+
+	/* The chats user_id is a member of, by (last_date, chat id) descending,
+	 * before (offset_date, offset_chat) when offset_date > 0. */
+	int (*dialog_list)(struct store *s, int64_t user_id, int64_t offset_date, int64_t offset_chat,
+			   int limit, store_dialog_cb cb, void *ctx);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+enum store_open_flags {
+	STORE_READONLY = 1 << 0,
+	STORE_SYNC_NORMAL = 1 << 1, /* fsync at checkpoints only; default is FULL */
+};
+
+/* Opens (creating if needed) the SQLite database in directory dir.  Returns
+ * NULL on failure with a message in errbuf.  Close with store_close(). */
+struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t errlen);
+
+/* Frees a message's text (not the struct). */
+void store_message_release(struct store_message *m);
+
+static inline void store_close(struct store *s) { if (s) s->ops->close(s); }
+static inline int store_migrate(struct store *s) { return s->ops->migrate(s); }
+static inline int store_begin(struct store *s) { return s->ops->begin(s); }
+static inline int store_commit(struct store *s) { return s->ops->commit(s); }
+static inline int store_rollback(struct store *s) { return s->ops->rollback(s); }
+static inline int store_mark(struct store *s) { return s->ops->mark(s); }
+static inline int store_release(struct store *s) { return s->ops->release(s); }
+static inline int store_undo(struct store *s) { return s->ops->undo(s); }
+
+static inline int store_user_create(struct store *s, struct store_user *u) { return s->ops->user_create(s, u); }
+static inline int store_user_get(struct store *s, int64_t id, struct store_user *o) { return s->ops->user_get(s, id, o); }
+static inline int store_user_find(struct store *s, const char *n, struct store_user *o) { return s->ops->user_find(s, n, o); }
+static inline int store_user_update(struct store *s, const struct store_user *u) { return s->ops->user_update(s, u); }
+static inline int store_user_count(struct store *s, int64_t *o) { return s->ops->user_count(s, o); }
+
+static inline int store_session_create(struct store *s, struct store_session *ss) { return s->ops->session_create(s, ss); }
+static inline int store_session_find(struct store *s, const char *h, struct store_session *o) { return s->ops->session_find(s, h, o); }
+static inline int store_session_list(struct store *s, int64_t uid, store_session_cb cb, void *c) { return s->ops->session_list(s, uid, cb, c); }
+static inline int store_session_delete(struct store *s, int64_t uid, int64_t sid) { return s->ops->session_delete(s, uid, sid); }
+static inline int store_session_touch(struct store *s, int64_t sid, int64_t now, const char *ip) { return s->ops->session_touch(s, sid, now, ip); }
+
+static inline int store_block_set(struct store *s, int64_t a, int64_t b, int on, int64_t now) { return s->ops->block_set(s, a, b, on, now); }
+static inline int store_block_get(struct store *s, int64_t a, int64_t b) { return s->ops->block_get(s, a, b); }
+static inline int store_block_list(struct store *s, int64_t a, store_user_cb cb, void *c) { return s->ops->block_list(s, a, cb, c); }
+
+static inline int store_chat_create(struct store *s, struct store_chat *c) { return s->ops->chat_create(s, c); }
+static inline int store_chat_get(struct store *s, int64_t id, struct store_chat *o) { return s->ops->chat_get(s, id, o); }
+static inline int store_chat_find(struct store *s, const char *n, struct store_chat *o) { return s->ops->chat_find(s, n, o); }
+static inline int store_chat_find_private(struct store *s, int64_t lo, int64_t hi, struct store_chat *o) { return s->ops->chat_find_private(s, lo, hi, o); }
+static inline int store_chat_update(struct store *s, const struct store_chat *c) { return s->ops->chat_update(s, c); }
+
+static inline int store_member_put(struct store *s, const struct store_member *m) { return s->ops->member_put(s, m); }
+static inline int store_member_get(struct store *s, int64_t c, int64_t u, struct store_member *o) { return s->ops->member_get(s, c, u, o); }
+static inline int store_member_list(struct store *s, int64_t c, int adm, int64_t after, int lim, store_member_cb cb, void *x) { return s->ops->member_list(s, c, adm, after, lim, cb, x); }
+static inline int store_member_set_read(struct store *s, int64_t c, int64_t u, int64_t m) { return s->ops->member_set_read(s, c, u, m); }
+
+static inline int store_link_create(struct store *s, const struct store_link *l) { return s->ops->link_create(s, l); }
+static inline int store_link_get(struct store *s, const char *code, struct store_link *o) { return s->ops->link_get(s, code, o); }
+static inline int store_link_update(struct store *s, const struct store_link *l) { return s->ops->link_update(s, l); }
+static inline int store_link_list(struct store *s, int64_t c, store_link_cb cb, void *x) { return s->ops->link_list(s, c, cb, x); }
+
+static inline int store_message_put(struct store *s, struct store_message *m) { return s->ops->message_put(s, m); }
+static inline int store_message_get(struct store *s, int64_t c, int64_t id, struct store_message *o) { return s->ops->message_get(s, c, id, o); }
+static inline int store_message_edit(struct store *s, int64_t c, int64_t id, const char *t, int64_t d) { return s->ops->message_edit(s, c, id, t, d); }
+static inline int store_message_delete(struct store *s, int64_t c, int64_t id) { return s->ops->message_delete(s, c, id); }
+static inline int store_message_hide(struct store *s, int64_t u, int64_t c, int64_t id) { return s->ops->message_hide(s, u, c, id); }
+static inline int store_message_history(struct store *s, int64_t c, int64_t u, int64_t from, int dir, int lim, store_message_cb cb, void *x) { return s->ops->message_history(s, c, u, from, dir, lim, cb, x); }
+static inline int store_message_search(struct store *s, int64_t u, int64_t c, const char *q, int64_t od, int64_t oc, int64_t oi, int lim, store_message_cb cb, void *x) { return s->ops->message_search(s, u, c, q, od, oc, oi, lim, cb, x); }
+static inline int store_message_view(struct store *s, int64_t c, int64_t id, int64_t u, int64_t *v) { return s->ops->message_view(s, c, id, u, v); }
+static inline int store_message_unread(struct store *s, int64_t c, int64_t u, int64_t after, int64_t *o) { return s->ops->message_unread(s, c, u, after, o); }
+static inline int store_message_count(struct store *s, int64_t *o) { return s->ops->message_count(s, o); }
+
+static inline int store_dialog_list(struct store *s, int64_t u, int64_t od, int64_t oc, int lim, store_dialog_cb cb, void *x) { return s->ops->dialog_list(s, u, od, oc, lim, cb, x); }
+
+#endif
