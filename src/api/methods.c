@@ -20,7 +20,7 @@
 #define P_CHAT {"chat_id", API_CHAT_ID, 1, 0, 0, "Chat id (a user id for a private chat, negative for groups and channels) or \"@username\" of a public chat"}
 #define P_MSG {"message_id", API_INT, 1, 1, I64MAX, "Message id within the chat"}
 #define P_USER {"user_id", API_INT, 1, 1, I64MAX, "User id"}
-#define P_TEXT {"text", API_STR, 1, 0, PL_MESSAGE_MAX, "Message text, 1-4096 characters"}
+#define P_TEXT {"text", API_STR, 1, 0, PL_MESSAGE_MAX, "Message text, 1-4096 characters", PLC_MESSAGE_TOO_LONG}
 #define P_LIMIT {"limit", API_INT, 0, 1, PL_PAGE_MAX, "Page size, 1-100, default 50"}
 
 const struct api_method api_methods[] = {
@@ -29,7 +29,7 @@ const struct api_method api_methods[] = {
 	 "AuthResult {token, session_id, user}",
 	 "Creates an account and logs it in on this device.",
 	 E(PLC_USERNAME_INVALID, PLC_USERNAME_OCCUPIED, PLC_PASSWORD_TOO_SHORT, PLC_FLOOD_WAIT),
-	 {{"username", API_STR, 1, 0, PL_USERNAME_MAX, "5-32 characters of a-z, 0-9 and _ (case-insensitive)"},
+	 {{"username", API_STR, 1, 0, PL_USERNAME_MAX, "5-32 characters of a-z, 0-9 and _ (case-insensitive)", PLC_USERNAME_INVALID},
 	  {"password", API_STR, 1, 0, PL_PASSWORD_MAX, "8-256 characters"},
 	  {"display_name", API_STR, 0, 0, PL_NAME_MAX, "Shown name; defaults to the username"},
 	  {"device", API_STR, 0, 0, PL_DEVICE_MAX, "Label of this device's session"}}},

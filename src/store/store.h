@@ -128,6 +128,7 @@ struct store_link {
 	int64_t member_limit;         /* 0 = unlimited */
 	int64_t usage;                /* joins so far */
 	int revoked;
+	int is_primary;               /* the chat's primary link (exportChatInviteLink) */
 };
 
 struct store_message {

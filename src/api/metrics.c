@@ -1,0 +1,139 @@
+/* metrics.c — request counters and the latency histogram in Prometheus text. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/metrics.h"
+
+static const int statuses[METRICS_STATUSES] = {200, 400, 401, 403, 404, 405, 408, 413,
+					       415, 429, 431, 500, 503, 0, 0, 0};
+static const double bounds[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+					       0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+
+int metrics_init(struct api_metrics *m, size_t nmethods)
+{
+	memset(m, 0, sizeof *m);
+	m->nmethods = nmethods;
+	m->requests = calloc((nmethods + 1) * METRICS_STATUSES, sizeof *m->requests);
+	return m->requests ? 0 : -1;
+}
+
+void metrics_release(struct api_metrics *m)
+{
+	free(m->requests);
+	m->requests = NULL;
+}
+
+static int status_slot(int status)
+{
+	for (int i = 0; i < METRICS_STATUSES && statuses[i]; i++)
+		if (statuses[i] == status)
+			return i;
+	return METRICS_STATUSES - 1; /* "other" */
+}
+
+void metrics_observe(struct api_metrics *m, int method, int status, double seconds)
+{
+	size_t row = method < 0 || (size_t)method >= m->nmethods ? m->nmethods : (size_t)method;
+	int b = 0;
+
+	m->requests[row * METRICS_STATUSES + (size_t)status_slot(status)]++;
+	while (b < METRICS_BUCKETS && seconds > bounds[b])
+		b++;
+	m->buckets[b]++;
+	m->latency_sum += seconds;
+	m->latency_count++;
+}
+
+/* A growable text buffer with a hard cap. */
+struct text {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+#define METRICS_TEXT_MAX (4u << 20)
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < t->cap - t->len)
+			break;
+		size_t cap = t->cap * 2;
+		char *np = cap <= METRICS_TEXT_MAX ? realloc(t->p, cap) : NULL;
+		if (!np) {
+			t->oom = 1;
+			return;
+		}
+		t->p = np;
+		t->cap = cap;
+	}
+	t->len += (size_t)n;
+}
+
+char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g, size_t *len)
+{
+	struct text t = {malloc(16384), 0, 16384, 0};
+	unsigned long long cum = 0;
+
+	if (!t.p)
+		return NULL;
+	t.p[0] = 0;
+	put(&t, "# HELP parley_requests_total HTTP requests answered, by API method and status.\n"
+		"# TYPE parley_requests_total counter\n");
+	for (size_t r = 0; r <= m->nmethods; r++)
+		for (int s = 0; s < METRICS_STATUSES; s++) {
+			unsigned long long v = m->requests[r * METRICS_STATUSES + (size_t)s];
+			char st[16];
+			if (!v)
+				continue;
+			if (statuses[s])
+				snprintf(st, sizeof st, "%d", statuses[s]);
+			else
+				snprintf(st, sizeof st, "other");
+			put(&t, "parley_requests_total{method=\"%s\",status=\"%s\"} %llu\n",
+			    r < m->nmethods ? api_methods[r].name : "other", st, v);
+		}
+	put(&t, "# HELP parley_request_duration_seconds Time from a complete request to its answer.\n"
+		"# TYPE parley_request_duration_seconds histogram\n");
+	for (int b = 0; b < METRICS_BUCKETS; b++) {
+		cum += m->buckets[b];
+		put(&t, "parley_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bounds[b], cum);
+	}
+	cum += m->buckets[METRICS_BUCKETS];
+	put(&t, "parley_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+	put(&t, "parley_request_duration_seconds_sum %.6f\nparley_request_duration_seconds_count %llu\n",
+	    m->latency_sum, m->latency_count);
+	put(&t, "# HELP parley_messages_stored Messages in the store (service messages included).\n"
+		"# TYPE parley_messages_stored gauge\nparley_messages_stored %lld\n", m->messages_stored);
+	put(&t, "# HELP parley_connections_open Open client connections.\n"
+		"# TYPE parley_connections_open gauge\nparley_connections_open %u\n", g->connections);
+	put(&t, "# HELP parley_requests_inflight Calls accepted and not yet answered.\n"
+		"# TYPE parley_requests_inflight gauge\nparley_requests_inflight %zu\n", g->inflight);
+	put(&t, "# HELP parley_write_queue Write calls waiting for the writer.\n"
+		"# TYPE parley_write_queue gauge\nparley_write_queue %zu\n", g->write_queue);
+	put(&t, "# HELP parley_commits_total Group commits (transactions) written.\n"
+		"# TYPE parley_commits_total counter\nparley_commits_total %llu\n", g->commits);
+	put(&t, "# HELP parley_write_calls_total Write calls run by the writer.\n"
+		"# TYPE parley_write_calls_total counter\nparley_write_calls_total %llu\n", g->write_jobs);
+	put(&t, "# HELP parley_commit_failures_total Group commits that failed.\n"
+		"# TYPE parley_commit_failures_total counter\nparley_commit_failures_total %llu\n",
+	    g->commit_failures);
+	if (t.oom) {
+		free(t.p);
+		return NULL;
+	}
+	*len = t.len;
+	return t.p;
+}

@@ -1,0 +1,37 @@
+/*
+ * metrics.h — counters behind GET /metrics (Prometheus text format 0.0.4).
+ * Updated and read on the loop thread only.
+ */
+#ifndef PL_API_METRICS_H
+#define PL_API_METRICS_H
+
+#include <stddef.h>
+
+#define METRICS_STATUSES 16
+#define METRICS_BUCKETS 14
+
+struct api_metrics {
+	size_t nmethods;                 /* api_methods_count; row nmethods = non-API paths */
+	unsigned long long *requests;    /* [(nmethods + 1) * METRICS_STATUSES] */
+	unsigned long long buckets[METRICS_BUCKETS + 1]; /* last = +Inf */
+	double latency_sum;
+	unsigned long long latency_count;
+	long long messages_stored;
+};
+
+int metrics_init(struct api_metrics *m, size_t nmethods);
+void metrics_release(struct api_metrics *m);
+/* method: index into api_methods, or -1 for other paths. */
+void metrics_observe(struct api_metrics *m, int method, int status, double seconds);
+
+struct metrics_gauges {
+	unsigned connections;
+	size_t inflight;
+	size_t write_queue;
+	unsigned long long commits, write_jobs, commit_failures;
+};
+
+/* Renders everything; returns a malloc'd string (caller frees) or NULL. */
+char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g, size_t *len);
+
+#endif

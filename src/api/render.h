@@ -1,0 +1,29 @@
+/*
+ * render.h — the Bot API's JSON shapes (User, Chat, Message, ChatMember,
+ * ChatInviteLink, ...) built from store rows.  Private to src/api.
+ *
+ * Every function returns a new reference (caller decrefs) or NULL on
+ * allocation failure; rows it looks up it reads through tx->s.
+ */
+#ifndef PL_API_RENDER_H
+#define PL_API_RENDER_H
+
+#include <jansson.h>
+
+#include "core/core.h"
+
+json_t *render_user(const struct store_user *u, int with_bio);
+/* Looks the user up; a missing user renders as a placeholder "Deleted Account". */
+json_t *render_user_id(struct core_tx *tx, int64_t id);
+json_t *render_chat(struct core_tx *tx, const struct store_chat *c);
+json_t *render_chat_full(struct core_tx *tx, const struct core_access *a);
+json_t *render_permissions(int perms);
+/* depth limits nesting: replies and pinned messages are rendered one level deep. */
+json_t *render_message(struct core_tx *tx, const struct store_chat *c, const struct store_message *m, int depth);
+json_t *render_member(struct core_tx *tx, const struct store_member *m);
+json_t *render_link(struct core_tx *tx, const struct store_link *l);
+json_t *render_session(const struct store_session *s, int64_t current);
+/* The last visible message of chat c for tx->uid, or NULL if none. */
+json_t *render_last_message(struct core_tx *tx, const struct store_chat *c);
+
+#endif

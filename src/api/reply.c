@@ -1,0 +1,58 @@
+/* reply.c — the reply envelope, built in one place from the code table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/core.h"
+
+char *api_error_json(int code, const char *detail, int retry_after)
+{
+	char desc[512];
+	json_t *j;
+	char *out;
+
+	if (code == PLC_FLOOD_WAIT)
+		snprintf(desc, sizeof desc, "FLOOD_WAIT_%d: %s", retry_after > 0 ? retry_after : 1,
+			 detail && *detail ? detail : pl_code_message(code));
+	else
+		snprintf(desc, sizeof desc, "%s: %s", pl_code_name(code), detail && *detail ? detail : pl_code_message(code));
+	j = json_pack("{s:b, s:i, s:s}", "ok", 0, "error_code", pl_code_status(code), "description", desc);
+	if (!j)
+		return NULL;
+	if (code == PLC_FLOOD_WAIT)
+		json_object_set_new(j, "parameters", json_pack("{s:i}", "retry_after", retry_after > 0 ? retry_after : 1));
+	out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+char *api_reply(struct api_call *call, int *status)
+{
+	int code = call->code;
+	const char *detail = call->detail;
+	int retry = call->retry_after;
+	char *out;
+
+	if (!code && call->result) {
+		json_t *j = json_pack("{s:b, s:O}", "ok", 1, "result", call->result);
+		out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		*status = 200;
+		if (out)
+			return out;
+		code = PLC_INTERNAL;
+		detail = "out of memory";
+	}
+	if (!code && call->tx && call->tx->code) {
+		code = call->tx->code;
+		detail = call->tx->detail;
+		retry = call->tx->retry_after;
+	}
+	if (!code) {
+		code = PLC_INTERNAL;
+		detail = "the call produced no result";
+	}
+	*status = pl_code_status(code);
+	return api_error_json(code, detail, retry);
+}

@@ -1,0 +1,190 @@
+/*
+ * core.h — Parley's domain logic: accounts, sessions, chats, membership and
+ * permissions, messages.  Pure logic over the store interface: no sockets, no
+ * JSON.  Every rule about who may do what lives here, in one place
+ * (core_access_*), and every API handler goes through it.
+ *
+ * A call runs inside a struct core_tx: the store handle to use (the writer's,
+ * inside a group commit, for writes; a read-only handle for reads), the
+ * acting user, the time, and where to put the failure code and the events to
+ * publish after commit.
+ *
+ * Errors: 0 on success, or a negative enum pl_err with tx->code set to the
+ * client-facing enum pl_code and tx->detail to a human sentence.
+ *
+ * Chat ids seen by clients (the Telegram Bot API convention): a private chat
+ * is named by the other user's id (positive); groups and channels by the
+ * negated internal chat id.  core_chat_resolve() and core_chat_peer_id()
+ * convert.
+ */
+#ifndef PL_CORE_CORE_H
+#define PL_CORE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/codes.h"
+#include "core/limits.h"
+#include "safety/safety.h"
+#include "store/store.h"
+
+struct bus_events;
+struct rl_table;
+
+/* Shared, read-mostly state of the domain layer.  Owned by parleyd's main. */
+struct core {
+	unsigned long long pw_ops;  /* Argon2id opslimit */
+	size_t pw_mem;              /* Argon2id memlimit */
+	char public_url[640];       /* base of invite links, no trailing slash */
+	struct safety_chain chain;  /* checks before a message is committed */
+	struct rl_table *login_limits; /* login attempts per username (owned by main) */
+	double login_per_min;
+};
+
+struct core_tx {
+	struct core *core;
+	struct store *s;
+	int64_t now;                /* unix seconds */
+	double mono;                /* monotonic seconds (rate limits) */
+	int64_t uid;                /* acting user; 0 if none */
+	struct bus_events *ev;      /* NULL for reads */
+	int code;                   /* enum pl_code, set on failure */
+	char detail[256];
+	int retry_after;
+};
+
+/* Records code + detail on tx; returns rc (a negative pl_err). */
+int core_fail(struct core_tx *tx, int rc, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Sets Argon2id cost from "interactive", "moderate" or "min"; -1 if unknown. */
+int core_set_password_cost(struct core *c, const char *cost);
+
+/* --- accounts (accounts.c) ------------------------------------------------ */
+
+/* Validates a username (5-32 of [a-zA-Z0-9_]) and writes it lower-cased to
+ * out (STORE_USERNAME_SZ).  Returns 0 or PL_INVAL. */
+int core_username_normalize(const char *in, char *out);
+
+/* Argon2id.  Slow by design: call on a reader thread, never the loop or the
+ * writer.  hash is STORE_HASH_SZ bytes. */
+int core_password_hash(const struct core *c, const char *pw, char *hash);
+int core_password_verify(const char *hash, const char *pw);
+
+/* A fresh random session token (64 hex chars) and its SHA-256 (hex). */
+void core_token_new(char token[65], char hash[STORE_TOKEN_HASH_SZ]);
+void core_token_hash(const char *token, char hash[STORE_TOKEN_HASH_SZ]);
+
+/* Creates the account and its first session. */
+int core_register(struct core_tx *tx, const char *username, const char *pw_hash, const char *display,
+		  const char *device, const char *ip, const char *token_hash, struct store_user *u,
+		  struct store_session *ss);
+/* Opens a session for user u (whose password was already verified). */
+int core_session_open(struct core_tx *tx, int64_t uid, const char *device, const char *ip,
+		      const char *token_hash, struct store_session *ss);
+/* Finds the session for a bearer token; UNAUTHORIZED if none. */
+int core_authenticate(struct core_tx *tx, const char *token, struct store_session *ss);
+int core_session_close(struct core_tx *tx, int64_t session_id);
+int core_profile_update(struct core_tx *tx, const char *display, const char *bio, struct store_user *out);
+/* Is name free as both a user and a chat username?  0, or PL_EXISTS with
+ * USERNAME_OCCUPIED. */
+int core_username_available(struct core_tx *tx, const char *name);
+int core_user_get(struct core_tx *tx, int64_t id, struct store_user *out);
+int core_user_find(struct core_tx *tx, const char *username, struct store_user *out);
+int core_block(struct core_tx *tx, int64_t target, int on);
+
+/* --- chats (chats.c) --------------------------------------------------------- */
+
+/* Access a caller has to a chat, from core_access(). */
+struct core_access {
+	struct store_chat chat;
+	struct store_member me;     /* role LEFT if no row */
+	int is_member;              /* role >= MEMBER */
+	int is_admin;               /* role >= ADMIN */
+	int can_read;               /* member, or the chat is public */
+	int can_post;
+	int can_invite;
+	int can_pin;
+	int can_change_info;
+};
+
+/* Resolves a client chat id (or @username if name != NULL) to a chat and the
+ * caller's access.  A private chat with a user that does not exist yet is
+ * created when create is set (writes only), else CHAT_NOT_FOUND.  Chats the
+ * caller cannot see at all answer CHAT_NOT_FOUND. */
+enum core_need {
+	CORE_NEED_NONE = 0,   /* resolve only */
+	CORE_NEED_READ = 1,   /* member, or a public chat: else CHAT_FORBIDDEN */
+	CORE_NEED_MEMBER = 2, /* member: else CHAT_FORBIDDEN */
+};
+int core_chat_resolve(struct core_tx *tx, int64_t client_id, const char *name, int create, int need,
+		      struct core_access *a);
+/* Access of tx->uid to chat c. */
+int core_access(struct core_tx *tx, const struct store_chat *c, struct core_access *a);
+/* The other user of a private chat. */
+int64_t core_private_peer(const struct store_chat *c, int64_t viewer);
+/* The id a viewer uses for chat c. */
+int64_t core_chat_peer_id(const struct store_chat *c, int64_t viewer);
+
+int core_group_create(struct core_tx *tx, const char *title, const int64_t *uids, size_t n, const char *desc,
+		      struct store_chat *out);
+int core_channel_create(struct core_tx *tx, const char *title, const char *username, const char *desc,
+			struct store_chat *out);
+int core_members_add(struct core_tx *tx, struct core_access *a, const int64_t *uids, size_t n);
+int core_member_ban(struct core_tx *tx, struct core_access *a, int64_t uid);
+int core_member_unban(struct core_tx *tx, struct core_access *a, int64_t uid);
+int core_member_promote(struct core_tx *tx, struct core_access *a, int64_t uid, int admin);
+int core_member_get(struct core_tx *tx, struct core_access *a, int64_t uid, struct store_member *out);
+
+/* Fields to change on a chat; NULL / negative = keep. */
+struct core_chat_edit {
+	const char *title;
+	const char *description;
+	const char *username;
+	int perms_set, perms_clear; /* enum store_perm bits */
+};
+int core_chat_edit(struct core_tx *tx, struct core_access *a, const struct core_chat_edit *e);
+int core_chat_leave(struct core_tx *tx, struct core_access *a);
+int core_chat_join_link(struct core_tx *tx, const char *link, struct store_chat *out);
+int core_chat_join_public(struct core_tx *tx, struct core_access *a);
+
+/* Extracts the code of an invite link ("https://h/+CODE", "+CODE", "CODE")
+ * into code (STORE_LINK_CODE_SZ); PL_INVAL if it cannot be one. */
+int core_link_code(const char *link, char *code);
+int core_link_create(struct core_tx *tx, struct core_access *a, const char *name, int64_t expire,
+		     int64_t limit, int primary, struct store_link *out);
+int core_link_revoke(struct core_tx *tx, struct core_access *a, const char *link, struct store_link *out);
+/* Writes the public URL of link l into out. */
+void core_link_url(const struct core *c, const struct store_link *l, char *out, size_t len);
+
+/* --- messages (messages.c) ------------------------------------------------ */
+
+/* Checks a message text: UTF-8, 1..PL_MESSAGE_MAX characters. */
+int core_text_check(struct core_tx *tx, const char *text);
+int core_message_send(struct core_tx *tx, struct core_access *a, const char *text, int64_t reply_to,
+		      struct store_message *out);
+int core_message_forward(struct core_tx *tx, struct core_access *dst, struct core_access *src, int64_t msg_id,
+			 struct store_message *out);
+int core_message_edit(struct core_tx *tx, struct core_access *a, int64_t msg_id, const char *text,
+		      struct store_message *out);
+int core_messages_delete(struct core_tx *tx, struct core_access *a, const int64_t *ids, size_t n, int revoke);
+int core_message_pin(struct core_tx *tx, struct core_access *a, int64_t msg_id, int pin);
+int core_read_history(struct core_tx *tx, struct core_access *a, int64_t max_id, int64_t *read_max,
+		      int64_t *unread);
+int core_messages_view(struct core_tx *tx, struct core_access *a, const int64_t *ids, size_t n, int64_t *views);
+/* Gets a visible message of a readable chat. */
+int core_message_get(struct core_tx *tx, struct core_access *a, int64_t msg_id, struct store_message *out);
+
+/* Appends a service message (kind, payload text) to chat c. */
+enum core_service {
+	CORE_SVC_CREATED = 1,      /* payload: title */
+	CORE_SVC_MEMBERS_ADDED,    /* payload: comma-separated user ids */
+	CORE_SVC_MEMBER_LEFT,      /* payload: user id */
+	CORE_SVC_MEMBER_REMOVED,   /* payload: user id */
+	CORE_SVC_TITLE,            /* payload: new title */
+	CORE_SVC_PINNED,           /* payload: message id */
+	CORE_SVC_JOINED,           /* payload: user id (joined by link or by name) */
+};
+int core_service_post(struct core_tx *tx, struct store_chat *c, int kind, const char *payload);
+
+#endif

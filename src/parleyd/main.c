@@ -1,0 +1,327 @@
+/*
+ * main.c — parleyd, the Parley server.
+ *
+ * Reads the settings (defaults, config file, environment, flags), opens the
+ * store and runs its migrations, starts the group-commit writer and the
+ * reader pool, and serves HTTP on a libuv loop until SIGTERM or SIGINT, when
+ * it stops accepting, finishes the calls in flight, commits, and exits 0.
+ * All state lives in main's struct parleyd; nothing is global.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "api/server.h"
+#include "bus/bus.h"
+#include "core/core.h"
+#include "store/store.h"
+#include "store/writer.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/ratelimit.h"
+
+#define PARLEYD_VERSION "0.1.0"
+#define LOGIN_KEYS_MAX 100000
+
+struct parleyd {
+	struct pl_config cfg;
+	struct pl_log log;
+	uv_loop_t loop;
+	struct core core;
+	struct safety_flood flood;
+	struct store *wstore;
+	struct store_pool readers;
+	struct store_writer *writer;
+	struct bus *bus;
+	struct api_server *api;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t drain;
+	int stopping;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: parleyd [options]\n"
+		"  --listen ADDR:PORT   serve HTTP here (default 127.0.0.1:8080; port 0 picks one)\n"
+		"  --data DIR           data folder (default ./data), created on first start\n"
+		"  --config FILE        settings file (default DIR/parleyd.conf if present)\n"
+		"  --set NAME=VALUE     any setting (see docs/operations.md); repeatable\n"
+		"  --print-api-docs     print docs/api.md, generated from the method table\n"
+		"  --print-config-docs  print the table of settings\n"
+		"  --version, --help\n"
+		"Environment: PARLEY_<SETTING> overrides the file; flags override both.\n");
+}
+
+/* First pass: what decides where the config file is. */
+static int find_config(int argc, char **argv, const char **config, const char **data)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			*config = argv[++i];
+		else if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			*data = argv[++i];
+	}
+	return 0;
+}
+
+static int apply_flags(struct pl_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--config")) {
+			i++;
+			continue;
+		}
+		if ((!strcmp(a, "--listen") || !strcmp(a, "--data") || !strcmp(a, "--set")) && i + 1 >= argc) {
+			snprintf(err, errlen, "%s needs a value", a);
+			return -1;
+		}
+		if (!strcmp(a, "--listen") || !strcmp(a, "--data")) {
+			if (pl_config_set(c, a + 2, argv[++i], err, errlen) < 0)
+				return -1;
+		} else if (!strcmp(a, "--set")) {
+			char kv[1024], *eq;
+			snprintf(kv, sizeof kv, "%s", argv[++i]);
+			if (!(eq = strchr(kv, '='))) {
+				snprintf(err, errlen, "--set wants NAME=VALUE");
+				return -1;
+			}
+			*eq = 0;
+			if (pl_config_set(c, kv, eq + 1, err, errlen) < 0)
+				return -1;
+		} else {
+			snprintf(err, errlen, "unknown option %s (try --help)", a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_config(struct parleyd *d, int argc, char **argv)
+{
+	const char *config = NULL, *data = NULL;
+	char path[PL_CONFIG_STR_SZ + 32], err[512];
+	int rc;
+
+	pl_config_defaults(&d->cfg);
+	find_config(argc, argv, &config, &data);
+	if (!data && getenv("PARLEY_DATA"))
+		data = getenv("PARLEY_DATA");
+	snprintf(path, sizeof path, "%s/parleyd.conf", data ? data : d->cfg.data);
+	rc = pl_config_load_file(&d->cfg, config ? config : path, config != NULL, err, sizeof err);
+	if (rc >= 0 && (rc = pl_config_load_env(&d->cfg, err, sizeof err)) >= 0)
+		rc = apply_flags(&d->cfg, argc, argv, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "parleyd: %s\n", err);
+		return -1;
+	}
+	d->log.level = pl_log_level_parse(d->cfg.log_level);
+	if (d->log.level < 0) {
+		fprintf(stderr, "parleyd: log_level must be debug, info, warn or error\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int make_data_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "parleyd: cannot create %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int init_core(struct parleyd *d)
+{
+	struct core *c = &d->core;
+
+	if (core_set_password_cost(c, d->cfg.password_cost) < 0) {
+		fprintf(stderr, "parleyd: password_cost must be interactive, moderate or min\n");
+		return -1;
+	}
+	if (d->cfg.public_url[0])
+		snprintf(c->public_url, sizeof c->public_url, "%s", d->cfg.public_url);
+	else
+		snprintf(c->public_url, sizeof c->public_url, "http://%s", d->cfg.listen);
+	c->public_url[strcspn(c->public_url, "\r\n")] = 0;
+	if (c->public_url[0] && c->public_url[strlen(c->public_url) - 1] == '/')
+		c->public_url[strlen(c->public_url) - 1] = 0;
+	c->login_per_min = (double)d->cfg.rate_login_account_per_min;
+	if (!(c->login_limits = rl_table_new(LOGIN_KEYS_MAX)))
+		return -1;
+	if (safety_flood_init(&d->flood, (double)d->cfg.rate_messages_per_sec, (double)d->cfg.rate_messages_burst) < 0)
+		return -1;
+	safety_chain_init(&c->chain);
+	safety_chain_add(&c->chain, "flood", safety_flood_check, &d->flood);
+	safety_chain_add(&c->chain, "allow", safety_allow_check, NULL);
+	return 0;
+}
+
+static int open_store(struct parleyd *d, long long *messages)
+{
+	char err[512];
+	int64_t n = 0;
+	int rc;
+
+	d->wstore = store_sqlite_open(d->cfg.data, strcmp(d->cfg.sync, "normal") ? 0 : STORE_SYNC_NORMAL, err,
+				      sizeof err);
+	if (!d->wstore) {
+		fprintf(stderr, "parleyd: cannot open the store: %s\n", err);
+		return -1;
+	}
+	if ((rc = store_migrate(d->wstore)) < 0 || (rc = store_message_count(d->wstore, &n)) < 0) {
+		fprintf(stderr, "parleyd: store migration failed: %s\n", pl_strerror(rc));
+		return -1;
+	}
+	*messages = n;
+	if (store_pool_init(&d->readers, d->cfg.data, (size_t)d->cfg.reader_threads, err, sizeof err) < 0) {
+		fprintf(stderr, "parleyd: cannot open read handles: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes DATA/parleyd.addr ("HOST:PORT\n") atomically, for scripts and tests. */
+static void write_addr_file(struct parleyd *d, int port)
+{
+	char host[PL_CONFIG_STR_SZ], path[PL_CONFIG_STR_SZ + 32], tmp[PL_CONFIG_STR_SZ + 40];
+	char *colon;
+	FILE *f;
+
+	snprintf(host, sizeof host, "%s", d->cfg.listen);
+	colon = strrchr(host, ':');
+	if (colon)
+		*colon = 0;
+	snprintf(path, sizeof path, "%s/parleyd.addr", d->cfg.data);
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	if (!(f = fopen(tmp, "w")))
+		return;
+	fprintf(f, "%s:%d\n", host, port);
+	fflush(f);
+	fsync(fileno(f));
+	fclose(f);
+	rename(tmp, path);
+	pl_log(&d->log, PL_LOG_INFO, "parleyd %s listening on http://%s:%d (data in %s)", PARLEYD_VERSION, host, port,
+	       d->cfg.data);
+}
+
+static void on_drain(uv_timer_t *t)
+{
+	struct parleyd *d = t->data;
+
+	if (api_server_inflight(d->api))
+		return;
+	uv_timer_stop(t);
+	uv_close((uv_handle_t *)t, NULL);
+	store_writer_stop(d->writer);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct parleyd *d = s->data;
+
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	pl_log(&d->log, PL_LOG_INFO, "signal %d: finishing calls in flight, then stopping", signum);
+	api_server_close(d->api);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_timer_init(&d->loop, &d->drain);
+	d->drain.data = d;
+	uv_timer_start(&d->drain, on_drain, 0, 10);
+}
+
+static int serve(struct parleyd *d, long long messages)
+{
+	char err[512];
+	int rc;
+
+	if (!(d->writer = store_writer_start(&d->loop, d->wstore, (size_t)d->cfg.write_batch_max)) ||
+	    !(d->bus = bus_local_new()) ||
+	    !(d->api = api_server_new(&d->loop, &d->core, d->writer, &d->readers, d->bus, &d->cfg, &d->log,
+				      messages))) {
+		fprintf(stderr, "parleyd: out of memory\n");
+		return -1;
+	}
+	if ((rc = api_server_listen(d->api, d->cfg.listen, err, sizeof err)) < 0) {
+		fprintf(stderr, "parleyd: cannot listen on %s: %s\n", d->cfg.listen, err);
+		api_server_close(d->api);
+		store_writer_stop(d->writer);
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+		return -1;
+	}
+	write_addr_file(d, api_server_port(d->api));
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sigint);
+	d->sigterm.data = d->sigint.data = d;
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	pl_log(&d->log, PL_LOG_INFO, "stopped cleanly");
+	return 0;
+}
+
+static void cleanup(struct parleyd *d)
+{
+	api_server_free(d->api);
+	store_writer_free(d->writer);
+	bus_free(d->bus);
+	store_pool_release(&d->readers);
+	store_close(d->wstore);
+	safety_flood_release(&d->flood);
+	rl_table_free(d->core.login_limits);
+	uv_loop_close(&d->loop);
+}
+
+int main(int argc, char **argv)
+{
+	struct parleyd *d;
+	char threads[16];
+	long long messages = 0;
+	int rc = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("parleyd %s\n", PARLEYD_VERSION);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--print-api-docs")) {
+			api_print_docs(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--print-config-docs")) {
+			pl_config_print_docs(stdout);
+			return 0;
+		}
+	}
+	if (sodium_init() < 0 || !(d = calloc(1, sizeof *d)))
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	if (load_config(d, argc, argv) < 0 || make_data_dir(d->cfg.data) < 0 || init_core(d) < 0)
+		goto out;
+	/* libuv's thread pool runs the reader phase: one thread per read handle. */
+	snprintf(threads, sizeof threads, "%ld", d->cfg.reader_threads);
+	setenv("UV_THREADPOOL_SIZE", threads, 1);
+	if (uv_loop_init(&d->loop) < 0)
+		goto out;
+	if (open_store(d, &messages) == 0 && serve(d, messages) == 0)
+		rc = 0;
+	cleanup(d);
+out:
+	free(d);
+	return rc;
+}

@@ -1,0 +1,257 @@
+/* writer.c — the group-commit writer thread and the read-handle pool. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/writer.h"
+
+struct store_writer {
+	struct store *s;
+	size_t batch_max;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store_job *head, *tail;  /* queued, guarded by mu */
+	size_t queued;
+	struct store_job *done_head, *done_tail; /* committed, guarded by mu */
+	int stopping;
+	uv_async_t async;
+	struct store_writer_stats stats; /* guarded by mu */
+};
+
+/* Takes up to batch_max queued jobs as a list; NULL when stopping and empty. */
+static struct store_job *take_batch(struct store_writer *w)
+{
+	struct store_job *first, *last;
+	size_t n = 1;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->head && !w->stopping)
+		pthread_cond_wait(&w->cv, &w->mu);
+	first = last = w->head;
+	if (first) {
+		while (last->next && n < w->batch_max) {
+			last = last->next;
+			n++;
+		}
+		w->head = last->next;
+		if (!w->head)
+			w->tail = NULL;
+		last->next = NULL;
+		w->queued -= n;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return first;
+}
+
+static int run_batch(struct store_writer *w, struct store_job *batch)
+{
+	int rc = store_begin(w->s);
+
+	for (int tries = 0; rc == PL_BUSY && tries < 50; tries++) /* a reader checkpointing */
+		rc = store_begin(w->s);
+	if (rc < 0)
+		return rc;
+	for (struct store_job *j = batch; j; j = j->next) {
+		if ((rc = store_mark(w->s)) < 0)
+			goto fail;
+		j->run_rc = j->run(j, w->s);
+		rc = j->run_rc < 0 ? store_undo(w->s) : store_release(w->s);
+		if (rc < 0)
+			goto fail;
+	}
+	if ((rc = store_commit(w->s)) < 0)
+		goto fail;
+	return 0;
+fail:
+	(void)store_rollback(w->s);
+	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct store_writer *w = arg;
+	struct store_job *batch;
+
+	while ((batch = take_batch(w))) {
+		int rc = run_batch(w, batch);
+		size_t n = 0;
+		struct store_job *last = batch;
+		for (struct store_job *j = batch; j; j = j->next) {
+			j->commit_rc = rc;
+			last = j;
+			n++;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (w->done_tail)
+			w->done_tail->next = batch;
+		else
+			w->done_head = batch;
+		w->done_tail = last;
+		w->stats.jobs += n;
+		if (rc < 0)
+			w->stats.failed++;
+		else
+			w->stats.commits++;
+		pthread_mutex_unlock(&w->mu);
+		uv_async_send(&w->async);
+	}
+	return NULL;
+}
+
+/* Loop thread: hands committed jobs back to their owners. */
+static void on_async(uv_async_t *a)
+{
+	struct store_writer *w = a->data;
+	struct store_job *j;
+
+	pthread_mutex_lock(&w->mu);
+	j = w->done_head;
+	w->done_head = w->done_tail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	while (j) {
+		struct store_job *next = j->next;
+		j->next = NULL;
+		j->done(j, j->commit_rc);
+		j = next;
+	}
+}
+
+struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max)
+{
+	struct store_writer *w = calloc(1, sizeof *w);
+
+	if (!w)
+		return NULL;
+	w->s = s;
+	w->batch_max = batch_max ? batch_max : 1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (uv_async_init(loop, &w->async, on_async) < 0)
+		goto fail;
+	w->async.data = w;
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		uv_close((uv_handle_t *)&w->async, NULL);
+		goto fail;
+	}
+	return w;
+fail:
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+	return NULL;
+}
+
+int store_writer_submit(struct store_writer *w, struct store_job *j)
+{
+	int rc = 0;
+
+	j->next = NULL;
+	pthread_mutex_lock(&w->mu);
+	if (w->stopping) {
+		rc = PL_CLOSED;
+	} else {
+		if (w->tail)
+			w->tail->next = j;
+		else
+			w->head = j;
+		w->tail = j;
+		w->queued++;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+void store_writer_stop(struct store_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	on_async(&w->async); /* deliver what the last batches committed */
+	uv_close((uv_handle_t *)&w->async, NULL);
+}
+
+void store_writer_free(struct store_writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}
+
+void store_writer_stats(struct store_writer *w, struct store_writer_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = w->stats;
+	pthread_mutex_unlock(&w->mu);
+}
+
+size_t store_writer_queued(struct store_writer *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->mu);
+	n = w->queued;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+int store_pool_init(struct store_pool *p, const char *dir, size_t n, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof *p);
+	p->all = calloc(n, sizeof *p->all);
+	p->idle = calloc(n, sizeof *p->idle);
+	if (!p->all || !p->idle) {
+		free(p->all);
+		free(p->idle);
+		return PL_NOMEM;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	for (size_t i = 0; i < n; i++) {
+		p->all[i] = store_sqlite_open(dir, STORE_READONLY, err, errlen);
+		if (!p->all[i]) {
+			store_pool_release(p);
+			return PL_IO;
+		}
+		p->idle[p->nidle++] = p->all[i];
+		p->n++;
+	}
+	return 0;
+}
+
+void store_pool_release(struct store_pool *p)
+{
+	if (!p->all)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		store_close(p->all[i]);
+	free(p->all);
+	free(p->idle);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	memset(p, 0, sizeof *p);
+}
+
+struct store *store_pool_get(struct store_pool *p)
+{
+	struct store *s;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->nidle)
+		pthread_cond_wait(&p->cv, &p->mu);
+	s = p->idle[--p->nidle];
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+void store_pool_put(struct store_pool *p, struct store *s)
+{
+	pthread_mutex_lock(&p->mu);
+	p->idle[p->nidle++] = s;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,79 @@
+/*
+ * writer.h — group commit and the pool of read handles.
+ *
+ * The writer is one thread that owns the writer store handle.  Jobs submitted
+ * from any thread queue up; the writer takes up to batch_max of them, runs
+ * each inside one transaction (each in its own savepoint, so a job that fails
+ * is undone while its neighbours commit), commits once — one fsync for the
+ * whole group — and only then hands every job back to the loop thread through
+ * a uv_async.  So a request that writes is answered only after its commit,
+ * and the loop thread never touches the disk.
+ *
+ * The pool holds read-only handles for reader threads; reads on them never
+ * wait behind the writer (SQLite WAL).
+ */
+#ifndef PL_STORE_WRITER_H
+#define PL_STORE_WRITER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "store/store.h"
+
+struct store_job;
+
+/* Runs on the writer thread inside the group transaction.  A negative return
+ * undoes this job's changes only. */
+typedef int (*store_job_run_cb)(struct store_job *j, struct store *s);
+/* Runs on the loop thread after the group was committed (commit_rc 0) or
+ * failed to commit (commit_rc < 0: nothing of the job was kept). */
+typedef void (*store_job_done_cb)(struct store_job *j, int commit_rc);
+
+/* Embedded in the caller's request object; the caller owns it. */
+struct store_job {
+	struct store_job *next;
+	store_job_run_cb run;
+	store_job_done_cb done;
+	int run_rc;           /* what run returned */
+	int commit_rc;        /* what the group's commit returned */
+};
+
+struct store_writer_stats {
+	unsigned long long commits;   /* transactions committed */
+	unsigned long long jobs;      /* jobs run */
+	unsigned long long failed;    /* commits that failed */
+};
+
+struct store_writer;
+
+/* Starts the writer thread on store s (which it uses exclusively until
+ * stopped; the caller still owns and closes it).  NULL on failure. */
+struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max);
+/* Queues j.  Any thread.  Returns PL_CLOSED once the writer is stopping. */
+int store_writer_submit(struct store_writer *w, struct store_job *j);
+/* Finishes queued jobs, joins the thread and closes the async handle; the
+ * loop must run once more before store_writer_free().  Loop thread. */
+void store_writer_stop(struct store_writer *w);
+void store_writer_free(struct store_writer *w);
+/* Counters (approximate while running). */
+void store_writer_stats(struct store_writer *w, struct store_writer_stats *out);
+/* Jobs waiting for the writer now. */
+size_t store_writer_queued(struct store_writer *w);
+
+struct store_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store **all;
+	struct store **idle;
+	size_t n, nidle;
+};
+
+/* Opens n read-only handles on dir.  Returns 0 or a negative pl_err. */
+int store_pool_init(struct store_pool *p, const char *dir, size_t n, char *err, size_t errlen);
+void store_pool_release(struct store_pool *p);
+/* Borrows a handle, waiting if all are in use; give it back with _put. */
+struct store *store_pool_get(struct store_pool *p);
+void store_pool_put(struct store_pool *p, struct store *s);
+
+#endif
