@@ -46,6 +46,7 @@ struct api_param {
 	int64_t min, max;    /* value range, string length or array size */
 	const char *doc;
 	int too_long;        /* enum pl_code for a string over max; 0 = PARAM_INVALID */
+	int too_short;       /* enum pl_code for a string under min; 0 = PARAM_INVALID */
 };
 
 #define API_MAX_PARAMS 8

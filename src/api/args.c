@@ -74,7 +74,8 @@ static int decode_str(struct api_call *c, const struct api_param *p, json_t *j, 
 		return api_fail(c, p->too_long ? p->too_long : PLC_PARAM_INVALID,
 				"%s is %ld characters long; the limit is %lld", p->name, n, (long long)p->max);
 	if (n < p->min)
-		return api_fail(c, PLC_PARAM_INVALID, "%s needs at least %lld characters", p->name, (long long)p->min);
+		return api_fail(c, p->too_short ? p->too_short : PLC_PARAM_INVALID, "%s needs at least %lld characters",
+				p->name, (long long)p->min);
 	return 0;
 }
 

@@ -29,8 +29,10 @@ static void print_limit(FILE *f, const struct api_param *p)
 		break;
 	case API_STR:
 		fprintf(f, "%lld-%lld characters", (long long)p->min, (long long)p->max);
+		if (p->too_short)
+			fprintf(f, "; shorter: `%s`", pl_code_name(p->too_short));
 		if (p->too_long)
-			fprintf(f, " (longer: `%s`)", pl_code_name(p->too_long));
+			fprintf(f, "; longer: `%s`", pl_code_name(p->too_long));
 		break;
 	case API_INT_ARRAY:
 		fprintf(f, "%lld-%lld items", (long long)p->min, (long long)p->max);

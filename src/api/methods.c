@@ -20,8 +20,8 @@
 #define P_CHAT {"chat_id", API_CHAT_ID, 1, 0, 0, "Chat id (a user id for a private chat, negative for groups and channels) or \"@username\" of a public chat"}
 #define P_MSG {"message_id", API_INT, 1, 1, I64MAX, "Message id within the chat"}
 #define P_USER {"user_id", API_INT, 1, 1, I64MAX, "User id"}
-#define P_TEXT {"text", API_STR, 1, 0, PL_MESSAGE_MAX, "Message text, 1-4096 characters", PLC_MESSAGE_TOO_LONG}
-#define P_LIMIT {"limit", API_INT, 0, 1, PL_PAGE_MAX, "Page size, 1-100, default 50"}
+#define P_TEXT {"text", API_STR, 1, 1, PL_MESSAGE_MAX, "Message text", PLC_MESSAGE_TOO_LONG, PLC_MESSAGE_EMPTY}
+#define P_LIMIT {"limit", API_INT, 0, 1, PL_PAGE_MAX, "Page size, default 50"}
 
 const struct api_method api_methods[] = {
 	/* --- accounts -------------------------------------------------- */
@@ -29,8 +29,8 @@ const struct api_method api_methods[] = {
 	 "AuthResult {token, session_id, user}",
 	 "Creates an account and logs it in on this device.",
 	 E(PLC_USERNAME_INVALID, PLC_USERNAME_OCCUPIED, PLC_PASSWORD_TOO_SHORT, PLC_FLOOD_WAIT),
-	 {{"username", API_STR, 1, 0, PL_USERNAME_MAX, "5-32 characters of a-z, 0-9 and _ (case-insensitive)", PLC_USERNAME_INVALID},
-	  {"password", API_STR, 1, 0, PL_PASSWORD_MAX, "8-256 characters"},
+	 {{"username", API_STR, 1, PL_USERNAME_MIN, PL_USERNAME_MAX, "a-z, 0-9 and _ (case-insensitive)", PLC_USERNAME_INVALID, PLC_USERNAME_INVALID},
+	  {"password", API_STR, 1, PL_PASSWORD_MIN, PL_PASSWORD_MAX, "Any characters", 0, PLC_PASSWORD_TOO_SHORT},
 	  {"display_name", API_STR, 0, 0, PL_NAME_MAX, "Shown name; defaults to the username"},
 	  {"device", API_STR, 0, 0, PL_DEVICE_MAX, "Label of this device's session"}}},
 	{"login", API_PUBLIC, API_WRITE, API_RATE_AUTH, h_login_prep, h_login,
@@ -53,8 +53,8 @@ const struct api_method api_methods[] = {
 	{"updateProfile", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_update_profile, "User",
 	 "Changes the caller's display name and/or bio.",
 	 E(PLC_PARAM_INVALID),
-	 {{"display_name", API_STR, 0, 1, PL_NAME_MAX, "1-64 characters"},
-	  {"bio", API_STR, 0, 0, PL_BIO_MAX, "0-255 characters"}}},
+	 {{"display_name", API_STR, 0, 1, PL_NAME_MAX, "Shown name"},
+	  {"bio", API_STR, 0, 0, PL_BIO_MAX, "About the user"}}},
 	{"getUser", API_USER, API_READ, API_RATE_DEFAULT, NULL, h_get_user, "User",
 	 "Looks a user up by id or by username (one of the two).",
 	 E(PLC_USER_NOT_FOUND),
@@ -72,15 +72,15 @@ const struct api_method api_methods[] = {
 	{"createGroup", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_create_group, "Chat",
 	 "Creates a group owned by the caller, with initial members.",
 	 E(PLC_CHAT_TITLE_EMPTY, PLC_USER_NOT_FOUND, PLC_USER_BLOCKED),
-	 {{"title", API_STR, 1, 1, PL_NAME_MAX, "1-64 characters"},
-	  {"user_ids", API_INT_ARRAY, 0, 0, PL_INITIAL_MEMBERS_MAX, "Initial members, up to 200"},
-	  {"description", API_STR, 0, 0, PL_BIO_MAX, "0-255 characters"}}},
+	 {{"title", API_STR, 1, 1, PL_NAME_MAX, "Chat title", 0, PLC_CHAT_TITLE_EMPTY},
+	  {"user_ids", API_INT_ARRAY, 0, 0, PL_INITIAL_MEMBERS_MAX, "Initial members"},
+	  {"description", API_STR, 0, 0, PL_BIO_MAX, "Chat description"}}},
 	{"createChannel", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_create_channel, "Chat",
 	 "Creates a broadcast channel; with a username it is public.",
 	 E(PLC_CHAT_TITLE_EMPTY, PLC_USERNAME_INVALID, PLC_USERNAME_OCCUPIED),
-	 {{"title", API_STR, 1, 1, PL_NAME_MAX, "1-64 characters"},
+	 {{"title", API_STR, 1, 1, PL_NAME_MAX, "Chat title", 0, PLC_CHAT_TITLE_EMPTY},
 	  {"username", API_STR, 0, 0, PL_USERNAME_MAX, "Public @username; omit for a private channel"},
-	  {"description", API_STR, 0, 0, PL_BIO_MAX, "0-255 characters"}}},
+	  {"description", API_STR, 0, 0, PL_BIO_MAX, "Chat description"}}},
 	{"getChat", API_USER, API_READ, API_RATE_DEFAULT, NULL, h_get_chat, "ChatFullInfo",
 	 "A chat with description, permissions, member count and pinned message. Public chats can be read by anyone.",
 	 E(PLC_CHAT_NOT_FOUND), {P_CHAT}},
@@ -97,7 +97,7 @@ const struct api_method api_methods[] = {
 	{"addChatMembers", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_add_members, "True",
 	 "Adds users to a group (admins, or members if the group allows) or a channel (admins).",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_ADMIN_REQUIRED, PLC_USER_NOT_FOUND, PLC_USER_BLOCKED, PLC_TOO_MANY_MEMBERS),
-	 {P_CHAT, {"user_ids", API_INT_ARRAY, 1, 1, PL_INITIAL_MEMBERS_MAX, "Users to add, 1-200"}}},
+	 {P_CHAT, {"user_ids", API_INT_ARRAY, 1, 1, PL_INITIAL_MEMBERS_MAX, "Users to add"}}},
 	{"banChatMember", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_ban_member, "True",
 	 "Removes a member; they cannot rejoin until unbanned. Admins only; only the creator removes admins.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_ADMIN_REQUIRED, PLC_USER_NOT_PARTICIPANT), {P_CHAT, P_USER}},
@@ -110,10 +110,10 @@ const struct api_method api_methods[] = {
 	 {P_CHAT, P_USER, {"is_admin", API_BOOL, 0, 0, 1, "Default true"}}},
 	{"setChatTitle", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_set_title, "True",
 	 "Renames a group or channel.", E(PLC_CHAT_NOT_FOUND, PLC_CHAT_ADMIN_REQUIRED, PLC_CHAT_TITLE_EMPTY),
-	 {P_CHAT, {"title", API_STR, 1, 1, PL_NAME_MAX, "1-64 characters"}}},
+	 {P_CHAT, {"title", API_STR, 1, 1, PL_NAME_MAX, "Chat title", 0, PLC_CHAT_TITLE_EMPTY}}},
 	{"setChatDescription", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_set_description, "True",
 	 "Changes a group's or channel's description.", E(PLC_CHAT_NOT_FOUND, PLC_CHAT_ADMIN_REQUIRED),
-	 {P_CHAT, {"description", API_STR, 1, 0, PL_BIO_MAX, "0-255 characters"}}},
+	 {P_CHAT, {"description", API_STR, 1, 0, PL_BIO_MAX, "Chat description"}}},
 	{"setChatPermissions", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_set_permissions, "True",
 	 "Sets what plain members of a group may do. Admins only.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_ADMIN_REQUIRED, PLC_CHAT_TYPE_INVALID),
@@ -134,9 +134,9 @@ const struct api_method api_methods[] = {
 	{"createChatInviteLink", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_create_link, "ChatInviteLink",
 	 "Creates an extra invite link. Admins, or members of a group that allows inviting.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_ADMIN_REQUIRED, PLC_CHAT_TYPE_INVALID),
-	 {P_CHAT, {"name", API_STR, 0, 0, PL_NAME_MAX, "Label, 0-64 characters"},
+	 {P_CHAT, {"name", API_STR, 0, 0, PL_NAME_MAX, "Label"},
 	  {"expire_date", API_INT, 0, 0, I64MAX, "Unix time when the link stops working"},
-	  {"member_limit", API_INT, 0, 1, PL_INVITE_LIMIT_MAX, "Joins allowed, 1-99999"}}},
+	  {"member_limit", API_INT, 0, 1, PL_INVITE_LIMIT_MAX, "Joins allowed"}}},
 	{"exportChatInviteLink", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_export_link, "String",
 	 "Creates a new primary invite link; the previous primary link is revoked.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_ADMIN_REQUIRED, PLC_CHAT_TYPE_INVALID), {P_CHAT}},
@@ -172,7 +172,7 @@ const struct api_method api_methods[] = {
 	{"deleteMessages", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_delete_messages, "True",
 	 "Deletes up to 100 messages, like deleteMessage; all or none.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_MESSAGE_NOT_FOUND, PLC_MESSAGE_DELETE_FORBIDDEN),
-	 {P_CHAT, {"message_ids", API_INT_ARRAY, 1, 1, PL_BATCH_MAX, "1-100 message ids"},
+	 {P_CHAT, {"message_ids", API_INT_ARRAY, 1, 1, PL_BATCH_MAX, "Message ids"},
 	  {"revoke", API_BOOL, 0, 0, 1, "Delete for everyone (default true)"}}},
 	{"pinChatMessage", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_pin_message, "True",
 	 "Pins a message (admins, members of a group that allows pinning, either side of a private chat).",
@@ -197,7 +197,7 @@ const struct api_method api_methods[] = {
 	{"searchMessages", API_USER, API_READ, API_RATE_DEFAULT, NULL, h_search_messages, "Array of Message",
 	 "Full-text search (all words must match) in one chat, or in all of the caller's chats; newest first.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_FORBIDDEN, PLC_QUERY_EMPTY),
-	 {{"query", API_STR, 1, 1, PL_QUERY_MAX, "1-256 characters"},
+	 {{"query", API_STR, 1, 1, PL_QUERY_MAX, "Words to find", 0, PLC_QUERY_EMPTY},
 	  {"chat_id", API_CHAT_ID, 0, 0, 0, "Limit the search to one chat"},
 	  {"offset_date", API_INT, 0, 0, I64MAX, "Paging: the last result's date"},
 	  {"offset_chat_id", API_INT, 0, INT64_MIN + 1, I64MAX, "Paging: the last result's chat id"},
@@ -205,7 +205,7 @@ const struct api_method api_methods[] = {
 	{"viewMessages", API_USER, API_WRITE, API_RATE_DEFAULT, NULL, h_view_messages, "Array of Integer",
 	 "Counts the caller as a viewer of channel posts (once per user) and returns their view counts.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_FORBIDDEN, PLC_CHAT_TYPE_INVALID),
-	 {P_CHAT, {"message_ids", API_INT_ARRAY, 1, 1, PL_BATCH_MAX, "1-100 message ids"}}},
+	 {P_CHAT, {"message_ids", API_INT_ARRAY, 1, 1, PL_BATCH_MAX, "Message ids"}}},
 };
 
 const size_t api_methods_count = sizeof(api_methods) / sizeof(api_methods[0]);

@@ -1,0 +1,49 @@
+#!/bin/sh
+# run-tests.sh BUILD [unit|integration|all] — runs the test binaries built in
+# BUILD and the docs check, prints one summary line per suite and a closing
+# "N passed, N failed" line; exits non-zero if anything failed.
+BUILD=${1:-build}
+WHAT=${2:-all}
+pass=0
+fail=0
+failed=""
+export PARLEYD="$BUILD/parleyd"
+export PARLEY_BIN="$BUILD/parley"
+
+run_dir() {
+	for t in "$1"/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		log="$BUILD/test-logs/$name.log"
+		mkdir -p "$BUILD/test-logs"
+		start=$(date +%s)
+		if "$t" >"$log" 2>&1; then
+			pass=$((pass + 1))
+			echo "ok    $name ($(( $(date +%s) - start ))s)"
+		else
+			fail=$((fail + 1))
+			failed="$failed $name"
+			echo "FAIL  $name ($(( $(date +%s) - start ))s) — log: $log"
+			tail -n 30 "$log" | sed 's/^/      /'
+		fi
+	done
+}
+
+case "$WHAT" in
+unit) run_dir "$BUILD/tests/unit" ;;
+integration) run_dir "$BUILD/tests/integration" ;;
+*)
+	run_dir "$BUILD/tests/unit"
+	run_dir "$BUILD/tests/integration"
+	if "$BUILD/parleyd" --print-api-docs | diff -u docs/api.md - >"$BUILD/test-logs/api-docs.diff" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok    docs/api.md matches the method table"
+	else
+		fail=$((fail + 1))
+		failed="$failed api-docs"
+		echo "FAIL  docs/api.md differs from the method table: run 'make docs' (diff in $BUILD/test-logs/api-docs.diff)"
+	fi
+	;;
+esac
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
