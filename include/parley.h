@@ -1,0 +1,239 @@
+/*
+ * parley.h — libparley, the client library for the Parley messaging server.
+ *
+ * The library speaks Parley's HTTP/JSON API: `POST /api/<method>` with a JSON
+ * object body and `Authorization: Bearer <token>`, answered by
+ * {"ok":true,"result":...} or {"ok":false,"error_code":N,"description":"CODE: words"}.
+ * It is what the `parley` CLI, the integration tests and the benchmark link;
+ * nothing else in the tree is a client.
+ *
+ * Transport: blocking HTTP/1.1 over POSIX sockets (http:// only, IPv4 and
+ * IPv6).  A client keeps one keep-alive connection and reuses it across
+ * calls; when a kept-alive connection turns out to be closed before any reply
+ * byte arrived, the request is sent once more on a fresh connection.  Each
+ * request has one deadline (connect + send + receive), see
+ * parley_client_set_timeout_ms().  Replies are capped at PARLEY_RESPONSE_MAX.
+ *
+ * Threads: a client is used by one thread at a time.  Distinct clients may be
+ * used from distinct threads at once; the library has no global state.  The
+ * library never raises SIGPIPE (it sends with MSG_NOSIGNAL).
+ *
+ * Errors: every function that can fail returns 0 on success or a negative
+ * enum parley_rc.  When given a struct parley_error it fills it: API errors
+ * carry the server's HTTP status, stable code ("MESSAGE_TOO_LONG") and words;
+ * transport failures carry http_status 0 and code "NETWORK_ERROR".
+ *
+ * Ownership: json_t results are new references the caller releases with
+ * json_decref(); strings returned through char ** are malloc'd and the caller
+ * frees them; params passed in are borrowed.
+ */
+#ifndef PARLEY_H
+#define PARLEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PARLEY_VERSION "0.1.0"
+
+/* Largest reply body the client accepts (16 MiB); larger replies fail with
+ * PARLEY_ETOOBIG and code "RESPONSE_TOO_LARGE". */
+#define PARLEY_RESPONSE_MAX (16u * 1024u * 1024u)
+/* Largest reply header block (64 KiB). */
+#define PARLEY_HEADERS_MAX (64u * 1024u)
+/* Largest request body the client sends (16 MiB). */
+#define PARLEY_REQUEST_MAX (16u * 1024u * 1024u)
+/* Default per-request deadline: 30 s. */
+#define PARLEY_TIMEOUT_DEFAULT_MS 30000
+/* Default server when none is configured. */
+#define PARLEY_DEFAULT_SERVER "http://127.0.0.1:8080"
+/* Bounds of what a client stores. */
+#define PARLEY_TOKEN_MAX 255       /* session token, bytes */
+#define PARLEY_URL_MAX 511         /* server URL, bytes */
+#define PARLEY_HOST_MAX 255        /* host name or address, bytes */
+#define PARLEY_DEVICE_MAX 64       /* session device label, bytes */
+
+enum parley_rc {
+	PARLEY_OK = 0,
+	PARLEY_EAPI = -1,      /* the server answered ok:false; see struct parley_error */
+	PARLEY_ENETWORK = -2,  /* resolve, connect, send or receive failed */
+	PARLEY_ETIMEDOUT = -3, /* the request deadline passed */
+	PARLEY_EPROTO = -4,    /* the reply is not valid HTTP or not a Parley envelope */
+	PARLEY_ETOOBIG = -5,   /* a reply or request exceeded its named limit */
+	PARLEY_ENOMEM = -6,    /* allocation failed */
+	PARLEY_EINVAL = -7,    /* invalid argument */
+	PARLEY_EIO = -8,       /* local file I/O failed (config files) */
+};
+
+/* Static name of rc ("network error"); never NULL. */
+const char *parley_strerror(int rc);
+
+/* What went wrong with a call.  For API errors: the HTTP status, the stable
+ * code ("FLOOD_WAIT_30" for 429 replies, "MESSAGE_TOO_LONG", ...), the words
+ * after "CODE: " and, for 429, the seconds to wait.  For client-side failures:
+ * http_status 0 and code NETWORK_ERROR (also for timeouts), PROTOCOL_ERROR,
+ * RESPONSE_TOO_LARGE, OUT_OF_MEMORY or INVALID_ARGUMENT. */
+struct parley_error {
+	int http_status;
+	char code[64];
+	char description[512];
+	int retry_after;
+};
+
+/* Resets err to "no error". */
+void parley_error_clear(struct parley_error *err);
+
+/* --- URLs ----------------------------------------------------------- */
+
+/* A parsed http:// server URL. */
+struct parley_url {
+	char host[PARLEY_HOST_MAX + 1];   /* name or address, IPv6 without brackets */
+	char port[6];                     /* decimal, default "80" */
+	char prefix[PARLEY_URL_MAX + 1];  /* path prefix without trailing '/', often "" */
+	int ipv6;                         /* host is an IPv6 literal */
+};
+
+/* Parses "http://host[:port][/prefix]" ("[v6addr]" for IPv6) into out.
+ * Returns 0, or PARLEY_EINVAL with a reason in errbuf (may be NULL). */
+int parley_url_parse(const char *url, struct parley_url *out, char *errbuf, size_t errlen);
+
+/* --- clients -------------------------------------------------------- */
+
+struct parley_client;
+
+/* Creates a client for server_url (NULL: PARLEY_DEFAULT_SERVER).  No
+ * connection is made yet.  Returns NULL with a reason in errbuf on a bad URL
+ * or no memory.  Free with parley_client_free(). */
+struct parley_client *parley_client_new(const char *server_url, char *errbuf, size_t errlen);
+
+/* Closes the connection and frees c.  NULL is fine. */
+void parley_client_free(struct parley_client *c);
+
+/* Sets (copies) or, with NULL or "", clears the session token sent as
+ * "Authorization: Bearer".  PARLEY_EINVAL if it is longer than
+ * PARLEY_TOKEN_MAX or holds characters that are not printable ASCII. */
+int parley_client_set_token(struct parley_client *c, const char *token);
+
+/* The current token or NULL; borrowed, valid until the token changes. */
+const char *parley_client_token(const struct parley_client *c);
+
+/* Sets the device label sent with register and login (copied, truncated to
+ * PARLEY_DEVICE_MAX bytes on a character boundary); NULL clears it. */
+void parley_client_set_device(struct parley_client *c, const char *device);
+
+/* Sets the per-request deadline in milliseconds; <= 0 means none. */
+void parley_client_set_timeout_ms(struct parley_client *c, int ms);
+
+/* The server URL the client was made for (borrowed). */
+const char *parley_client_server(const struct parley_client *c);
+
+/* Closes the kept-alive connection, if any; the next call reconnects. */
+void parley_client_disconnect(struct parley_client *c);
+
+/* Number of TCP connections this client has opened so far (for tests of
+ * keep-alive and reconnect). */
+unsigned long parley_client_connects(const struct parley_client *c);
+
+/* --- calls ---------------------------------------------------------- */
+
+/* Calls API method with params (a JSON object, borrowed; NULL means {}).
+ * On success returns 0 and, if result is not NULL, stores a new reference to
+ * the reply's "result" in *result.  On failure returns a negative
+ * parley_rc (PARLEY_EAPI when the server said ok:false), leaves *result NULL
+ * and fills err (may be NULL). */
+int parley_call(struct parley_client *c, const char *method, json_t *params, json_t **result,
+		struct parley_error *err);
+
+/* Like parley_call() with the parameters given as a JSON text (NULL: "{}").
+ * PARLEY_EINVAL with code INVALID_ARGUMENT if it is not a JSON object. */
+int parley_call_json(struct parley_client *c, const char *method, const char *params_json,
+		     json_t **result, struct parley_error *err);
+
+/* Sends one raw HTTP request: http_method ("GET", "POST", ...) on path (must
+ * start with '/', joined to the URL's prefix), with an optional body of
+ * content_type.  The token is sent if set.  On success returns 0 with the
+ * reply's status in *status and its body in *body (malloc'd, NUL-terminated,
+ * caller frees; *len excludes the NUL; both may be NULL to discard).  Any
+ * HTTP status counts as success here: the caller judges it. */
+int parley_request(struct parley_client *c, const char *http_method, const char *path,
+		   const char *content_type, const char *req_body, size_t req_len, int *status,
+		   char **body, size_t *len, struct parley_error *err);
+
+/* GET path (e.g. "/healthz", "/metrics"); as parley_request(). */
+int parley_get(struct parley_client *c, const char *path, int *status, char **body, size_t *len,
+	       struct parley_error *err);
+
+/* Returns 0 if GET /healthz answers 200, else a negative parley_rc. */
+int parley_health(struct parley_client *c, struct parley_error *err);
+
+/* --- typed conveniences (thin wrappers over parley_call) -------------- */
+
+/* register / login: on success store the new token in c and, if the
+ * pointers are not NULL, the user's id and the new session's id.
+ * display_name may be NULL. */
+int parley_register(struct parley_client *c, const char *username, const char *password,
+		    const char *display_name, int64_t *user_id, struct parley_error *err);
+int parley_login(struct parley_client *c, const char *username, const char *password,
+		 int64_t *user_id, int64_t *session_id, struct parley_error *err);
+
+/* logOut; clears the token in c on success. */
+int parley_logout(struct parley_client *c, struct parley_error *err);
+
+/* getMe; *user is a new reference (may be NULL to discard). */
+int parley_get_me(struct parley_client *c, json_t **user, struct parley_error *err);
+
+/* sendMessage to chat_id (reply_to 0: not a reply); stores the new
+ * message's id in *message_id if not NULL. */
+int parley_send_message(struct parley_client *c, int64_t chat_id, const char *text, int64_t reply_to,
+			int64_t *message_id, struct parley_error *err);
+
+/* getHistory: newer 0 pages to older messages (ids below offset_id, 0 =
+ * newest, newest first), newer 1 to ids above offset_id, oldest first.
+ * limit 0 uses the server default.  *messages: a new array reference. */
+int parley_get_history(struct parley_client *c, int64_t chat_id, int64_t offset_id, int newer,
+		       int limit, json_t **messages, struct parley_error *err);
+
+/* getDialogs, first page; limit 0 uses the server default.  *dialogs: a new
+ * array reference. */
+int parley_get_dialogs(struct parley_client *c, int limit, json_t **dialogs, struct parley_error *err);
+
+/* readHistory up to max_id (0: everything). */
+int parley_read_history(struct parley_client *c, int64_t chat_id, int64_t max_id, struct parley_error *err);
+
+/* createGroup / createChannel; stores the new chat's id in *chat_id.
+ * username may be NULL (a private channel). */
+int parley_create_group(struct parley_client *c, const char *title, const int64_t *user_ids, size_t n,
+			int64_t *chat_id, struct parley_error *err);
+int parley_create_channel(struct parley_client *c, const char *title, const char *username,
+			  int64_t *chat_id, struct parley_error *err);
+
+/* --- config file ------------------------------------------------------ */
+
+/* What the CLI keeps between runs: "key=value" lines, '#' comments. */
+struct parley_config {
+	char server[PARLEY_URL_MAX + 1];   /* "" if unset */
+	char token[PARLEY_TOKEN_MAX + 1];  /* "" if unset */
+};
+
+/* Writes the config path into buf: $PARLEY_CONFIG, else
+ * $XDG_CONFIG_HOME/parley/config, else $HOME/.config/parley/config.
+ * PARLEY_EINVAL if none can be formed or it does not fit. */
+int parley_config_path(char *buf, size_t len);
+
+/* Loads path into cfg (zeroed first).  A missing file is not an error (cfg
+ * stays empty).  PARLEY_EIO / PARLEY_EINVAL with a reason in errbuf. */
+int parley_config_load(const char *path, struct parley_config *cfg, char *errbuf, size_t errlen);
+
+/* Saves cfg to path with mode 0600: written to path.new, fsynced and renamed
+ * over path; missing parent folders are created with mode 0700. */
+int parley_config_save(const char *path, const struct parley_config *cfg, char *errbuf, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
