@@ -210,6 +210,8 @@ static void write_addr_file(struct parleyd *d, int port)
 	fsync(fileno(f));
 	fclose(f);
 	rename(tmp, path);
+	if (!d->cfg.public_url[0]) /* invite links name the port actually bound */
+		snprintf(d->core.public_url, sizeof d->core.public_url, "http://%s:%d", host, port);
 	pl_log(&d->log, PL_LOG_INFO, "parleyd %s listening on http://%s:%d (data in %s)", PARLEYD_VERSION, host, port,
 	       d->cfg.data);
 }
