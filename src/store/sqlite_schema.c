@@ -1,0 +1,210 @@
+/*
+ * sqlite_schema.c — the numbered schema migrations of the SQLite backend.
+ *
+ * The database carries its schema version in PRAGMA user_version (0 for a new
+ * file).  Migration N moves version N-1 to N; each runs in its own
+ * transaction together with the version bump, so a crash leaves the database
+ * at a whole version.  Migrations are append-only: never edit a released one,
+ * add the next number instead.
+ *
+ * Sharding: every row of a chat's data carries chat_id and every row of a
+ * user's data carries user_id, so a chat or a user can be moved by key.
+ *
+ * Search: message_fts is a contentless FTS5 table whose rowid is
+ * messages.gid.  Column body holds the text; column chat holds the token
+ * "c<chat_id>" so a search in one chat is an index intersection rather than a
+ * filter over every hit.  Being contentless, a row is removed with the
+ * 'delete' command and the exact values it was indexed with.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store/store_sqlite_int.h"
+#include "util/err.h"
+
+static const char *const schema_migrations[] = {
+	/* 1: the initial schema. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  username TEXT UNIQUE,"           /* lower-case; NULL when none */
+	"  display_name TEXT NOT NULL DEFAULT '',"
+	"  bio TEXT NOT NULL DEFAULT '',"
+	"  pw_hash TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  is_bot INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  device TEXT NOT NULL DEFAULT '',"
+	"  ip TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL"
+	");"
+	"CREATE INDEX sessions_user ON sessions(user_id, created_at);"
+	"CREATE TABLE blocks ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  blocked_id INTEGER NOT NULL REFERENCES users(id),"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, blocked_id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE chats ("
+	"  id INTEGER PRIMARY KEY,"
+	"  type INTEGER NOT NULL,"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  username TEXT UNIQUE,"           /* lower-case; NULL when none */
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  creator_id INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  perms INTEGER NOT NULL DEFAULT 0,"
+	"  last_msg_id INTEGER NOT NULL DEFAULT 0,"
+	"  last_date INTEGER NOT NULL DEFAULT 0,"
+	"  pinned_msg_id INTEGER NOT NULL DEFAULT 0,"
+	"  member_count INTEGER NOT NULL DEFAULT 0,"
+	"  user_lo INTEGER NOT NULL DEFAULT 0,"
+	"  user_hi INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE UNIQUE INDEX chats_private ON chats(user_lo, user_hi) WHERE type = 1;"
+	"CREATE TABLE members ("
+	"  chat_id INTEGER NOT NULL REFERENCES chats(id),"
+	"  user_id INTEGER NOT NULL REFERENCES users(id),"
+	"  role INTEGER NOT NULL,"
+	"  joined_at INTEGER NOT NULL DEFAULT 0,"
+	"  invited_by INTEGER NOT NULL DEFAULT 0,"
+	"  read_max_id INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (chat_id, user_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX members_user ON members(user_id, role);"
+	"CREATE INDEX members_role ON members(chat_id, role);"
+	"CREATE TABLE links ("
+	"  code TEXT PRIMARY KEY,"
+	"  chat_id INTEGER NOT NULL REFERENCES chats(id),"
+	"  creator_id INTEGER NOT NULL DEFAULT 0,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  expire_date INTEGER NOT NULL DEFAULT 0,"
+	"  member_limit INTEGER NOT NULL DEFAULT 0,"
+	"  usage INTEGER NOT NULL DEFAULT 0,"
+	"  revoked INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE INDEX links_chat ON links(chat_id, created_at);"
+	/* Clustered by (chat_id, id): a history page is a short range scan. */
+	"CREATE TABLE messages ("
+	"  chat_id INTEGER NOT NULL REFERENCES chats(id),"
+	"  id INTEGER NOT NULL,"
+	"  gid INTEGER NOT NULL,"           /* search key: message_fts rowid */
+	"  sender_id INTEGER NOT NULL DEFAULT 0,"
+	"  date INTEGER NOT NULL,"
+	"  edit_date INTEGER NOT NULL DEFAULT 0,"
+	"  text TEXT,"
+	"  reply_to_id INTEGER NOT NULL DEFAULT 0,"
+	"  fwd_user_id INTEGER NOT NULL DEFAULT 0,"
+	"  fwd_chat_id INTEGER NOT NULL DEFAULT 0,"
+	"  fwd_msg_id INTEGER NOT NULL DEFAULT 0,"
+	"  fwd_date INTEGER NOT NULL DEFAULT 0,"
+	"  views INTEGER NOT NULL DEFAULT 0,"
+	"  deleted INTEGER NOT NULL DEFAULT 0,"
+	"  service INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (chat_id, id)"
+	") WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX messages_gid ON messages(gid);"
+	"CREATE TABLE message_hidden ("
+	"  user_id INTEGER NOT NULL,"
+	"  chat_id INTEGER NOT NULL,"
+	"  msg_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, chat_id, msg_id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE message_views ("
+	"  chat_id INTEGER NOT NULL,"
+	"  msg_id INTEGER NOT NULL,"
+	"  user_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (chat_id, msg_id, user_id)"
+	") WITHOUT ROWID;"
+	"CREATE VIRTUAL TABLE message_fts USING fts5("
+	"  body, chat, content='', tokenize='unicode61 remove_diacritics 2'"
+	");",
+};
+
+#define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))
+
+int store_sqlite_schema_latest(void)
+{
+	return SCHEMA_LATEST;
+}
+
+static void schema_errf(char *errbuf, size_t errlen, const char *what, sqlite3 *db)
+{
+	if (errbuf && errlen)
+		snprintf(errbuf, errlen, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int schema_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int(q, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_OK ? 0 : store_sqlite_err(rc);
+}
+
+/* Runs migration number n (1-based) in its own transaction. */
+static int schema_apply(sqlite3 *db, int n, char *errbuf, size_t errlen)
+{
+	char bump[64];
+	int rc;
+
+	if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK) {
+		schema_errf(errbuf, errlen, "migration begin", db);
+		return store_sqlite_err(rc);
+	}
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", n);
+	rc = sqlite3_exec(db, schema_migrations[n - 1], NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, bump, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "migration %d", n);
+		schema_errf(errbuf, errlen, what, db);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return store_sqlite_err(rc);
+	}
+	return 0;
+}
+
+int store_sqlite_schema_migrate(sqlite3 *db, char *errbuf, size_t errlen)
+{
+	int version = 0;
+	int rc;
+
+	if ((rc = schema_version(db, &version)) < 0) {
+		schema_errf(errbuf, errlen, "reading user_version", db);
+		goto out;
+	}
+	if (version > SCHEMA_LATEST) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "database schema %d is newer than this build (%d)",
+				 version, SCHEMA_LATEST);
+		rc = PL_IO;
+		goto out;
+	}
+	for (int n = version + 1; n <= SCHEMA_LATEST; n++)
+		if ((rc = schema_apply(db, n, errbuf, errlen)) < 0)
+			goto out;
+	rc = 0;
+out:
+	return rc;
+}

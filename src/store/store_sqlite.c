@@ -1,0 +1,2087 @@
+/*
+ * store_sqlite.c — the SQLite storage backend: struct store_ops "sqlite".
+ *
+ * Sits under src/core, which sees it only through store.h.  One handle is one
+ * sqlite3 connection (opened SQLITE_OPEN_NOMUTEX: one thread at a time) on
+ * <dir>/parley.db in WAL mode, so reader handles never wait for the writer.
+ * The schema and its numbered migrations live in sqlite_schema.c.
+ *
+ * Statements are prepared lazily, once per handle, kept in st->stmt[] and
+ * reused with sqlite3_reset/clear_bindings; close finalizes them.  Text is
+ * bound SQLITE_STATIC and unbound before an op returns, so no statement keeps
+ * a pointer into caller memory.
+ *
+ * Atomicity: an op that writes more than one statement (message_put/edit/
+ * delete/view, member_put) runs inside its own savepoint "op" when the caller
+ * has a transaction open, or inside its own BEGIN IMMEDIATE otherwise, so a
+ * failed op never leaves half its writes in a group commit.
+ *
+ * Search: FTS5 writes are deferred while a caller transaction is open.  FTS5
+ * flushes its in-memory pending terms to disk at every SAVEPOINT, so indexing
+ * each request of a group commit inside its own savepoint would write one
+ * tiny segment per message.  Instead the index updates are queued in
+ * st->fq (with the text they need) and applied by commit, or by mark when the
+ * queue is long and no savepoint is open; undo drops the queued updates of
+ * the request it rolls back.  Consequence: the writer's own searches inside a
+ * transaction do not see that transaction's messages (readers see every
+ * committed message, indexed).
+ *
+ * Ownership: a store_message filled by message_get has a malloc'd text freed
+ * by store_message_release().  Structs passed to callbacks point into
+ * statement memory and are valid only during the call.  A callback must not
+ * call the op that is calling it on the same handle (that would reset the
+ * running statement); other ops are fine.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "store/store_sqlite_int.h"
+
+#define SQ_DB_FILE "parley.db"
+#define SQ_BUSY_MS 5000            /* busy timeout of every handle */
+#define SQ_CACHE_KIB 16384         /* page cache per handle (PRAGMA cache_size) */
+#define SQ_MARKS_MAX 8             /* nesting depth of mark() */
+#define SQ_FQ_FLUSH 4096           /* queued index updates applied at the next outer mark */
+#define SQ_FQ_MAX (1u << 20)       /* queued index updates: hard maximum (PL_TOOBIG) */
+#define SQ_QUERY_MAX 4096          /* bytes of a search query (PL_TOOBIG past it) */
+#define SQ_LINKS_MAX 1000          /* rows returned by link_list */
+
+#define SQ_USER_COLS "u.id, u.username, u.display_name, u.bio, u.pw_hash, u.created_at, u.is_bot"
+#define SQ_SESSION_COLS "s.id, s.user_id, s.token_hash, s.device, s.ip, s.created_at, s.last_seen"
+#define SQ_CHAT_COLS "c.id, c.type, c.title, c.username, c.description, c.creator_id, " \
+	"c.created_at, c.perms, c.last_msg_id, c.last_date, c.pinned_msg_id, c.member_count, " \
+	"c.user_lo, c.user_hi"
+#define SQ_CHAT_NCOLS 14
+#define SQ_MEMBER_COLS "mb.chat_id, mb.user_id, mb.role, mb.joined_at, mb.invited_by, mb.read_max_id"
+#define SQ_LINK_COLS "l.code, l.chat_id, l.creator_id, l.name, l.created_at, l.expire_date, " \
+	"l.member_limit, l.usage, l.revoked"
+#define SQ_MSG_COLS "m.chat_id, m.id, m.sender_id, m.date, m.edit_date, m.text, m.reply_to_id, " \
+	"m.fwd_user_id, m.fwd_chat_id, m.fwd_msg_id, m.fwd_date, m.views, m.deleted, m.service"
+#define SQ_NOT_HIDDEN(user) " NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.user_id = " user \
+	" AND h.chat_id = m.chat_id AND h.msg_id = m.id)"
+
+enum sq_stmt_id {
+	SQ_BEGIN, SQ_BEGIN_READ, SQ_COMMIT, SQ_ROLLBACK,
+	SQ_MARK, SQ_RELEASE, SQ_UNDO,
+	SQ_OP_MARK, SQ_OP_RELEASE, SQ_OP_UNDO,
+	SQ_USER_CREATE, SQ_USER_GET, SQ_USER_FIND, SQ_USER_UPDATE, SQ_USER_COUNT,
+	SQ_SESSION_CREATE, SQ_SESSION_FIND, SQ_SESSION_LIST, SQ_SESSION_DELETE, SQ_SESSION_TOUCH,
+	SQ_BLOCK_ADD, SQ_BLOCK_DEL, SQ_BLOCK_GET, SQ_BLOCK_LIST,
+	SQ_CHAT_CREATE, SQ_CHAT_GET, SQ_CHAT_FIND, SQ_CHAT_FIND_PRIVATE, SQ_CHAT_UPDATE,
+	SQ_CHAT_ADD_MEMBERS,
+	SQ_MEMBER_ROLE, SQ_MEMBER_PUT, SQ_MEMBER_GET, SQ_MEMBER_LIST, SQ_MEMBER_LIST_ADMINS,
+	SQ_MEMBER_SET_READ,
+	SQ_LINK_CREATE, SQ_LINK_GET, SQ_LINK_UPDATE, SQ_LINK_LIST,
+	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_MAX_GID, SQ_MSG_INSERT, SQ_MSG_GET, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE,
+	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER, SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
+	SQ_MSG_VIEWS, SQ_VIEW_ADD, SQ_VIEW_INC, SQ_MSG_UNREAD, SQ_MSG_COUNT,
+	SQ_FTS_INSERT, SQ_FTS_DELETE,
+	SQ_DIALOGS,
+	SQ_STMT_COUNT
+};
+
+static const char *const sq_sql[SQ_STMT_COUNT] = {
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_BEGIN_READ] = "BEGIN DEFERRED",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_MARK] = "SAVEPOINT req",
+	[SQ_RELEASE] = "RELEASE req",
+	[SQ_UNDO] = "ROLLBACK TO req",
+	[SQ_OP_MARK] = "SAVEPOINT op",
+	[SQ_OP_RELEASE] = "RELEASE op",
+	[SQ_OP_UNDO] = "ROLLBACK TO op",
+
+	[SQ_USER_CREATE] = "INSERT INTO users(username, display_name, bio, pw_hash, created_at, is_bot)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQ_USER_GET] = "SELECT " SQ_USER_COLS " FROM users u WHERE u.id = ?1",
+	[SQ_USER_FIND] = "SELECT " SQ_USER_COLS " FROM users u WHERE u.username = ?1",
+	[SQ_USER_UPDATE] = "UPDATE users SET display_name = ?2, bio = ?3, pw_hash = ?4 WHERE id = ?1",
+	[SQ_USER_COUNT] = "SELECT count(*) FROM users",
+
+	[SQ_SESSION_CREATE] = "INSERT INTO sessions(user_id, token_hash, device, ip, created_at, last_seen)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQ_SESSION_FIND] = "SELECT " SQ_SESSION_COLS " FROM sessions s WHERE s.token_hash = ?1",
+	[SQ_SESSION_LIST] = "SELECT " SQ_SESSION_COLS " FROM sessions s WHERE s.user_id = ?1"
+		" ORDER BY s.created_at DESC, s.id DESC",
+	[SQ_SESSION_DELETE] = "DELETE FROM sessions WHERE user_id = ?1 AND id = ?2",
+	[SQ_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2, ip = coalesce(?3, ip) WHERE id = ?1",
+
+	[SQ_BLOCK_ADD] = "INSERT OR IGNORE INTO blocks(user_id, blocked_id, created_at) VALUES(?1, ?2, ?3)",
+	[SQ_BLOCK_DEL] = "DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2",
+	[SQ_BLOCK_GET] = "SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = ?2",
+	/* No pw_hash: a block list has no business carrying password hashes. */
+	[SQ_BLOCK_LIST] = "SELECT u.id, u.username, u.display_name, u.bio, '', u.created_at, u.is_bot"
+		" FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ?1"
+		" ORDER BY b.created_at DESC, b.blocked_id DESC",
+
+	[SQ_CHAT_CREATE] = "INSERT INTO chats(type, title, username, description, creator_id, created_at,"
+		" perms, last_msg_id, last_date, pinned_msg_id, member_count, user_lo, user_hi)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, 0, ?10, ?11)",
+	[SQ_CHAT_GET] = "SELECT " SQ_CHAT_COLS " FROM chats c WHERE c.id = ?1",
+	[SQ_CHAT_FIND] = "SELECT " SQ_CHAT_COLS " FROM chats c WHERE c.username = ?1",
+	/* "type = 1" (STORE_CHAT_PRIVATE) must be spelled as in the partial index. */
+	[SQ_CHAT_FIND_PRIVATE] = "SELECT " SQ_CHAT_COLS " FROM chats c"
+		" WHERE c.type = 1 AND c.user_lo = ?1 AND c.user_hi = ?2",
+	[SQ_CHAT_UPDATE] = "UPDATE chats SET title = ?2, username = ?3, description = ?4, perms = ?5,"
+		" pinned_msg_id = ?6 WHERE id = ?1",
+	[SQ_CHAT_ADD_MEMBERS] = "UPDATE chats SET member_count = member_count + ?2 WHERE id = ?1",
+
+	[SQ_MEMBER_ROLE] = "SELECT role FROM members WHERE chat_id = ?1 AND user_id = ?2",
+	[SQ_MEMBER_PUT] = "INSERT INTO members(chat_id, user_id, role, joined_at, invited_by, read_max_id)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(chat_id, user_id) DO UPDATE SET"
+		" role = excluded.role, joined_at = excluded.joined_at,"
+		" invited_by = excluded.invited_by, read_max_id = excluded.read_max_id",
+	[SQ_MEMBER_GET] = "SELECT " SQ_MEMBER_COLS " FROM members mb WHERE mb.chat_id = ?1 AND mb.user_id = ?2",
+	/* Members: walk the primary key in user order.  Admins: few rows, found
+	 * through (chat_id, role) and sorted. */
+	[SQ_MEMBER_LIST] = "SELECT " SQ_MEMBER_COLS " FROM members mb NOT INDEXED"
+		" WHERE mb.chat_id = ?1 AND mb.user_id > ?2 AND mb.role >= 2"
+		" ORDER BY mb.user_id LIMIT ?3",
+	[SQ_MEMBER_LIST_ADMINS] = "SELECT " SQ_MEMBER_COLS " FROM members mb INDEXED BY members_role"
+		" WHERE mb.chat_id = ?1 AND mb.role >= 3 AND mb.user_id > ?2"
+		" ORDER BY mb.user_id LIMIT ?3",
+	[SQ_MEMBER_SET_READ] = "UPDATE members SET read_max_id = ?3 WHERE chat_id = ?1 AND user_id = ?2",
+
+	[SQ_LINK_CREATE] = "INSERT INTO links(code, chat_id, creator_id, name, created_at, expire_date,"
+		" member_limit, usage, revoked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_LINK_GET] = "SELECT " SQ_LINK_COLS " FROM links l WHERE l.code = ?1",
+	[SQ_LINK_UPDATE] = "UPDATE links SET usage = ?2, revoked = ?3, name = ?4, expire_date = ?5,"
+		" member_limit = ?6 WHERE code = ?1",
+	[SQ_LINK_LIST] = "SELECT " SQ_LINK_COLS " FROM links l WHERE l.chat_id = ?1"
+		" ORDER BY l.created_at DESC, l.code DESC LIMIT 1000",
+
+	/* No RETURNING on hot paths: SQLite 3.40 runs it through an ephemeral
+	 * table, which costs more than a second primary-key lookup. */
+	[SQ_MSG_LAST_ID] = "SELECT last_msg_id FROM chats WHERE id = ?1",
+	[SQ_MSG_ADVANCE] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3 WHERE id = ?1",
+	[SQ_MSG_MAX_GID] = "SELECT ifnull(max(gid), 0) FROM messages",
+	[SQ_MSG_INSERT] = "INSERT INTO messages(chat_id, id, gid, sender_id, date, edit_date, text,"
+		" reply_to_id, fwd_user_id, fwd_chat_id, fwd_msg_id, fwd_date, views, deleted, service)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, 0, ?13)",
+	[SQ_MSG_GET] = "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.chat_id = ?1 AND m.id = ?2",
+	[SQ_MSG_STATE] = "SELECT gid, text, deleted, service FROM messages WHERE chat_id = ?1 AND id = ?2",
+	[SQ_MSG_EDIT] = "UPDATE messages SET text = ?3, edit_date = ?4 WHERE chat_id = ?1 AND id = ?2",
+	[SQ_MSG_DELETE] = "UPDATE messages SET text = NULL, deleted = 1 WHERE chat_id = ?1 AND id = ?2",
+	[SQ_MSG_HIDE] = "INSERT OR IGNORE INTO message_hidden(user_id, chat_id, msg_id) VALUES(?1, ?2, ?3)",
+	[SQ_MSG_OLDER] = "SELECT " SQ_MSG_COLS " FROM messages m"
+		" WHERE m.chat_id = ?1 AND m.id < ?2 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
+		" ORDER BY m.id DESC LIMIT ?4",
+	[SQ_MSG_NEWER] = "SELECT " SQ_MSG_COLS " FROM messages m"
+		" WHERE m.chat_id = ?1 AND m.id > ?2 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
+		" ORDER BY m.id ASC LIMIT ?4",
+	[SQ_MSG_SEARCH_CHAT] = "SELECT " SQ_MSG_COLS " FROM message_fts"
+		" JOIN messages m ON m.gid = message_fts.rowid"
+		" WHERE message_fts MATCH ?1 AND m.chat_id = ?2 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
+		" AND (m.date, m.chat_id, m.id) < (?4, ?5, ?6)"
+		" ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
+	[SQ_MSG_SEARCH_ALL] = "SELECT " SQ_MSG_COLS " FROM message_fts"
+		" JOIN messages m ON m.gid = message_fts.rowid"
+		" WHERE message_fts MATCH ?1 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
+		" AND EXISTS (SELECT 1 FROM members mb WHERE mb.chat_id = m.chat_id"
+		" AND mb.user_id = ?3 AND mb.role >= 2)"
+		" AND (m.date, m.chat_id, m.id) < (?4, ?5, ?6)"
+		" ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
+	[SQ_MSG_VIEWS] = "SELECT views FROM messages WHERE chat_id = ?1 AND id = ?2",
+	[SQ_VIEW_ADD] = "INSERT OR IGNORE INTO message_views(chat_id, msg_id, user_id) VALUES(?1, ?2, ?3)",
+	[SQ_VIEW_INC] = "UPDATE messages SET views = views + 1 WHERE chat_id = ?1 AND id = ?2",
+	[SQ_MSG_UNREAD] = "SELECT count(*) FROM messages m WHERE m.chat_id = ?1 AND m.id > ?3"
+		" AND m.deleted = 0 AND m.sender_id <> ?2 AND" SQ_NOT_HIDDEN("?2"),
+	/* Messages are never removed (delete marks them) and ids are dense, so
+	 * the sum of the chats' sequences is the row count without a scan. */
+	[SQ_MSG_COUNT] = "SELECT ifnull(sum(last_msg_id), 0) FROM chats",
+
+	[SQ_FTS_INSERT] = "INSERT INTO message_fts(rowid, body, chat) VALUES(?1, ?2, ?3)",
+	[SQ_FTS_DELETE] = "INSERT INTO message_fts(message_fts, rowid, body, chat)"
+		" VALUES('delete', ?1, ?2, ?3)",
+
+	[SQ_DIALOGS] = "SELECT " SQ_CHAT_COLS ", " SQ_MEMBER_COLS
+		" FROM members mb JOIN chats c ON c.id = mb.chat_id"
+		" WHERE mb.user_id = ?1 AND mb.role >= 2 AND (c.last_date, c.id) < (?2, ?3)"
+		" ORDER BY c.last_date DESC, c.id DESC LIMIT ?4",
+};
+
+/* One deferred search-index update.  text is owned by the queue. */
+struct sq_fts_op {
+	int64_t gid;
+	int64_t chat_id;
+	char *text;
+	int del;
+};
+
+/* One open mark(): the queue length to return to on undo, and whether
+ * mark() had to open the transaction itself. */
+struct sq_mark {
+	size_t fq_len;
+	int began;
+};
+
+struct sq_store {
+	struct store base; /* first: a struct store * is a struct sq_store * */
+	sqlite3 *db;
+	int readonly;
+	sqlite3_stmt *stmt[SQ_STMT_COUNT];
+	struct sq_fts_op *fq;   /* deferred index updates, in order */
+	size_t fq_len, fq_cap;
+	int fq_broken;          /* an apply failed: only rollback may follow */
+	int64_t gid_last;       /* highest messages.gid in this write transaction; 0 = unknown */
+	struct sq_mark marks[SQ_MARKS_MAX];
+	int nmarks;
+};
+
+static struct sq_store *sq(struct store *s)
+{
+	return (struct sq_store *)s;
+}
+
+/* ---- errors and statements ---- */
+
+int store_sqlite_err(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+		return 0;
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return PL_EXISTS;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return PL_NOTFOUND; /* the chat or user referred to does not exist */
+	}
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return PL_BUSY;
+	case SQLITE_NOMEM:
+		return PL_NOMEM;
+	}
+	return PL_IO;
+}
+
+/* Gets statement id of st, preparing it on first use. */
+static int sq_prep(struct sq_store *st, enum sq_stmt_id id, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (!st->stmt[id]) {
+		rc = sqlite3_prepare_v3(st->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					&st->stmt[id], NULL);
+		if (rc != SQLITE_OK) {
+			*out = NULL;
+			return store_sqlite_err(rc);
+		}
+	}
+	*out = st->stmt[id];
+	return 0;
+}
+
+/* Makes q ready for its next use and drops pointers to bound memory. */
+static void sq_done(sqlite3_stmt *q)
+{
+	if (q) {
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+	}
+}
+
+/* Steps q: 1 with a row, 0 when done, or a negative pl_err. */
+static int sq_row(sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_sqlite_err(rc);
+}
+
+/* Runs q to its first result; 0 or a negative pl_err. */
+static int sq_run(sqlite3_stmt *q)
+{
+	int rc = sq_row(q);
+
+	return rc > 0 ? 0 : rc;
+}
+
+/* Runs a parameterless statement (transaction control). */
+static int sq_exec(struct sq_store *st, enum sq_stmt_id id)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, id, &q)) < 0)
+		goto out;
+	rc = sq_run(q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Binds a possibly unterminated fixed-size field. */
+static void sq_bind_field(sqlite3_stmt *q, int i, const char *field, size_t size)
+{
+	sqlite3_bind_text(q, i, field, (int)strnlen(field, size), SQLITE_STATIC);
+}
+
+/* Binds text that may be NULL and may be long. */
+static int sq_bind_text(sqlite3_stmt *q, int i, const char *text)
+{
+	int rc;
+
+	if (!text)
+		rc = sqlite3_bind_null(q, i);
+	else
+		rc = sqlite3_bind_text64(q, i, text, strlen(text), SQLITE_STATIC, SQLITE_UTF8);
+	return rc == SQLITE_TOOBIG ? PL_TOOBIG : store_sqlite_err(rc);
+}
+
+/* Copies text column col into dst of size bytes, always NUL-terminated and
+ * never cutting a UTF-8 sequence in half. */
+static void sq_col_copy(sqlite3_stmt *q, int col, char *dst, size_t size)
+{
+	const char *src = (const char *)sqlite3_column_text(q, col);
+	size_t n = src ? (size_t)sqlite3_column_bytes(q, col) : 0;
+
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Lower-cases username (a fixed field of at most size bytes, or a C string
+ * when size is 0) into buf.  Returns its length, or -1 if it is too long to
+ * be a username. */
+static int sq_username(const char *name, size_t size, char buf[STORE_USERNAME_SZ])
+{
+	size_t n = size ? strnlen(name, size) : strlen(name);
+
+	if (n >= STORE_USERNAME_SZ)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Binds a lower-cased username buffer, or NULL when it is empty. */
+static void sq_bind_username(sqlite3_stmt *q, int i, const char *buf, int len)
+{
+	if (len > 0)
+		sqlite3_bind_text(q, i, buf, len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+/* ---- row readers ---- */
+
+static void sq_read_user(sqlite3_stmt *q, struct store_user *u)
+{
+	u->id = sqlite3_column_int64(q, 0);
+	sq_col_copy(q, 1, u->username, sizeof(u->username));
+	sq_col_copy(q, 2, u->display_name, sizeof(u->display_name));
+	sq_col_copy(q, 3, u->bio, sizeof(u->bio));
+	sq_col_copy(q, 4, u->pw_hash, sizeof(u->pw_hash));
+	u->created_at = sqlite3_column_int64(q, 5);
+	u->is_bot = sqlite3_column_int(q, 6);
+}
+
+static void sq_read_session(sqlite3_stmt *q, struct store_session *ss)
+{
+	ss->id = sqlite3_column_int64(q, 0);
+	ss->user_id = sqlite3_column_int64(q, 1);
+	sq_col_copy(q, 2, ss->token_hash, sizeof(ss->token_hash));
+	sq_col_copy(q, 3, ss->device, sizeof(ss->device));
+	sq_col_copy(q, 4, ss->ip, sizeof(ss->ip));
+	ss->created_at = sqlite3_column_int64(q, 5);
+	ss->last_seen = sqlite3_column_int64(q, 6);
+}
+
+static void sq_read_chat(sqlite3_stmt *q, struct store_chat *c)
+{
+	c->id = sqlite3_column_int64(q, 0);
+	c->type = sqlite3_column_int(q, 1);
+	sq_col_copy(q, 2, c->title, sizeof(c->title));
+	sq_col_copy(q, 3, c->username, sizeof(c->username));
+	sq_col_copy(q, 4, c->description, sizeof(c->description));
+	c->creator_id = sqlite3_column_int64(q, 5);
+	c->created_at = sqlite3_column_int64(q, 6);
+	c->perms = sqlite3_column_int(q, 7);
+	c->last_msg_id = sqlite3_column_int64(q, 8);
+	c->last_date = sqlite3_column_int64(q, 9);
+	c->pinned_msg_id = sqlite3_column_int64(q, 10);
+	c->member_count = sqlite3_column_int64(q, 11);
+	c->user_lo = sqlite3_column_int64(q, 12);
+	c->user_hi = sqlite3_column_int64(q, 13);
+}
+
+/* Reads the member columns starting at column col. */
+static void sq_read_member(sqlite3_stmt *q, int col, struct store_member *mb)
+{
+	mb->chat_id = sqlite3_column_int64(q, col + 0);
+	mb->user_id = sqlite3_column_int64(q, col + 1);
+	mb->role = sqlite3_column_int(q, col + 2);
+	mb->joined_at = sqlite3_column_int64(q, col + 3);
+	mb->invited_by = sqlite3_column_int64(q, col + 4);
+	mb->read_max_id = sqlite3_column_int64(q, col + 5);
+}
+
+static void sq_read_link(sqlite3_stmt *q, struct store_link *l)
+{
+	sq_col_copy(q, 0, l->code, sizeof(l->code));
+	l->chat_id = sqlite3_column_int64(q, 1);
+	l->creator_id = sqlite3_column_int64(q, 2);
+	sq_col_copy(q, 3, l->name, sizeof(l->name));
+	l->created_at = sqlite3_column_int64(q, 4);
+	l->expire_date = sqlite3_column_int64(q, 5);
+	l->member_limit = sqlite3_column_int64(q, 6);
+	l->usage = sqlite3_column_int64(q, 7);
+	l->revoked = sqlite3_column_int(q, 8);
+}
+
+/* Reads a message row.  With copy, text is malloc'd (the caller releases it);
+ * without, it points into q and lives until q is stepped or reset. */
+static int sq_read_message(sqlite3_stmt *q, struct store_message *m, int copy)
+{
+	const char *text = (const char *)sqlite3_column_text(q, 5);
+
+	m->chat_id = sqlite3_column_int64(q, 0);
+	m->id = sqlite3_column_int64(q, 1);
+	m->sender_id = sqlite3_column_int64(q, 2);
+	m->date = sqlite3_column_int64(q, 3);
+	m->edit_date = sqlite3_column_int64(q, 4);
+	m->reply_to_id = sqlite3_column_int64(q, 6);
+	m->fwd_user_id = sqlite3_column_int64(q, 7);
+	m->fwd_chat_id = sqlite3_column_int64(q, 8);
+	m->fwd_msg_id = sqlite3_column_int64(q, 9);
+	m->fwd_date = sqlite3_column_int64(q, 10);
+	m->views = sqlite3_column_int64(q, 11);
+	m->deleted = sqlite3_column_int(q, 12);
+	m->service = sqlite3_column_int(q, 13);
+	m->text = NULL;
+	if (!text)
+		return 0;
+	if (!copy) {
+		m->text = (char *)text;
+		return 0;
+	}
+	size_t n = (size_t)sqlite3_column_bytes(q, 5);
+
+	if (!(m->text = malloc(n + 1)))
+		return PL_NOMEM;
+	memcpy(m->text, text, n);
+	m->text[n] = '\0';
+	return 0;
+}
+
+/* ---- deferred search-index updates ---- */
+
+/* Writes one search-index update now. */
+static int sq_fts_write(struct sq_store *st, int64_t gid, int64_t chat_id, const char *text, int del)
+{
+	sqlite3_stmt *q = NULL;
+	char tok[32];
+	int rc;
+
+	snprintf(tok, sizeof(tok), "c%lld", (long long)chat_id);
+	if ((rc = sq_prep(st, del ? SQ_FTS_DELETE : SQ_FTS_INSERT, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, gid);
+	if ((rc = sq_bind_text(q, 2, text)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 3, tok, -1, SQLITE_STATIC);
+	rc = sq_run(q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Frees the queued updates from position len on. */
+static void sq_fq_truncate(struct sq_store *st, size_t len)
+{
+	while (st->fq_len > len)
+		free(st->fq[--st->fq_len].text);
+}
+
+/* Applies and empties the queue.  A failure leaves the transaction with part
+ * of the updates, so only rollback may follow it. */
+static int sq_fq_apply(struct sq_store *st)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < st->fq_len && rc == 0; i++)
+		rc = sq_fts_write(st, st->fq[i].gid, st->fq[i].chat_id, st->fq[i].text, st->fq[i].del);
+	sq_fq_truncate(st, 0);
+	if (rc < 0)
+		st->fq_broken = 1;
+	return rc;
+}
+
+/* Forgets the transaction state (queue, marks, gid) after it ended. */
+static void sq_txn_reset(struct sq_store *st)
+{
+	sq_fq_truncate(st, 0);
+	st->gid_last = 0;
+	st->nmarks = 0;
+	st->fq_broken = 0;
+}
+
+/* Called by an indexing op before it opens its own savepoint: applies a long
+ * queue while no savepoint is open, and makes room for n more updates so
+ * queueing cannot fail halfway through the op. */
+static int sq_fq_prepare(struct sq_store *st, size_t n)
+{
+	int rc;
+
+	if (sqlite3_get_autocommit(st->db))
+		sq_txn_reset(st); /* any state left belongs to a transaction gone */
+	if (st->fq_broken)
+		return PL_IO;
+	if (!sqlite3_get_autocommit(st->db) && st->nmarks == 0 && st->fq_len >= SQ_FQ_FLUSH)
+		if ((rc = sq_fq_apply(st)) < 0)
+			return rc;
+	if (st->fq_len + n <= st->fq_cap)
+		return 0;
+	if (st->fq_len + n > SQ_FQ_MAX)
+		return PL_TOOBIG;
+
+	size_t cap = st->fq_cap ? st->fq_cap * 2 : 64;
+	struct sq_fts_op *fq;
+
+	while (cap < st->fq_len + n)
+		cap *= 2;
+	if (cap > SQ_FQ_MAX)
+		cap = SQ_FQ_MAX;
+	if (!(fq = realloc(st->fq, cap * sizeof(*fq))))
+		return PL_NOMEM;
+	st->fq = fq;
+	st->fq_cap = cap;
+	return 0;
+}
+
+/* Records an index update made by an op: written at once if the op runs in a
+ * transaction of its own (outer), queued otherwise.  Room was reserved by
+ * sq_fq_prepare. */
+static int sq_index(struct sq_store *st, int outer, int64_t gid, int64_t chat_id, const char *text,
+		    int del)
+{
+	struct sq_fts_op *op;
+	char *copy;
+
+	if (outer)
+		return sq_fts_write(st, gid, chat_id, text, del);
+	if (!(copy = strdup(text)))
+		return PL_NOMEM;
+	op = &st->fq[st->fq_len++];
+	op->gid = gid;
+	op->chat_id = chat_id;
+	op->text = copy;
+	op->del = del;
+	return 0;
+}
+
+/* ---- op atomicity ---- */
+
+/* Opens the op's own unit: savepoint "op" inside a caller transaction, or a
+ * transaction of its own (*outer = 1) otherwise. */
+static int sq_op_begin(struct sq_store *st, int *outer)
+{
+	if (sqlite3_get_autocommit(st->db)) {
+		sq_txn_reset(st); /* any state left belongs to a transaction gone */
+		*outer = 1;
+		return sq_exec(st, SQ_BEGIN);
+	}
+	*outer = 0;
+	return sq_exec(st, SQ_OP_MARK);
+}
+
+/* Closes the op's unit: keeps its writes if rc is 0, drops them otherwise.
+ * Returns rc, or the error of keeping them. */
+static int sq_op_end(struct sq_store *st, int outer, int rc)
+{
+	if (rc == 0)
+		rc = sq_exec(st, outer ? SQ_COMMIT : SQ_OP_RELEASE);
+	if (rc == 0 || sqlite3_get_autocommit(st->db))
+		return rc; /* kept, or SQLite already rolled everything back */
+	if (outer) {
+		sq_exec(st, SQ_ROLLBACK);
+	} else {
+		sq_exec(st, SQ_OP_UNDO);
+		sq_exec(st, SQ_OP_RELEASE);
+	}
+	return rc;
+}
+
+/* ---- lifecycle and transactions ---- */
+
+static void sq_close(struct store *s)
+{
+	struct sq_store *st = sq(s);
+
+	if (!st)
+		return;
+	for (int i = 0; i < SQ_STMT_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sq_txn_reset(st);
+	free(st->fq);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+static int sq_migrate(struct store *s)
+{
+	struct sq_store *st = sq(s);
+
+	if (st->readonly)
+		return PL_INVAL;
+	return store_sqlite_schema_migrate(st->db, NULL, 0);
+}
+
+static int sq_begin(struct store *s)
+{
+	struct sq_store *st = sq(s);
+
+	sq_txn_reset(st);
+	return sq_exec(st, st->readonly ? SQ_BEGIN_READ : SQ_BEGIN);
+}
+
+/* Applies the queued index updates and commits. */
+static int sq_commit_now(struct sq_store *st)
+{
+	int rc;
+
+	if (st->fq_broken)
+		return PL_IO;
+	if ((rc = sq_fq_apply(st)) < 0)
+		return rc;
+	if ((rc = sq_exec(st, SQ_COMMIT)) == 0)
+		sq_txn_reset(st);
+	return rc;
+}
+
+static int sq_commit(struct store *s)
+{
+	return sq_commit_now(sq(s));
+}
+
+static int sq_rollback(struct store *s)
+{
+	struct sq_store *st = sq(s);
+
+	sq_txn_reset(st);
+	if (sqlite3_get_autocommit(st->db))
+		return 0;
+	return sq_exec(st, SQ_ROLLBACK);
+}
+
+static int sq_mark(struct store *s)
+{
+	struct sq_store *st = sq(s);
+	int began = 0;
+	int rc;
+
+	if (st->nmarks == SQ_MARKS_MAX)
+		return PL_TOOBIG;
+	if (sqlite3_get_autocommit(st->db)) {
+		sq_txn_reset(st);
+		if ((rc = sq_exec(st, SQ_BEGIN)) < 0)
+			return rc;
+		began = 1;
+	} else if (st->nmarks == 0 && st->fq_len >= SQ_FQ_FLUSH) {
+		if ((rc = sq_fq_apply(st)) < 0)
+			return rc;
+	}
+	if ((rc = sq_exec(st, SQ_MARK)) < 0) {
+		if (began)
+			sq_exec(st, SQ_ROLLBACK);
+		return rc;
+	}
+	st->marks[st->nmarks].fq_len = st->fq_len;
+	st->marks[st->nmarks].began = began;
+	st->nmarks++;
+	return 0;
+}
+
+static int sq_release(struct store *s)
+{
+	struct sq_store *st = sq(s);
+	int rc;
+
+	if (st->nmarks == 0)
+		return PL_INVAL;
+	if ((rc = sq_exec(st, SQ_RELEASE)) < 0)
+		return rc;
+	st->nmarks--;
+	if (st->marks[st->nmarks].began)
+		return sq_commit_now(st);
+	return 0;
+}
+
+static int sq_undo(struct store *s)
+{
+	struct sq_store *st = sq(s);
+	struct sq_mark mk;
+	int rc;
+
+	if (st->nmarks == 0)
+		return PL_INVAL;
+	mk = st->marks[--st->nmarks];
+	if (sqlite3_get_autocommit(st->db)) {
+		sq_txn_reset(st); /* SQLite rolled the whole transaction back */
+		return PL_IO;
+	}
+	rc = sq_exec(st, SQ_UNDO);
+	if (rc == 0)
+		rc = sq_exec(st, SQ_RELEASE);
+	sq_fq_truncate(st, mk.fq_len);
+	st->gid_last = 0;
+	if (mk.began) {
+		sq_txn_reset(st);
+		sq_exec(st, SQ_ROLLBACK);
+	}
+	return rc;
+}
+
+/* ---- users ---- */
+
+static int sq_user_create(struct store *s, struct store_user *u)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	char name[STORE_USERNAME_SZ];
+	int len, rc;
+
+	if ((len = sq_username(u->username, sizeof(u->username), name)) < 0)
+		return PL_INVAL;
+	if ((rc = sq_prep(st, SQ_USER_CREATE, &q)) < 0)
+		goto out;
+	sq_bind_username(q, 1, name, len);
+	sq_bind_field(q, 2, u->display_name, sizeof(u->display_name));
+	sq_bind_field(q, 3, u->bio, sizeof(u->bio));
+	sq_bind_field(q, 4, u->pw_hash, sizeof(u->pw_hash));
+	sqlite3_bind_int64(q, 5, u->created_at);
+	sqlite3_bind_int(q, 6, u->is_bot);
+	if ((rc = sq_run(q)) == 0)
+		u->id = sqlite3_last_insert_rowid(st->db);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Runs a single-row user query whose ?1 was bound by the caller. */
+static int sq_user_one(sqlite3_stmt *q, struct store_user *out)
+{
+	int rc = sq_row(q);
+
+	if (rc == 0)
+		return PL_NOTFOUND;
+	if (rc < 0)
+		return rc;
+	sq_read_user(q, out);
+	return 0;
+}
+
+static int sq_user_get(struct store *s, int64_t id, struct store_user *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sq_prep(sq(s), SQ_USER_GET, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sq_user_one(q, out);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_user_find(struct store *s, const char *username, struct store_user *out)
+{
+	sqlite3_stmt *q = NULL;
+	char name[STORE_USERNAME_SZ];
+	int len, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!username || (len = sq_username(username, 0, name)) <= 0)
+		return PL_NOTFOUND;
+	if ((rc = sq_prep(sq(s), SQ_USER_FIND, &q)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 1, name, len, SQLITE_STATIC);
+	rc = sq_user_one(q, out);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Runs a bound UPDATE/DELETE of one keyed row: PL_NOTFOUND if none matched. */
+static int sq_run_one(struct sq_store *st, sqlite3_stmt *q)
+{
+	int rc = sq_run(q);
+
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = PL_NOTFOUND;
+	return rc;
+}
+
+static int sq_user_update(struct store *s, const struct store_user *u)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_USER_UPDATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, u->id);
+	sq_bind_field(q, 2, u->display_name, sizeof(u->display_name));
+	sq_bind_field(q, 3, u->bio, sizeof(u->bio));
+	sq_bind_field(q, 4, u->pw_hash, sizeof(u->pw_hash));
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Runs a bound single-integer query into *out. */
+static int sq_count(struct sq_store *st, enum sq_stmt_id id, int64_t *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*out = 0;
+	if ((rc = sq_prep(st, id, &q)) < 0)
+		goto out;
+	if ((rc = sq_row(q)) > 0) {
+		*out = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_user_count(struct store *s, int64_t *out)
+{
+	return sq_count(sq(s), SQ_USER_COUNT, out);
+}
+
+/* ---- sessions ---- */
+
+static int sq_session_create(struct store *s, struct store_session *ss)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_SESSION_CREATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, ss->user_id);
+	sq_bind_field(q, 2, ss->token_hash, sizeof(ss->token_hash));
+	sq_bind_field(q, 3, ss->device, sizeof(ss->device));
+	sq_bind_field(q, 4, ss->ip, sizeof(ss->ip));
+	sqlite3_bind_int64(q, 5, ss->created_at);
+	sqlite3_bind_int64(q, 6, ss->last_seen);
+	if ((rc = sq_run(q)) == 0)
+		ss->id = sqlite3_last_insert_rowid(st->db);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_session_find(struct store *s, const char *token_hash, struct store_session *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!token_hash)
+		return PL_NOTFOUND;
+	if ((rc = sq_prep(sq(s), SQ_SESSION_FIND, &q)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 1, token_hash, -1, SQLITE_STATIC);
+	if ((rc = sq_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		sq_read_session(q, out);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_session_list(struct store *s, int64_t user_id, store_session_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_session ss;
+	int rc;
+
+	if ((rc = sq_prep(sq(s), SQ_SESSION_LIST, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, user_id);
+	while ((rc = sq_row(q)) > 0) {
+		sq_read_session(q, &ss);
+		if ((rc = cb(ctx, &ss)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_session_delete(struct store *s, int64_t user_id, int64_t session_id)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_SESSION_DELETE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, user_id);
+	sqlite3_bind_int64(q, 2, session_id);
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* ip NULL keeps the stored address. */
+static int sq_session_touch(struct store *s, int64_t session_id, int64_t now, const char *ip)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_SESSION_TOUCH, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, session_id);
+	sqlite3_bind_int64(q, 2, now);
+	if (ip)
+		sq_bind_field(q, 3, ip, STORE_IP_SZ - 1);
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* ---- blocks ---- */
+
+static int sq_block_set(struct store *s, int64_t blocker, int64_t blocked, int on, int64_t now)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(sq(s), on ? SQ_BLOCK_ADD : SQ_BLOCK_DEL, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, blocker);
+	sqlite3_bind_int64(q, 2, blocked);
+	if (on)
+		sqlite3_bind_int64(q, 3, now);
+	rc = sq_run(q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_block_get(struct store *s, int64_t blocker, int64_t blocked)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(sq(s), SQ_BLOCK_GET, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, blocker);
+	sqlite3_bind_int64(q, 2, blocked);
+	rc = sq_row(q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_block_list(struct store *s, int64_t blocker, store_user_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_user u;
+	int rc;
+
+	if ((rc = sq_prep(sq(s), SQ_BLOCK_LIST, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, blocker);
+	while ((rc = sq_row(q)) > 0) {
+		sq_read_user(q, &u);
+		if ((rc = cb(ctx, &u)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* ---- chats ---- */
+
+/* New chats start with no messages and no members (member_put counts them);
+ * last_date starts at c->last_date, or created_at if that is 0. */
+static int sq_chat_create(struct store *s, struct store_chat *c)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	char name[STORE_USERNAME_SZ];
+	int64_t last_date = c->last_date ? c->last_date : c->created_at;
+	int len, rc;
+
+	if ((len = sq_username(c->username, sizeof(c->username), name)) < 0)
+		return PL_INVAL;
+	if ((rc = sq_prep(st, SQ_CHAT_CREATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int(q, 1, c->type);
+	sq_bind_field(q, 2, c->title, sizeof(c->title));
+	sq_bind_username(q, 3, name, len);
+	sq_bind_field(q, 4, c->description, sizeof(c->description));
+	sqlite3_bind_int64(q, 5, c->creator_id);
+	sqlite3_bind_int64(q, 6, c->created_at);
+	sqlite3_bind_int(q, 7, c->perms);
+	sqlite3_bind_int64(q, 8, last_date);
+	sqlite3_bind_int64(q, 9, c->pinned_msg_id);
+	sqlite3_bind_int64(q, 10, c->type == STORE_CHAT_PRIVATE ? c->user_lo : 0);
+	sqlite3_bind_int64(q, 11, c->type == STORE_CHAT_PRIVATE ? c->user_hi : 0);
+	if ((rc = sq_run(q)) < 0)
+		goto out;
+	c->id = sqlite3_last_insert_rowid(st->db);
+	c->last_msg_id = 0;
+	c->member_count = 0;
+	c->last_date = last_date;
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Runs a single-row chat query whose parameters were bound. */
+static int sq_chat_one(sqlite3_stmt *q, struct store_chat *out)
+{
+	int rc = sq_row(q);
+
+	if (rc == 0)
+		return PL_NOTFOUND;
+	if (rc < 0)
+		return rc;
+	sq_read_chat(q, out);
+	return 0;
+}
+
+static int sq_chat_get(struct store *s, int64_t id, struct store_chat *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sq_prep(sq(s), SQ_CHAT_GET, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sq_chat_one(q, out);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_chat_find(struct store *s, const char *username, struct store_chat *out)
+{
+	sqlite3_stmt *q = NULL;
+	char name[STORE_USERNAME_SZ];
+	int len, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!username || (len = sq_username(username, 0, name)) <= 0)
+		return PL_NOTFOUND;
+	if ((rc = sq_prep(sq(s), SQ_CHAT_FIND, &q)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 1, name, len, SQLITE_STATIC);
+	rc = sq_chat_one(q, out);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_chat_find_private(struct store *s, int64_t user_lo, int64_t user_hi, struct store_chat *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sq_prep(sq(s), SQ_CHAT_FIND_PRIVATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, user_lo);
+	sqlite3_bind_int64(q, 2, user_hi);
+	rc = sq_chat_one(q, out);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_chat_update(struct store *s, const struct store_chat *c)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	char name[STORE_USERNAME_SZ];
+	int len, rc;
+
+	if ((len = sq_username(c->username, sizeof(c->username), name)) < 0)
+		return PL_INVAL;
+	if ((rc = sq_prep(st, SQ_CHAT_UPDATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, c->id);
+	sq_bind_field(q, 2, c->title, sizeof(c->title));
+	sq_bind_username(q, 3, name, len);
+	sq_bind_field(q, 4, c->description, sizeof(c->description));
+	sqlite3_bind_int(q, 5, c->perms);
+	sqlite3_bind_int64(q, 6, c->pinned_msg_id);
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* ---- members ---- */
+
+/* Reads the role of (chat_id, user_id) into *role: 1 if the row exists, 0 if
+ * not, or a negative pl_err. */
+static int sq_member_role(struct sq_store *st, int64_t chat_id, int64_t user_id, int *role)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_MEMBER_ROLE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, user_id);
+	if ((rc = sq_row(q)) > 0)
+		*role = sqlite3_column_int(q, 0);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_member_upsert(struct sq_store *st, const struct store_member *m)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_MEMBER_PUT, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, m->chat_id);
+	sqlite3_bind_int64(q, 2, m->user_id);
+	sqlite3_bind_int(q, 3, m->role);
+	sqlite3_bind_int64(q, 4, m->joined_at);
+	sqlite3_bind_int64(q, 5, m->invited_by);
+	sqlite3_bind_int64(q, 6, m->read_max_id);
+	rc = sq_run(q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_chat_add_members(struct sq_store *st, int64_t chat_id, int delta)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_CHAT_ADD_MEMBERS, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int(q, 2, delta);
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Upserts the row and moves chats.member_count by the change in whether the
+ * user counts as a member (role >= MEMBER) — no recount. */
+static int sq_member_put(struct store *s, const struct store_member *m)
+{
+	struct sq_store *st = sq(s);
+	int old_role = STORE_ROLE_LEFT;
+	int outer = 0, delta, rc;
+
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_member_role(st, m->chat_id, m->user_id, &old_role)) < 0)
+		goto out;
+	if ((rc = sq_member_upsert(st, m)) < 0)
+		goto out;
+	delta = (m->role >= STORE_ROLE_MEMBER) - (old_role >= STORE_ROLE_MEMBER);
+	if (delta != 0)
+		rc = sq_chat_add_members(st, m->chat_id, delta);
+out:
+	return sq_op_end(st, outer, rc);
+}
+
+static int sq_member_get(struct store *s, int64_t chat_id, int64_t user_id, struct store_member *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sq_prep(sq(s), SQ_MEMBER_GET, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, user_id);
+	if ((rc = sq_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		sq_read_member(q, 0, out);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_member_list(struct store *s, int64_t chat_id, int admins_only, int64_t after_user_id,
+			  int limit, store_member_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_member mb;
+	int rc;
+
+	if (limit <= 0)
+		return 0;
+	if ((rc = sq_prep(sq(s), admins_only ? SQ_MEMBER_LIST_ADMINS : SQ_MEMBER_LIST, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, after_user_id);
+	sqlite3_bind_int(q, 3, limit);
+	while ((rc = sq_row(q)) > 0) {
+		sq_read_member(q, 0, &mb);
+		if ((rc = cb(ctx, &mb)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_member_set_read(struct store *s, int64_t chat_id, int64_t user_id, int64_t read_max_id)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_MEMBER_SET_READ, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, user_id);
+	sqlite3_bind_int64(q, 3, read_max_id);
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* ---- invite links ---- */
+
+static int sq_link_create(struct store *s, const struct store_link *l)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(sq(s), SQ_LINK_CREATE, &q)) < 0)
+		goto out;
+	sq_bind_field(q, 1, l->code, sizeof(l->code));
+	sqlite3_bind_int64(q, 2, l->chat_id);
+	sqlite3_bind_int64(q, 3, l->creator_id);
+	sq_bind_field(q, 4, l->name, sizeof(l->name));
+	sqlite3_bind_int64(q, 5, l->created_at);
+	sqlite3_bind_int64(q, 6, l->expire_date);
+	sqlite3_bind_int64(q, 7, l->member_limit);
+	sqlite3_bind_int64(q, 8, l->usage);
+	sqlite3_bind_int(q, 9, l->revoked);
+	rc = sq_run(q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_link_get(struct store *s, const char *code, struct store_link *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!code)
+		return PL_NOTFOUND;
+	if ((rc = sq_prep(sq(s), SQ_LINK_GET, &q)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+	if ((rc = sq_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		sq_read_link(q, out);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_link_update(struct store *s, const struct store_link *l)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_LINK_UPDATE, &q)) < 0)
+		goto out;
+	sq_bind_field(q, 1, l->code, sizeof(l->code));
+	sqlite3_bind_int64(q, 2, l->usage);
+	sqlite3_bind_int(q, 3, l->revoked);
+	sq_bind_field(q, 4, l->name, sizeof(l->name));
+	sqlite3_bind_int64(q, 5, l->expire_date);
+	sqlite3_bind_int64(q, 6, l->member_limit);
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_link_list(struct store *s, int64_t chat_id, store_link_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_link l;
+	int rc;
+
+	if ((rc = sq_prep(sq(s), SQ_LINK_LIST, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	while ((rc = sq_row(q)) > 0) {
+		sq_read_link(q, &l);
+		if ((rc = cb(ctx, &l)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* ---- messages ---- */
+
+/* Advances the chat's sequence to a new message dated date; *id gets the
+ * new message's id.  Runs under the write lock, so read-then-write is safe. */
+static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t *id)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t last = 0;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	if ((rc = sq_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc < 0)
+		goto out;
+	last = sqlite3_column_int64(q, 0);
+	sq_done(q);
+	if ((rc = sq_prep(st, SQ_MSG_ADVANCE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, last + 1);
+	sqlite3_bind_int64(q, 3, date);
+	if ((rc = sq_run(q)) == 0)
+		*id = last + 1;
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Allocates the next search key.  The highest one is read once per write
+ * transaction (an index lookup) and counted on from there; undo forgets it,
+ * so keys are unique though not necessarily dense. */
+static int sq_msg_next_gid(struct sq_store *st, int64_t *gid)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+
+	if (st->gid_last == 0) {
+		if ((rc = sq_prep(st, SQ_MSG_MAX_GID, &q)) < 0)
+			goto out;
+		if ((rc = sq_row(q)) == 0)
+			rc = PL_IO;
+		if (rc < 0)
+			goto out;
+		st->gid_last = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+	*gid = ++st->gid_last;
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Inserts m with id and search key gid. */
+static int sq_msg_insert(struct sq_store *st, const struct store_message *m, int64_t id, int64_t gid)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_MSG_INSERT, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, m->chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	sqlite3_bind_int64(q, 3, gid);
+	sqlite3_bind_int64(q, 4, m->sender_id);
+	sqlite3_bind_int64(q, 5, m->date);
+	sqlite3_bind_int64(q, 6, m->edit_date);
+	if ((rc = sq_bind_text(q, 7, m->text)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 8, m->reply_to_id);
+	sqlite3_bind_int64(q, 9, m->fwd_user_id);
+	sqlite3_bind_int64(q, 10, m->fwd_chat_id);
+	sqlite3_bind_int64(q, 11, m->fwd_msg_id);
+	sqlite3_bind_int64(q, 12, m->fwd_date);
+	sqlite3_bind_int(q, 13, m->service != 0);
+	rc = sq_run(q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Appends m to its chat (m->id set on success).  Only m's content fields are
+ * stored: views and deleted start at 0.  Non-service text is indexed. */
+static int sq_message_put(struct store *s, struct store_message *m)
+{
+	struct sq_store *st = sq(s);
+	int indexed = !m->service && m->text;
+	size_t fq0;
+	int64_t id = 0, gid = 0;
+	int outer = 0, rc;
+
+	if ((rc = sq_fq_prepare(st, 1)) < 0)
+		return rc;
+	fq0 = st->fq_len;
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, &id)) < 0)
+		goto out;
+	if ((rc = sq_msg_next_gid(st, &gid)) < 0)
+		goto out;
+	if ((rc = sq_msg_insert(st, m, id, gid)) < 0)
+		goto out;
+	if (indexed)
+		rc = sq_index(st, outer, gid, m->chat_id, m->text, 0);
+out:
+	if ((rc = sq_op_end(st, outer, rc)) < 0)
+		sq_fq_truncate(st, fq0);
+	else
+		m->id = id;
+	return rc;
+}
+
+static int sq_message_get(struct store *s, int64_t chat_id, int64_t id, struct store_message *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sq_prep(sq(s), SQ_MSG_GET, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	if ((rc = sq_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0)
+		rc = sq_read_message(q, out, 1);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* The stored state of a message that edit and delete need. */
+struct sq_msg_state {
+	int64_t gid;
+	char *text;   /* malloc'd copy when indexed, else NULL */
+	int service;
+	int indexed;  /* present in the search index: text and not service */
+};
+
+/* Loads the state of a live message: PL_NOTFOUND if it is missing or was
+ * deleted for everyone. */
+static int sq_msg_state(struct sq_store *st, int64_t chat_id, int64_t id, struct sq_msg_state *ms)
+{
+	sqlite3_stmt *q = NULL;
+	const char *text;
+	int rc;
+
+	memset(ms, 0, sizeof(*ms));
+	if ((rc = sq_prep(st, SQ_MSG_STATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	if ((rc = sq_row(q)) <= 0) {
+		if (rc == 0)
+			rc = PL_NOTFOUND;
+		goto out;
+	}
+	rc = 0;
+	if (sqlite3_column_int(q, 2)) {
+		rc = PL_NOTFOUND;
+		goto out;
+	}
+	ms->gid = sqlite3_column_int64(q, 0);
+	text = (const char *)sqlite3_column_text(q, 1);
+	ms->service = sqlite3_column_int(q, 3);
+	ms->indexed = text && !ms->service;
+	if (ms->indexed && !(ms->text = strdup(text)))
+		rc = PL_NOMEM;
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Runs a message UPDATE keyed by (chat_id, id); an edit also binds text
+ * (?3) and edit_date (?4). */
+static int sq_msg_update(struct sq_store *st, enum sq_stmt_id sid, int64_t chat_id, int64_t id,
+			 const char *text, int64_t edit_date)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, sid, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	if (sid == SQ_MSG_EDIT) {
+		if ((rc = sq_bind_text(q, 3, text)) < 0)
+			goto out;
+		sqlite3_bind_int64(q, 4, edit_date);
+	}
+	rc = sq_run_one(st, q);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Edits a live message's text (text may be NULL) and re-indexes it. */
+static int sq_message_edit(struct store *s, int64_t chat_id, int64_t id, const char *text,
+			   int64_t edit_date)
+{
+	struct sq_store *st = sq(s);
+	struct sq_msg_state ms = {0};
+	size_t fq0;
+	int outer = 0, rc;
+
+	if ((rc = sq_fq_prepare(st, 2)) < 0)
+		return rc;
+	fq0 = st->fq_len;
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_msg_state(st, chat_id, id, &ms)) < 0)
+		goto out;
+	if ((rc = sq_msg_update(st, SQ_MSG_EDIT, chat_id, id, text, edit_date)) < 0)
+		goto out;
+	if (ms.indexed && (rc = sq_index(st, outer, ms.gid, chat_id, ms.text, 1)) < 0)
+		goto out;
+	if (text && !ms.service)
+		rc = sq_index(st, outer, ms.gid, chat_id, text, 0);
+out:
+	if ((rc = sq_op_end(st, outer, rc)) < 0)
+		sq_fq_truncate(st, fq0);
+	free(ms.text);
+	return rc;
+}
+
+/* Deletes a live message for everyone: text dropped, deleted set, removed
+ * from the search index.  Already deleted: PL_NOTFOUND. */
+static int sq_message_delete(struct store *s, int64_t chat_id, int64_t id)
+{
+	struct sq_store *st = sq(s);
+	struct sq_msg_state ms = {0};
+	size_t fq0;
+	int outer = 0, rc;
+
+	if ((rc = sq_fq_prepare(st, 1)) < 0)
+		return rc;
+	fq0 = st->fq_len;
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_msg_state(st, chat_id, id, &ms)) < 0)
+		goto out;
+	if ((rc = sq_msg_update(st, SQ_MSG_DELETE, chat_id, id, NULL, 0)) < 0)
+		goto out;
+	if (ms.indexed)
+		rc = sq_index(st, outer, ms.gid, chat_id, ms.text, 1);
+out:
+	if ((rc = sq_op_end(st, outer, rc)) < 0)
+		sq_fq_truncate(st, fq0);
+	free(ms.text);
+	return rc;
+}
+
+/* Reads the message's view count: PL_NOTFOUND if there is no message. */
+static int sq_msg_views(struct sq_store *st, int64_t chat_id, int64_t id, int64_t *views)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_MSG_VIEWS, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	if ((rc = sq_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		*views = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Inserts (chat_id, id, user_id) into a per-message set table (views or
+ * hidden, by sid) unless present: 1 if inserted, 0 if it was there. */
+static int sq_msg_mark_user(struct sq_store *st, enum sq_stmt_id sid, int64_t a, int64_t b, int64_t c)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, sid, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, a);
+	sqlite3_bind_int64(q, 2, b);
+	sqlite3_bind_int64(q, 3, c);
+	if ((rc = sq_run(q)) == 0)
+		rc = sqlite3_changes(st->db) > 0;
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_message_hide(struct store *s, int64_t user_id, int64_t chat_id, int64_t id)
+{
+	struct sq_store *st = sq(s);
+	int64_t views;
+	int rc;
+
+	if ((rc = sq_msg_views(st, chat_id, id, &views)) < 0)
+		return rc;
+	rc = sq_msg_mark_user(st, SQ_MSG_HIDE, user_id, chat_id, id);
+	return rc < 0 ? rc : 0;
+}
+
+/* Adds one to the message's views (*views, read under the same write lock). */
+static int sq_msg_view_inc(struct sq_store *st, int64_t chat_id, int64_t id, int64_t *views)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_VIEW_INC, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	if ((rc = sq_run_one(st, q)) == 0)
+		(*views)++;
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_message_view(struct store *s, int64_t chat_id, int64_t id, int64_t user_id, int64_t *views)
+{
+	struct sq_store *st = sq(s);
+	int64_t n = 0;
+	int outer = 0, rc;
+
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_msg_views(st, chat_id, id, &n)) < 0)
+		goto out;
+	if ((rc = sq_msg_mark_user(st, SQ_VIEW_ADD, chat_id, id, user_id)) > 0)
+		rc = sq_msg_view_inc(st, chat_id, id, &n);
+out:
+	if ((rc = sq_op_end(st, outer, rc)) == 0 && views)
+		*views = n;
+	return rc;
+}
+
+static int sq_message_history(struct store *s, int64_t chat_id, int64_t user_id, int64_t from_id,
+			      int dir, int limit, store_message_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_message m;
+	int rc;
+
+	if (dir != STORE_OLDER && dir != STORE_NEWER)
+		return PL_INVAL;
+	if (limit <= 0)
+		return 0;
+	if (dir == STORE_OLDER && from_id <= 0)
+		from_id = INT64_MAX;
+	if ((rc = sq_prep(sq(s), dir == STORE_OLDER ? SQ_MSG_OLDER : SQ_MSG_NEWER, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, from_id);
+	sqlite3_bind_int64(q, 3, user_id);
+	sqlite3_bind_int(q, 4, limit);
+	while ((rc = sq_row(q)) > 0) {
+		sq_read_message(q, &m, 0);
+		if ((rc = cb(ctx, &m)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Whether word could yield a token under the unicode61 tokenizer: ASCII
+ * letters and digits and any non-ASCII byte may; ASCII punctuation alone
+ * never does, and an empty FTS5 phrase would make the whole query match
+ * nothing. */
+static int sq_word_has_token(const char *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+			return 1;
+	}
+	return 0;
+}
+
+static int sq_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Appends word as an FTS5 string on column body ("" doubles any quote). */
+static char *sq_match_word(char *p, const char *w, size_t n, int first)
+{
+	if (!first) {
+		memcpy(p, " AND ", 5);
+		p += 5;
+	}
+	memcpy(p, "body:\"", 6);
+	p += 6;
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] == '"')
+			*p++ = '"';
+		*p++ = w[i];
+	}
+	*p++ = '"';
+	return p;
+}
+
+/* Builds the FTS5 expression for the user's query: each whitespace-separated
+ * word a quoted string on column body (so no character of it is syntax), all
+ * required, and the chat token first when chat_id is set.  *out is malloc'd,
+ * or NULL when the query has no searchable word. */
+static int sq_match_build(const char *query, int64_t chat_id, char **out)
+{
+	size_t len = query ? strlen(query) : 0;
+	const char *w = query;
+	char *buf, *p;
+	int first = 1;
+
+	*out = NULL;
+	if (len > SQ_QUERY_MAX)
+		return PL_TOOBIG;
+	/* Per word: " AND body:\"\"" (12) plus each byte at most twice; a word
+	 * takes at least 2 bytes of query with its separator. */
+	if (!(buf = p = malloc(len * 8 + 64)))
+		return PL_NOMEM;
+	if (chat_id)
+		p += sprintf(p, "chat:\"c%lld\"", (long long)chat_id);
+	while (len > 0) {
+		size_t n = 0;
+
+		while (len > 0 && sq_is_space(*w)) {
+			w++;
+			len--;
+		}
+		while (n < len && !sq_is_space(w[n]))
+			n++;
+		if (n > 0 && sq_word_has_token(w, n)) {
+			p = sq_match_word(p, w, n, first && !chat_id);
+			first = 0;
+		}
+		w += n;
+		len -= n;
+	}
+	*p = '\0';
+	if (first) {
+		free(buf);
+		return 0;
+	}
+	*out = buf;
+	return 0;
+}
+
+static int sq_message_search(struct store *s, int64_t user_id, int64_t chat_id, const char *query,
+			     int64_t offset_date, int64_t offset_chat, int64_t offset_id, int limit,
+			     store_message_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_message m;
+	char *match = NULL;
+	int rc;
+
+	if (limit <= 0)
+		return 0;
+	if ((rc = sq_match_build(query, chat_id, &match)) < 0 || !match)
+		return rc;
+	if (offset_date <= 0) {
+		offset_date = INT64_MAX;
+		offset_chat = INT64_MAX;
+		offset_id = INT64_MAX;
+	}
+	if ((rc = sq_prep(sq(s), chat_id ? SQ_MSG_SEARCH_CHAT : SQ_MSG_SEARCH_ALL, &q)) < 0)
+		goto out;
+	sqlite3_bind_text(q, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, chat_id);
+	sqlite3_bind_int64(q, 3, user_id);
+	sqlite3_bind_int64(q, 4, offset_date);
+	sqlite3_bind_int64(q, 5, offset_chat);
+	sqlite3_bind_int64(q, 6, offset_id);
+	sqlite3_bind_int(q, 7, limit);
+	while ((rc = sq_row(q)) > 0) {
+		sq_read_message(q, &m, 0);
+		if ((rc = cb(ctx, &m)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	free(match);
+	return rc;
+}
+
+static int sq_message_unread(struct store *s, int64_t chat_id, int64_t user_id, int64_t after_id,
+			     int64_t *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*out = 0;
+	if ((rc = sq_prep(sq(s), SQ_MSG_UNREAD, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, user_id);
+	sqlite3_bind_int64(q, 3, after_id);
+	if ((rc = sq_row(q)) > 0) {
+		*out = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Every message ever stored, deleted ones included (they keep their row). */
+static int sq_message_count(struct store *s, int64_t *out)
+{
+	return sq_count(sq(s), SQ_MSG_COUNT, out);
+}
+
+/* ---- dialogs ---- */
+
+static int sq_dialog_list(struct store *s, int64_t user_id, int64_t offset_date, int64_t offset_chat,
+			  int limit, store_dialog_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct store_dialog d;
+	int rc;
+
+	if (limit <= 0)
+		return 0;
+	if (offset_date <= 0) {
+		offset_date = INT64_MAX;
+		offset_chat = INT64_MAX;
+	}
+	if ((rc = sq_prep(sq(s), SQ_DIALOGS, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, user_id);
+	sqlite3_bind_int64(q, 2, offset_date);
+	sqlite3_bind_int64(q, 3, offset_chat);
+	sqlite3_bind_int(q, 4, limit);
+	while ((rc = sq_row(q)) > 0) {
+		sq_read_chat(q, &d.chat);
+		sq_read_member(q, SQ_CHAT_NCOLS, &d.member);
+		if ((rc = cb(ctx, &d)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* ---- opening ---- */
+
+static const struct store_ops sq_ops = {
+	.version = STORE_OPS_VERSION,
+	.name = "sqlite",
+	.close = sq_close,
+	.migrate = sq_migrate,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.mark = sq_mark,
+	.release = sq_release,
+	.undo = sq_undo,
+	.user_create = sq_user_create,
+	.user_get = sq_user_get,
+	.user_find = sq_user_find,
+	.user_update = sq_user_update,
+	.user_count = sq_user_count,
+	.session_create = sq_session_create,
+	.session_find = sq_session_find,
+	.session_list = sq_session_list,
+	.session_delete = sq_session_delete,
+	.session_touch = sq_session_touch,
+	.block_set = sq_block_set,
+	.block_get = sq_block_get,
+	.block_list = sq_block_list,
+	.chat_create = sq_chat_create,
+	.chat_get = sq_chat_get,
+	.chat_find = sq_chat_find,
+	.chat_find_private = sq_chat_find_private,
+	.chat_update = sq_chat_update,
+	.member_put = sq_member_put,
+	.member_get = sq_member_get,
+	.member_list = sq_member_list,
+	.member_set_read = sq_member_set_read,
+	.link_create = sq_link_create,
+	.link_get = sq_link_get,
+	.link_update = sq_link_update,
+	.link_list = sq_link_list,
+	.message_put = sq_message_put,
+	.message_get = sq_message_get,
+	.message_edit = sq_message_edit,
+	.message_delete = sq_message_delete,
+	.message_hide = sq_message_hide,
+	.message_history = sq_message_history,
+	.message_search = sq_message_search,
+	.message_view = sq_message_view,
+	.message_unread = sq_message_unread,
+	.message_count = sq_message_count,
+	.dialog_list = sq_dialog_list,
+};
+
+static void sq_errf(char *errbuf, size_t errlen, const char *what, const char *detail)
+{
+	if (errbuf && errlen)
+		snprintf(errbuf, errlen, "%s: %s", what, detail);
+}
+
+/* Runs one connection-setup pragma; with want, its single result must be
+ * that (journal_mode answers with the mode it got). */
+static int sq_pragma(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL)) != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && want && strcmp((const char *)sqlite3_column_text(q, 0), want) != 0)
+		rc = SQLITE_ERROR;
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* Applies the per-connection settings.  *why may get a message that
+ * sqlite3_errmsg() would not have. */
+static int sq_configure(struct sq_store *st, int flags, const char **why)
+{
+	char cache[64];
+	int rc;
+
+	sqlite3_extended_result_codes(st->db, 1);
+	if ((rc = sqlite3_busy_timeout(st->db, SQ_BUSY_MS)) != SQLITE_OK)
+		return rc;
+	if (!st->readonly && (rc = sq_pragma(st->db, "PRAGMA journal_mode=WAL", "wal")) != SQLITE_OK) {
+		if (rc == SQLITE_ERROR)
+			*why = "cannot switch to WAL journal mode";
+		return rc;
+	}
+	if ((rc = sq_pragma(st->db, "PRAGMA foreign_keys=ON", NULL)) != SQLITE_OK)
+		return rc;
+	rc = sq_pragma(st->db, (flags & STORE_SYNC_NORMAL) ? "PRAGMA synchronous=NORMAL"
+							   : "PRAGMA synchronous=FULL", NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sq_pragma(st->db, "PRAGMA temp_store=MEMORY", NULL)) != SQLITE_OK)
+		return rc;
+	snprintf(cache, sizeof(cache), "PRAGMA cache_size=-%d", SQ_CACHE_KIB);
+	if ((rc = sq_pragma(st->db, cache, NULL)) != SQLITE_OK)
+		return rc;
+	/* Touch the file now so a reader on a bad or missing database fails here. */
+	return sq_pragma(st->db, "PRAGMA user_version", NULL);
+}
+
+struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t errlen)
+{
+	struct sq_store *st = NULL;
+	char path[PATH_MAX];
+	const char *why = NULL;
+	int readonly = (flags & STORE_READONLY) != 0;
+	int oflags, rc;
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!dir || !*dir) {
+		sq_errf(errbuf, errlen, "store", "no data directory");
+		goto fail;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, SQ_DB_FILE) >= sizeof(path)) {
+		sq_errf(errbuf, errlen, dir, "path too long");
+		goto fail;
+	}
+	if (!readonly && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		sq_errf(errbuf, errlen, dir, strerror(errno));
+		goto fail;
+	}
+	if (!(st = calloc(1, sizeof(*st)))) {
+		sq_errf(errbuf, errlen, "store", "out of memory");
+		goto fail;
+	}
+	st->base.ops = &sq_ops;
+	st->readonly = readonly;
+	oflags = SQLITE_OPEN_NOMUTEX |
+		 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if ((rc = sqlite3_open_v2(path, &st->db, oflags, NULL)) != SQLITE_OK) {
+		sq_errf(errbuf, errlen, path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if ((rc = sq_configure(st, flags, &why)) != SQLITE_OK) {
+		sq_errf(errbuf, errlen, path, why ? why : sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	return &st->base;
+fail:
+	if (st)
+		sq_close(&st->base);
+	return NULL;
+}
+
+void store_message_release(struct store_message *m)
+{
+	if (m) {
+		free(m->text);
+		m->text = NULL;
+	}
+}
