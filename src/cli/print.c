@@ -304,14 +304,54 @@ static const char *print_origin(json_t *origin)
 	return print_name(who);
 }
 
+/* Names of the users in array a, comma-separated. */
+static void print_user_names(FILE *out, json_t *a)
+{
+	for (size_t i = 0; i < json_array_size(a); i++)
+		fprintf(out, "%s%s", i ? ", " : "", print_name(json_array_get(a, i)));
+}
+
+/* Service messages (Bot API fields, no text): "* alice created the group".
+ * Returns 0 if m is not one. */
+static int print_service(FILE *out, json_t *m, const char *sender)
+{
+	json_t *v, *left = json_object_get(m, "left_chat_member");
+
+	if (json_is_true(json_object_get(m, "group_chat_created")))
+		fprintf(out, "* %s created the group", sender);
+	else if (json_is_true(json_object_get(m, "channel_chat_created")))
+		fprintf(out, "* %s created the channel", sender);
+	else if ((v = json_object_get(m, "new_chat_members")) && json_is_true(json_object_get(m, "joined_by_self")))
+		fprintf(out, "* %s joined", sender);
+	else if (v) {
+		fprintf(out, "* %s added ", sender);
+		print_user_names(out, v);
+	} else if (left && print_int(left, "id") == print_int(json_object_get(m, "from"), "id"))
+		fprintf(out, "* %s left", sender);
+	else if (left)
+		fprintf(out, "* %s removed %s", sender, print_name(left));
+	else if ((v = json_object_get(m, "new_chat_title")))
+		fprintf(out, "* %s renamed the chat to \"%s\"", sender, json_string_value(v) ? json_string_value(v) : "");
+	else if ((v = json_object_get(m, "pinned_message")))
+		fprintf(out, "* %s pinned #%lld", sender, (long long)print_int(v, "message_id"));
+	else
+		return 0;
+	return 1;
+}
+
 void cli_print_message(FILE *out, json_t *m)
 {
 	char when[PRINT_TIME_MAX];
 	json_t *reply = json_object_get(m, "reply_to_message"), *origin = json_object_get(m, "forward_origin");
-	const char *text = print_str(m, "text");
+	const char *text = print_str(m, "text"), *sender = print_sender(m);
 
 	print_time(print_int(m, "date"), when, sizeof(when));
-	fprintf(out, "[#%lld %s] %s", (long long)print_int(m, "message_id"), when, print_sender(m));
+	fprintf(out, "[#%lld %s] ", (long long)print_int(m, "message_id"), when);
+	if (!text && print_service(out, m, sender)) {
+		fputc('\n', out);
+		return;
+	}
+	fputs(sender, out);
 	if (reply)
 		fprintf(out, " (reply to #%lld)", (long long)print_int(reply, "message_id"));
 	fprintf(out, ": ");
@@ -358,13 +398,15 @@ void cli_print_search(FILE *out, json_t *r)
 static void print_last(FILE *out, json_t *m)
 {
 	char line[PRINT_NAME_MAX + 64];
-	const char *text = print_str(m, "text");
+	const char *text = print_str(m, "text"), *sender = print_sender(m);
 
 	if (!m) {
 		fputc('-', out);
 		return;
 	}
-	snprintf(line, sizeof(line), "%.*s: ", PRINT_NAME_MAX / 2, print_sender(m));
+	if (!text && print_service(out, m, sender))
+		return;
+	snprintf(line, sizeof(line), "%.*s: ", PRINT_NAME_MAX / 2, sender);
 	fputs(line, out);
 	print_cell(out, text ? text : "", PRINT_LAST_WIDTH, 0);
 }

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -555,6 +556,65 @@ static void test_lib_keepalive(void **state)
 	assert_int_equal(err.http_status, 404);
 }
 
+/* Many clients in many threads: one client per thread, no shared state. */
+#define THREADS 8
+#define THREAD_SENDS 40
+
+struct sender {
+	struct parley_client *c;
+	int64_t chat_id;
+	int failures;
+	int64_t last_id;
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	struct parley_error err;
+	char text[64];
+
+	for (int i = 0; i < THREAD_SENDS; i++) {
+		int64_t id = 0;
+
+		snprintf(text, sizeof(text), "message %d", i);
+		if (parley_send_message(s->c, s->chat_id, text, 0, &id, &err) < 0 || id <= s->last_id)
+			s->failures++;
+		s->last_id = id;
+	}
+	return NULL;
+}
+
+static void test_lib_threads(void **state)
+{
+	struct harness *h = *state;
+	struct parley_client *owner = harness_user(h, "thread_owner");
+	struct sender senders[THREADS];
+	pthread_t tids[THREADS];
+	int64_t members[THREADS], group = 0;
+	struct parley_error err;
+	json_t *hist = NULL;
+	char name[32];
+
+	for (int i = 0; i < THREADS; i++) {
+		snprintf(name, sizeof(name), "thread_user%d", i);
+		senders[i] = (struct sender){harness_user(h, name), 0, 0, 0};
+		members[i] = harness_user_id(h, name);
+	}
+	assert_int_equal(parley_create_group(owner, "Threads", members, THREADS, &group, &err), 0);
+	for (int i = 0; i < THREADS; i++) {
+		senders[i].chat_id = group;
+		assert_int_equal(pthread_create(&tids[i], NULL, sender_main, &senders[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(tids[i], NULL);
+		assert_int_equal(senders[i].failures, 0);
+		assert_int_equal(parley_client_connects(senders[i].c), 1);
+	}
+	assert_int_equal(parley_get_history(owner, group, 0, 0, 100, &hist, &err), 0);
+	assert_int_equal(json_array_size(hist), 100 > THREADS * THREAD_SENDS ? THREADS * THREAD_SENDS : 100);
+	json_decref(hist);
+}
+
 /* The harness: stop, restart on the same data and port, crash. */
 static void test_harness_restart(void **state)
 {
@@ -605,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_call_generic),
 		cmocka_unit_test(test_network_error_and_server_switch),
 		cmocka_unit_test(test_lib_keepalive),
+		cmocka_unit_test(test_lib_threads),
 		cmocka_unit_test(test_harness_restart),
 	};
 
