@@ -53,6 +53,9 @@
 #define SQ_FQ_MAX (1u << 20)       /* queued index updates: hard maximum (PL_TOOBIG) */
 #define SQ_QUERY_MAX 4096          /* bytes of a search query (PL_TOOBIG past it) */
 #define SQ_LINKS_MAX 1000          /* rows returned by link_list */
+#define SQ_GID_SHIFT 22            /* search key = date << 22 | sequence within the date */
+#define SQ_GID_SEQ_MAX ((INT64_C(1) << SQ_GID_SHIFT) - 1) /* messages per second of date */
+#define SQ_DATE_MAX ((INT64_C(1) << 40) - 1) /* message dates: 0..SQ_DATE_MAX (PL_INVAL) */
 
 #define SQ_USER_COLS "u.id, u.username, u.display_name, u.bio, u.pw_hash, u.created_at, u.is_bot"
 #define SQ_SESSION_COLS "s.id, s.user_id, s.token_hash, s.device, s.ip, s.created_at, s.last_seen"
@@ -62,11 +65,20 @@
 #define SQ_CHAT_NCOLS 14
 #define SQ_MEMBER_COLS "mb.chat_id, mb.user_id, mb.role, mb.joined_at, mb.invited_by, mb.read_max_id"
 #define SQ_LINK_COLS "l.code, l.chat_id, l.creator_id, l.name, l.created_at, l.expire_date, " \
-	"l.member_limit, l.usage, l.revoked"
+	"l.member_limit, l.usage, l.revoked, l.is_primary"
 #define SQ_MSG_COLS "m.chat_id, m.id, m.sender_id, m.date, m.edit_date, m.text, m.reply_to_id, " \
 	"m.fwd_user_id, m.fwd_chat_id, m.fwd_msg_id, m.fwd_date, m.views, m.deleted, m.service"
 #define SQ_NOT_HIDDEN(user) " NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.user_id = " user \
 	" AND h.chat_id = m.chat_id AND h.msg_id = m.id)"
+
+/* The body of both search steps: ?1 FTS5 expression, ?2 chat, ?3 user,
+ * ?4..?6 offset triple, ?7 limit, ?8/?9 search-key (rowid) range. */
+#define SQ_SEARCH_FROM " FROM message_fts JOIN messages m ON m.gid = message_fts.rowid" \
+	" WHERE message_fts MATCH ?1 AND message_fts.rowid < ?9 AND m.deleted = 0" \
+	" AND (m.date, m.chat_id, m.id) < (?4, ?5, ?6) AND" SQ_NOT_HIDDEN("?3")
+#define SQ_SEARCH_IN_CHAT " AND m.chat_id = ?2"
+#define SQ_SEARCH_IN_MINE " AND EXISTS (SELECT 1 FROM members mb WHERE mb.chat_id = m.chat_id" \
+	" AND mb.user_id = ?3 AND mb.role >= 2)"
 
 enum sq_stmt_id {
 	SQ_BEGIN, SQ_BEGIN_READ, SQ_COMMIT, SQ_ROLLBACK,
@@ -80,8 +92,10 @@ enum sq_stmt_id {
 	SQ_MEMBER_ROLE, SQ_MEMBER_PUT, SQ_MEMBER_GET, SQ_MEMBER_LIST, SQ_MEMBER_LIST_ADMINS,
 	SQ_MEMBER_SET_READ,
 	SQ_LINK_CREATE, SQ_LINK_GET, SQ_LINK_UPDATE, SQ_LINK_LIST,
-	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_MAX_GID, SQ_MSG_INSERT, SQ_MSG_GET, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE,
-	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER, SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
+	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_MAX_GID, SQ_MSG_INSERT,
+	SQ_MSG_GET, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE,
+	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER,
+	SQ_MSG_EDGE_CHAT, SQ_MSG_EDGE_ALL, SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
 	SQ_MSG_VIEWS, SQ_VIEW_ADD, SQ_VIEW_INC, SQ_MSG_UNREAD, SQ_MSG_COUNT,
 	SQ_FTS_INSERT, SQ_FTS_DELETE,
 	SQ_DIALOGS,
@@ -152,7 +166,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_MEMBER_SET_READ] = "UPDATE members SET read_max_id = ?3 WHERE chat_id = ?1 AND user_id = ?2",
 
 	[SQ_LINK_CREATE] = "INSERT INTO links(code, chat_id, creator_id, name, created_at, expire_date,"
-		" member_limit, usage, revoked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		" member_limit, usage, revoked, is_primary) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[SQ_LINK_GET] = "SELECT " SQ_LINK_COLS " FROM links l WHERE l.code = ?1",
 	[SQ_LINK_UPDATE] = "UPDATE links SET usage = ?2, revoked = ?3, name = ?4, expire_date = ?5,"
 		" member_limit = ?6 WHERE code = ?1",
@@ -163,7 +177,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	 * table, which costs more than a second primary-key lookup. */
 	[SQ_MSG_LAST_ID] = "SELECT last_msg_id FROM chats WHERE id = ?1",
 	[SQ_MSG_ADVANCE] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3 WHERE id = ?1",
-	[SQ_MSG_MAX_GID] = "SELECT ifnull(max(gid), 0) FROM messages",
+	[SQ_MSG_MAX_GID] = "SELECT max(gid) FROM messages WHERE gid BETWEEN ?1 AND ?2",
 	[SQ_MSG_INSERT] = "INSERT INTO messages(chat_id, id, gid, sender_id, date, edit_date, text,"
 		" reply_to_id, fwd_user_id, fwd_chat_id, fwd_msg_id, fwd_date, views, deleted, service)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, 0, ?13)",
@@ -178,18 +192,17 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_MSG_NEWER] = "SELECT " SQ_MSG_COLS " FROM messages m"
 		" WHERE m.chat_id = ?1 AND m.id > ?2 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
 		" ORDER BY m.id ASC LIMIT ?4",
-	[SQ_MSG_SEARCH_CHAT] = "SELECT " SQ_MSG_COLS " FROM message_fts"
-		" JOIN messages m ON m.gid = message_fts.rowid"
-		" WHERE message_fts MATCH ?1 AND m.chat_id = ?2 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
-		" AND (m.date, m.chat_id, m.id) < (?4, ?5, ?6)"
-		" ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
-	[SQ_MSG_SEARCH_ALL] = "SELECT " SQ_MSG_COLS " FROM message_fts"
-		" JOIN messages m ON m.gid = message_fts.rowid"
-		" WHERE message_fts MATCH ?1 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
-		" AND EXISTS (SELECT 1 FROM members mb WHERE mb.chat_id = m.chat_id"
-		" AND mb.user_id = ?3 AND mb.role >= 2)"
-		" AND (m.date, m.chat_id, m.id) < (?4, ?5, ?6)"
-		" ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
+	/* Search, in two steps over the index walked newest first (rowid is
+	 * date-major, see sq_msg_next_gid): EDGE finds the date of the limit-th
+	 * hit, then SEARCH sorts only the hits from that date on. */
+	[SQ_MSG_EDGE_CHAT] = "SELECT m.date" SQ_SEARCH_FROM SQ_SEARCH_IN_CHAT
+		" ORDER BY message_fts.rowid DESC LIMIT 1 OFFSET ?7 - 1",
+	[SQ_MSG_EDGE_ALL] = "SELECT m.date" SQ_SEARCH_FROM SQ_SEARCH_IN_MINE
+		" ORDER BY message_fts.rowid DESC LIMIT 1 OFFSET ?7 - 1",
+	[SQ_MSG_SEARCH_CHAT] = "SELECT " SQ_MSG_COLS SQ_SEARCH_FROM SQ_SEARCH_IN_CHAT
+		" AND message_fts.rowid >= ?8 ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
+	[SQ_MSG_SEARCH_ALL] = "SELECT " SQ_MSG_COLS SQ_SEARCH_FROM SQ_SEARCH_IN_MINE
+		" AND message_fts.rowid >= ?8 ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
 	[SQ_MSG_VIEWS] = "SELECT views FROM messages WHERE chat_id = ?1 AND id = ?2",
 	[SQ_VIEW_ADD] = "INSERT OR IGNORE INTO message_views(chat_id, msg_id, user_id) VALUES(?1, ?2, ?3)",
 	[SQ_VIEW_INC] = "UPDATE messages SET views = views + 1 WHERE chat_id = ?1 AND id = ?2",
@@ -232,7 +245,9 @@ struct sq_store {
 	struct sq_fts_op *fq;   /* deferred index updates, in order */
 	size_t fq_len, fq_cap;
 	int fq_broken;          /* an apply failed: only rollback may follow */
-	int64_t gid_last;       /* highest messages.gid in this write transaction; 0 = unknown */
+	int gid_known;          /* gid_date/gid_last valid in this write transaction */
+	int64_t gid_date;       /* date of the last search key handed out */
+	int64_t gid_last;       /* the highest search key of gid_date */
 	struct sq_mark marks[SQ_MARKS_MAX];
 	int nmarks;
 };
@@ -451,6 +466,7 @@ static void sq_read_link(sqlite3_stmt *q, struct store_link *l)
 	l->member_limit = sqlite3_column_int64(q, 6);
 	l->usage = sqlite3_column_int64(q, 7);
 	l->revoked = sqlite3_column_int(q, 8);
+	l->is_primary = sqlite3_column_int(q, 9);
 }
 
 /* Reads a message row.  With copy, text is malloc'd (the caller releases it);
@@ -535,7 +551,7 @@ static int sq_fq_apply(struct sq_store *st)
 static void sq_txn_reset(struct sq_store *st)
 {
 	sq_fq_truncate(st, 0);
-	st->gid_last = 0;
+	st->gid_known = 0;
 	st->nmarks = 0;
 	st->fq_broken = 0;
 }
@@ -748,7 +764,7 @@ static int sq_undo(struct store *s)
 	if (rc == 0)
 		rc = sq_exec(st, SQ_RELEASE);
 	sq_fq_truncate(st, mk.fq_len);
-	st->gid_last = 0;
+	st->gid_known = 0;
 	if (mk.began) {
 		sq_txn_reset(st);
 		sq_exec(st, SQ_ROLLBACK);
@@ -1309,6 +1325,7 @@ static int sq_link_create(struct store *s, const struct store_link *l)
 	sqlite3_bind_int64(q, 7, l->member_limit);
 	sqlite3_bind_int64(q, 8, l->usage);
 	sqlite3_bind_int(q, 9, l->revoked);
+	sqlite3_bind_int(q, 10, l->is_primary != 0);
 	rc = sq_run(q);
 out:
 	sq_done(q);
@@ -1407,23 +1424,34 @@ out:
 	return rc;
 }
 
-/* Allocates the next search key.  The highest one is read once per write
- * transaction (an index lookup) and counted on from there; undo forgets it,
- * so keys are unique though not necessarily dense. */
-static int sq_msg_next_gid(struct sq_store *st, int64_t *gid)
+/* Allocates the search key of a message dated date: date << SQ_GID_SHIFT
+ * plus a sequence within that date, so walking the index by rowid is walking
+ * it by date.  The highest key of a date is looked up (one index probe) when
+ * the date changes and counted on from there within a write transaction;
+ * undo forgets it, so keys are unique though not necessarily dense. */
+static int sq_msg_next_gid(struct sq_store *st, int64_t date, int64_t *gid)
 {
 	sqlite3_stmt *q = NULL;
+	int64_t base = date << SQ_GID_SHIFT;
 	int rc = 0;
 
-	if (st->gid_last == 0) {
+	if (!st->gid_known || st->gid_date != date) {
 		if ((rc = sq_prep(st, SQ_MSG_MAX_GID, &q)) < 0)
 			goto out;
+		sqlite3_bind_int64(q, 1, base);
+		sqlite3_bind_int64(q, 2, base + SQ_GID_SEQ_MAX);
 		if ((rc = sq_row(q)) == 0)
 			rc = PL_IO;
 		if (rc < 0)
 			goto out;
-		st->gid_last = sqlite3_column_int64(q, 0);
 		rc = 0;
+		st->gid_last = sqlite3_column_type(q, 0) == SQLITE_NULL ? base - 1 : sqlite3_column_int64(q, 0);
+		st->gid_date = date;
+		st->gid_known = 1;
+	}
+	if (st->gid_last >= base + SQ_GID_SEQ_MAX) {
+		rc = PL_TOOBIG;
+		goto out;
 	}
 	*gid = ++st->gid_last;
 out:
@@ -1452,7 +1480,7 @@ static int sq_msg_insert(struct sq_store *st, const struct store_message *m, int
 	sqlite3_bind_int64(q, 10, m->fwd_chat_id);
 	sqlite3_bind_int64(q, 11, m->fwd_msg_id);
 	sqlite3_bind_int64(q, 12, m->fwd_date);
-	sqlite3_bind_int(q, 13, m->service != 0);
+	sqlite3_bind_int(q, 13, m->service); /* the kind: core renders it */
 	rc = sq_run(q);
 out:
 	sq_done(q);
@@ -1469,6 +1497,8 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	int64_t id = 0, gid = 0;
 	int outer = 0, rc;
 
+	if (m->date < 0 || m->date > SQ_DATE_MAX)
+		return PL_INVAL;
 	if ((rc = sq_fq_prepare(st, 1)) < 0)
 		return rc;
 	fq0 = st->fq_len;
@@ -1476,7 +1506,7 @@ static int sq_message_put(struct store *s, struct store_message *m)
 		return rc;
 	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, &id)) < 0)
 		goto out;
-	if ((rc = sq_msg_next_gid(st, &gid)) < 0)
+	if ((rc = sq_msg_next_gid(st, m->date, &gid)) < 0)
 		goto out;
 	if ((rc = sq_msg_insert(st, m, id, gid)) < 0)
 		goto out;
@@ -1829,10 +1859,57 @@ static int sq_match_build(const char *query, int64_t chat_id, char **out)
 	return 0;
 }
 
+/* The parameters both search steps bind. */
+struct sq_search {
+	const char *match;           /* FTS5 expression */
+	int64_t chat_id, user_id;
+	int64_t od, oc, oi;          /* exclusive offset triple */
+	int limit;
+	int64_t lo, hi;              /* search-key range [lo, hi) */
+};
+
+static void sq_search_bind(sqlite3_stmt *q, const struct sq_search *p)
+{
+	sqlite3_bind_text(q, 1, p->match, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, p->chat_id);
+	sqlite3_bind_int64(q, 3, p->user_id);
+	sqlite3_bind_int64(q, 4, p->od);
+	sqlite3_bind_int64(q, 5, p->oc);
+	sqlite3_bind_int64(q, 6, p->oi);
+	sqlite3_bind_int(q, 7, p->limit);
+	sqlite3_bind_int64(q, 8, p->lo);
+	sqlite3_bind_int64(q, 9, p->hi);
+}
+
+/* Step one: walks the hits newest key first to the limit-th and sets p->lo
+ * to the first key of its date (left at INT64_MIN when there are fewer). */
+static int sq_search_edge(struct sq_store *st, struct sq_search *p)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, p->chat_id ? SQ_MSG_EDGE_CHAT : SQ_MSG_EDGE_ALL, &q)) < 0)
+		goto out;
+	sq_search_bind(q, p);
+	if ((rc = sq_row(q)) > 0) {
+		p->lo = sqlite3_column_int64(q, 0) << SQ_GID_SHIFT;
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Newest first by (date, chat_id, id).  Cost: the hits of the page's dates
+ * and the ones walked past on the way, not every hit of the query. */
 static int sq_message_search(struct store *s, int64_t user_id, int64_t chat_id, const char *query,
 			     int64_t offset_date, int64_t offset_chat, int64_t offset_id, int limit,
 			     store_message_cb cb, void *ctx)
 {
+	struct sq_store *st = sq(s);
+	struct sq_search p = {.chat_id = chat_id, .user_id = user_id, .limit = limit,
+			      .od = INT64_MAX, .oc = INT64_MAX, .oi = INT64_MAX,
+			      .lo = INT64_MIN, .hi = INT64_MAX};
 	sqlite3_stmt *q = NULL;
 	struct store_message m;
 	char *match = NULL;
@@ -1842,20 +1919,19 @@ static int sq_message_search(struct store *s, int64_t user_id, int64_t chat_id, 
 		return 0;
 	if ((rc = sq_match_build(query, chat_id, &match)) < 0 || !match)
 		return rc;
-	if (offset_date <= 0) {
-		offset_date = INT64_MAX;
-		offset_chat = INT64_MAX;
-		offset_id = INT64_MAX;
+	p.match = match;
+	if (offset_date > 0) {
+		p.od = offset_date;
+		p.oc = offset_chat;
+		p.oi = offset_id;
+		if (offset_date < SQ_DATE_MAX)
+			p.hi = (offset_date + 1) << SQ_GID_SHIFT;
 	}
-	if ((rc = sq_prep(sq(s), chat_id ? SQ_MSG_SEARCH_CHAT : SQ_MSG_SEARCH_ALL, &q)) < 0)
+	if ((rc = sq_search_edge(st, &p)) < 0)
 		goto out;
-	sqlite3_bind_text(q, 1, match, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, chat_id);
-	sqlite3_bind_int64(q, 3, user_id);
-	sqlite3_bind_int64(q, 4, offset_date);
-	sqlite3_bind_int64(q, 5, offset_chat);
-	sqlite3_bind_int64(q, 6, offset_id);
-	sqlite3_bind_int(q, 7, limit);
+	if ((rc = sq_prep(st, chat_id ? SQ_MSG_SEARCH_CHAT : SQ_MSG_SEARCH_ALL, &q)) < 0)
+		goto out;
+	sq_search_bind(q, &p);
 	while ((rc = sq_row(q)) > 0) {
 		sq_read_message(q, &m, 0);
 		if ((rc = cb(ctx, &m)) != 0)

@@ -1048,6 +1048,102 @@ static void test_search(void **state)
 	}
 }
 
+/* Expected search order: (date, chat, id) descending. */
+static int t_cmp_desc(const void *pa, const void *pb)
+{
+	const int64_t *a = pa, *b = pb;
+
+	for (int i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? 1 : -1;
+	return 0;
+}
+
+/* Search order and paging with dates out of insertion order, many messages
+ * per date across chats, a reopen in between and every page size. */
+static void test_search_order(void **state)
+{
+	struct t_env *env = *state;
+	int64_t a = t_user(env->s, "alice");
+	int64_t g[3];
+	int64_t want[90][3];
+	int nwant = 0;
+
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "g%d", i);
+		g[i] = t_chat(env->s, STORE_CHAT_GROUP, name, a, 1);
+		t_member(env->s, g[i], a, STORE_ROLE_MEMBER);
+	}
+	for (int i = 0; i < 90; i++) {
+		int64_t date = 1000 + (i * 37) % 11;   /* 11 dates, shuffled */
+		int64_t chat = g[(i * 7) % 3];
+		const char *text = i % 5 == 4 ? "other" : "needle";
+
+		if (i == 45) {                         /* keys continue after a reopen */
+			store_close(env->s);
+			env->s = t_open(env, 0);
+		}
+		if (i % 30 == 0 || i == 45)
+			assert_int_equal(store_begin(env->s), 0);
+		int64_t id = t_msg(env->s, chat, a, date, text);
+		if (i % 30 == 29 || i == 44)
+			assert_int_equal(store_commit(env->s), 0);
+		if (i % 5 != 4) {
+			want[nwant][0] = date;
+			want[nwant][1] = chat;
+			want[nwant][2] = id;
+			nwant++;
+		}
+	}
+	qsort(want, (size_t)nwant, sizeof(want[0]), t_cmp_desc);
+
+	for (int limit = 1; limit <= nwant + 1; limit++) {
+		int64_t od = 0, oc = 0, oi = 0;
+		int seen = 0;
+
+		for (;;) {
+			struct t_rows r = t_search(env->s, a, 0, "needle", od, oc, oi, limit);
+
+			for (int k = 0; k < r.n; k++, seen++) {
+				assert_true(seen < nwant);
+				assert_int_equal(r.date[k], want[seen][0]);
+				assert_int_equal(r.chat[k], want[seen][1]);
+				assert_int_equal(r.id[k], want[seen][2]);
+			}
+			if (r.n < limit)
+				break;
+			od = r.date[r.n - 1];
+			oc = r.chat[r.n - 1];
+			oi = r.id[r.n - 1];
+		}
+		assert_int_equal(seen, nwant);
+	}
+	/* In one chat: the same order restricted to it. */
+	{
+		struct t_rows r = t_search(env->s, a, g[1], "needle", 0, 0, 0, 100);
+		int k = 0;
+
+		for (int i = 0; i < nwant; i++) {
+			if (want[i][1] != g[1])
+				continue;
+			assert_int_equal(r.id[k], want[i][2]);
+			k++;
+		}
+		assert_int_equal(r.n, k);
+	}
+	/* Dates outside 0..2^40-1 are refused. */
+	{
+		struct store_message m = {.chat_id = g[0], .date = -1};
+
+		m.text = "x";
+		assert_int_equal(store_message_put(env->s, &m), PL_INVAL);
+		m.date = INT64_C(1) << 40;
+		assert_int_equal(store_message_put(env->s, &m), PL_INVAL);
+	}
+}
+
 static void test_views(void **state)
 {
 	struct t_env *env = *state;
@@ -1324,6 +1420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_edit_delete, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_search, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_search_order, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_views, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_unread, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_dialogs, t_setup, t_teardown),
