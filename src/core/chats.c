@@ -600,6 +600,9 @@ int core_link_create(struct core_tx *tx, struct core_access *a, const char *name
 		return core_fail(tx, PL_INVAL, PLC_CHAT_TYPE_INVALID, "private chats have no invite links");
 	if (!a->can_invite)
 		return core_fail(tx, PL_DENIED, PLC_CHAT_ADMIN_REQUIRED, "you may not invite to this chat");
+	/* A new primary link revokes the old one, which members may not do. */
+	if (primary && !a->is_admin)
+		return core_fail(tx, PL_DENIED, PLC_CHAT_ADMIN_REQUIRED, "only admins replace the primary link");
 	if (expire && expire <= tx->now)
 		return core_fail(tx, PL_INVAL, PLC_PARAM_INVALID, "expire_date is in the past");
 	if (primary && (rc = revoke_primary(tx, a->chat.id)) < 0)

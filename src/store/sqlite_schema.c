@@ -126,6 +126,9 @@ static const char *const schema_migrations[] = {
 	"CREATE VIRTUAL TABLE message_fts USING fts5("
 	"  body, chat, content='', tokenize='unicode61 remove_diacritics 2'"
 	");",
+	/* 2: links remember which one is the chat's primary link, so
+	 * exportChatInviteLink can revoke the previous one. */
+	"ALTER TABLE links ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))
