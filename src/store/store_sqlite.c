@@ -48,6 +48,7 @@
 #define SQ_DB_FILE "parley.db"
 #define SQ_BUSY_MS 5000            /* busy timeout of every handle */
 #define SQ_CACHE_KIB 16384         /* page cache per handle (PRAGMA cache_size) */
+#define SQ_WAL_LIMIT (64 << 20)    /* bytes the WAL file is cut back to after a checkpoint */
 #define SQ_MARKS_MAX 8             /* nesting depth of mark() */
 #define SQ_FQ_FLUSH 4096           /* queued index updates applied at the next outer mark */
 #define SQ_FQ_MAX (1u << 20)       /* queued index updates: hard maximum (PL_TOOBIG) */
@@ -2083,7 +2084,7 @@ out:
  * sqlite3_errmsg() would not have. */
 static int sq_configure(struct sq_store *st, int flags, const char **why)
 {
-	char cache[64];
+	char sql[64];
 	int rc;
 
 	sqlite3_extended_result_codes(st->db, 1);
@@ -2094,6 +2095,9 @@ static int sq_configure(struct sq_store *st, int flags, const char **why)
 			*why = "cannot switch to WAL journal mode";
 		return rc;
 	}
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%d", SQ_WAL_LIMIT);
+	if (!st->readonly && (rc = sq_pragma(st->db, sql, NULL)) != SQLITE_OK)
+		return rc;
 	if ((rc = sq_pragma(st->db, "PRAGMA foreign_keys=ON", NULL)) != SQLITE_OK)
 		return rc;
 	rc = sq_pragma(st->db, (flags & STORE_SYNC_NORMAL) ? "PRAGMA synchronous=NORMAL"
@@ -2102,8 +2106,8 @@ static int sq_configure(struct sq_store *st, int flags, const char **why)
 		return rc;
 	if ((rc = sq_pragma(st->db, "PRAGMA temp_store=MEMORY", NULL)) != SQLITE_OK)
 		return rc;
-	snprintf(cache, sizeof(cache), "PRAGMA cache_size=-%d", SQ_CACHE_KIB);
-	if ((rc = sq_pragma(st->db, cache, NULL)) != SQLITE_OK)
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", SQ_CACHE_KIB);
+	if ((rc = sq_pragma(st->db, sql, NULL)) != SQLITE_OK)
 		return rc;
 	/* Touch the file now so a reader on a bad or missing database fails here. */
 	return sq_pragma(st->db, "PRAGMA user_version", NULL);

@@ -711,7 +711,9 @@ static void test_links(void **state)
 	snprintf(l.name, sizeof(l.name), "friends");
 	l.created_at = 10;
 	l.member_limit = 5;
+	l.is_primary = 1;
 	assert_int_equal(store_link_create(s, &l), 0);
+	l.is_primary = 0;
 	assert_int_equal(store_link_create(s, &l), PL_EXISTS);
 	snprintf(l.code, sizeof(l.code), "second");
 	l.created_at = 20;
@@ -723,6 +725,7 @@ static void test_links(void **state)
 	assert_int_equal(store_link_get(s, "AbCdEf", &got), 0); /* codes are case-sensitive */
 	assert_int_equal(got.chat_id, g);
 	assert_int_equal(got.member_limit, 5);
+	assert_int_equal(got.is_primary, 1);
 	assert_string_equal(got.name, "friends");
 	assert_int_equal(store_link_get(s, "abcdef", &got), PL_NOTFOUND);
 	assert_string_equal(got.code, "");
@@ -791,11 +794,11 @@ static void test_message_put_get(void **state)
 	store_message_release(&got); /* twice is harmless */
 
 	/* A service message and a message without text. */
-	m = (struct store_message){.chat_id = g, .sender_id = a, .date = 140, .service = 1};
+	m = (struct store_message){.chat_id = g, .sender_id = a, .date = 140, .service = 5};
 	m.text = "alice joined";
 	assert_int_equal(store_message_put(s, &m), 0);
 	assert_int_equal(store_message_get(s, g, m.id, &got), 0);
-	assert_int_equal(got.service, 1);
+	assert_int_equal(got.service, 5); /* the kind is kept */
 	store_message_release(&got);
 	m = (struct store_message){.chat_id = g, .sender_id = a, .date = 150};
 	assert_int_equal(store_message_put(s, &m), 0);
@@ -1359,6 +1362,53 @@ static void test_savepoint_undo(void **state)
 	store_close(r);
 }
 
+/* Edits and deletes of messages whose indexing is still queued in the same
+ * transaction, and the writer's search once it commits. */
+static void test_edit_in_transaction(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	struct t_rows r;
+
+	t_member(s, g, a, STORE_ROLE_CREATOR);
+	t_msg(s, g, a, 5, "old committed lime");
+	assert_int_equal(store_begin(s), 0);
+	t_msg(s, g, a, 10, "plum one");                       /* 2 */
+	t_msg(s, g, a, 11, "plum two");                       /* 3 */
+	t_msg(s, g, a, 12, "plum three");                     /* 4 */
+	assert_int_equal(store_message_edit(s, g, 2, "fig one", 20), 0);
+	assert_int_equal(store_message_edit(s, g, 2, "fig again", 21), 0);
+	assert_int_equal(store_message_delete(s, g, 3), 0);
+	assert_int_equal(store_message_edit(s, g, 1, "new lemon", 22), 0);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(store_message_delete(s, g, 4), 0);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(store_commit(s), 0);
+
+	r = t_search(s, a, g, "plum", 0, 0, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], 4);
+	r = t_search(s, a, g, "fig", 0, 0, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.text[0], "fig again");
+	r = t_search(s, a, g, "one", 0, 0, 0, 10);
+	assert_int_equal(r.n, 0);
+	r = t_search(s, a, g, "lime", 0, 0, 0, 10);
+	assert_int_equal(r.n, 0);
+	r = t_search(s, a, g, "lemon", 0, 0, 0, 10);
+	assert_int_equal(r.n, 1);
+	/* The index stays consistent: deleting everything empties every search. */
+	for (int id = 1; id <= 4; id++)
+		if (id != 3)
+			assert_int_equal(store_message_delete(s, g, id), 0);
+	r = t_search(s, a, g, "plum fig lemon", 0, 0, 0, 10);
+	assert_int_equal(r.n, 0);
+	r = t_search(s, a, g, "again", 0, 0, 0, 10);
+	assert_int_equal(r.n, 0);
+}
+
 /* A group commit longer than the deferred index queue's flush threshold,
  * with undone requests scattered through it. */
 static void test_group_commit_large(void **state)
@@ -1425,6 +1475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unread, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_dialogs, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_undo, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_edit_in_transaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_large, t_setup, t_teardown),
 	};
 
