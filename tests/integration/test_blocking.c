@@ -1,0 +1,281 @@
+/*
+ * test_blocking.c — blocking users, as both sides see it, through libparley
+ * against the real parleyd (tests/integration/harness.h).
+ *
+ * Covered: after blockUser the blocked user's sendMessage (and
+ * forwardMessage) gets 403 USER_BLOCKED, and they cannot add the blocker to
+ * a group, neither in createGroup nor in addChatMembers (USER_BLOCKED) — and
+ * a refused createGroup leaves no half-made group behind; other users are
+ * unaffected; getBlockedUsers lists the blocked; unblockUser restores
+ * everything.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "parley.h"
+
+static struct harness *blk_h;
+
+/* Calls method with params (stolen); fails the test, naming the line,
+ * unless the server answers ok.  Returns the result (caller releases). */
+#define OK(c, method, params) blk_call_ok((c), (method), (params), __LINE__)
+/* As OK, but the server must answer with this HTTP status and code. */
+#define FAILS(c, method, params, status, code) blk_call_fails((c), (method), (params), (status), (code), __LINE__)
+#define TRUE_OK(c, method, params) json_decref(OK((c), (method), (params)))
+
+static json_t *blk_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
+{
+	struct parley_error err;
+	json_t *res = NULL;
+	int rc;
+
+	assert_non_null(params);
+	rc = parley_call(c, method, params, &res, &err);
+	json_decref(params);
+	if (rc < 0) {
+		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
+			    err.description);
+		fail();
+	}
+	return res;
+}
+
+static void blk_call_fails(struct parley_client *c, const char *method, json_t *params, int status,
+			   const char *code, int line)
+{
+	struct parley_error err;
+	json_t *res = NULL;
+	int rc;
+
+	assert_non_null(params);
+	rc = parley_call(c, method, params, &res, &err);
+	json_decref(params);
+	if (rc == 0) {
+		json_decref(res);
+		print_error("line %d: %s succeeded; expected %d %s\n", line, method, status, code);
+		fail();
+	}
+	if (rc != PARLEY_EAPI || err.http_status != status || strcmp(err.code, code) != 0) {
+		print_error("line %d: %s: got rc %d, %d %s (%s); expected %d %s\n", line, method, rc,
+			    err.http_status, err.code, err.description, status, code);
+		fail();
+	}
+}
+
+static int64_t blk_int(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	assert_true(json_is_integer(v));
+	return (int64_t)json_integer_value(v);
+}
+
+static json_t *blk_user(int64_t uid)
+{
+	return json_pack("{s:I}", "user_id", (json_int_t)uid);
+}
+
+static json_t *blk_msg(int64_t chat_id, const char *text)
+{
+	return json_pack("{s:I, s:s}", "chat_id", (json_int_t)chat_id, "text", text);
+}
+
+static int64_t blk_send(struct parley_client *c, int64_t chat_id, const char *text)
+{
+	json_t *m = OK(c, "sendMessage", blk_msg(chat_id, text));
+	int64_t id = blk_int(m, "message_id");
+
+	json_decref(m);
+	return id;
+}
+
+/* Does c's history with chat_id show text? */
+static int blk_sees(struct parley_client *c, int64_t chat_id, const char *text)
+{
+	struct parley_error err;
+	json_t *msgs = NULL, *m;
+	size_t i;
+	int found = 0;
+
+	if (parley_get_history(c, chat_id, 0, 0, 100, &msgs, &err) < 0) {
+		print_error("getHistory: %s: %s\n", err.code, err.description);
+		fail();
+	}
+	json_array_foreach(msgs, i, m) {
+		json_t *t = json_object_get(m, "text");
+		if (json_is_string(t) && strcmp(json_string_value(t), text) == 0)
+			found = 1;
+	}
+	json_decref(msgs);
+	return found;
+}
+
+/* How many of c's dialogs are groups titled title. */
+static int blk_groups_titled(struct parley_client *c, const char *title)
+{
+	struct parley_error err;
+	json_t *dialogs = NULL, *d;
+	size_t i;
+	int n = 0;
+
+	assert_int_equal(parley_get_dialogs(c, 100, &dialogs, &err), 0);
+	json_array_foreach(dialogs, i, d) {
+		json_t *t = json_object_get(json_object_get(d, "chat"), "title");
+		if (json_is_string(t) && strcmp(json_string_value(t), title) == 0)
+			n++;
+	}
+	json_decref(dialogs);
+	return n;
+}
+
+/* The ids getBlockedUsers gives c, in out (at most max); returns the count. */
+static size_t blk_blocked(struct parley_client *c, int64_t *out, size_t max)
+{
+	json_t *list = OK(c, "getBlockedUsers", json_object()), *u;
+	size_t i, n = json_array_size(list);
+
+	assert_true(json_is_array(list));
+	assert_true(n <= max);
+	json_array_foreach(list, i, u) {
+		out[i] = blk_int(u, "id");
+		assert_non_null(json_object_get(u, "username"));
+		assert_null(json_object_get(u, "pw_hash")); /* nothing private leaks */
+	}
+	json_decref(list);
+	return n;
+}
+
+static int blk_setup(void **state)
+{
+	blk_h = harness_start(NULL);
+	return blk_h ? 0 : -1;
+}
+
+static int blk_teardown(void **state)
+{
+	harness_free(blk_h);
+	blk_h = NULL;
+	return 0;
+}
+
+static void test_block_messages(void **state)
+{
+	struct parley_client *a = harness_user(blk_h, "blk_alice");
+	struct parley_client *b = harness_user(blk_h, "blk_bob");
+	struct parley_client *c = harness_user(blk_h, "blk_carol");
+	int64_t aid = harness_user_id(blk_h, "blk_alice"), bid = harness_user_id(blk_h, "blk_bob");
+	int64_t cid = harness_user_id(blk_h, "blk_carol");
+	int64_t ids[4], hello, cmsg;
+
+	hello = blk_send(b, aid, "hello before the block");
+	cmsg = blk_send(c, bid, "something to forward");
+	assert_int_equal(blk_blocked(a, ids, 4), 0);
+
+	TRUE_OK(a, "blockUser", blk_user(bid));
+	TRUE_OK(a, "blockUser", blk_user(bid)); /* twice is fine */
+	assert_int_equal(blk_blocked(a, ids, 4), 1);
+	assert_int_equal(ids[0], bid);
+	assert_int_equal(blk_blocked(b, ids, 4), 0); /* not symmetric in the list */
+
+	FAILS(b, "sendMessage", blk_msg(aid, "are you there?"), 403, "USER_BLOCKED");
+	FAILS(b, "sendMessage", json_pack("{s:s, s:s}", "chat_id", "@blk_alice", "text", "by name?"), 403,
+	      "USER_BLOCKED");
+	FAILS(b, "forwardMessage", json_pack("{s:I, s:I, s:I}", "chat_id", (json_int_t)aid, "from_chat_id",
+					     (json_int_t)cid, "message_id", (json_int_t)cmsg),
+	      403, "USER_BLOCKED");
+	assert_false(blk_sees(a, bid, "are you there?"));
+	/* What was said before the block stays. */
+	assert_true(blk_sees(a, bid, "hello before the block"));
+	assert_true(blk_sees(b, aid, "hello before the block"));
+	(void)hello;
+
+	/* Others still reach A, and B still reaches others. */
+	blk_send(c, aid, "carol is not blocked");
+	assert_true(blk_sees(a, cid, "carol is not blocked"));
+	blk_send(b, cid, "bob talks to carol");
+	assert_true(blk_sees(c, bid, "bob talks to carol"));
+
+	/* Blocking an unknown user is an error; a second block lists both. */
+	FAILS(a, "blockUser", blk_user(999999), 400, "USER_NOT_FOUND");
+	TRUE_OK(a, "blockUser", blk_user(cid));
+	assert_int_equal(blk_blocked(a, ids, 4), 2);
+	assert_true((ids[0] == bid && ids[1] == cid) || (ids[0] == cid && ids[1] == bid));
+
+	TRUE_OK(a, "unblockUser", blk_user(bid));
+	assert_int_equal(blk_blocked(a, ids, 4), 1);
+	assert_int_equal(ids[0], cid);
+	blk_send(b, aid, "thanks for unblocking");
+	assert_true(blk_sees(a, bid, "thanks for unblocking"));
+	TRUE_OK(a, "unblockUser", blk_user(cid));
+	assert_int_equal(blk_blocked(a, ids, 4), 0);
+	TRUE_OK(a, "unblockUser", blk_user(cid)); /* twice is fine */
+}
+
+static void test_block_group_invites(void **state)
+{
+	struct parley_client *a = harness_user(blk_h, "blk_g_alice");
+	struct parley_client *b = harness_user(blk_h, "blk_g_bob");
+	struct parley_client *c = harness_user(blk_h, "blk_g_carol");
+	int64_t aid = harness_user_id(blk_h, "blk_g_alice"), bid = harness_user_id(blk_h, "blk_g_bob");
+	int64_t cid = harness_user_id(blk_h, "blk_g_carol");
+	int64_t both[2] = {cid, aid}, g = 0, cg = 0;
+	struct parley_error err;
+	json_t *m;
+
+	TRUE_OK(a, "blockUser", blk_user(bid));
+
+	/* B cannot put A in a new group; the refusal leaves no group. */
+	assert_int_equal(parley_create_group(b, "Surprise party", both, 2, &g, &err), PARLEY_EAPI);
+	assert_int_equal(err.http_status, 403);
+	assert_string_equal(err.code, "USER_BLOCKED");
+	assert_int_equal(blk_groups_titled(b, "Surprise party"), 0);
+	assert_int_equal(blk_groups_titled(c, "Surprise party"), 0);
+	assert_int_equal(blk_groups_titled(a, "Surprise party"), 0);
+
+	/* Nor add A to an existing one. */
+	assert_int_equal(parley_create_group(b, "Book club", &cid, 1, &g, &err), 0);
+	FAILS(b, "addChatMembers", json_pack("{s:I, s:[I]}", "chat_id", (json_int_t)g, "user_ids", (json_int_t)aid), 403,
+	      "USER_BLOCKED");
+	m = OK(c, "getChatMember", json_pack("{s:I, s:I}", "chat_id", (json_int_t)g, "user_id", (json_int_t)aid));
+	assert_string_equal(json_string_value(json_object_get(m, "status")), "left");
+	json_decref(m);
+	assert_int_equal(blk_groups_titled(a, "Book club"), 0);
+
+	/* C (not blocked) may add A, and then A and B share the group: a block
+	 * stops private messages and invitations, not group talk. */
+	assert_int_equal(parley_create_group(c, "Neighbours", NULL, 0, &cg, &err), 0);
+	TRUE_OK(c, "addChatMembers", json_pack("{s:I, s:[I,I]}", "chat_id", (json_int_t)cg, "user_ids", (json_int_t)aid,
+						(json_int_t)bid));
+	blk_send(b, cg, "hi neighbours");
+	assert_true(blk_sees(a, cg, "hi neighbours"));
+
+	/* Unblocked, B can invite A. */
+	TRUE_OK(a, "unblockUser", blk_user(bid));
+	TRUE_OK(b, "addChatMembers", json_pack("{s:I, s:[I]}", "chat_id", (json_int_t)g, "user_ids", (json_int_t)aid));
+	m = OK(c, "getChatMember", json_pack("{s:I, s:I}", "chat_id", (json_int_t)g, "user_id", (json_int_t)aid));
+	assert_string_equal(json_string_value(json_object_get(m, "status")), "member");
+	json_decref(m);
+	assert_int_equal(parley_create_group(b, "Surprise party", both, 2, &g, &err), 0);
+	assert_int_equal(blk_groups_titled(a, "Surprise party"), 1);
+	blk_send(b, g, "surprise!");
+	assert_true(blk_sees(a, g, "surprise!"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_block_messages),
+		cmocka_unit_test(test_block_group_invites),
+	};
+
+	return cmocka_run_group_tests(tests, blk_setup, blk_teardown);
+}
