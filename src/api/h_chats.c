@@ -61,8 +61,9 @@ int h_get_chat(struct api_call *call, struct store *s)
 	struct store_user u;
 	int rc = h_chat_arg(call, 0, 0, CORE_NEED_READ, &a);
 
+	/* store_user_get, not core_user_get: a miss must keep CHAT_NOT_FOUND. */
 	if (rc == PL_NOTFOUND && !call->v[0].s && api_int(call, 0) > 0 &&
-	    core_user_get(call->tx, api_int(call, 0), &u) == 0) {
+	    store_user_get(call->tx->s, api_int(call, 0), &u) == 0) {
 		memset(&a, 0, sizeof a);
 		a.chat.type = STORE_CHAT_PRIVATE;
 		a.chat.user_lo = call->user_id;

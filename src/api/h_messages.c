@@ -176,8 +176,9 @@ int h_get_history(struct api_call *call, struct store *s)
 			return api_fail(call, PLC_PARAM_INVALID, "direction is \"older\" or \"newer\"");
 	}
 	rc = h_chat_arg(call, 0, 0, CORE_NEED_READ, &a);
+	/* store_user_get, not core_user_get: a miss must keep CHAT_NOT_FOUND. */
 	if (rc == PL_NOTFOUND && !call->v[0].s && api_int(call, 0) > 0 &&
-	    core_user_get(call->tx, api_int(call, 0), &(struct store_user){0}) == 0) {
+	    store_user_get(call->tx->s, api_int(call, 0), &(struct store_user){0}) == 0) {
 		call->result = json_array(); /* no conversation yet */
 		return 0;
 	}

@@ -427,12 +427,45 @@ static void test_bystander_sees_nothing(void **state)
 	}
 }
 
+/* Writing to oneself is a chat of its own (Saved Messages); page sizes are
+ * bounded; unknown users have no chat. */
+static void test_saved_messages_and_bounds(void **state)
+{
+	struct parley_client *a = harness_user(conv_h, "conv_self");
+	int64_t aid = harness_user_id(conv_h, "conv_self");
+	int64_t id = conv_send(a, aid, "note to self", 0);
+	json_t *msgs, *d;
+
+	msgs = conv_history(a, aid, 0, 0, 0);
+	assert_int_equal(json_array_size(msgs), 1);
+	assert_int_equal(conv_int(json_array_get(msgs, 0), "message_id"), id);
+	assert_int_equal(conv_int(json_object_get(json_array_get(msgs, 0), "chat"), "id"), aid);
+	json_decref(msgs);
+	d = conv_dialog(a, aid);
+	assert_non_null(d);
+	assert_int_equal(conv_int(d, "unread_count"), 0);
+	json_decref(d);
+
+	FAILS(a, "getHistory", json_pack("{s:I, s:i}", "chat_id", (json_int_t)aid, "limit", 0), 400, "PARAM_INVALID");
+	FAILS(a, "getHistory", json_pack("{s:I, s:i}", "chat_id", (json_int_t)aid, "limit", 101), 400,
+	      "PARAM_INVALID");
+	FAILS(a, "getHistory", json_pack("{s:I}", "chat_id", (json_int_t)987654321), 400, "CHAT_NOT_FOUND");
+	FAILS(a, "sendMessage", json_pack("{s:I, s:s}", "chat_id", (json_int_t)987654321, "text", "hello?"), 400,
+	      "CHAT_NOT_FOUND");
+	FAILS(a, "getChat", json_pack("{s:I}", "chat_id", (json_int_t)987654321), 400, "CHAT_NOT_FOUND");
+	FAILS(a, "getHistory", json_pack("{s:I}", "chat_id", (json_int_t)0), 400, "PARAM_INVALID");
+	FAILS(a, "getHistory", json_pack("{s:s}", "chat_id", "@nobody_by_that_name"), 400, "CHAT_NOT_FOUND");
+	FAILS(a, "sendMessage", json_pack("{s:I, s:s}", "chat_id", (json_int_t)aid, "text", " \n\t "), 400,
+	      "MESSAGE_EMPTY");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_message_reply_and_read),
 		cmocka_unit_test(test_history_paging),
 		cmocka_unit_test(test_bystander_sees_nothing),
+		cmocka_unit_test(test_saved_messages_and_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, conv_setup, conv_teardown);

@@ -7,7 +7,9 @@
  * member_limit 2 link refuses the third joiner (INVITE_USAGE_LIMIT);
  * revoked links are refused; unknown or malformed links answer
  * INVITE_HASH_INVALID; exportChatInviteLink revokes the previous primary
- * link; a public channel is joined by "@name".
+ * link; a public channel is joined by "@name"; joins racing for the last
+ * seats of a limited link and admins racing to export leave exactly the
+ * limit joined and exactly one live primary link.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,9 @@
 
 #define INV_EXPIRE_AHEAD_S 2   /* how far ahead the expiring link's expire_date is */
 #define INV_LINK_MAX 600
+#define INV_RACERS 8           /* users joining (or exporting) at the same moment */
+#define INV_RACE_LIMIT 3       /* member_limit of the raced link */
+#define INV_EXPORTS 5          /* exports per racing admin */
 
 static struct harness *inv_h;
 
@@ -402,6 +408,153 @@ static void test_export_revokes_previous_primary(void **state)
 	assert_int_equal(inv_member_count(owner, g), 4);
 }
 
+/* One racing client: calls method with params (borrowed) once everyone is
+ * at the gate, and keeps the outcome.  No cmocka calls off the main thread. */
+struct inv_racer {
+	struct parley_client *c;
+	const char *method;
+	json_t *params;
+	int times;
+	pthread_barrier_t *gate;
+	int ok;
+	char last[INV_LINK_MAX]; /* exportChatInviteLink: the last link made */
+	char code[64];           /* the first failure's code */
+};
+
+static void *inv_race_main(void *arg)
+{
+	struct inv_racer *r = arg;
+
+	pthread_barrier_wait(r->gate);
+	for (int i = 0; i < r->times; i++) {
+		struct parley_error err;
+		json_t *res = NULL;
+
+		if (parley_call(r->c, r->method, r->params, &res, &err) == 0) {
+			r->ok++;
+			if (json_is_string(res) && strlen(json_string_value(res)) < INV_LINK_MAX)
+				strcpy(r->last, json_string_value(res));
+		} else if (!r->code[0]) {
+			snprintf(r->code, sizeof r->code, "%s", err.code);
+		}
+		json_decref(res);
+	}
+	return NULL;
+}
+
+/* Runs n racers to the end. */
+static void inv_race(struct inv_racer *r, int n)
+{
+	pthread_t t[INV_RACERS];
+	pthread_barrier_t gate;
+
+	assert_true(n <= INV_RACERS);
+	assert_int_equal(pthread_barrier_init(&gate, NULL, (unsigned)n), 0);
+	for (int i = 0; i < n; i++) {
+		r[i].gate = &gate;
+		assert_int_equal(pthread_create(&t[i], NULL, inv_race_main, &r[i]), 0);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&gate);
+}
+
+static void test_race_for_last_seats(void **state)
+{
+	struct parley_client *owner = harness_user(inv_h, "inv_race_owner");
+	struct inv_racer r[INV_RACERS];
+	int64_t g = inv_group(owner, "Few seats");
+	char link[INV_LINK_MAX], name[32];
+	json_t *params, *l;
+	int joined = 0;
+
+	inv_take_link(OK(owner, "createChatInviteLink", json_pack("{s:I, s:i}", "chat_id", (json_int_t)g,
+								   "member_limit", INV_RACE_LIMIT)),
+		      link);
+	params = inv_link(link);
+	for (int i = 0; i < INV_RACERS; i++) {
+		snprintf(name, sizeof name, "inv_racer_%d", i);
+		r[i] = (struct inv_racer){.c = harness_user(inv_h, name), .method = "joinChat", .params = params,
+					  .times = 1};
+	}
+	inv_race(r, INV_RACERS);
+	json_decref(params);
+	for (int i = 0; i < INV_RACERS; i++) {
+		if (r[i].ok)
+			joined++;
+		else
+			assert_string_equal(r[i].code, "INVITE_USAGE_LIMIT");
+	}
+	assert_int_equal(joined, INV_RACE_LIMIT);
+	assert_int_equal(inv_member_count(owner, g), 1 + INV_RACE_LIMIT);
+	l = OK(owner, "getChatInviteLinks", inv_chat(g));
+	assert_int_equal(inv_int(json_array_get(l, 0), "usage"), INV_RACE_LIMIT);
+	json_decref(l);
+}
+
+static void test_race_to_export(void **state)
+{
+	struct parley_client *owner = harness_user(inv_h, "inv_exprace_owner");
+	struct parley_client *joiner = harness_user(inv_h, "inv_exprace_joiner");
+	struct inv_racer r[INV_RACERS];
+	int64_t g = 0, ids[INV_RACERS - 1];
+	char name[32];
+	struct parley_error err;
+	char live_link[INV_LINK_MAX] = "";
+	json_t *params, *links, *l;
+	size_t i;
+	int live = 0, made = 0, handed_out = 0;
+
+	for (int k = 0; k < INV_RACERS - 1; k++) {
+		snprintf(name, sizeof name, "inv_exprace_adm%d", k);
+		harness_user(inv_h, name);
+		ids[k] = harness_user_id(inv_h, name);
+	}
+	assert_int_equal(parley_create_group(owner, "Many admins", ids, INV_RACERS - 1, &g, &err), 0);
+	for (int k = 0; k < INV_RACERS - 1; k++)
+		TRUE_OK(owner, "promoteChatMember", json_pack("{s:I, s:I}", "chat_id", (json_int_t)g, "user_id",
+							       (json_int_t)ids[k]));
+	params = inv_chat(g);
+	for (int k = 0; k < INV_RACERS; k++) {
+		snprintf(name, sizeof name, "inv_exprace_adm%d", k - 1);
+		r[k] = (struct inv_racer){.c = k ? harness_login(inv_h, name) : owner, .method = "exportChatInviteLink",
+					  .params = params, .times = INV_EXPORTS};
+	}
+	inv_race(r, INV_RACERS);
+	json_decref(params);
+	for (int k = 0; k < INV_RACERS; k++) {
+		if (r[k].ok != INV_EXPORTS)
+			print_error("exporter %d: %d of %d, %s\n", k, r[k].ok, INV_EXPORTS, r[k].code);
+		assert_int_equal(r[k].ok, INV_EXPORTS);
+	}
+
+	/* Exactly one primary link is live, and it is one that was handed out. */
+	links = OK(owner, "getChatInviteLinks", inv_chat(g));
+	json_array_foreach(links, i, l) {
+		if (!json_is_true(json_object_get(l, "is_primary")))
+			continue;
+		made++;
+		if (json_is_false(json_object_get(l, "is_revoked"))) {
+			live++;
+			snprintf(live_link, sizeof live_link, "%s", json_string_value(json_object_get(l, "invite_link")));
+		}
+	}
+	json_decref(links);
+	assert_int_equal(made, INV_RACERS * INV_EXPORTS);
+	assert_int_equal(live, 1);
+	inv_join_ok(joiner, live_link, g);
+	/* Of the links each admin got last, only the live one admits anyone. */
+	for (int k = 0; k < INV_RACERS; k++) {
+		if (strcmp(r[k].last, live_link) == 0) {
+			handed_out = 1;
+			continue;
+		}
+		snprintf(name, sizeof name, "inv_exprace_late%d", k);
+		FAILS(harness_user(inv_h, name), "joinChat", inv_link(r[k].last), 400, "INVITE_HASH_EXPIRED");
+	}
+	assert_true(handed_out);
+}
+
 static void test_public_channel_by_name(void **state)
 {
 	struct parley_client *owner = harness_user(inv_h, "inv_pub_owner");
@@ -473,6 +626,8 @@ int main(void)
 		cmocka_unit_test(test_revoked_and_unknown_links),
 		cmocka_unit_test(test_export_revokes_previous_primary),
 		cmocka_unit_test(test_public_channel_by_name),
+		cmocka_unit_test(test_race_for_last_seats),
+		cmocka_unit_test(test_race_to_export),
 	};
 
 	return cmocka_run_group_tests(tests, inv_setup, inv_teardown);
