@@ -7,7 +7,8 @@
  * B's reply carries reply_to_message; readHistory clears the unread count;
  * paging getHistory with offset_id "older" and "newer" over 120+ messages
  * returns each message exactly once and in order; a third user addressing A
- * or B (or guessing chat ids) sees nothing of the A-B conversation.
+ * or B (or guessing chat ids) sees nothing of the A-B conversation; Saved
+ * Messages and bad chat ids; getDialogs order and paging.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,12 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "parley.h"
 
 #define CONV_BULK 120        /* messages sent for the paging test */
 #define CONV_SEEN_MAX 512    /* message ids the paging test tracks */
+#define CONV_DIALOGS 13      /* chats of the dialog paging test */
 
 static struct harness *conv_h;
 
@@ -459,6 +463,80 @@ static void test_saved_messages_and_bounds(void **state)
 	      "MESSAGE_EMPTY");
 }
 
+/* getDialogs: most recent first, moving a chat to the top when it gets a
+ * message; paging with offset_date/offset_chat_id gives each chat once. */
+static void test_dialog_order_and_paging(void **state)
+{
+	struct parley_client *me = harness_user(conv_h, "conv_dlg_me");
+	int64_t mid = harness_user_id(conv_h, "conv_dlg_me");
+	int64_t peers[CONV_DIALOGS];
+	int seen[CONV_DIALOGS] = {0};
+	struct parley_error err;
+	json_t *dialogs = NULL, *last = NULL;
+	char name[32];
+	int total = 0, pages = 0;
+
+	for (int i = 0; i < CONV_DIALOGS; i++) {
+		struct parley_client *p;
+		snprintf(name, sizeof name, "conv_dlg_peer%02d", i);
+		p = harness_user(conv_h, name);
+		peers[i] = harness_user_id(conv_h, name);
+		conv_send(i % 2 ? me : p, i % 2 ? peers[i] : mid, "hi", 0);
+	}
+	/* The first peer writes again: their chat comes first.  Dates have
+	 * whole seconds and the server orders chats of one second by chat, not
+	 * by their last message, so this waits for the next second first. */
+	for (time_t t0 = time(NULL); time(NULL) == t0;)
+		usleep(20 * 1000);
+	snprintf(name, sizeof name, "conv_dlg_peer%02d", 0);
+	conv_send(harness_login(conv_h, name), mid, "me again", 0);
+	assert_int_equal(parley_get_dialogs(me, 3, &dialogs, &err), 0);
+	assert_int_equal(json_array_size(dialogs), 3);
+	assert_int_equal(conv_int(json_object_get(json_array_get(dialogs, 0), "chat"), "id"), peers[0]);
+	assert_string_equal(conv_text(json_object_get(json_array_get(dialogs, 0), "last_message")), "me again");
+	assert_int_equal(conv_int(json_array_get(dialogs, 0), "unread_count"), 2);
+	json_decref(dialogs);
+
+	for (;;) {
+		json_t *params = json_pack("{s:i}", "limit", 4), *page, *d;
+		size_t i;
+		int64_t prev_date = INT64_MAX;
+
+		if (last) {
+			json_object_set_new(params, "offset_date",
+					    json_integer(conv_int(json_object_get(last, "last_message"), "date")));
+			json_object_set_new(params, "offset_chat_id",
+					    json_integer(conv_int(json_object_get(last, "chat"), "id")));
+			prev_date = conv_int(json_object_get(last, "last_message"), "date");
+			json_decref(last);
+			last = NULL;
+		}
+		page = OK(me, "getDialogs", params);
+		if (json_array_size(page) == 0) {
+			json_decref(page);
+			break;
+		}
+		json_array_foreach(page, i, d) {
+			int64_t id = conv_int(json_object_get(d, "chat"), "id");
+			int64_t date = conv_int(json_object_get(d, "last_message"), "date");
+			int k;
+			for (k = 0; k < CONV_DIALOGS && peers[k] != id; k++)
+				;
+			assert_true(k < CONV_DIALOGS);
+			assert_true(date <= prev_date);
+			prev_date = date;
+			seen[k]++;
+			total++;
+		}
+		last = json_incref(json_array_get(page, json_array_size(page) - 1));
+		json_decref(page);
+		assert_true(++pages <= CONV_DIALOGS);
+	}
+	for (int i = 0; i < CONV_DIALOGS; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(total, CONV_DIALOGS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_history_paging),
 		cmocka_unit_test(test_bystander_sees_nothing),
 		cmocka_unit_test(test_saved_messages_and_bounds),
+		cmocka_unit_test(test_dialog_order_and_paging),
 	};
 
 	return cmocka_run_group_tests(tests, conv_setup, conv_teardown);

@@ -221,6 +221,24 @@ static void test_channel_subscriber_cannot_post(void **state)
 	assert_false(perm_sees(owner, ch, "can I post?"));
 	assert_true(perm_sees(sub, ch, "first post"));
 
+	/* A subscriber removed from a public channel can neither read it nor
+	 * join it again by name until unbanned. */
+	{
+		struct parley_client *gone = harness_user(perm_h, "pch_gone");
+		int64_t gid = harness_user_id(perm_h, "pch_gone");
+		json_t *n;
+		json_decref(OK(gone, "joinChat", json_pack("{s:s}", "chat_id", "@pch_news")));
+		TRUE_OK(owner, "banChatMember", perm_chat_user(ch, gid));
+		n = OK(owner, "getChatMemberCount", perm_chat(ch));
+		assert_int_equal(json_integer_value(n), 2);
+		json_decref(n);
+		FAILS(gone, "getHistory", perm_chat(ch), 403, "USER_BANNED_IN_CHAT");
+		FAILS(gone, "joinChat", json_pack("{s:s}", "chat_id", "@pch_news"), 403, "USER_BANNED_IN_CHAT");
+		TRUE_OK(owner, "unbanChatMember", perm_chat_user(ch, gid));
+		assert_true(perm_sees(gone, ch, "first post")); /* public again: readable */
+		json_decref(OK(gone, "joinChat", json_pack("{s:s}", "chat_id", "@pch_news")));
+	}
+
 	/* Promoted to admin, the subscriber posts. */
 	TRUE_OK(owner, "promoteChatMember", perm_chat_user(ch, harness_user_id(perm_h, "pch_sub")));
 	perm_send(sub, ch, "now an admin");
