@@ -225,8 +225,9 @@ static void crash_verify(struct crash_fx *fx)
 			if (fx->failed_at[r][t] >= 0 && seen[r][t][fx->failed_at[r][t]])
 				stored_unacked++;
 		}
-	print_message("after the crash: all %d acknowledged messages of the rounds so far kept; %d unacknowledged in-flight ones stored\n", acked,
-		      stored_unacked);
+	print_message("after the crash: all %d acknowledged messages so far kept; %d unacknowledged in-flight "
+		      "ones stored too\n",
+		      acked, stored_unacked);
 
 	/* The old sessions work and ids continue after the stored ones. */
 	for (int t = 0; t < CRASH_THREADS; t++) {

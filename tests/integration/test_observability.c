@@ -192,9 +192,9 @@ static void obs_check_format(const char *text)
 		/* Histogram samples belong to the family without the suffix. */
 		for (size_t i = 0; i < ntype && !found; i++) {
 			size_t fl = strlen(type[i]);
-			found = strcmp(type[i], name) == 0 ||
-				(strncmp(type[i], name, fl) == 0 &&
-				 (!strcmp(name + fl, "_bucket") || !strcmp(name + fl, "_sum") || !strcmp(name + fl, "_count")));
+			const char *suffix = strncmp(type[i], name, fl) == 0 ? name + fl : NULL;
+			found = suffix && (!*suffix || !strcmp(suffix, "_bucket") || !strcmp(suffix, "_sum") ||
+					   !strcmp(suffix, "_count"));
 		}
 		if (!found) {
 			print_error("sample \"%s\" has no # TYPE line before it\n", line);
@@ -681,7 +681,7 @@ static void test_command_line(void **state)
 			{{"--set", "max_body_bytes=10", "--data", "DATA", NULL}, "max_body_bytes"},
 			{{"--set", "no_such_setting=1", "--data", "DATA", NULL}, "no_such_setting"},
 			{{"--set", "max_body_bytes", "--data", "DATA", NULL}, "NAME=VALUE"},
-			{{"--config", "/nonexistent/parleyd.conf", "--data", "DATA", NULL}, "/nonexistent/parleyd.conf"},
+			{{"--config", "/nonexistent/x.conf", "--data", "DATA", NULL}, "/nonexistent/x.conf"},
 			{{"--listen", "not-an-address", "--data", "DATA", NULL}, "not-an-address"},
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -757,8 +757,8 @@ static int obs_post_size(const char *url, size_t len)
 	memset(body, ' ', len);
 	body[0] = '{';
 	body[len - 1] = '}';
-	assert_int_equal(parley_request(c, "POST", "/api/getMe", "application/json", body, len, &status, NULL, NULL, &err),
-			 0);
+	assert_int_equal(
+		parley_request(c, "POST", "/api/getMe", "application/json", body, len, &status, NULL, NULL, &err), 0);
 	free(body);
 	parley_client_free(c);
 	return status;

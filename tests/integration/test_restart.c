@@ -314,7 +314,8 @@ static void rst_build(struct rst_fx *fx)
 	/* Invite links: one usable, one revoked, and the primary one. */
 	r = OK(fx->alice, "createChatInviteLink",
 	       json_pack("{s:I, s:s, s:i}", "chat_id", (json_int_t)fx->group, "name", "for dave", "member_limit", 5));
-	snprintf(fx->link_open, sizeof(fx->link_open), "%s", strrchr(json_string_value(json_object_get(r, "invite_link")), '/') + 1);
+	snprintf(fx->link_open, sizeof(fx->link_open), "%s",
+		 strrchr(json_string_value(json_object_get(r, "invite_link")), '/') + 1);
 	json_decref(r);
 	r = OK(fx->alice, "createChatInviteLink",
 	       json_pack("{s:I, s:s}", "chat_id", (json_int_t)fx->group, "name", "to be revoked"));
