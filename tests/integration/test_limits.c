@@ -9,7 +9,8 @@
  * FLOOD_WAIT_N in its description, N in parameters.retry_after and in a
  * Retry-After header, N >= 1.  A wrong password and an unknown user get the
  * very same reply; usernames are 5-32 of a-z, 0-9 and _, unique without
- * regard to case; passwords have at least 8 characters.
+ * regard to case; passwords have at least 8 characters.  Past
+ * max_connections a new connection gets 503 SERVER_BUSY and is closed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -392,6 +393,72 @@ static void test_session_rate(void **state)
 	json_decref(OK(alice, "getMe", json_object()));
 }
 
+/* --- connections ----------------------------------------------------------------------- */
+
+/* A raw connection that has been served one GET /healthz; -1 if the server
+ * answered something else (the status goes to *status) and closed it. */
+static int lim_conn_open(const struct harness *h, int *status)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	const char *colon = strrchr(harness_url(h), ':');
+	struct sockaddr_in sa;
+	struct pollfd pfd;
+	char buf[1024];
+	ssize_t k;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	(void)send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, LIM_REPLY_TIMEOUT_MS), 1);
+	k = recv(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(k > 0);
+	buf[k] = '\0';
+	assert_int_equal(sscanf(buf, "HTTP/1.1 %d", status), 1);
+	if (*status == 200)
+		return fd;
+	assert_non_null(strstr(buf, "SERVER_BUSY"));
+	close(fd);
+	return -1;
+}
+
+static void test_max_connections(void **state)
+{
+	static const char *const env[] = {"PARLEY_MAX_CONNECTIONS=5", NULL};
+	struct harness *h = lim_start(state, env);
+	struct timespec pause = {0, 20000000};
+	int fds[5], status = 0, fd, tries = 0;
+
+	/* The harness's start-up check has just closed its connection; give
+	 * the daemon a moment to see that. */
+	for (int i = 0; i < 5; i++) {
+		while ((fds[i] = lim_conn_open(h, &status)) < 0 && ++tries < 100)
+			nanosleep(&pause, NULL);
+		assert_true(fds[i] >= 0);
+	}
+	/* The sixth is answered 503 SERVER_BUSY and closed, again and again. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(lim_conn_open(h, &status), -1);
+		assert_int_equal(status, 503);
+	}
+	/* A place frees up when one closes. */
+	close(fds[0]);
+	tries = 0;
+	while ((fd = lim_conn_open(h, &status)) < 0 && ++tries < 100)
+		nanosleep(&pause, NULL);
+	assert_true(fd >= 0);
+	close(fd);
+	for (int i = 1; i < 5; i++)
+		close(fds[i]);
+}
+
 /* --- credentials and account rules ---------------------------------------------------- */
 
 /* The raw reply to login, for byte-for-byte comparison. */
@@ -500,6 +567,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_login_per_account, lim_teardown),
 		cmocka_unit_test_teardown(test_message_flood, lim_teardown),
 		cmocka_unit_test_teardown(test_session_rate, lim_teardown),
+		cmocka_unit_test_teardown(test_max_connections, lim_teardown),
 		cmocka_unit_test_teardown(test_credentials_invalid, lim_teardown),
 		cmocka_unit_test_teardown(test_username_rules, lim_teardown),
 	};

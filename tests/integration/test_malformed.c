@@ -1378,6 +1378,29 @@ static void test_pipelined(void **state)
 		mal_reply_release(&rep[0]);
 	}
 	mal_raw_free(r);
+
+	/* A pipeline longer than the server reads at once (64 KiB). */
+	{
+		static const char hz[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+		enum { NHZ = 2500 };
+		char *many = malloc(NHZ * (sizeof(hz) - 1));
+
+		assert_non_null(many);
+		for (int i = 0; i < NHZ; i++)
+			memcpy(many + (size_t)i * (sizeof(hz) - 1), hz, sizeof(hz) - 1);
+		r = mal_raw_open(fx->h);
+		mal_raw_send(r, many, NHZ * (sizeof(hz) - 1));
+		for (int i = 0; i < NHZ; i++) {
+			if (mal_raw_reply(r, &rep[0], MAL_REPLY_TIMEOUT_MS) < 0) {
+				print_error("pipelined /healthz %d of %d got no reply\n", i, NHZ);
+				fail();
+			}
+			assert_int_equal(rep[0].status, 200);
+			mal_reply_release(&rep[0]);
+		}
+		mal_raw_free(r);
+		free(many);
+	}
 	free(buf);
 	mal_check_alive(fx);
 }
