@@ -1,0 +1,798 @@
+/*
+ * http.c — Parley's HTTP/1.1 server on libuv (the contract is net.h).
+ *
+ * One struct net_conn per accepted socket holds a request assembler
+ * (http_parse.h), a timer and the request the application is answering.  A
+ * connection serves one request at a time: when a request is complete the
+ * server stops reading, hands it to the application and, once the response
+ * has been written, parses whatever pipelined bytes were kept and reads on.
+ *
+ * Lifetimes.  A connection is freed only in the close callback of the last of
+ * its two handles (socket and timer), never inside one of its own callbacks.
+ * A request handed to the application (struct net_pending) outlives its
+ * connection if need be: closing the connection just clears the request's
+ * pointer to it, and net_req_respond() then frees the request without
+ * writing.  Every write owns its bytes (struct net_write) and frees them in
+ * its callback.
+ *
+ * Closing.  After a response that ends the connection (Connection: close,
+ * HTTP/1.0, an error the server made itself) the server shuts down its
+ * sending side and goes on reading and discarding for at most NET_LINGER_MS
+ * before it closes the socket, so that the kernel does not reset the
+ * connection — and destroy the response — because of request bytes the
+ * server never read (nginx's lingering close).
+ *
+ * Timers.  Each connection has one timer, in one of these modes: the header
+ * timer (header_timeout_ms, then 408) runs from the accept, or from the first
+ * byte of a later request, to the end of the request; the idle timer
+ * (idle_timeout_ms, then a silent close) while a kept-alive connection waits
+ * for the next one; the send timer (idle_timeout_ms again) while a response
+ * is being written, so that a peer that never reads cannot hold the
+ * connection; the linger timer (NET_LINGER_MS) while lingering.  No timer
+ * runs while the application holds a request.  A limit of 0 ms disables its
+ * timer.
+ *
+ * Connections over max_connections are accepted, told 503 and closed; they do
+ * not count in net_server_connections().
+ *
+ * The process must ignore SIGPIPE: libuv writes to sockets with write(2).
+ */
+#include "net/net.h"
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/codes.h"
+#include "net/http_parse.h"
+#include "util/err.h"
+
+/* Most bytes read from a socket at once (the assembler keeps up to this many
+ * pipelined bytes, see http_parse.h). */
+#define NET_READ_BUF_SIZE NET_PARSE_HELD_MAX
+#define NET_BACKLOG 1024
+/* Longest time to read and discard after a final response, in ms. */
+#define NET_LINGER_MS 2000
+/* Rejected connections being sent their 503 at once; past it they are
+ * closed without a word. */
+#define NET_REJECTING_MAX 256
+/* Longest "ADDR:PORT" accepted by net_server_listen. */
+#define NET_ADDR_MAX 128
+/* Room for the status line and fixed headers, less Content-Type's value
+ * (the longest is about 140 bytes). */
+#define NET_HEAD_FIXED_MAX 192
+/* Size of an error body the server makes itself. */
+#define NET_ERRBODY_MAX 256
+
+#define NET_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+enum net_timer_mode {
+	NET_TIMER_NONE = 0,
+	NET_TIMER_HEADER,   /* a request must be complete by then: 408 */
+	NET_TIMER_IDLE,     /* keep-alive connection with nothing to do: close */
+	NET_TIMER_SEND,     /* a response the peer does not read: close */
+	NET_TIMER_LINGER,   /* final response sent: stop discarding, close */
+};
+
+/* What to do once a write has completed. */
+enum net_after {
+	NET_AFTER_NOTHING = 0, /* an interim "100 Continue" */
+	NET_AFTER_NEXT,        /* a response: go on with the next request */
+	NET_AFTER_CLOSE,       /* the final response: shut down and close */
+};
+
+enum net_listener_state { NET_LISTENER_NONE = 0, NET_LISTENER_OPEN, NET_LISTENER_CLOSED };
+
+struct net_pending;
+
+/* One accepted socket.  Owned by the server's list; freed by
+ * net_on_handle_closed() after both handles are closed. */
+struct net_conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown;
+	struct net_server *srv;
+	struct net_conn *prev;
+	struct net_conn *next;
+	struct net_parser parser;
+	struct net_pending *req;  /* being answered by the application, or NULL */
+	int timer_mode;           /* enum net_timer_mode */
+	int open_handles;         /* handles whose close callback is still due */
+	int reading;
+	int closing;              /* uv_close was called */
+	int lingering;            /* final response written: discard input */
+	int rejected;             /* over max_connections: only gets a 503 */
+	char peer_ip[64];
+};
+
+/* A request handed to the application.  Freed by net_req_respond(). */
+struct net_pending {
+	struct net_req pub;        /* what the application sees */
+	struct net_conn *conn;     /* NULL once the connection is gone */
+	struct net_parsed_req msg; /* owns the strings pub points to */
+};
+
+/* One write in flight; owns the bytes, freed in net_on_write(). */
+struct net_write {
+	uv_write_t req;
+	struct net_conn *conn;
+	int after;                 /* enum net_after */
+	size_t len;
+	char data[];
+};
+
+struct net_server {
+	uv_loop_t *loop;
+	struct net_limits limits;
+	net_request_cb cb;
+	void *ctx;
+	uv_tcp_t listener;
+	int listener_state;        /* enum net_listener_state */
+	/* Takes a connection that could not get a struct net_conn, so that
+	 * libuv keeps accepting (it stops until uv_accept is called). */
+	uv_tcp_t spare;
+	int spare_busy;
+	int drop_waiting;          /* a connection waits for the spare */
+	int closing;
+	unsigned nconns;           /* connections being served */
+	unsigned nrejecting;       /* connections being sent a 503 */
+	struct net_conn *conns;
+	char readbuf[NET_READ_BUF_SIZE]; /* every read lands here, then is parsed */
+};
+
+/* The stable codes of the errors the server makes itself, from the one table
+ * in core/codes.h. */
+struct net_code_row {
+	const char *name;
+	int status;
+	const char *message;
+};
+
+static const struct net_code_row net_codes[] = {
+#define NET_CODE_ROW(name, status, msg) {#name, status, msg},
+	PL_CODES(NET_CODE_ROW)
+#undef NET_CODE_ROW
+};
+
+static void net_conn_close(struct net_conn *c);
+static void net_conn_process(struct net_conn *c, const char *data, size_t len);
+static void net_conn_timer(struct net_conn *c, int mode, unsigned ms);
+
+void net_limits_default(struct net_limits *l)
+{
+	l->max_connections = 10000;
+	l->max_header_bytes = 16384;
+	l->max_body_bytes = 1048576;
+	l->header_timeout_ms = 10000;
+	l->idle_timeout_ms = 60000;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static const char *net_reason(int status)
+{
+	const char *r = http_status_str((enum http_status)status);
+
+	return r[0] == '<' ? "Unknown" : r;
+}
+
+static void net_on_write(uv_write_t *wr, int status);
+
+/* Queues w (filled in up to w->len) on c's socket; w is freed by
+ * net_on_write(), or here on failure.  A response (not a "100 Continue")
+ * starts the send timer.  Returns 0 or a negative pl_err (the caller closes
+ * c). */
+static int net_write_start(struct net_conn *c, struct net_write *w)
+{
+	uv_buf_t b;
+
+	if (w->len > UINT_MAX) {
+		free(w);
+		return PL_TOOBIG;
+	}
+	b = uv_buf_init(w->data, (unsigned)w->len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, net_on_write) < 0) {
+		free(w);
+		return PL_IO;
+	}
+	/* A peer that does not read its answers must not hold the connection. */
+	if (w->after != NET_AFTER_NOTHING)
+		net_conn_timer(c, NET_TIMER_SEND, c->srv->limits.idle_timeout_ms);
+	return 0;
+}
+
+/* Queues len bytes of data (copied) on c; after says what happens once they
+ * are written.  Returns 0 or a negative pl_err (the caller closes c). */
+static int net_conn_write(struct net_conn *c, const char *data, size_t len, int after)
+{
+	struct net_write *w;
+
+	if ((w = malloc(sizeof(*w) + len)) == NULL)
+		return PL_NOMEM;
+	w->conn = c;
+	w->after = after;
+	w->len = len;
+	memcpy(w->data, data, len);
+	return net_write_start(c, w);
+}
+
+/* Formats the status line and fixed headers into dst (cap bytes) as
+ * snprintf does; returns the full length or -1. */
+static int net_response_head(char *dst, size_t cap, int status, const char *ctype,
+			     const char *clen, int after)
+{
+	return snprintf(dst, cap, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%sConnection: %s\r\n",
+			status, net_reason(status), ctype, clen,
+			after == NET_AFTER_CLOSE ? "close" : "keep-alive");
+}
+
+/* Builds the whole response in one buffer and queues it.  The body is left
+ * out for HEAD (head_only), 1xx, 204 and 304; Content-Length is left out
+ * where it is forbidden (1xx, 204).  A NULL ctype means application/json.
+ * Returns 0 or a negative pl_err (the caller closes c). */
+static int net_conn_send(struct net_conn *c, int status, const char *ctype, const char *body,
+			 size_t len, const char *extra, int head_only, int after)
+{
+	struct net_write *w;
+	char clen[48] = "";
+	size_t extra_len = extra ? strlen(extra) : 0;
+	size_t head_cap, at;
+	int extra_crlf, no_body, hlen;
+
+	if (status < 100 || status > 599)
+		status = 500;
+	if (ctype == NULL)
+		ctype = "application/json";
+	if (body == NULL)
+		len = 0;
+	/* HEAD is told the length a GET would get. */
+	if (status >= 200 && status != 204)
+		snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", len);
+	no_body = head_only || status < 200 || status == 204 || status == 304;
+	if (no_body)
+		len = 0;
+	/* extra_headers are complete lines; mend a missing final CRLF. */
+	extra_crlf = extra_len > 0 && (extra_len < 2 || memcmp(extra + extra_len - 2, "\r\n", 2) != 0);
+	head_cap = NET_HEAD_FIXED_MAX + strlen(ctype);
+	if (len > UINT_MAX || extra_len > UINT_MAX || head_cap > UINT_MAX)
+		return PL_TOOBIG;
+	if ((w = malloc(sizeof(*w) + head_cap + extra_len + 4 + len)) == NULL)
+		return PL_NOMEM;
+	w->conn = c;
+	w->after = after;
+	hlen = net_response_head(w->data, head_cap, status, ctype, clen, after);
+	if (hlen < 0 || (size_t)hlen >= head_cap) {
+		free(w);
+		return PL_ERR;
+	}
+	at = (size_t)hlen;
+	memcpy(w->data + at, extra ? extra : "", extra_len);
+	at += extra_len;
+	memcpy(w->data + at, "\r\n\r\n", extra_crlf ? 4 : 2);
+	at += extra_crlf ? 4 : 2;
+	if (len > 0)
+		memcpy(w->data + at, body, len);
+	w->len = at + len;
+	return net_write_start(c, w);
+}
+
+/* The code of an error the server makes itself. */
+static int net_status_code(int status)
+{
+	switch (status) {
+	case 400: return PLC_BAD_REQUEST;
+	case 408: return PLC_REQUEST_TIMEOUT;
+	case 413: return PLC_REQUEST_TOO_LARGE;
+	case 431: return PLC_HEADERS_TOO_LARGE;
+	case 503: return PLC_SERVER_BUSY;
+	default: return PLC_INTERNAL;
+	}
+}
+
+/* ---- timers and reading ---------------------------------------------------- */
+
+static void net_on_timer(uv_timer_t *t);
+
+/* Runs the connection's one timer in mode for ms (0: never fires). */
+static void net_conn_timer(struct net_conn *c, int mode, unsigned ms)
+{
+	c->timer_mode = mode;
+	uv_timer_stop(&c->timer);
+	if (mode != NET_TIMER_NONE && ms > 0)
+		uv_timer_start(&c->timer, net_on_timer, ms, 0);
+}
+
+static void net_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct net_conn *c = h->data;
+
+	*buf = uv_buf_init(c->srv->readbuf, sizeof(c->srv->readbuf));
+}
+
+static void net_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static int net_conn_read(struct net_conn *c, int on)
+{
+	int rc = 0;
+
+	if (on && !c->reading)
+		rc = uv_read_start((uv_stream_t *)&c->tcp, net_on_alloc, net_on_read);
+	else if (!on && c->reading)
+		rc = uv_read_stop((uv_stream_t *)&c->tcp);
+	if (rc == 0)
+		c->reading = on;
+	return rc < 0 ? PL_IO : 0;
+}
+
+/* ---- closing --------------------------------------------------------------- */
+
+static void net_on_handle_closed(uv_handle_t *h)
+{
+	struct net_conn *c = h->data;
+	struct net_server *srv = c->srv;
+
+	if (--c->open_handles > 0)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (c->rejected)
+		srv->nrejecting--;
+	else
+		srv->nconns--;
+	net_parser_release(&c->parser);
+	free(c);
+}
+
+/* Closes c now.  A request the application holds becomes an orphan.  c is
+ * freed later, in net_on_handle_closed(). */
+static void net_conn_close(struct net_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if (c->req != NULL) {
+		c->req->conn = NULL;
+		c->req = NULL;
+	}
+	uv_close((uv_handle_t *)&c->timer, net_on_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, net_on_handle_closed);
+}
+
+static void net_on_shutdown(uv_shutdown_t *sr, int status)
+{
+	struct net_conn *c = NET_CONTAINER_OF(sr, struct net_conn, shutdown);
+
+	if (!c->closing && status < 0)
+		net_conn_close(c);
+}
+
+/* The final response is out: send FIN, then read and discard until the peer
+ * closes too or NET_LINGER_MS pass. */
+static void net_conn_linger(struct net_conn *c)
+{
+	c->lingering = 1;
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, net_on_shutdown) < 0)
+		goto fail;
+	if (net_conn_read(c, 1) < 0)
+		goto fail;
+	net_conn_timer(c, NET_TIMER_LINGER, NET_LINGER_MS);
+	return;
+fail:
+	net_conn_close(c);
+}
+
+/* Answers with an error the server makes itself and ends the connection. */
+static void net_conn_fail(struct net_conn *c, int status)
+{
+	const struct net_code_row *row = &net_codes[net_status_code(status)];
+	char body[NET_ERRBODY_MAX];
+	int n;
+
+	net_conn_timer(c, NET_TIMER_NONE, 0);
+	if (net_conn_read(c, 0) < 0)
+		goto fail;
+	n = snprintf(body, sizeof(body), "{\"ok\":false,\"error_code\":%d,\"description\":\"%s: %s\"}",
+		     row->status, row->name, row->message);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		goto fail;
+	if (net_conn_send(c, row->status, "application/json", body, (size_t)n, NULL, 0,
+			  NET_AFTER_CLOSE) < 0)
+		goto fail;
+	return;
+fail:
+	net_conn_close(c);
+}
+
+static void net_on_timer(uv_timer_t *t)
+{
+	struct net_conn *c = t->data;
+
+	if (c->timer_mode == NET_TIMER_HEADER)
+		net_conn_fail(c, 408);
+	else
+		net_conn_close(c);
+}
+
+static void net_on_write(uv_write_t *wr, int status)
+{
+	struct net_write *w = NET_CONTAINER_OF(wr, struct net_write, req);
+	struct net_conn *c = w->conn;
+	int after = w->after;
+
+	free(w);
+	if (c->closing)
+		return;
+	if (status < 0)
+		net_conn_close(c);
+	else if (after == NET_AFTER_CLOSE)
+		net_conn_linger(c);
+	else if (after == NET_AFTER_NEXT) {
+		net_conn_timer(c, NET_TIMER_NONE, 0);
+		net_conn_process(c, NULL, 0);
+	}
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static void net_pending_free(struct net_pending *r)
+{
+	net_parsed_req_release(&r->msg);
+	free(r);
+}
+
+/* Hands a complete request to the application; reading and the timer rest
+ * until it is answered.  Takes msg's contents. */
+static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg)
+{
+	struct net_pending *r;
+
+	net_conn_timer(c, NET_TIMER_NONE, 0);
+	if (net_conn_read(c, 0) < 0 || (r = calloc(1, sizeof(*r))) == NULL) {
+		net_parsed_req_release(msg);
+		net_conn_fail(c, 500);
+		return;
+	}
+	r->msg = *msg;
+	r->conn = c;
+	r->pub.method = msg->method;
+	r->pub.path = msg->path;
+	r->pub.query = msg->query;
+	r->pub.authorization = msg->authorization;
+	r->pub.content_type = msg->content_type;
+	r->pub.body = msg->body;
+	r->pub.body_len = msg->body_len;
+	memcpy(r->pub.peer_ip, c->peer_ip, sizeof(r->pub.peer_ip));
+	r->pub.start_ns = uv_hrtime();
+	c->req = r;
+	c->srv->cb(c->srv->ctx, &r->pub);
+}
+
+/* Parses data (may be NULL/0) after any kept bytes: dispatches a complete
+ * request, answers a bad one, or waits for more with the right timer. */
+static void net_conn_process(struct net_conn *c, const char *data, size_t len)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct net_parsed_req msg;
+	int status, rc;
+
+	rc = net_parser_next(&c->parser, data, len, &msg, &status);
+	if (rc == 0) {
+		net_conn_dispatch(c, &msg);
+		return;
+	}
+	if (rc != PL_AGAIN) {
+		net_conn_fail(c, status);
+		return;
+	}
+	if (net_parser_take_continue(&c->parser) &&
+	    net_conn_write(c, cont, sizeof(cont) - 1, NET_AFTER_NOTHING) < 0)
+		goto fail;
+	/* The header timer runs from a request's first byte (or the accept) to
+	 * its end; the idle timer while a kept-alive connection waits. */
+	if (net_parser_started(&c->parser)) {
+		if (c->timer_mode != NET_TIMER_HEADER)
+			net_conn_timer(c, NET_TIMER_HEADER, c->srv->limits.header_timeout_ms);
+	} else if (c->timer_mode == NET_TIMER_NONE) {
+		net_conn_timer(c, NET_TIMER_IDLE, c->srv->limits.idle_timeout_ms);
+	}
+	if (net_conn_read(c, 1) < 0)
+		goto fail;
+	return;
+fail:
+	net_conn_close(c);
+}
+
+static void net_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct net_conn *c = s->data;
+
+	if (c->closing)
+		return;
+	if (nread < 0) {
+		/* EOF or error: whatever was half-read is dropped. */
+		net_conn_close(c);
+		return;
+	}
+	if (nread == 0 || c->lingering)
+		return;
+	net_conn_process(c, buf->base, (size_t)nread);
+}
+
+void net_req_respond(struct net_req *req, int status, const char *content_type,
+		     const char *body, size_t len, const char *extra_headers)
+{
+	struct net_pending *r = NET_CONTAINER_OF(req, struct net_pending, pub);
+	struct net_conn *c = r->conn;
+	int after;
+
+	if (c == NULL)
+		goto out;
+	c->req = NULL;
+	after = r->msg.keep_alive && !c->srv->closing ? NET_AFTER_NEXT : NET_AFTER_CLOSE;
+	/* body may point into the request (an echo): free r only afterwards. */
+	if (net_conn_send(c, status, content_type, body, len, extra_headers,
+			  r->pub.method == NET_HEAD, after) < 0)
+		net_conn_close(c);
+out:
+	net_pending_free(r);
+}
+
+/* ---- accepting -------------------------------------------------------------- */
+
+static void net_on_connection(uv_stream_t *ls, int status);
+
+static void net_on_spare_closed(uv_handle_t *h)
+{
+	struct net_server *srv = h->data;
+
+	srv->spare_busy = 0;
+	/* A connection left waiting meanwhile: libuv will not ask again. */
+	if (srv->drop_waiting && !srv->closing) {
+		srv->drop_waiting = 0;
+		net_on_connection((uv_stream_t *)&srv->listener, 0);
+	}
+}
+
+/* No memory for a connection: take it off libuv's hands and drop it, or, if
+ * the spare handle is still closing, once it is closed. */
+static void net_server_drop(struct net_server *srv)
+{
+	if (srv->spare_busy) {
+		srv->drop_waiting = 1;
+		return;
+	}
+	if (uv_tcp_init(srv->loop, &srv->spare) < 0)
+		return;
+	srv->spare_busy = 1;
+	srv->spare.data = srv;
+	uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&srv->spare);
+	uv_close((uv_handle_t *)&srv->spare, net_on_spare_closed);
+}
+
+static void net_conn_peer(struct net_conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = (int)sizeof(ss);
+
+	c->peer_ip[0] = '\0';
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		uv_ip4_name((const struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
+	else if (ss.ss_family == AF_INET6)
+		uv_ip6_name((const struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
+}
+
+/* Allocates a connection on srv's list with both handles initialised (not
+ * yet accepted).  Returns NULL on failure. */
+static struct net_conn *net_conn_new(struct net_server *srv)
+{
+	struct net_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if (uv_tcp_init(srv->loop, &c->tcp) < 0) {
+		free(c);
+		return NULL;
+	}
+	uv_timer_init(srv->loop, &c->timer);
+	c->srv = srv;
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->open_handles = 2;
+	c->next = srv->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	srv->conns = c;
+	net_parser_init(&c->parser, srv->limits.max_header_bytes, srv->limits.max_body_bytes);
+	c->rejected = srv->nconns >= srv->limits.max_connections;
+	if (c->rejected)
+		srv->nrejecting++;
+	else
+		srv->nconns++;
+	return c;
+}
+
+static void net_on_connection(uv_stream_t *ls, int status)
+{
+	struct net_server *srv = ls->data;
+	struct net_conn *c;
+
+	if (status < 0 || srv->closing)
+		return;
+	if ((c = net_conn_new(srv)) == NULL) {
+		net_server_drop(srv);
+		return;
+	}
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0)
+		goto fail;
+	if (c->rejected) {
+		if (srv->nrejecting > NET_REJECTING_MAX)
+			goto fail;
+		net_conn_fail(c, 503);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	net_conn_peer(c);
+	net_conn_timer(c, NET_TIMER_HEADER, srv->limits.header_timeout_ms);
+	if (net_conn_read(c, 1) < 0)
+		goto fail;
+	return;
+fail:
+	net_conn_close(c);
+}
+
+/* ---- the server ---------------------------------------------------------------- */
+
+struct net_server *net_server_new(uv_loop_t *loop, const struct net_limits *limits,
+				  net_request_cb cb, void *ctx)
+{
+	struct net_server *srv = calloc(1, sizeof(*srv));
+
+	if (srv == NULL)
+		return NULL;
+	srv->loop = loop;
+	if (limits != NULL)
+		srv->limits = *limits;
+	else
+		net_limits_default(&srv->limits);
+	srv->cb = cb;
+	srv->ctx = ctx;
+	return srv;
+}
+
+static void net_errf(char *errbuf, size_t errlen, const char *what, const char *addr, const char *why)
+{
+	if (errbuf != NULL && errlen > 0)
+		snprintf(errbuf, errlen, "%s \"%s\": %s", what, addr, why);
+}
+
+/* Parses "ADDR:PORT" or "[V6]:PORT" with a numeric address. */
+static int net_parse_addr(const char *s, struct sockaddr_storage *ss)
+{
+	char host[NET_ADDR_MAX];
+	const char *end, *port_s;
+	unsigned long port = 0;
+	size_t hlen;
+	int v6 = s[0] == '[';
+
+	if (strlen(s) >= NET_ADDR_MAX)
+		return PL_INVAL;
+	if (v6) {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return PL_INVAL;
+		port_s = end + 2;
+		s++;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			return PL_INVAL;
+		port_s = end + 1;
+	}
+	hlen = (size_t)(end - s);
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (port_s[0] == '\0' || strlen(port_s) > 5)
+		return PL_INVAL;
+	for (const char *q = port_s; *q != '\0'; q++) {
+		if (*q < '0' || *q > '9')
+			return PL_INVAL;
+		port = port * 10 + (unsigned long)(*q - '0');
+	}
+	if (port > 65535)
+		return PL_INVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (v6)
+		return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) < 0 ? PL_INVAL : 0;
+	return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) < 0 ? PL_INVAL : 0;
+}
+
+int net_server_listen(struct net_server *srv, const char *addr_port, char *errbuf, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	uv_os_fd_t fd;
+	int on = 1;
+	int rc;
+
+	if (srv->listener_state != NET_LISTENER_NONE || srv->closing) {
+		net_errf(errbuf, errlen, "cannot listen on", addr_port ? addr_port : "", "already listening or closed");
+		return PL_INVAL;
+	}
+	if (addr_port == NULL || net_parse_addr(addr_port, &ss) < 0) {
+		net_errf(errbuf, errlen, "bad listen address", addr_port ? addr_port : "",
+			 "want ADDR:PORT or [V6]:PORT with a numeric address");
+		return PL_INVAL;
+	}
+	if ((rc = uv_tcp_init_ex(srv->loop, &srv->listener, ss.ss_family)) < 0)
+		goto out;
+	srv->listener_state = NET_LISTENER_OPEN;
+	srv->listener.data = srv;
+	/* libuv sets SO_REUSEADDR in bind too; say it here, where it is wanted. */
+	if ((rc = uv_fileno((uv_handle_t *)&srv->listener, &fd)) < 0)
+		goto out;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0) {
+		rc = UV_EINVAL;
+		goto out;
+	}
+	if ((rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&ss, 0)) < 0)
+		goto out;
+	rc = uv_listen((uv_stream_t *)&srv->listener, NET_BACKLOG, net_on_connection);
+out:
+	if (rc == 0)
+		return 0;
+	/* A spent handle cannot be bound again: this server is done. */
+	if (srv->listener_state == NET_LISTENER_OPEN) {
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		srv->listener_state = NET_LISTENER_CLOSED;
+	}
+	net_errf(errbuf, errlen, "cannot listen on", addr_port, uv_strerror(rc));
+	return PL_IO;
+}
+
+int net_server_port(const struct net_server *srv)
+{
+	struct sockaddr_storage ss;
+	int len = (int)sizeof(ss);
+
+	if (srv->listener_state != NET_LISTENER_OPEN ||
+	    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len) < 0)
+		return PL_INVAL;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+void net_server_close(struct net_server *srv)
+{
+	struct net_conn *c, *next;
+
+	if (srv->closing)
+		return;
+	srv->closing = 1;
+	if (srv->listener_state == NET_LISTENER_OPEN) {
+		uv_close((uv_handle_t *)&srv->listener, NULL);
+		srv->listener_state = NET_LISTENER_CLOSED;
+	}
+	/* Closing does not unlink (that waits for the close callbacks). */
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		net_conn_close(c);
+	}
+}
+
+void net_server_free(struct net_server *srv)
+{
+	free(srv);
+}
+
+unsigned net_server_connections(const struct net_server *srv)
+{
+	return srv->nconns;
+}
