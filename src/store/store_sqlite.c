@@ -54,6 +54,8 @@
 #define SQ_FQ_MAX (1u << 20)       /* queued index updates: hard maximum (PL_TOOBIG) */
 #define SQ_QUERY_MAX 4096          /* bytes of a search query (PL_TOOBIG past it) */
 #define SQ_LINKS_MAX 1000          /* rows returned by link_list */
+#define SQ_STR_(x) #x
+#define SQ_STR(x) SQ_STR_(x)       /* a limit's value spelled into SQL */
 #define SQ_GID_SHIFT 22            /* search key = date << 22 | sequence within the date */
 #define SQ_GID_SEQ_MAX ((INT64_C(1) << SQ_GID_SHIFT) - 1) /* messages per second of date */
 #define SQ_DATE_MAX ((INT64_C(1) << 40) - 1) /* message dates: 0..SQ_DATE_MAX (PL_INVAL) */
@@ -172,7 +174,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_LINK_UPDATE] = "UPDATE links SET usage = ?2, revoked = ?3, name = ?4, expire_date = ?5,"
 		" member_limit = ?6 WHERE code = ?1",
 	[SQ_LINK_LIST] = "SELECT " SQ_LINK_COLS " FROM links l WHERE l.chat_id = ?1"
-		" ORDER BY l.created_at DESC, l.code DESC LIMIT 1000",
+		" ORDER BY l.created_at DESC, l.code DESC LIMIT " SQ_STR(SQ_LINKS_MAX),
 
 	/* No RETURNING on hot paths: SQLite 3.40 runs it through an ephemeral
 	 * table, which costs more than a second primary-key lookup. */
