@@ -87,7 +87,7 @@ void api_print_docs(FILE *f)
 		   "- Write methods are answered only after their transaction has been committed to disk.\n\n"
 		   "## Errors every method can return\n\n"
 		   "`400 JSON_INVALID`, `400 PARAM_MISSING`, `400 PARAM_INVALID`, `400 TEXT_INVALID_UTF8`, "
-		   "`401 UNAUTHORIZED` (session methods), `404 METHOD_NOT_FOUND`, `405 HTTP_METHOD_INVALID`, "
+		   "`401 UNAUTHORIZED` (session methods), `403 USER_BANNED_IN_CHAT` (methods on a chat the caller was removed from), `404 METHOD_NOT_FOUND`, `405 HTTP_METHOD_INVALID`, "
 		   "`408 REQUEST_TIMEOUT`, `413 REQUEST_TOO_LARGE`, `415 CONTENT_TYPE_INVALID`, "
 		   "`429 FLOOD_WAIT`, `431 HEADERS_TOO_LARGE`, `500 INTERNAL`, `503 SERVER_BUSY`.\n\n"
 		   "## Methods\n\n");

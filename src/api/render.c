@@ -70,7 +70,7 @@ json_t *render_chat_full(struct core_tx *tx, const struct core_access *a)
 	}
 	json_object_set_new(j, "my_status", json_string(statuses[a->me.role >= 0 && a->me.role <= 4 ? a->me.role : 0]));
 	if (c->pinned_msg_id && store_message_get(tx->s, c->id, c->pinned_msg_id, &m) == 0) {
-		if (!m.deleted)
+		if (!m.deleted && !core_message_hidden(tx, c->id, m.id))
 			json_object_set_new(j, "pinned_message", render_message(tx, c, &m, 1));
 		store_message_release(&m);
 	}
@@ -132,7 +132,7 @@ static void render_service(struct core_tx *tx, const struct store_chat *c, const
 		break;
 	case CORE_SVC_PINNED:
 		if (depth < 1 && store_message_get(tx->s, c->id, strtoll(p, NULL, 10), &pinned) == 0) {
-			if (!pinned.deleted)
+			if (!pinned.deleted && !core_message_hidden(tx, c->id, pinned.id))
 				json_object_set_new(j, "pinned_message", render_message(tx, c, &pinned, depth + 1));
 			store_message_release(&pinned);
 		}
@@ -164,7 +164,7 @@ json_t *render_message(struct core_tx *tx, const struct store_chat *c, const str
 	if (c->type == STORE_CHAT_CHANNEL)
 		json_object_set_new(j, "views", json_integer(m->views));
 	if (m->reply_to_id && depth < 1 && store_message_get(tx->s, c->id, m->reply_to_id, &r) == 0) {
-		if (!r.deleted)
+		if (!r.deleted && !core_message_hidden(tx, c->id, r.id))
 			json_object_set_new(j, "reply_to_message", render_message(tx, c, &r, depth + 1));
 		store_message_release(&r);
 	}

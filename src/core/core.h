@@ -172,6 +172,8 @@ int core_message_pin(struct core_tx *tx, struct core_access *a, int64_t msg_id, 
 int core_read_history(struct core_tx *tx, struct core_access *a, int64_t max_id, int64_t *read_max,
 		      int64_t *unread);
 int core_messages_view(struct core_tx *tx, struct core_access *a, const int64_t *ids, size_t n, int64_t *views);
+/* Did tx->uid delete this message for themselves only?  1 or 0. */
+int core_message_hidden(struct core_tx *tx, int64_t chat_id, int64_t msg_id);
 /* Gets a visible message of a readable chat. */
 int core_message_get(struct core_tx *tx, struct core_access *a, int64_t msg_id, struct store_message *out);
 

@@ -29,6 +29,25 @@ int core_text_check(struct core_tx *tx, const char *text)
 	return 0;
 }
 
+static int first_id(void *ctx, const struct store_message *m)
+{
+	*(int64_t *)ctx = m->id;
+	return 1;
+}
+
+/* Did tx->uid delete this message for themselves only?  The history walk
+ * skips such messages, so asking it for the one message at msg_id tells. */
+int core_message_hidden(struct core_tx *tx, int64_t chat_id, int64_t msg_id)
+{
+	int64_t seen = 0;
+
+	if (!tx->uid)
+		return 0;
+	if (store_message_history(tx->s, chat_id, tx->uid, msg_id - 1, STORE_NEWER, 1, first_id, &seen) < 0)
+		return 0;
+	return seen != msg_id;
+}
+
 int core_message_get(struct core_tx *tx, struct core_access *a, int64_t msg_id, struct store_message *out)
 {
 	int rc;
@@ -36,7 +55,7 @@ int core_message_get(struct core_tx *tx, struct core_access *a, int64_t msg_id, 
 	if (!a->can_read)
 		return core_fail(tx, PL_DENIED, PLC_CHAT_FORBIDDEN, "you are not a member of this chat");
 	rc = store_message_get(tx->s, a->chat.id, msg_id, out);
-	if (rc == 0 && out->deleted) {
+	if (rc == 0 && (out->deleted || core_message_hidden(tx, a->chat.id, msg_id))) {
 		store_message_release(out);
 		rc = PL_NOTFOUND;
 	}

@@ -123,6 +123,10 @@ static int load_config(struct parleyd *d, int argc, char **argv)
 		fprintf(stderr, "parleyd: %s\n", err);
 		return -1;
 	}
+	if (strcmp(d->cfg.sync, "full") && strcmp(d->cfg.sync, "normal")) {
+		fprintf(stderr, "parleyd: sync must be full or normal\n");
+		return -1;
+	}
 	d->log.level = pl_log_level_parse(d->cfg.log_level);
 	if (d->log.level < 0) {
 		fprintf(stderr, "parleyd: log_level must be debug, info, warn or error\n");
@@ -313,7 +317,7 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0 || !(d = calloc(1, sizeof *d)))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	if (load_config(d, argc, argv) < 0 || make_data_dir(d->cfg.data) < 0 || init_core(d) < 0)
+	if (load_config(d, argc, argv) < 0 || init_core(d) < 0 || make_data_dir(d->cfg.data) < 0)
 		goto out;
 	/* libuv's thread pool runs the reader phase: one thread per read handle. */
 	snprintf(threads, sizeof threads, "%ld", d->cfg.reader_threads);
