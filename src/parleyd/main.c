@@ -284,8 +284,6 @@ static void cleanup(struct parleyd *d)
 	bus_free(d->bus);
 	store_pool_release(&d->readers);
 	store_close(d->wstore);
-	safety_flood_release(&d->flood);
-	rl_table_free(d->core.login_limits);
 	uv_loop_close(&d->loop);
 }
 
@@ -328,6 +326,8 @@ int main(int argc, char **argv)
 		rc = 0;
 	cleanup(d);
 out:
+	safety_flood_release(&d->flood);
+	rl_table_free(d->core.login_limits);
 	free(d);
 	return rc;
 }
