@@ -35,7 +35,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 1
+#define STORE_OPS_VERSION 2
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -81,6 +81,14 @@ struct store_user {
 	char pw_hash[STORE_HASH_SZ];
 	int64_t created_at;          /* unix seconds */
 	int is_bot;
+	int64_t last_seen;           /* unix seconds the user was last online; 0 = never */
+	int privacy_last_seen;       /* enum store_privacy: who sees last_seen and online */
+};
+
+enum store_privacy {
+	STORE_PRIVACY_EVERYBODY = 0,
+	STORE_PRIVACY_CONTACTS = 1,  /* people with whom the user has a private chat */
+	STORE_PRIVACY_NOBODY = 2,
 };
 
 struct store_session {
@@ -107,6 +115,7 @@ struct store_chat {
 	int64_t pinned_msg_id;        /* 0 if none */
 	int64_t member_count;         /* members with role >= STORE_ROLE_MEMBER */
 	int64_t user_lo, user_hi;     /* private chats: the two users, lo < hi */
+	int large;                    /* uses a chat update sequence (channels; big groups) */
 };
 
 struct store_member {
@@ -160,6 +169,12 @@ typedef int (*store_member_cb)(void *ctx, const struct store_member *m);
 typedef int (*store_link_cb)(void *ctx, const struct store_link *l);
 typedef int (*store_message_cb)(void *ctx, const struct store_message *m);
 typedef int (*store_dialog_cb)(void *ctx, const struct store_dialog *d);
+/* One stored update: its sequence number and its encoded body (not NUL-terminated). */
+typedef int (*store_update_cb)(void *ctx, int64_t pts, const char *body, size_t len);
+/* A chat and its sequence number. */
+typedef int (*store_chat_pts_cb)(void *ctx, int64_t chat_id, int64_t pts);
+/* A user id. */
+typedef int (*store_id_cb)(void *ctx, int64_t id);
 
 enum store_dir {
 	STORE_OLDER = 0,   /* ids < from_id, newest first */
@@ -261,6 +276,40 @@ struct store_ops {
 	 * before (offset_date, offset_chat) when offset_date > 0. */
 	int (*dialog_list)(struct store *s, int64_t user_id, int64_t offset_date, int64_t offset_chat,
 			   int limit, store_dialog_cb cb, void *ctx);
+
+	/* --- update logs (docs/sync.md) --------------------------------- */
+	/* Stores an encoded update body once; rows of many logs refer to it. */
+	int (*payload_put)(struct store *s, const char *body, size_t len, int64_t date, int64_t *id);
+	/* Appends payload_id to user_id's log with the user's next pts (1, 2, ...),
+	 * returned in *pts.  The counter lives in the store and is never reused. */
+	int (*update_user_append)(struct store *s, int64_t user_id, int64_t payload_id, int64_t date, int64_t *pts);
+	/* Appends payload_id to chat_id's log with the chat's next pts (chats.pts). */
+	int (*update_chat_append)(struct store *s, int64_t chat_id, int64_t payload_id, int64_t date, int64_t *pts);
+	/* The log's current pts and the lowest pts still kept (pts + 1 if the
+	 * log keeps nothing): a client at pts p can be replayed iff p + 1 >= min_kept. */
+	int (*update_user_state)(struct store *s, int64_t user_id, int64_t *pts, int64_t *min_kept);
+	int (*update_chat_state)(struct store *s, int64_t chat_id, int64_t *pts, int64_t *min_kept);
+	/* Updates with pts > after_pts, ascending, at most limit. */
+	int (*update_user_range)(struct store *s, int64_t user_id, int64_t after_pts, int limit,
+				 store_update_cb cb, void *ctx);
+	int (*update_chat_range)(struct store *s, int64_t chat_id, int64_t after_pts, int limit,
+				 store_update_cb cb, void *ctx);
+	/* Deletes log rows (and payloads no row refers to) dated before
+	 * before_date, at most limit rows per call; *removed gets the count. */
+	int (*update_prune)(struct store *s, int64_t before_date, int limit, int64_t *removed);
+	/* The large chats user_id is a member of (role >= MEMBER), with their pts. */
+	int (*large_chats)(struct store *s, int64_t user_id, store_chat_pts_cb cb, void *ctx);
+	/* Marks a chat large (idempotent). */
+	int (*chat_set_large)(struct store *s, int64_t chat_id);
+	/* Members (role >= MEMBER) of chat_id, by user id ascending, after
+	 * after_user_id, at most limit: ids only (fan-out needs no more). */
+	int (*member_ids)(struct store *s, int64_t chat_id, int64_t after_user_id, int limit, store_id_cb cb,
+			  void *ctx);
+	/* Users with whom user_id has a private chat ("contacts" for privacy). */
+	int (*contact_ids)(struct store *s, int64_t user_id, store_id_cb cb, void *ctx);
+	/* Presence: last_seen (unix seconds) and the last-seen privacy setting. */
+	int (*user_set_last_seen)(struct store *s, int64_t user_id, int64_t last_seen);
+	int (*user_set_privacy)(struct store *s, int64_t user_id, int privacy);
 };
 
 struct store {
@@ -330,6 +379,21 @@ static inline int store_message_search(struct store *s, int64_t u, int64_t c, co
 static inline int store_message_view(struct store *s, int64_t c, int64_t id, int64_t u, int64_t *v) { return s->ops->message_view(s, c, id, u, v); }
 static inline int store_message_unread(struct store *s, int64_t c, int64_t u, int64_t after, int64_t *o) { return s->ops->message_unread(s, c, u, after, o); }
 static inline int store_message_count(struct store *s, int64_t *o) { return s->ops->message_count(s, o); }
+
+static inline int store_payload_put(struct store *s, const char *b, size_t n, int64_t d, int64_t *id) { return s->ops->payload_put(s, b, n, d, id); }
+static inline int store_update_user_append(struct store *s, int64_t u, int64_t p, int64_t d, int64_t *pts) { return s->ops->update_user_append(s, u, p, d, pts); }
+static inline int store_update_chat_append(struct store *s, int64_t c, int64_t p, int64_t d, int64_t *pts) { return s->ops->update_chat_append(s, c, p, d, pts); }
+static inline int store_update_user_state(struct store *s, int64_t u, int64_t *pts, int64_t *min) { return s->ops->update_user_state(s, u, pts, min); }
+static inline int store_update_chat_state(struct store *s, int64_t c, int64_t *pts, int64_t *min) { return s->ops->update_chat_state(s, c, pts, min); }
+static inline int store_update_user_range(struct store *s, int64_t u, int64_t after, int lim, store_update_cb cb, void *x) { return s->ops->update_user_range(s, u, after, lim, cb, x); }
+static inline int store_update_chat_range(struct store *s, int64_t c, int64_t after, int lim, store_update_cb cb, void *x) { return s->ops->update_chat_range(s, c, after, lim, cb, x); }
+static inline int store_update_prune(struct store *s, int64_t before, int lim, int64_t *n) { return s->ops->update_prune(s, before, lim, n); }
+static inline int store_large_chats(struct store *s, int64_t u, store_chat_pts_cb cb, void *x) { return s->ops->large_chats(s, u, cb, x); }
+static inline int store_chat_set_large(struct store *s, int64_t c) { return s->ops->chat_set_large(s, c); }
+static inline int store_member_ids(struct store *s, int64_t c, int64_t after, int lim, store_id_cb cb, void *x) { return s->ops->member_ids(s, c, after, lim, cb, x); }
+static inline int store_contact_ids(struct store *s, int64_t u, store_id_cb cb, void *x) { return s->ops->contact_ids(s, u, cb, x); }
+static inline int store_user_set_last_seen(struct store *s, int64_t u, int64_t t) { return s->ops->user_set_last_seen(s, u, t); }
+static inline int store_user_set_privacy(struct store *s, int64_t u, int p) { return s->ops->user_set_privacy(s, u, p); }
 
 static inline int store_dialog_list(struct store *s, int64_t u, int64_t od, int64_t oc, int lim, store_dialog_cb cb, void *x) { return s->ops->dialog_list(s, u, od, oc, lim, cb, x); }
 
