@@ -1,0 +1,72 @@
+/*
+ * updates.h — turns a write call's committed-to-be events into update-log
+ * rows and into the pushes that deliver them live (docs/sync.md).
+ *
+ * upd_write() runs on the writer thread inside the group transaction, right
+ * after the call's handler succeeded, so an update is stored if and only if
+ * its change is committed.  It renders each update's body once, stores it
+ * once (store_payload_put), and appends it to every log that must carry it:
+ * the per-user logs of the members of a private chat or small group (fan-out
+ * on write), or the one per-chat log of a channel or large group.  The
+ * pushes it returns are handed to the hub on the loop thread after commit.
+ *
+ * Ownership: bodies are reference-counted (upd_body_ref/unref) and shared by
+ * every push and frame built from them; a body is touched by one thread at a
+ * time (writer, then loop), so the count needs no atomics.
+ */
+#ifndef PL_API_UPDATES_H
+#define PL_API_UPDATES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct core_tx;
+struct bus_events;
+
+struct upd_body {
+	int refs;
+	size_t len;
+	char s[];              /* NUL-terminated JSON */
+};
+
+struct upd_body *upd_body_new(const char *s, size_t len);
+void upd_body_ref(struct upd_body *b);
+void upd_body_unref(struct upd_body *b);
+
+enum upd_kind {
+	UPD_USER = 1,          /* target = user id; stored in the user log at pts */
+	UPD_CHAT = 2,          /* target = chat id; stored in the chat log at pts */
+	UPD_VIEWS = 3,         /* ephemeral: target = chat id (client id in body), value = msg id, pts = views */
+	UPD_SESSION_END = 4,   /* target = user id, pts = session id: close its connections */
+	UPD_MEMBERSHIP = 5,    /* target = user id, value = chat id, pts = chat pts: (un)subscribe a large chat */
+};
+
+struct upd_push {
+	int kind;
+	int64_t target;
+	int64_t pts;
+	int64_t value;
+	int64_t client_chat_id; /* UPD_CHAT: the chat id clients see; UPD_MEMBERSHIP: 1 join, 0 leave */
+	struct upd_body *body;  /* UPD_USER / UPD_CHAT: owned reference */
+};
+
+#define UPD_PUSHES_MAX 1000000
+
+struct upd_list {
+	struct upd_push *v;
+	size_t n, cap;
+};
+
+void upd_list_init(struct upd_list *l);
+void upd_list_release(struct upd_list *l);
+
+struct upd_config {
+	int64_t large_group_threshold; /* groups with more members use a chat log */
+};
+
+/* Writes the update rows for events and appends the pushes to out.
+ * Returns 0 or a negative pl_err (then the call must be undone). */
+int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus_events *events,
+	      struct upd_list *out);
+
+#endif
