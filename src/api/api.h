@@ -29,6 +29,8 @@
 struct store;
 struct core;
 struct core_tx;
+struct hub;
+struct hub_typing;
 
 enum api_type {
 	API_INT = 1,     /* JSON integer in [min, max] */
@@ -116,6 +118,10 @@ struct api_call {
 	void *prep_data;               /* passed from prep to exec (owned: freed with free()) */
 	struct core_tx *tx;            /* set by the runner for exec */
 	void *events;                  /* struct bus_events *, owned by the runner */
+	struct hub *hub;               /* live delivery (presence lookups) */
+	int no_wait;                   /* getUpdates: answer now, even if empty */
+	int park;                      /* getUpdates: seconds to wait for an update */
+	struct hub_typing *typing;     /* sendChatAction: what to relay (owned) */
 };
 
 /* Looks a method up by name; NULL if unknown. */
@@ -125,6 +131,9 @@ const struct api_method *api_method_find(const char *name);
  * Returns 0, or a negative pl_err with call->code/detail set.  On any result
  * the caller releases with api_call_release(). */
 int api_args_decode(struct api_call *call, const struct api_method *m, const char *body, size_t len);
+/* The same for parameters already parsed (a WebSocket call's "params");
+ * steals the reference to doc. */
+int api_args_decode_json(struct api_call *call, const struct api_method *m, json_t *doc);
 void api_call_release(struct api_call *call);
 
 /* Records a failure on call and returns PL_INVAL (or rc for a denial). */

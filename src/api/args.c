@@ -161,20 +161,28 @@ static int body_blank(const char *body, size_t len)
 int api_args_decode(struct api_call *call, const struct api_method *m, const char *body, size_t len)
 {
 	json_error_t err;
+	json_t *doc;
 
 	call->m = m;
-	if (body_blank(body, len)) {
-		call->doc = json_object();
-	} else {
-		call->doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-		if (!call->doc) {
-			if (utf8_count(body, len) < 0)
-				return api_fail(call, PLC_TEXT_INVALID_UTF8, "the request body is not valid UTF-8");
-			return api_fail(call, PLC_JSON_INVALID, "line %d column %d: %s", err.line, err.column, err.text);
-		}
+	if (body_blank(body, len))
+		return api_args_decode_json(call, m, json_object());
+	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+	if (!doc) {
+		if (utf8_count(body, len) < 0)
+			return api_fail(call, PLC_TEXT_INVALID_UTF8, "the request body is not valid UTF-8");
+		return api_fail(call, PLC_JSON_INVALID, "line %d column %d: %s", err.line, err.column, err.text);
 	}
+	return api_args_decode_json(call, m, doc);
+}
+
+int api_args_decode_json(struct api_call *call, const struct api_method *m, json_t *doc)
+{
+	call->m = m;
+	call->doc = doc;
+	if (!doc)
+		return api_fail(call, PLC_INTERNAL, "out of memory");
 	if (!json_is_object(call->doc))
-		return api_fail(call, PLC_JSON_INVALID, "the body must be a JSON object");
+		return api_fail(call, PLC_JSON_INVALID, "the parameters must be a JSON object");
 	for (int i = 0; i < API_MAX_PARAMS && m->params[i].name; i++) {
 		const struct api_param *p = &m->params[i];
 		json_t *j = json_object_get(call->doc, p->name);
@@ -197,6 +205,8 @@ void api_call_release(struct api_call *call)
 	json_decref(call->doc);
 	json_decref(call->result);
 	free(call->prep_data);
+	free(call->typing);
+	call->typing = NULL;
 	memset(call->v, 0, sizeof call->v);
 	call->doc = call->result = NULL;
 	call->prep_data = NULL;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/hub.h"
 #include "api/render.h"
 #include "core/core.h"
 #include "util/ratelimit.h"
@@ -187,6 +188,27 @@ int h_update_profile(struct api_call *call, struct store *s)
 	return 0;
 }
 
+/* Online status and last seen, as u's privacy setting allows the caller. */
+static void add_presence(struct api_call *call, struct store *s, const struct store_user *u)
+{
+	int64_t lo = u->id < call->user_id ? u->id : call->user_id, hi = u->id ^ lo ^ call->user_id;
+	struct store_chat c;
+	int visible = u->privacy_last_seen == STORE_PRIVACY_EVERYBODY ||
+		      (u->privacy_last_seen == STORE_PRIVACY_CONTACTS && store_chat_find_private(s, lo, hi, &c) == 0);
+
+	if (!visible) {
+		json_object_set_new(call->result, "status", json_string("hidden"));
+		return;
+	}
+	if (call->hub && hub_online(call->hub, u->id)) {
+		json_object_set_new(call->result, "status", json_string("online"));
+		return;
+	}
+	json_object_set_new(call->result, "status", json_string("offline"));
+	if (u->last_seen)
+		json_object_set_new(call->result, "last_seen", json_integer(u->last_seen));
+}
+
 int h_get_user(struct api_call *call, struct store *s)
 {
 	struct store_user u;
@@ -201,6 +223,8 @@ int h_get_user(struct api_call *call, struct store *s)
 	if (rc < 0)
 		return rc;
 	call->result = render_user(&u, 1);
+	if (call->result && u.id != call->user_id)
+		add_presence(call, s, &u);
 	return 0;
 }
 

@@ -25,6 +25,8 @@ H(h_export_link) H(h_revoke_link) H(h_get_links)
 H(h_send_message) H(h_forward_message) H(h_edit_message) H(h_delete_message) H(h_delete_messages)
 H(h_pin_message) H(h_unpin_message) H(h_read_history) H(h_get_history) H(h_get_dialogs) H(h_search_messages)
 H(h_view_messages)
+/* sync */
+H(h_get_state) H(h_get_difference) H(h_get_chat_difference) H(h_get_updates) H(h_send_chat_action) H(h_set_privacy)
 #undef H
 
 /* Resolves chat parameter i of call (numeric id or @name) with core_chat_resolve. */

@@ -8,6 +8,7 @@
  *   writer: exec inside the group transaction            (run_write)
  *   loop:   answer after commit, publish events          (write_done)
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,14 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/hub.h"
 #include "api/metrics.h"
 #include "api/server.h"
+#include "api/updates.h"
 #include "bus/bus.h"
 #include "core/core.h"
 #include "net/net.h"
+#include "net/ws.h"
 #include "store/writer.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -39,6 +43,11 @@ struct api_server {
 	struct rl_table *ip_limits;      /* register + login per IP */
 	struct rl_table *session_limits; /* calls per session */
 	struct api_metrics metrics;
+	struct hub *hub;
+	struct upd_config ucfg;
+	struct ws_limits wsl;
+	uv_timer_t prune_timer;
+	struct api_job *parked;          /* getUpdates calls waiting for an update */
 	size_t inflight;
 	int closing;
 };
@@ -56,6 +65,16 @@ struct api_job {
 	int status;
 	int method;                      /* index into api_methods */
 	int64_t last_seen;               /* the session's, for touching it */
+	uint64_t start_ns;
+	struct upd_list pushes;          /* live deliveries after commit */
+	struct hub_sess *ws;             /* WebSocket call: the session to answer on */
+	json_t *ws_id;                   /* its "id" */
+	json_t *params;                  /* its "params" (until decoded) */
+	struct hub_auth *auth;           /* an authentication of a WebSocket */
+	struct hub_waiter waiter;        /* getUpdates parked */
+	uv_timer_t timer;
+	int timer_used;
+	struct api_job *pnext, *pprev;   /* in srv->parked */
 };
 
 static double mono_now(void)
@@ -88,17 +107,51 @@ static void respond_error(struct api_server *srv, struct net_req *req, int metho
 	free(body);
 }
 
+static void job_free_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* Sends a reply on a WebSocket: the HTTP envelope with the call's "id" first. */
+static void ws_reply(struct api_server *srv, struct api_job *job)
+{
+	char *id = job->ws_id ? json_dumps(job->ws_id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	size_t rlen = strlen(job->reply), ilen = id ? strlen(id) : 4;
+	char *frame = malloc(rlen + ilen + 8);
+
+	metrics_observe(&srv->metrics, job->method, job->status, (double)(uv_hrtime() - job->start_ns) / 1e9);
+	if (frame && job->ws->conn) {
+		int n = snprintf(frame, rlen + ilen + 8, "{\"id\":%s,%s", id ? id : "null", job->reply + 1);
+		(void)ws_conn_send_text(job->ws->conn, frame, (size_t)n);
+	}
+	free(frame);
+	free(id);
+}
+
 static void job_finish(struct api_job *job)
 {
 	struct api_server *srv = job->srv;
 	int retry = job->call.retry_after ? job->call.retry_after : job->tx.retry_after;
 
-	respond(srv, job->req, job->method, job->status, job->reply, strlen(job->reply), retry);
+	if (job->req)
+		respond(srv, job->req, job->method, job->status, job->reply, strlen(job->reply), retry);
+	else if (job->ws)
+		ws_reply(srv, job);
 	free(job->reply);
 	bus_events_release(&job->ev);
+	upd_list_release(&job->pushes);
 	api_call_release(&job->call);
-	free(job);
+	json_decref(job->ws_id);
+	json_decref(job->params);
+	if (job->ws)
+		hub_sess_unref(srv->hub, job->ws);
 	srv->inflight--;
+	if (job->timer_used) {
+		job->timer.data = job;
+		uv_close((uv_handle_t *)&job->timer, job_free_cb);
+	} else {
+		free(job);
+	}
 }
 
 static void tx_init(struct api_job *job, struct store *s, struct bus_events *ev)
@@ -148,7 +201,12 @@ static void phase_read(uv_work_t *w)
 	int rc;
 
 	tx_init(job, s, NULL);
-	rc = api_args_decode(call, m, job->req->body, job->req->body_len);
+	if (job->ws) {
+		rc = api_args_decode_json(call, m, job->params);
+		job->params = NULL;
+	} else {
+		rc = api_args_decode(call, m, job->req->body, job->req->body_len);
+	}
 	if (rc == 0 && m->scope == API_USER)
 		rc = authenticate(job);
 	job->tx.uid = call->user_id;
@@ -171,6 +229,8 @@ static int run_write(struct store_job *wj, struct store *s)
 
 	tx_init(job, s, &job->ev);
 	rc = m->exec(&job->call, s);
+	if (rc == 0 && job->ev.n && (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, &job->pushes)) < 0)
+		api_fail(&job->call, PLC_INTERNAL, "could not record the update: %s", pl_strerror(rc));
 	if (rc == 0 && job->call.session_id && job->call.now - job->last_seen >= 60)
 		(void)store_session_touch(s, job->call.session_id, job->call.now, job->call.ip);
 	if (rc < 0 && !job->call.code && !job->tx.code)
@@ -200,6 +260,8 @@ static void write_done(struct store_job *wj, int commit_rc)
 				srv->metrics.messages_stored++;
 		bus_publish(srv->bus, job->ev.v, job->ev.n);
 	}
+	if (commit_rc == 0 && job->wjob.run_rc == 0)
+		hub_deliver(srv->hub, &job->pushes);
 	if (!job->reply) {
 		job->reply = api_error_json(PLC_INTERNAL, "out of memory", 0);
 		job->status = 500;
@@ -207,11 +269,99 @@ static void write_done(struct store_job *wj, int commit_rc)
 	job_finish(job);
 }
 
+static void phase_exec_again(uv_work_t *w);
+static void after_read(uv_work_t *w, int status);
+
+/* A parked getUpdates has something to say, or its time is up: run it again,
+ * this time answering even if there is still nothing. */
+static void unpark(struct api_job *job)
+{
+	struct api_server *srv = job->srv;
+
+	uv_timer_stop(&job->timer);
+	if (job->pprev)
+		job->pprev->pnext = job->pnext;
+	else
+		srv->parked = job->pnext;
+	if (job->pnext)
+		job->pnext->pprev = job->pprev;
+	job->pnext = job->pprev = NULL;
+	job->call.no_wait = 1;
+	job->call.park = 0;
+	if (uv_queue_work(srv->loop, &job->work, phase_exec_again, after_read) < 0) {
+		job->reply = api_error_json(PLC_SERVER_BUSY, "could not queue the call", 0);
+		job->status = 503;
+		job_finish(job);
+	}
+}
+
+static void on_waiter_wake(struct hub_waiter *w)
+{
+	struct api_job *job = (struct api_job *)((char *)w - offsetof(struct api_job, waiter));
+
+	unpark(job);
+}
+
+static void on_park_timeout(uv_timer_t *t)
+{
+	struct api_job *job = t->data;
+
+	hub_unwait(job->srv->hub, &job->waiter);
+	unpark(job);
+}
+
+static void park(struct api_job *job)
+{
+	struct api_server *srv = job->srv;
+
+	free(job->reply);
+	job->reply = NULL;
+	json_decref(job->call.result);
+	job->call.result = NULL;
+	job->waiter.uid = job->call.user_id;
+	job->waiter.wake = on_waiter_wake;
+	if (!job->timer_used) {
+		uv_timer_init(srv->loop, &job->timer);
+		job->timer_used = 1;
+	}
+	job->timer.data = job;
+	if (hub_wait(srv->hub, &job->waiter) < 0) {
+		unpark(job);
+		return;
+	}
+	uv_timer_start(&job->timer, on_park_timeout, (uint64_t)job->call.park * 1000, 0);
+	job->pnext = srv->parked;
+	job->pprev = NULL;
+	if (srv->parked)
+		srv->parked->pprev = job;
+	srv->parked = job;
+}
+
+/* Reader thread: a parked getUpdates runs its handler again. */
+static void phase_exec_again(uv_work_t *w)
+{
+	struct api_job *job = w->data;
+	struct store *s = store_pool_get(job->srv->readers);
+
+	tx_init(job, s, NULL);
+	job->call.code = 0;
+	(void)api_methods[job->method].exec(&job->call, s);
+	job->reply = api_reply(&job->call, &job->status);
+	job->tx.s = NULL;
+	store_pool_put(job->srv->readers, s);
+}
+
 /* Loop thread, after phase_read. */
 static void after_read(uv_work_t *w, int status)
 {
 	struct api_job *job = w->data;
 
+	if (status == 0 && job->call.typing && !job->call.code)
+		hub_typing(job->srv->hub, job->call.typing);
+	if (status == 0 && job->call.park && !job->call.code && !job->srv->closing) {
+		park(job);
+		return;
+	}
 	if (job->reply || status < 0) {
 		if (!job->reply) {
 			job->reply = api_error_json(PLC_INTERNAL, "the call was cancelled", 0);
@@ -246,11 +396,54 @@ static int content_type_ok(const struct net_req *req)
 	return !req->body_len || !ct || strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* Per-IP limit on register and login; 0 or the seconds to wait. */
+static int auth_limited(struct api_server *srv, const struct api_method *m, const char *ip)
+{
+	char key[80];
+	double per_min = (double)srv->cfg->rate_auth_ip_per_min;
+
+	if (m->rate != API_RATE_AUTH)
+		return 0;
+	snprintf(key, sizeof key, "auth:%s", ip);
+	return rl_take(srv->ip_limits, key, per_min / 60.0, per_min, mono_now());
+}
+
+static struct api_job *job_new(struct api_server *srv, int method, const char *ip, const char *token)
+{
+	struct api_job *job = calloc(1, sizeof *job);
+
+	if (!job)
+		return NULL;
+	job->srv = srv;
+	job->method = method;
+	job->mono = mono_now();
+	job->start_ns = uv_hrtime();
+	job->call.core = srv->core;
+	job->call.hub = srv->hub;
+	job->call.now = (int64_t)time(NULL);
+	job->call.token = token;
+	snprintf(job->call.ip, sizeof job->call.ip, "%s", ip);
+	bus_events_init(&job->ev);
+	upd_list_init(&job->pushes);
+	job->work.data = job;
+	return job;
+}
+
+static int job_start(struct api_job *job, uv_work_cb work, uv_after_work_cb after)
+{
+	job->srv->inflight++;
+	if (uv_queue_work(job->srv->loop, &job->work, work, after) < 0) {
+		job->srv->inflight--;
+		return PL_BUSY;
+	}
+	return 0;
+}
+
 static void serve_api(struct api_server *srv, struct net_req *req, const char *name)
 {
 	const struct api_method *m = api_method_find(name);
 	struct api_job *job;
-	int idx;
+	int idx, wait;
 
 	if (!m) {
 		respond_error(srv, req, -1, PLC_METHOD_NOT_FOUND, "no such API method", 0);
@@ -265,37 +458,263 @@ static void serve_api(struct api_server *srv, struct net_req *req, const char *n
 		respond_error(srv, req, idx, PLC_CONTENT_TYPE_INVALID, "send the parameters as application/json", 0);
 		return;
 	}
-	if (m->rate == API_RATE_AUTH) {
-		char key[80];
-		double per_min = (double)srv->cfg->rate_auth_ip_per_min;
-		int wait;
-		snprintf(key, sizeof key, "auth:%s", req->peer_ip);
-		if ((wait = rl_take(srv->ip_limits, key, per_min / 60.0, per_min, mono_now()))) {
-			respond_error(srv, req, idx, PLC_FLOOD_WAIT, "too many sign-up or login attempts from your address",
-				      wait);
-			return;
-		}
+	if ((wait = auth_limited(srv, m, req->peer_ip))) {
+		respond_error(srv, req, idx, PLC_FLOOD_WAIT, "too many sign-up or login attempts from your address", wait);
+		return;
 	}
-	if (!(job = calloc(1, sizeof *job))) {
+	if (!(job = job_new(srv, idx, req->peer_ip, bearer(req->authorization)))) {
 		respond_error(srv, req, idx, PLC_SERVER_BUSY, "out of memory", 0);
 		return;
 	}
-	job->srv = srv;
 	job->req = req;
-	job->method = idx;
-	job->mono = mono_now();
-	job->call.core = srv->core;
-	job->call.now = (int64_t)time(NULL);
-	job->call.token = bearer(req->authorization);
-	snprintf(job->call.ip, sizeof job->call.ip, "%s", req->peer_ip);
-	bus_events_init(&job->ev);
-	job->work.data = job;
-	srv->inflight++;
-	if (uv_queue_work(srv->loop, &job->work, phase_read, after_read) < 0) {
-		srv->inflight--;
+	if (job_start(job, phase_read, after_read) < 0) {
 		free(job);
 		respond_error(srv, req, idx, PLC_SERVER_BUSY, "could not queue the call", 0);
 	}
+}
+
+/* --- WebSocket sessions (docs/sync.md, "The WebSocket") ----------------- */
+
+/* Sends {"id":ID,"ok":false,...} for a call that never became a job. */
+static void ws_error(struct hub_sess *sess, json_t *id, int code, const char *detail)
+{
+	char *body = api_error_json(code, detail, 0), *ids = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+	char *frame;
+	size_t n;
+
+	if (body && sess->conn) {
+		n = strlen(body) + (ids ? strlen(ids) : 4) + 8;
+		if ((frame = malloc(n))) {
+			int len = snprintf(frame, n, "{\"id\":%s,%s", ids ? ids : "null", body + 1);
+			(void)ws_conn_send_text(sess->conn, frame, (size_t)len);
+			free(frame);
+		}
+	}
+	free(body);
+	free(ids);
+}
+
+static int collect_i64(void *ctx, int64_t id)
+{
+	struct { int64_t *v; size_t n, cap; } *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		int64_t *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return PL_NOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+	return 0;
+}
+
+static int collect_chat(void *ctx, int64_t chat_id, int64_t pts)
+{
+	return collect_i64(ctx, chat_id);
+}
+
+/* Reader thread: checks the token and learns what the hub needs. */
+static void phase_auth(uv_work_t *w)
+{
+	struct api_job *job = w->data;
+	struct store *s = store_pool_get(job->srv->readers);
+	struct store_session ss;
+	struct store_user u;
+	struct { int64_t *v; size_t n, cap; } chats = {0}, contacts = {0};
+
+	tx_init(job, s, NULL);
+	if (core_authenticate(&job->tx, job->call.token, &ss) == 0 && store_user_get(s, ss.user_id, &u) == 0 &&
+	    store_large_chats(s, ss.user_id, collect_chat, &chats) >= 0 &&
+	    store_contact_ids(s, ss.user_id, collect_i64, &contacts) >= 0 && (job->auth = calloc(1, sizeof *job->auth))) {
+		*job->auth = (struct hub_auth){ss.user_id, ss.id, chats.v, chats.n, contacts.v, contacts.n,
+					       u.privacy_last_seen};
+	} else {
+		free(chats.v);
+		free(contacts.v);
+	}
+	job->tx.s = NULL;
+	store_pool_put(job->srv->readers, s);
+}
+
+static void auth_free(struct hub_auth *a)
+{
+	if (!a)
+		return;
+	free(a->chats);
+	free(a->contacts);
+	free(a);
+}
+
+static void after_auth(uv_work_t *w, int status)
+{
+	struct api_job *job = w->data;
+	struct hub_sess *sess = job->ws;
+	struct api_server *srv = job->srv;
+	char buf[160];
+
+	sess->authing = 0;
+	if (!job->auth || !sess->conn || hub_sess_auth(srv->hub, sess, job->auth) < 0) {
+		if (sess->conn) {
+			ws_error(sess, job->ws_id, PLC_UNAUTHORIZED, "this session token is not valid");
+			ws_conn_close(sess->conn, 4401, "unauthorized");
+		}
+	} else if (job->ws_id) {
+		char *ids = json_dumps(job->ws_id, JSON_ENCODE_ANY);
+		int n = snprintf(buf, sizeof buf, "{\"id\":%s,\"ok\":true,\"result\":{\"user_id\":%lld,\"session_id\":%lld}}",
+				 ids ? ids : "null", (long long)job->auth->uid, (long long)job->auth->sid);
+		(void)ws_conn_send_text(sess->conn, buf, (size_t)n);
+		free(ids);
+	} else {
+		int n = snprintf(buf, sizeof buf, "{\"event\":\"ready\",\"user_id\":%lld,\"session_id\":%lld}",
+				 (long long)job->auth->uid, (long long)job->auth->sid);
+		(void)ws_conn_send_text(sess->conn, buf, (size_t)n);
+	}
+	auth_free(job->auth);
+	json_decref(job->ws_id);
+	hub_sess_unref(srv->hub, sess);
+	srv->inflight--;
+	free(job);
+}
+
+static void ws_start_auth(struct api_server *srv, struct hub_sess *sess, json_t *id)
+{
+	struct api_job *job = job_new(srv, 0, ws_conn_peer_ip(sess->conn), sess->token);
+
+	if (!job) {
+		ws_error(sess, id, PLC_SERVER_BUSY, "out of memory");
+		return;
+	}
+	job->ws = sess;
+	hub_sess_ref(sess);
+	job->ws_id = id ? json_incref(id) : NULL;
+	sess->authing = 1;
+	if (job_start(job, phase_auth, after_auth) < 0) {
+		sess->authing = 0;
+		hub_sess_unref(srv->hub, sess);
+		json_decref(job->ws_id);
+		free(job);
+		ws_error(sess, id, PLC_SERVER_BUSY, "could not queue the call");
+	}
+}
+
+static void ws_call(struct api_server *srv, struct hub_sess *sess, json_t *id, const char *name, json_t *params)
+{
+	const struct api_method *m = api_method_find(name);
+	struct api_job *job;
+	int wait;
+
+	if (!m) {
+		ws_error(sess, id, PLC_METHOD_NOT_FOUND, "no such API method");
+		return;
+	}
+	if ((wait = auth_limited(srv, m, ws_conn_peer_ip(sess->conn)))) {
+		ws_error(sess, id, PLC_FLOOD_WAIT, "too many sign-up or login attempts from your address");
+		return;
+	}
+	if (!(job = job_new(srv, (int)(m - api_methods), ws_conn_peer_ip(sess->conn), sess->token))) {
+		ws_error(sess, id, PLC_SERVER_BUSY, "out of memory");
+		return;
+	}
+	job->ws = sess;
+	hub_sess_ref(sess);
+	job->ws_id = id ? json_incref(id) : NULL;
+	job->params = params ? json_incref(params) : json_object();
+	if (job_start(job, phase_read, after_read) < 0) {
+		job->reply = api_error_json(PLC_SERVER_BUSY, "could not queue the call", 0);
+		job->status = 503;
+		srv->inflight++; /* job_finish counts it down */
+		job_finish(job);
+	}
+}
+
+static void on_ws_message(void *ctx, struct ws_conn *c, const char *text, size_t len)
+{
+	struct api_server *srv = ctx;
+	struct hub_sess *sess = ws_conn_data(c);
+	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL), *id, *params;
+	const char *method;
+
+	if (!msg || !json_is_object(msg)) {
+		ws_error(sess, NULL, PLC_JSON_INVALID, "a call is a JSON object {id, method, params}");
+		json_decref(msg);
+		return;
+	}
+	id = json_object_get(msg, "id");
+	method = json_string_value(json_object_get(msg, "method"));
+	params = json_object_get(msg, "params");
+	if (!method) {
+		ws_error(sess, id, PLC_PARAM_MISSING, "method is required");
+	} else if (!strcmp(method, "auth")) {
+		const char *token = json_string_value(json_object_get(params, "token"));
+		if (sess->uid || sess->authing || !token) {
+			ws_error(sess, id, sess->uid || sess->authing ? PLC_BAD_REQUEST : PLC_PARAM_MISSING,
+				 sess->uid || sess->authing ? "already authenticated" : "params.token is required");
+		} else {
+			free(sess->token);
+			sess->token = strdup(token);
+			ws_start_auth(srv, sess, id);
+		}
+	} else if (!sess->token) {
+		ws_error(sess, id, PLC_UNAUTHORIZED, "authenticate first: {\"method\":\"auth\",\"params\":{\"token\":...}}");
+		ws_conn_close(c, 4401, "unauthorized");
+	} else {
+		ws_call(srv, sess, id, method, params);
+	}
+	json_decref(msg);
+}
+
+static void on_ws_close(void *ctx, struct ws_conn *c, int code)
+{
+	struct api_server *srv = ctx;
+	struct hub_sess *sess = ws_conn_data(c);
+
+	if (sess)
+		hub_sess_gone(srv->hub, sess);
+}
+
+static const struct ws_callbacks ws_callbacks = {on_ws_message, on_ws_close};
+
+/* The token from "?token=..." (hex only, so no decoding is needed). */
+static char *query_token(const char *query)
+{
+	const char *p = strstr(query, "token=");
+	size_t n;
+
+	if (!p || (p != query && p[-1] != '&'))
+		return NULL;
+	p += 6;
+	n = strspn(p, "0123456789abcdefABCDEF");
+	return n ? strndup(p, n) : NULL;
+}
+
+static void serve_ws(struct api_server *srv, struct net_req *req)
+{
+	const char *b = bearer(req->authorization);
+	char *token = b ? strdup(b) : query_token(req->query);
+	struct ws_conn *c;
+	struct hub_sess *sess;
+
+	if (!req->upgrade) {
+		free(token);
+		respond_error(srv, req, -1, PLC_BAD_REQUEST, "this URL speaks WebSocket: send Upgrade: websocket", 0);
+		return;
+	}
+	metrics_observe(&srv->metrics, -1, 101, (double)(uv_hrtime() - req->start_ns) / 1e9);
+	if (!(c = net_req_accept_ws(req, &srv->wsl, &ws_callbacks, srv))) {
+		free(token);
+		return;
+	}
+	if (!(sess = hub_sess_new(srv->hub, c))) {
+		free(token);
+		ws_conn_close(c, 1011, "out of memory");
+		return;
+	}
+	ws_conn_set_data(c, sess);
+	sess->token = token;
+	if (token)
+		ws_start_auth(srv, sess, NULL);
 }
 
 static void serve_metrics(struct api_server *srv, struct net_req *req)
@@ -329,6 +748,8 @@ static void on_request(void *ctx, struct net_req *req)
 
 	if (srv->closing) {
 		respond_error(srv, req, -1, PLC_SERVER_BUSY, "the server is shutting down", 0);
+	} else if (strcmp(req->path, "/api/ws") == 0) {
+		serve_ws(srv, req);
 	} else if (strncmp(req->path, "/api/", 5) == 0) {
 		serve_api(srv, req, req->path + 5);
 	} else if (strcmp(req->path, "/healthz") == 0) {
@@ -338,6 +759,53 @@ static void on_request(void *ctx, struct net_req *req)
 	} else {
 		respond_error(srv, req, -1, PLC_NOT_FOUND, "no such page", 0);
 	}
+}
+
+/* A write the server makes on its own behalf (presence, pruning). */
+struct own_job {
+	struct store_job j;
+	int kind;
+	int64_t uid, when;
+};
+
+enum { OWN_LAST_SEEN = 1, OWN_PRUNE = 2 };
+
+static int own_run(struct store_job *j, struct store *s)
+{
+	struct own_job *o = (struct own_job *)j;
+	int64_t removed;
+
+	if (o->kind == OWN_LAST_SEEN)
+		return store_user_set_last_seen(s, o->uid, o->when);
+	return store_update_prune(s, o->when, 10000, &removed);
+}
+
+static void own_done(struct store_job *j, int commit_rc)
+{
+	free(j);
+}
+
+static void own_submit(struct api_server *srv, int kind, int64_t uid, int64_t when)
+{
+	struct own_job *o = calloc(1, sizeof *o);
+
+	if (!o)
+		return;
+	*o = (struct own_job){{NULL, own_run, own_done, 0, 0}, kind, uid, when};
+	if (store_writer_submit(srv->writer, &o->j) < 0)
+		free(o);
+}
+
+static void on_offline(void *ctx, int64_t uid, int64_t when)
+{
+	own_submit(ctx, OWN_LAST_SEEN, uid, when);
+}
+
+static void on_prune(uv_timer_t *t)
+{
+	struct api_server *srv = t->data;
+
+	own_submit(srv, OWN_PRUNE, 0, (int64_t)time(NULL) - srv->cfg->updates_retention_days * 86400);
 }
 
 struct api_server *api_server_new(uv_loop_t *loop, struct core *core, struct store_writer *writer,
@@ -362,13 +830,24 @@ struct api_server *api_server_new(uv_loop_t *loop, struct core *core, struct sto
 	lim.max_body_bytes = (size_t)cfg->max_body_bytes;
 	lim.header_timeout_ms = (unsigned)cfg->header_timeout_ms;
 	lim.idle_timeout_ms = (unsigned)cfg->idle_timeout_ms;
+	ws_limits_default(&srv->wsl);
+	srv->wsl.max_message_bytes = (size_t)cfg->ws_max_message_bytes;
+	srv->wsl.max_pending_bytes = (size_t)cfg->ws_max_pending_bytes;
+	srv->wsl.ping_interval_ms = (unsigned)cfg->ws_ping_interval_ms;
+	srv->wsl.pong_timeout_ms = (unsigned)cfg->ws_ping_interval_ms * 2;
+	srv->ucfg.large_group_threshold = cfg->large_group_threshold;
 	srv->ip_limits = rl_table_new(RATE_KEYS_MAX);
 	srv->session_limits = rl_table_new(RATE_KEYS_MAX);
 	if (!srv->ip_limits || !srv->session_limits || metrics_init(&srv->metrics, api_methods_count) < 0)
 		goto fail;
 	srv->metrics.messages_stored = messages_stored;
+	if (!(srv->hub = hub_new(loop, on_offline, srv)))
+		goto fail;
 	if (!(srv->net = net_server_new(loop, &lim, on_request, srv)))
 		goto fail;
+	uv_timer_init(loop, &srv->prune_timer);
+	srv->prune_timer.data = srv;
+	uv_timer_start(&srv->prune_timer, on_prune, 60000, 3600000);
 	return srv;
 fail:
 	api_server_free(srv);
@@ -388,7 +867,13 @@ int api_server_port(const struct api_server *srv)
 void api_server_close(struct api_server *srv)
 {
 	srv->closing = 1;
+	while (srv->parked) { /* answer the long polls now */
+		hub_unwait(srv->hub, &srv->parked->waiter);
+		unpark(srv->parked);
+	}
 	net_server_close(srv->net);
+	hub_close(srv->hub);
+	uv_close((uv_handle_t *)&srv->prune_timer, NULL);
 }
 
 void api_server_free(struct api_server *srv)
@@ -396,6 +881,7 @@ void api_server_free(struct api_server *srv)
 	if (!srv)
 		return;
 	net_server_free(srv->net);
+	hub_free(srv->hub);
 	rl_table_free(srv->ip_limits);
 	rl_table_free(srv->session_limits);
 	metrics_release(&srv->metrics);

@@ -38,6 +38,7 @@ struct core {
 	char public_url[640];       /* base of invite links, no trailing slash */
 	struct safety_chain chain;  /* checks before a message is committed */
 	struct rl_table *login_limits; /* login attempts per username (owned by main) */
+	struct rl_table *typing_limits; /* sendChatAction per user and chat (owned by main) */
 	double login_per_min;
 };
 

@@ -23,5 +23,7 @@
 #define PL_INVITE_LIMIT_MAX 99999  /* member_limit of an invite link */
 #define PL_INVITE_LINKS_MAX 1000   /* invite links listed per chat */
 #define PL_SESSIONS_MAX 100        /* sessions kept per user; the oldest is dropped */
+#define PL_DIFF_MAX 1000           /* updates in one getDifference / getUpdates reply */
+#define PL_POLL_TIMEOUT_MAX 50     /* seconds getUpdates may wait */
 
 #endif

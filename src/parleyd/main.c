@@ -160,7 +160,7 @@ static int init_core(struct parleyd *d)
 	if (c->public_url[0] && c->public_url[strlen(c->public_url) - 1] == '/')
 		c->public_url[strlen(c->public_url) - 1] = 0;
 	c->login_per_min = (double)d->cfg.rate_login_account_per_min;
-	if (!(c->login_limits = rl_table_new(LOGIN_KEYS_MAX)))
+	if (!(c->login_limits = rl_table_new(LOGIN_KEYS_MAX)) || !(c->typing_limits = rl_table_new(LOGIN_KEYS_MAX)))
 		return -1;
 	if (safety_flood_init(&d->flood, (double)d->cfg.rate_messages_per_sec, (double)d->cfg.rate_messages_burst) < 0)
 		return -1;
@@ -328,6 +328,7 @@ int main(int argc, char **argv)
 out:
 	safety_flood_release(&d->flood);
 	rl_table_free(d->core.login_limits);
+	rl_table_free(d->core.typing_limits);
 	free(d);
 	return rc;
 }

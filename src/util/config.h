@@ -36,6 +36,11 @@ struct pl_config {
 	long rate_requests_per_sec;
 	long rate_messages_per_sec;
 	long rate_messages_burst;
+	long large_group_threshold;
+	long updates_retention_days;
+	long ws_max_message_bytes;
+	long ws_max_pending_bytes;
+	long ws_ping_interval_ms;
 };
 
 /* Fills c with the built-in defaults. */

@@ -1,0 +1,413 @@
+/* updates.c — update-log rows and live pushes from a call's events (see
+ * updates.h and docs/sync.md).  Writer thread, inside the transaction. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/render.h"
+#include "api/updates.h"
+#include "bus/bus.h"
+#include "core/core.h"
+
+static const char *const statuses[] = {"left", "kicked", "member", "administrator", "creator"};
+
+struct upd_body *upd_body_new(const char *s, size_t len)
+{
+	struct upd_body *b = malloc(sizeof *b + len + 1);
+
+	if (!b)
+		return NULL;
+	b->refs = 1;
+	b->len = len;
+	memcpy(b->s, s, len);
+	b->s[len] = 0;
+	return b;
+}
+
+void upd_body_ref(struct upd_body *b)
+{
+	b->refs++;
+}
+
+void upd_body_unref(struct upd_body *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+void upd_list_init(struct upd_list *l)
+{
+	memset(l, 0, sizeof *l);
+}
+
+void upd_list_release(struct upd_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		upd_body_unref(l->v[i].body);
+	free(l->v);
+	upd_list_init(l);
+}
+
+static int push(struct upd_list *l, int kind, int64_t target, int64_t pts, int64_t value, int64_t client_chat,
+		struct upd_body *body)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct upd_push *v;
+		if (l->n >= UPD_PUSHES_MAX)
+			return PL_TOOBIG;
+		v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return PL_NOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	if (body)
+		upd_body_ref(body);
+	l->v[l->n++] = (struct upd_push){kind, target, pts, value, client_chat, body};
+	return 0;
+}
+
+struct upd_ctx {
+	struct core_tx *tx;
+	const struct upd_config *cfg;
+	struct upd_list *out;
+};
+
+/* A stored body: the JSON text once in the payload table. */
+struct stored {
+	int64_t id;
+	struct upd_body *body;
+};
+
+static int store_update(struct upd_ctx *u, json_t *upd, struct stored *st)
+{
+	char *s;
+	int rc;
+
+	st->body = NULL;
+	if (!upd)
+		return PL_NOMEM;
+	s = json_dumps(upd, JSON_COMPACT);
+	json_decref(upd);
+	if (!s)
+		return PL_NOMEM;
+	st->body = upd_body_new(s, strlen(s));
+	free(s);
+	if (!st->body)
+		return PL_NOMEM;
+	rc = store_payload_put(u->tx->s, st->body->s, st->body->len, u->tx->now, &st->id);
+	if (rc < 0) {
+		upd_body_unref(st->body);
+		st->body = NULL;
+	}
+	return rc;
+}
+
+static int to_user(struct upd_ctx *u, int64_t uid, const struct stored *st)
+{
+	int64_t pts;
+	int rc = store_update_user_append(u->tx->s, uid, st->id, u->tx->now, &pts);
+
+	return rc < 0 ? rc : push(u->out, UPD_USER, uid, pts, 0, 0, st->body);
+}
+
+static int to_chat(struct upd_ctx *u, const struct store_chat *c, const struct stored *st)
+{
+	int64_t pts;
+	int rc = store_update_chat_append(u->tx->s, c->id, st->id, u->tx->now, &pts);
+
+	return rc < 0 ? rc : push(u->out, UPD_CHAT, c->id, pts, 0, -c->id, st->body);
+}
+
+struct ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static int collect_id(void *ctx, int64_t id)
+{
+	struct ids *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		int64_t *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return PL_NOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+	return 0;
+}
+
+/* The members of a chat, all pages. */
+static int member_ids(struct upd_ctx *u, int64_t chat_id, struct ids *out)
+{
+	int64_t after = 0;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	for (;;) {
+		size_t before = out->n;
+		rc = store_member_ids(u->tx->s, chat_id, after, 1000, collect_id, out);
+		if (rc < 0)
+			return rc;
+		if (out->n - before < 1000)
+			return 0;
+		after = out->v[out->n - 1];
+	}
+}
+
+/* Builds the update for one viewer; NULL on failure or when there is nothing
+ * to say (the builder decides). */
+typedef json_t *(*upd_build_cb)(struct upd_ctx *u, const struct store_chat *c, void *arg);
+
+/* Stores and routes one update about chat c: per viewer in a private chat,
+ * once for all members of a small group, once in the log of a large chat. */
+static int deliver(struct upd_ctx *u, const struct store_chat *c, upd_build_cb build, void *arg)
+{
+	int64_t saved = u->tx->uid;
+	struct stored st;
+	struct ids members;
+	int rc = 0;
+
+	if (c->type == STORE_CHAT_PRIVATE) {
+		int64_t viewers[2] = {c->user_lo, c->user_hi};
+		for (int i = 0; i < (c->user_lo == c->user_hi ? 1 : 2) && rc == 0; i++) {
+			u->tx->uid = viewers[i];
+			if ((rc = store_update(u, build(u, c, arg), &st)) == 0)
+				rc = to_user(u, viewers[i], &st);
+			upd_body_unref(st.body);
+		}
+		u->tx->uid = saved;
+		return rc;
+	}
+	if ((rc = store_update(u, build(u, c, arg), &st)) < 0)
+		return rc;
+	if (c->large) {
+		rc = to_chat(u, c, &st);
+	} else if ((rc = member_ids(u, c->id, &members)) == 0) {
+		for (size_t i = 0; i < members.n && rc == 0; i++)
+			rc = to_user(u, members.v[i], &st);
+		free(members.v);
+	}
+	upd_body_unref(st.body);
+	return rc;
+}
+
+struct msg_arg {
+	const char *type;
+	const struct store_message *m;
+};
+
+static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	struct msg_arg *a = arg;
+
+	return json_pack("{s:s, s:o}", "type", a->type, "message", render_message(u->tx, c, a->m, 0));
+}
+
+static int on_message(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
+{
+	struct store_message m;
+	struct msg_arg a = {e->type == BUS_MESSAGE_NEW ? "new_message" : "edit_message", &m};
+	int rc = store_message_get(u->tx->s, c->id, e->msg_id, &m);
+
+	if (rc == PL_NOTFOUND || (rc == 0 && m.deleted)) {
+		if (rc == 0)
+			store_message_release(&m);
+		return 0; /* gone again within the same call */
+	}
+	if (rc < 0)
+		return rc;
+	rc = deliver(u, c, build_message, &a);
+	store_message_release(&m);
+	return rc;
+}
+
+struct del_arg {
+	const int64_t *ids;
+	size_t n;
+	int for_me;
+};
+
+static json_t *build_delete(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	struct del_arg *a = arg;
+	json_t *ids = json_array();
+
+	for (size_t i = 0; i < a->n; i++)
+		json_array_append_new(ids, json_integer(a->ids[i]));
+	return json_pack("{s:s, s:I, s:o, s:b}", "type", "delete_messages", "chat_id",
+			 (json_int_t)core_chat_peer_id(c, u->tx->uid), "message_ids", ids, "for_me", a->for_me);
+}
+
+/* Deletes of one chat by one call travel as one update: events [i, j). */
+static int on_delete(struct upd_ctx *u, const struct store_chat *c, const struct bus_events *ev, size_t i,
+		     size_t j)
+{
+	int64_t *ids = malloc((j - i) * sizeof *ids);
+	struct del_arg a = {ids, j - i, ev->v[i].user_id != 0};
+	int64_t saved = u->tx->uid;
+	struct stored st;
+	int rc;
+
+	if (!ids)
+		return PL_NOMEM;
+	for (size_t k = i; k < j; k++)
+		ids[k - i] = ev->v[k].msg_id;
+	if (!a.for_me) {
+		rc = deliver(u, c, build_delete, &a);
+	} else { /* only the user who deleted for themselves hears of it */
+		u->tx->uid = ev->v[i].user_id;
+		if ((rc = store_update(u, build_delete(u, c, &a), &st)) == 0)
+			rc = to_user(u, ev->v[i].user_id, &st);
+		upd_body_unref(st.body);
+		u->tx->uid = saved;
+	}
+	free(ids);
+	return rc;
+}
+
+static int on_read(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
+{
+	int64_t saved = u->tx->uid, unread = 0, peer;
+	struct stored st;
+	int rc;
+
+	(void)store_message_unread(u->tx->s, c->id, e->user_id, e->value, &unread);
+	u->tx->uid = e->user_id;
+	rc = store_update(u, json_pack("{s:s, s:I, s:I, s:I}", "type", "read_inbox", "chat_id",
+				       (json_int_t)core_chat_peer_id(c, e->user_id), "max_id", (json_int_t)e->value,
+				       "unread_count", (json_int_t)unread), &st);
+	if (rc == 0)
+		rc = to_user(u, e->user_id, &st);
+	upd_body_unref(st.body);
+	peer = core_private_peer(c, e->user_id);
+	if (rc == 0 && c->type == STORE_CHAT_PRIVATE && peer != e->user_id) {
+		rc = store_update(u, json_pack("{s:s, s:I, s:I}", "type", "read_outbox", "chat_id", (json_int_t)e->user_id,
+					       "max_id", (json_int_t)e->value), &st);
+		if (rc == 0)
+			rc = to_user(u, peer, &st);
+		upd_body_unref(st.body);
+	}
+	u->tx->uid = saved;
+	return rc;
+}
+
+/* A group that has grown past the threshold switches to a chat log, once. */
+static int maybe_large(struct upd_ctx *u, struct store_chat *c)
+{
+	struct ids members;
+	struct stored st;
+	int64_t pts, min;
+	int rc;
+
+	if (c->type != STORE_CHAT_GROUP || c->large || c->member_count <= u->cfg->large_group_threshold)
+		return 0;
+	if ((rc = store_chat_set_large(u->tx->s, c->id)) < 0 ||
+	    (rc = store_update_chat_state(u->tx->s, c->id, &pts, &min)) < 0)
+		return rc;
+	c->large = 1;
+	rc = store_update(u, json_pack("{s:s, s:I, s:I}", "type", "chat_large", "chat_id", (json_int_t)-c->id, "pts",
+				       (json_int_t)pts), &st);
+	if (rc < 0)
+		return rc;
+	if ((rc = member_ids(u, c->id, &members)) == 0) {
+		for (size_t i = 0; i < members.n && rc == 0; i++) {
+			rc = to_user(u, members.v[i], &st);
+			if (rc == 0)
+				rc = push(u->out, UPD_MEMBERSHIP, members.v[i], pts, c->id, 1, NULL);
+		}
+		free(members.v);
+	}
+	upd_body_unref(st.body);
+	return rc;
+}
+
+static int on_member(struct upd_ctx *u, struct store_chat *c, const struct bus_event *e)
+{
+	int64_t saved = u->tx->uid, pts = 0, min;
+	int role = e->value >= 0 && e->value <= 4 ? (int)e->value : 0;
+	struct stored st;
+	int rc;
+
+	if (c->type == STORE_CHAT_PRIVATE)
+		return 0;
+	if ((rc = maybe_large(u, c)) < 0)
+		return rc;
+	u->tx->uid = e->user_id;
+	rc = store_update(u, json_pack("{s:s, s:I, s:o, s:s}", "type", "chat_member", "chat_id", (json_int_t)-c->id,
+				       "user", render_user_id(u->tx, e->user_id), "status", statuses[role]), &st);
+	u->tx->uid = saved;
+	if (rc == 0)
+		rc = to_user(u, e->user_id, &st);
+	upd_body_unref(st.body);
+	if (rc == 0 && c->large && (rc = store_update_chat_state(u->tx->s, c->id, &pts, &min)) == 0)
+		rc = push(u->out, UPD_MEMBERSHIP, e->user_id, pts, c->id, role >= STORE_ROLE_MEMBER, NULL);
+	return rc;
+}
+
+static json_t *build_chat(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	json_t *chat = render_chat(u->tx, c);
+
+	if (!chat)
+		return NULL;
+	if (c->type != STORE_CHAT_PRIVATE) {
+		json_object_set_new(chat, "description", json_string(c->description));
+		json_object_set_new(chat, "member_count", json_integer(c->member_count));
+		if (c->type == STORE_CHAT_GROUP)
+			json_object_set_new(chat, "permissions", render_permissions(c->perms));
+	}
+	json_object_set_new(chat, "pinned_message_id", json_integer(c->pinned_msg_id));
+	return json_pack("{s:s, s:o}", "type", "chat", "chat", chat);
+}
+
+/* Handles events [i, j) that share a chat and, for deletes, a kind. */
+static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, size_t j)
+{
+	const struct bus_event *e = &ev->v[i];
+	struct store_chat c;
+	int rc;
+
+	if (e->type == BUS_SESSION_END)
+		return push(u->out, UPD_SESSION_END, e->user_id, e->value, 0, 0, NULL);
+	if ((rc = store_chat_get(u->tx->s, e->chat_id, &c)) < 0)
+		return rc == PL_NOTFOUND ? 0 : rc;
+	switch (e->type) {
+	case BUS_MESSAGE_NEW:
+	case BUS_MESSAGE_EDIT:
+		return on_message(u, &c, e);
+	case BUS_MESSAGE_DELETE:
+		return on_delete(u, &c, ev, i, j);
+	case BUS_READ:
+		return on_read(u, &c, e);
+	case BUS_MEMBER:
+		return on_member(u, &c, e);
+	case BUS_CHAT:
+		return deliver(u, &c, build_chat, NULL);
+	case BUS_VIEWS:
+		return push(u->out, UPD_VIEWS, c.id, e->value, e->msg_id, core_chat_peer_id(&c, u->tx->uid), NULL);
+	}
+	return 0;
+}
+
+int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus_events *events,
+	      struct upd_list *out)
+{
+	struct upd_ctx u = {tx, cfg, out};
+	int rc = 0;
+
+	for (size_t i = 0; i < events->n && rc == 0;) {
+		size_t j = i + 1;
+		const struct bus_event *e = &events->v[i];
+		if (e->type == BUS_MESSAGE_DELETE) /* group a run of deletes in one chat */
+			while (j < events->n && events->v[j].type == BUS_MESSAGE_DELETE &&
+			       events->v[j].chat_id == e->chat_id && events->v[j].user_id == e->user_id)
+				j++;
+		rc = on_events(&u, events, i, j);
+		i = j;
+	}
+	return rc;
+}
