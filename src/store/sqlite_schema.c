@@ -129,6 +129,62 @@ static const char *const schema_migrations[] = {
 	/* 2: links remember which one is the chat's primary link, so
 	 * exportChatInviteLink can revoke the previous one. */
 	"ALTER TABLE links ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 0;",
+	/* 3: update logs (docs/sync.md), presence, and recency keys.
+	 *
+	 * An update body is stored once in update_payloads and referred to by
+	 * the row of every log it was appended to.  user_updates and
+	 * chat_updates are clustered by (owner, pts), so a replay is one range
+	 * scan.  Their only secondary index is on payload_id, which grows at the
+	 * right edge (ids increase with time): update_prune finds old rows
+	 * through their payload (update_payloads_date) and checks whether a
+	 * payload is still referred to.  A date index per log would cost a
+	 * fifth of every append.  The per-user counter lives in user_state, a
+	 * narrow table of its own, so a fan-out rewrites small rows and not
+	 * users rows; the per-chat counter is chats.pts.
+	 *
+	 * chats.last_gid is the search key (messages.gid) of the chat's newest
+	 * message, or last_date << 22 while it has none: dialogs are ordered by
+	 * it, i.e. by commit order within a second.  members.large mirrors
+	 * chats.large so that a user's large chats are a partial-index range. */
+	"CREATE TABLE update_payloads ("
+	"  id INTEGER PRIMARY KEY,"
+	"  date INTEGER NOT NULL,"
+	"  body BLOB NOT NULL"
+	");"
+	"CREATE INDEX update_payloads_date ON update_payloads(date);"
+	"CREATE TABLE user_state ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id),"
+	"  pts INTEGER NOT NULL DEFAULT 0"     /* the last pts handed out */
+	");"
+	"CREATE TABLE user_updates ("
+	"  user_id INTEGER NOT NULL,"
+	"  pts INTEGER NOT NULL,"
+	"  payload_id INTEGER NOT NULL REFERENCES update_payloads(id),"
+	"  date INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, pts)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX user_updates_payload ON user_updates(payload_id, date);"
+	"CREATE TABLE chat_updates ("
+	"  chat_id INTEGER NOT NULL,"
+	"  pts INTEGER NOT NULL,"
+	"  payload_id INTEGER NOT NULL REFERENCES update_payloads(id),"
+	"  date INTEGER NOT NULL,"
+	"  PRIMARY KEY (chat_id, pts)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX chat_updates_payload ON chat_updates(payload_id, date);"
+	"ALTER TABLE chats ADD COLUMN pts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE chats ADD COLUMN large INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE chats ADD COLUMN last_gid INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE chats SET large = 1 WHERE type = 3;"
+	"UPDATE chats SET last_gid = ifnull((SELECT m.gid FROM messages m"
+	"  WHERE m.chat_id = chats.id AND m.id = chats.last_msg_id),"
+	"  max(0, min(last_date, 1099511627775)) << 22);"
+	"CREATE INDEX chats_private_hi ON chats(user_hi, user_lo) WHERE type = 1;"
+	"ALTER TABLE members ADD COLUMN large INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE members SET large = 1 WHERE chat_id IN (SELECT id FROM chats WHERE large = 1);"
+	"CREATE INDEX members_large ON members(user_id) WHERE large = 1 AND role >= 2;"
+	"ALTER TABLE users ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN privacy_last_seen INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

@@ -12,9 +12,16 @@
  * a pointer into caller memory.
  *
  * Atomicity: an op that writes more than one statement (message_put/edit/
- * delete/view, member_put) runs inside its own savepoint "op" when the caller
- * has a transaction open, or inside its own BEGIN IMMEDIATE otherwise, so a
- * failed op never leaves half its writes in a group commit.
+ * delete/view, member_put, chat_set_large, update_prune) runs inside its own
+ * savepoint "op" when the caller has a transaction open, or inside its own
+ * BEGIN IMMEDIATE otherwise, so a failed op never leaves half its writes in a
+ * group commit.  The log appends are the exception, for cost: they undo their
+ * first write by hand instead (sq_log_append).
+ *
+ * Ordering: a message's search key (messages.gid, sq_msg_next_gid) is
+ * date << 22 | a sequence within the date, so it grows in commit order.
+ * Search hits come newest key first, and dialogs by chats.last_gid (the key
+ * of the chat's newest message): within one second, the later message first.
  *
  * Search: FTS5 writes are deferred while a caller transaction is open.  FTS5
  * flushes its in-memory pending terms to disk at every SAVEPOINT, so indexing
@@ -54,18 +61,20 @@
 #define SQ_FQ_MAX (1u << 20)       /* queued index updates: hard maximum (PL_TOOBIG) */
 #define SQ_QUERY_MAX 4096          /* bytes of a search query (PL_TOOBIG past it) */
 #define SQ_LINKS_MAX 1000          /* rows returned by link_list */
+#define SQ_PRUNE_BATCH 32          /* payloads update_prune looks up per step */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)       /* a limit's value spelled into SQL */
 #define SQ_GID_SHIFT 22            /* search key = date << 22 | sequence within the date */
 #define SQ_GID_SEQ_MAX ((INT64_C(1) << SQ_GID_SHIFT) - 1) /* messages per second of date */
 #define SQ_DATE_MAX ((INT64_C(1) << 40) - 1) /* message dates: 0..SQ_DATE_MAX (PL_INVAL) */
 
-#define SQ_USER_COLS "u.id, u.username, u.display_name, u.bio, u.pw_hash, u.created_at, u.is_bot"
+#define SQ_USER_COLS "u.id, u.username, u.display_name, u.bio, u.pw_hash, u.created_at, u.is_bot, " \
+	"u.last_seen, u.privacy_last_seen"
 #define SQ_SESSION_COLS "s.id, s.user_id, s.token_hash, s.device, s.ip, s.created_at, s.last_seen"
 #define SQ_CHAT_COLS "c.id, c.type, c.title, c.username, c.description, c.creator_id, " \
 	"c.created_at, c.perms, c.last_msg_id, c.last_date, c.pinned_msg_id, c.member_count, " \
-	"c.user_lo, c.user_hi"
-#define SQ_CHAT_NCOLS 14
+	"c.user_lo, c.user_hi, c.large"
+#define SQ_CHAT_NCOLS 15
 #define SQ_MEMBER_COLS "mb.chat_id, mb.user_id, mb.role, mb.joined_at, mb.invited_by, mb.read_max_id"
 #define SQ_LINK_COLS "l.code, l.chat_id, l.creator_id, l.name, l.created_at, l.expire_date, " \
 	"l.member_limit, l.usage, l.revoked, l.is_primary"
@@ -74,11 +83,11 @@
 #define SQ_NOT_HIDDEN(user) " NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.user_id = " user \
 	" AND h.chat_id = m.chat_id AND h.msg_id = m.id)"
 
-/* The body of both search steps: ?1 FTS5 expression, ?2 chat, ?3 user,
- * ?4..?6 offset triple, ?7 limit, ?8/?9 search-key (rowid) range. */
+/* The body of a search: ?1 FTS5 expression, ?2 chat, ?3 user, ?4 the
+ * exclusive upper bound of the search key (rowid), ?5 limit. */
 #define SQ_SEARCH_FROM " FROM message_fts JOIN messages m ON m.gid = message_fts.rowid" \
-	" WHERE message_fts MATCH ?1 AND message_fts.rowid < ?9 AND m.deleted = 0" \
-	" AND (m.date, m.chat_id, m.id) < (?4, ?5, ?6) AND" SQ_NOT_HIDDEN("?3")
+	" WHERE message_fts MATCH ?1 AND message_fts.rowid < ?4 AND m.deleted = 0" \
+	" AND" SQ_NOT_HIDDEN("?3")
 #define SQ_SEARCH_IN_CHAT " AND m.chat_id = ?2"
 #define SQ_SEARCH_IN_MINE " AND EXISTS (SELECT 1 FROM members mb WHERE mb.chat_id = m.chat_id" \
 	" AND mb.user_id = ?3 AND mb.role >= 2)"
@@ -88,20 +97,25 @@ enum sq_stmt_id {
 	SQ_MARK, SQ_RELEASE, SQ_UNDO,
 	SQ_OP_MARK, SQ_OP_RELEASE, SQ_OP_UNDO,
 	SQ_USER_CREATE, SQ_USER_GET, SQ_USER_FIND, SQ_USER_UPDATE, SQ_USER_COUNT,
+	SQ_USER_SET_LAST_SEEN, SQ_USER_SET_PRIVACY,
 	SQ_SESSION_CREATE, SQ_SESSION_FIND, SQ_SESSION_LIST, SQ_SESSION_DELETE, SQ_SESSION_TOUCH,
 	SQ_BLOCK_ADD, SQ_BLOCK_DEL, SQ_BLOCK_GET, SQ_BLOCK_LIST,
 	SQ_CHAT_CREATE, SQ_CHAT_GET, SQ_CHAT_FIND, SQ_CHAT_FIND_PRIVATE, SQ_CHAT_UPDATE,
-	SQ_CHAT_ADD_MEMBERS,
+	SQ_CHAT_ADD_MEMBERS, SQ_CHAT_SET_LARGE, SQ_CHAT_MEMBERS_SET_LARGE,
 	SQ_MEMBER_ROLE, SQ_MEMBER_PUT, SQ_MEMBER_GET, SQ_MEMBER_LIST, SQ_MEMBER_LIST_ADMINS,
-	SQ_MEMBER_SET_READ,
+	SQ_MEMBER_SET_READ, SQ_MEMBER_IDS, SQ_CONTACT_IDS, SQ_LARGE_CHATS,
 	SQ_LINK_CREATE, SQ_LINK_GET, SQ_LINK_UPDATE, SQ_LINK_LIST,
 	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_MAX_GID, SQ_MSG_INSERT,
-	SQ_MSG_GET, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE,
+	SQ_MSG_GET, SQ_MSG_GID, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE,
 	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER,
-	SQ_MSG_EDGE_CHAT, SQ_MSG_EDGE_ALL, SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
+	SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
 	SQ_MSG_VIEWS, SQ_VIEW_ADD, SQ_VIEW_INC, SQ_MSG_UNREAD, SQ_MSG_COUNT,
 	SQ_FTS_INSERT, SQ_FTS_DELETE,
-	SQ_DIALOGS,
+	SQ_DIALOGS, SQ_DIALOG_KEY,
+	SQ_PAYLOAD_PUT,
+	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
+	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE,
+	SQ_PRUNE_CANDIDATES, SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS, SQ_PRUNE_PAYLOAD,
 	SQ_STMT_COUNT
 };
 
@@ -123,6 +137,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_USER_FIND] = "SELECT " SQ_USER_COLS " FROM users u WHERE u.username = ?1",
 	[SQ_USER_UPDATE] = "UPDATE users SET display_name = ?2, bio = ?3, pw_hash = ?4 WHERE id = ?1",
 	[SQ_USER_COUNT] = "SELECT count(*) FROM users",
+	[SQ_USER_SET_LAST_SEEN] = "UPDATE users SET last_seen = ?2 WHERE id = ?1",
+	[SQ_USER_SET_PRIVACY] = "UPDATE users SET privacy_last_seen = ?2 WHERE id = ?1",
 
 	[SQ_SESSION_CREATE] = "INSERT INTO sessions(user_id, token_hash, device, ip, created_at, last_seen)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
@@ -136,13 +152,14 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_BLOCK_DEL] = "DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2",
 	[SQ_BLOCK_GET] = "SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = ?2",
 	/* No pw_hash: a block list has no business carrying password hashes. */
-	[SQ_BLOCK_LIST] = "SELECT u.id, u.username, u.display_name, u.bio, '', u.created_at, u.is_bot"
+	[SQ_BLOCK_LIST] = "SELECT u.id, u.username, u.display_name, u.bio, '', u.created_at, u.is_bot,"
+		" u.last_seen, u.privacy_last_seen"
 		" FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ?1"
 		" ORDER BY b.created_at DESC, b.blocked_id DESC",
 
 	[SQ_CHAT_CREATE] = "INSERT INTO chats(type, title, username, description, creator_id, created_at,"
-		" perms, last_msg_id, last_date, pinned_msg_id, member_count, user_lo, user_hi)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, 0, ?10, ?11)",
+		" perms, last_msg_id, last_date, pinned_msg_id, member_count, user_lo, user_hi, large,"
+		" last_gid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, 0, ?10, ?11, ?12, ?13)",
 	[SQ_CHAT_GET] = "SELECT " SQ_CHAT_COLS " FROM chats c WHERE c.id = ?1",
 	[SQ_CHAT_FIND] = "SELECT " SQ_CHAT_COLS " FROM chats c WHERE c.username = ?1",
 	/* "type = 1" (STORE_CHAT_PRIVATE) must be spelled as in the partial index. */
@@ -151,10 +168,14 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CHAT_UPDATE] = "UPDATE chats SET title = ?2, username = ?3, description = ?4, perms = ?5,"
 		" pinned_msg_id = ?6 WHERE id = ?1",
 	[SQ_CHAT_ADD_MEMBERS] = "UPDATE chats SET member_count = member_count + ?2 WHERE id = ?1",
+	[SQ_CHAT_SET_LARGE] = "UPDATE chats SET large = 1 WHERE id = ?1",
+	[SQ_CHAT_MEMBERS_SET_LARGE] = "UPDATE members SET large = 1 WHERE chat_id = ?1 AND large = 0",
 
 	[SQ_MEMBER_ROLE] = "SELECT role FROM members WHERE chat_id = ?1 AND user_id = ?2",
-	[SQ_MEMBER_PUT] = "INSERT INTO members(chat_id, user_id, role, joined_at, invited_by, read_max_id)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(chat_id, user_id) DO UPDATE SET"
+	/* members.large copies chats.large (chat_set_large keeps them equal). */
+	[SQ_MEMBER_PUT] = "INSERT INTO members(chat_id, user_id, role, joined_at, invited_by, read_max_id,"
+		" large) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ifnull((SELECT large FROM chats WHERE id = ?1), 0))"
+		" ON CONFLICT(chat_id, user_id) DO UPDATE SET"
 		" role = excluded.role, joined_at = excluded.joined_at,"
 		" invited_by = excluded.invited_by, read_max_id = excluded.read_max_id",
 	[SQ_MEMBER_GET] = "SELECT " SQ_MEMBER_COLS " FROM members mb WHERE mb.chat_id = ?1 AND mb.user_id = ?2",
@@ -167,6 +188,19 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 		" WHERE mb.chat_id = ?1 AND mb.role >= 3 AND mb.user_id > ?2"
 		" ORDER BY mb.user_id LIMIT ?3",
 	[SQ_MEMBER_SET_READ] = "UPDATE members SET read_max_id = ?3 WHERE chat_id = ?1 AND user_id = ?2",
+	[SQ_MEMBER_IDS] = "SELECT mb.user_id FROM members mb NOT INDEXED"
+		" WHERE mb.chat_id = ?1 AND mb.user_id > ?2 AND mb.role >= 2"
+		" ORDER BY mb.user_id LIMIT ?3",
+	/* Both halves walk a partial index on private chats in peer order and
+	 * merge; "type = 1" is spelled as in the indexes. */
+	[SQ_CONTACT_IDS] = "SELECT c.user_hi AS peer FROM chats c INDEXED BY chats_private"
+		" WHERE c.type = 1 AND c.user_lo = ?1"
+		" UNION ALL SELECT c.user_lo AS peer FROM chats c INDEXED BY chats_private_hi"
+		" WHERE c.type = 1 AND c.user_hi = ?1 ORDER BY peer",
+	/* "large = 1 AND role >= 2" is spelled as in the partial index. */
+	[SQ_LARGE_CHATS] = "SELECT mb.chat_id, c.pts FROM members mb INDEXED BY members_large"
+		" JOIN chats c ON c.id = mb.chat_id"
+		" WHERE mb.user_id = ?1 AND mb.large = 1 AND mb.role >= 2 ORDER BY mb.chat_id",
 
 	[SQ_LINK_CREATE] = "INSERT INTO links(code, chat_id, creator_id, name, created_at, expire_date,"
 		" member_limit, usage, revoked, is_primary) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -179,12 +213,13 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	/* No RETURNING on hot paths: SQLite 3.40 runs it through an ephemeral
 	 * table, which costs more than a second primary-key lookup. */
 	[SQ_MSG_LAST_ID] = "SELECT last_msg_id FROM chats WHERE id = ?1",
-	[SQ_MSG_ADVANCE] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3 WHERE id = ?1",
+	[SQ_MSG_ADVANCE] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3, last_gid = ?4 WHERE id = ?1",
 	[SQ_MSG_MAX_GID] = "SELECT max(gid) FROM messages WHERE gid BETWEEN ?1 AND ?2",
 	[SQ_MSG_INSERT] = "INSERT INTO messages(chat_id, id, gid, sender_id, date, edit_date, text,"
 		" reply_to_id, fwd_user_id, fwd_chat_id, fwd_msg_id, fwd_date, views, deleted, service)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, 0, ?13)",
 	[SQ_MSG_GET] = "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.chat_id = ?1 AND m.id = ?2",
+	[SQ_MSG_GID] = "SELECT gid FROM messages WHERE chat_id = ?1 AND id = ?2",
 	[SQ_MSG_STATE] = "SELECT gid, text, deleted, service FROM messages WHERE chat_id = ?1 AND id = ?2",
 	[SQ_MSG_EDIT] = "UPDATE messages SET text = ?3, edit_date = ?4 WHERE chat_id = ?1 AND id = ?2",
 	[SQ_MSG_DELETE] = "UPDATE messages SET text = NULL, deleted = 1 WHERE chat_id = ?1 AND id = ?2",
@@ -195,17 +230,12 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_MSG_NEWER] = "SELECT " SQ_MSG_COLS " FROM messages m"
 		" WHERE m.chat_id = ?1 AND m.id > ?2 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
 		" ORDER BY m.id ASC LIMIT ?4",
-	/* Search, in two steps over the index walked newest first (rowid is
-	 * date-major, see sq_msg_next_gid): EDGE finds the date of the limit-th
-	 * hit, then SEARCH sorts only the hits from that date on. */
-	[SQ_MSG_EDGE_CHAT] = "SELECT m.date" SQ_SEARCH_FROM SQ_SEARCH_IN_CHAT
-		" ORDER BY message_fts.rowid DESC LIMIT 1 OFFSET ?7 - 1",
-	[SQ_MSG_EDGE_ALL] = "SELECT m.date" SQ_SEARCH_FROM SQ_SEARCH_IN_MINE
-		" ORDER BY message_fts.rowid DESC LIMIT 1 OFFSET ?7 - 1",
+	/* Search walks the index newest key first (FTS5 serves rowid order and
+	 * the rowid bound itself) and stops at the limit-th hit: no sort. */
 	[SQ_MSG_SEARCH_CHAT] = "SELECT " SQ_MSG_COLS SQ_SEARCH_FROM SQ_SEARCH_IN_CHAT
-		" AND message_fts.rowid >= ?8 ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
+		" ORDER BY message_fts.rowid DESC LIMIT ?5",
 	[SQ_MSG_SEARCH_ALL] = "SELECT " SQ_MSG_COLS SQ_SEARCH_FROM SQ_SEARCH_IN_MINE
-		" AND message_fts.rowid >= ?8 ORDER BY m.date DESC, m.chat_id DESC, m.id DESC LIMIT ?7",
+		" ORDER BY message_fts.rowid DESC LIMIT ?5",
 	[SQ_MSG_VIEWS] = "SELECT views FROM messages WHERE chat_id = ?1 AND id = ?2",
 	[SQ_VIEW_ADD] = "INSERT OR IGNORE INTO message_views(chat_id, msg_id, user_id) VALUES(?1, ?2, ?3)",
 	[SQ_VIEW_INC] = "UPDATE messages SET views = views + 1 WHERE chat_id = ?1 AND id = ?2",
@@ -221,8 +251,52 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 
 	[SQ_DIALOGS] = "SELECT " SQ_CHAT_COLS ", " SQ_MEMBER_COLS
 		" FROM members mb JOIN chats c ON c.id = mb.chat_id"
-		" WHERE mb.user_id = ?1 AND mb.role >= 2 AND (c.last_date, c.id) < (?2, ?3)"
-		" ORDER BY c.last_date DESC, c.id DESC LIMIT ?4",
+		" WHERE mb.user_id = ?1 AND mb.role >= 2 AND (c.last_gid, c.id) < (?2, ?3)"
+		" ORDER BY c.last_gid DESC, c.id DESC LIMIT ?4",
+	[SQ_DIALOG_KEY] = "SELECT last_gid, last_date FROM chats WHERE id = ?1",
+
+	/* Update logs.  An append reads the counter, advances it and inserts
+	 * the row under the write lock (no RETURNING, see above). */
+	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body) VALUES(?1, ?2)",
+	[SQ_USER_PTS] = "SELECT pts FROM user_state WHERE user_id = ?1",
+	[SQ_USER_PTS_SET] = "INSERT INTO user_state(user_id, pts) VALUES(?1, ?2)"
+		" ON CONFLICT(user_id) DO UPDATE SET pts = excluded.pts",
+	[SQ_USER_LOG_ADD] = "INSERT INTO user_updates(user_id, pts, payload_id, date) VALUES(?1, ?2, ?3, ?4)",
+	/* One statement, so a reader sees pts and min_kept of one snapshot. */
+	[SQ_USER_LOG_STATE] = "SELECT ifnull(s.pts, 0),"
+		" (SELECT min(x.pts) FROM user_updates x WHERE x.user_id = u.id)"
+		" FROM users u LEFT JOIN user_state s ON s.user_id = u.id WHERE u.id = ?1",
+	[SQ_USER_LOG_RANGE] = "SELECT x.pts, p.body FROM user_updates x"
+		" JOIN update_payloads p ON p.id = x.payload_id"
+		" WHERE x.user_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
+	[SQ_CHAT_PTS] = "SELECT pts FROM chats WHERE id = ?1",
+	[SQ_CHAT_PTS_SET] = "UPDATE chats SET pts = ?2 WHERE id = ?1",
+	[SQ_CHAT_LOG_ADD] = "INSERT INTO chat_updates(chat_id, pts, payload_id, date) VALUES(?1, ?2, ?3, ?4)",
+	[SQ_CHAT_LOG_STATE] = "SELECT c.pts,"
+		" (SELECT min(x.pts) FROM chat_updates x WHERE x.chat_id = c.id)"
+		" FROM chats c WHERE c.id = ?1",
+	[SQ_CHAT_LOG_RANGE] = "SELECT x.pts, p.body FROM chat_updates x"
+		" JOIN update_payloads p ON p.id = x.payload_id"
+		" WHERE x.chat_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
+	/* Pruning goes through the payloads, oldest first: a candidate is a
+	 * payload dated before ?1 with a row dated before ?1, or with no row at
+	 * all.  Row deletes build their list of keys before the first row goes. */
+	[SQ_PRUNE_CANDIDATES] = "SELECT p.id FROM update_payloads p INDEXED BY update_payloads_date"
+		" WHERE p.date < ?1 AND ("
+		" EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
+		" OR EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
+		" OR (NOT EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id)"
+		" AND NOT EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id)))"
+		" ORDER BY p.date LIMIT ?2",
+	[SQ_PRUNE_USER_ROWS] = "DELETE FROM user_updates WHERE (user_id, pts) IN"
+		" (SELECT x.user_id, x.pts FROM user_updates x INDEXED BY user_updates_payload"
+		" WHERE x.payload_id = ?1 AND x.date < ?2 LIMIT ?3)",
+	[SQ_PRUNE_CHAT_ROWS] = "DELETE FROM chat_updates WHERE (chat_id, pts) IN"
+		" (SELECT x.chat_id, x.pts FROM chat_updates x INDEXED BY chat_updates_payload"
+		" WHERE x.payload_id = ?1 AND x.date < ?2 LIMIT ?3)",
+	[SQ_PRUNE_PAYLOAD] = "DELETE FROM update_payloads WHERE id = ?1"
+		" AND NOT EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = ?1)"
+		" AND NOT EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = ?1)",
 };
 
 /* One deferred search-index update.  text is owned by the queue. */
@@ -247,7 +321,8 @@ struct sq_store {
 	sqlite3_stmt *stmt[SQ_STMT_COUNT];
 	struct sq_fts_op *fq;   /* deferred index updates, in order */
 	size_t fq_len, fq_cap;
-	int fq_broken;          /* an apply failed: only rollback may follow */
+	int broken;             /* the transaction holds half an op (an index apply or
+				 * a log append failed midway): only rollback may follow */
 	int gid_known;          /* gid_date/gid_last valid in this write transaction */
 	int64_t gid_date;       /* date of the last search key handed out */
 	int64_t gid_last;       /* the highest search key of gid_date */
@@ -343,6 +418,49 @@ out:
 	return rc;
 }
 
+/* Runs write statement id with v[0..n-1] bound to ?1..?n.  Returns 0 or a
+ * negative pl_err; with one, PL_NOTFOUND also when no row matched. */
+static int sq_write_ints(struct sq_store *st, enum sq_stmt_id id, const int64_t *v, int n, int one)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, id, &q)) < 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(q, i + 1, v[i]);
+	rc = sq_run(q);
+	if (rc == 0 && one && sqlite3_changes(st->db) == 0)
+		rc = PL_NOTFOUND;
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Runs query id with ?1 = key and ?2, ?3 = a, b (when the query has them)
+ * and hands column 0 of each row to cb. */
+static int sq_each_id(struct sq_store *st, enum sq_stmt_id id, int64_t key, int64_t a, int64_t b,
+		      store_id_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	int n, rc;
+
+	if ((rc = sq_prep(st, id, &q)) < 0)
+		goto out;
+	n = sqlite3_bind_parameter_count(q);
+	sqlite3_bind_int64(q, 1, key);
+	if (n >= 2)
+		sqlite3_bind_int64(q, 2, a);
+	if (n >= 3)
+		sqlite3_bind_int64(q, 3, b);
+	while ((rc = sq_row(q)) > 0)
+		if ((rc = cb(ctx, sqlite3_column_int64(q, 0))) != 0)
+			goto out;
+out:
+	sq_done(q);
+	return rc;
+}
+
 /* Binds a possibly unterminated fixed-size field. */
 static void sq_bind_field(sqlite3_stmt *q, int i, const char *field, size_t size)
 {
@@ -416,6 +534,8 @@ static void sq_read_user(sqlite3_stmt *q, struct store_user *u)
 	sq_col_copy(q, 4, u->pw_hash, sizeof(u->pw_hash));
 	u->created_at = sqlite3_column_int64(q, 5);
 	u->is_bot = sqlite3_column_int(q, 6);
+	u->last_seen = sqlite3_column_int64(q, 7);
+	u->privacy_last_seen = sqlite3_column_int(q, 8);
 }
 
 static void sq_read_session(sqlite3_stmt *q, struct store_session *ss)
@@ -445,6 +565,7 @@ static void sq_read_chat(sqlite3_stmt *q, struct store_chat *c)
 	c->member_count = sqlite3_column_int64(q, 11);
 	c->user_lo = sqlite3_column_int64(q, 12);
 	c->user_hi = sqlite3_column_int64(q, 13);
+	c->large = sqlite3_column_int(q, 14);
 }
 
 /* Reads the member columns starting at column col. */
@@ -546,7 +667,7 @@ static int sq_fq_apply(struct sq_store *st)
 		rc = sq_fts_write(st, st->fq[i].gid, st->fq[i].chat_id, st->fq[i].text, st->fq[i].del);
 	sq_fq_truncate(st, 0);
 	if (rc < 0)
-		st->fq_broken = 1;
+		st->broken = 1;
 	return rc;
 }
 
@@ -556,7 +677,7 @@ static void sq_txn_reset(struct sq_store *st)
 	sq_fq_truncate(st, 0);
 	st->gid_known = 0;
 	st->nmarks = 0;
-	st->fq_broken = 0;
+	st->broken = 0;
 }
 
 /* Called by an indexing op before it opens its own savepoint: applies a long
@@ -568,7 +689,7 @@ static int sq_fq_prepare(struct sq_store *st, size_t n)
 
 	if (sqlite3_get_autocommit(st->db))
 		sq_txn_reset(st); /* any state left belongs to a transaction gone */
-	if (st->fq_broken)
+	if (st->broken)
 		return PL_IO;
 	if (!sqlite3_get_autocommit(st->db) && st->nmarks == 0 && st->fq_len >= SQ_FQ_FLUSH)
 		if ((rc = sq_fq_apply(st)) < 0)
@@ -683,7 +804,7 @@ static int sq_commit_now(struct sq_store *st)
 {
 	int rc;
 
-	if (st->fq_broken)
+	if (st->broken)
 		return PL_IO;
 	if ((rc = sq_fq_apply(st)) < 0)
 		return rc;
@@ -898,6 +1019,23 @@ static int sq_user_count(struct store *s, int64_t *out)
 	return sq_count(sq(s), SQ_USER_COUNT, out);
 }
 
+static int sq_user_set_last_seen(struct store *s, int64_t user_id, int64_t last_seen)
+{
+	int64_t v[2] = {user_id, last_seen};
+
+	return sq_write_ints(sq(s), SQ_USER_SET_LAST_SEEN, v, 2, 1);
+}
+
+/* privacy is an enum store_privacy; anything else is PL_INVAL. */
+static int sq_user_set_privacy(struct store *s, int64_t user_id, int privacy)
+{
+	int64_t v[2] = {user_id, privacy};
+
+	if (privacy < STORE_PRIVACY_EVERYBODY || privacy > STORE_PRIVACY_NOBODY)
+		return PL_INVAL;
+	return sq_write_ints(sq(s), SQ_USER_SET_PRIVACY, v, 2, 1);
+}
+
 /* ---- sessions ---- */
 
 static int sq_session_create(struct store *s, struct store_session *ss)
@@ -1052,14 +1190,27 @@ out:
 
 /* ---- chats ---- */
 
+/* The recency key (chats.last_gid) of a chat without messages: the lowest
+ * search key of its date, dates clamped to the search-key range. */
+static int64_t sq_date_key(int64_t date)
+{
+	if (date < 0)
+		date = 0;
+	if (date > SQ_DATE_MAX)
+		date = SQ_DATE_MAX;
+	return date << SQ_GID_SHIFT;
+}
+
 /* New chats start with no messages and no members (member_put counts them);
- * last_date starts at c->last_date, or created_at if that is 0. */
+ * last_date starts at c->last_date, or created_at if that is 0.  Channels are
+ * always large, groups if c->large asks for it, private chats never. */
 static int sq_chat_create(struct store *s, struct store_chat *c)
 {
 	struct sq_store *st = sq(s);
 	sqlite3_stmt *q = NULL;
 	char name[STORE_USERNAME_SZ];
 	int64_t last_date = c->last_date ? c->last_date : c->created_at;
+	int large = c->type == STORE_CHAT_CHANNEL || (c->type == STORE_CHAT_GROUP && c->large);
 	int len, rc;
 
 	if ((len = sq_username(c->username, sizeof(c->username), name)) < 0)
@@ -1077,12 +1228,15 @@ static int sq_chat_create(struct store *s, struct store_chat *c)
 	sqlite3_bind_int64(q, 9, c->pinned_msg_id);
 	sqlite3_bind_int64(q, 10, c->type == STORE_CHAT_PRIVATE ? c->user_lo : 0);
 	sqlite3_bind_int64(q, 11, c->type == STORE_CHAT_PRIVATE ? c->user_hi : 0);
+	sqlite3_bind_int(q, 12, large);
+	sqlite3_bind_int64(q, 13, sq_date_key(last_date));
 	if ((rc = sq_run(q)) < 0)
 		goto out;
 	c->id = sqlite3_last_insert_rowid(st->db);
 	c->last_msg_id = 0;
 	c->member_count = 0;
 	c->last_date = last_date;
+	c->large = large;
 out:
 	sq_done(q);
 	return rc;
@@ -1171,6 +1325,20 @@ static int sq_chat_update(struct store *s, const struct store_chat *c)
 out:
 	sq_done(q);
 	return rc;
+}
+
+/* Marks the chat large, and its member rows with it (members.large mirrors
+ * chats.large for large_chats).  Idempotent; PL_NOTFOUND for no chat. */
+static int sq_chat_set_large(struct store *s, int64_t chat_id)
+{
+	struct sq_store *st = sq(s);
+	int outer = 0, rc;
+
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_write_ints(st, SQ_CHAT_SET_LARGE, &chat_id, 1, 1)) == 0)
+		rc = sq_write_ints(st, SQ_CHAT_MEMBERS_SET_LARGE, &chat_id, 1, 0);
+	return sq_op_end(st, outer, rc);
 }
 
 /* ---- members ---- */
@@ -1310,6 +1478,39 @@ out:
 	return rc;
 }
 
+/* Member ids only, in primary-key order: what a fan-out needs. */
+static int sq_member_ids(struct store *s, int64_t chat_id, int64_t after_user_id, int limit, store_id_cb cb,
+			 void *ctx)
+{
+	if (limit <= 0)
+		return 0;
+	return sq_each_id(sq(s), SQ_MEMBER_IDS, chat_id, after_user_id, limit, cb, ctx);
+}
+
+/* The peers of user_id's private chats, ascending. */
+static int sq_contact_ids(struct store *s, int64_t user_id, store_id_cb cb, void *ctx)
+{
+	return sq_each_id(sq(s), SQ_CONTACT_IDS, user_id, 0, 0, cb, ctx);
+}
+
+/* The user's large chats and their pts, by chat id: a range of the partial
+ * index members_large, then one chats lookup per large chat. */
+static int sq_large_chats(struct store *s, int64_t user_id, store_chat_pts_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(sq(s), SQ_LARGE_CHATS, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, user_id);
+	while ((rc = sq_row(q)) > 0)
+		if ((rc = cb(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1))) != 0)
+			goto out;
+out:
+	sq_done(q);
+	return rc;
+}
+
 /* ---- invite links ---- */
 
 static int sq_link_create(struct store *s, const struct store_link *l)
@@ -1398,9 +1599,10 @@ out:
 
 /* ---- messages ---- */
 
-/* Advances the chat's sequence to a new message dated date; *id gets the
- * new message's id.  Runs under the write lock, so read-then-write is safe. */
-static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t *id)
+/* Advances the chat's sequence to a new message dated date with search key
+ * gid (which becomes the chat's recency key); *id gets the new message's id.
+ * Runs under the write lock, so read-then-write is safe. */
+static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t gid, int64_t *id)
 {
 	sqlite3_stmt *q = NULL;
 	int64_t last = 0;
@@ -1420,6 +1622,7 @@ static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, in
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, last + 1);
 	sqlite3_bind_int64(q, 3, date);
+	sqlite3_bind_int64(q, 4, gid);
 	if ((rc = sq_run(q)) == 0)
 		*id = last + 1;
 out:
@@ -1507,9 +1710,9 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	fq0 = st->fq_len;
 	if ((rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
-	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, &id)) < 0)
-		goto out;
 	if ((rc = sq_msg_next_gid(st, m->date, &gid)) < 0)
+		goto out;
+	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, &id)) < 0)
 		goto out;
 	if ((rc = sq_msg_insert(st, m, id, gid)) < 0)
 		goto out;
@@ -1862,59 +2065,45 @@ static int sq_match_build(const char *query, int64_t chat_id, char **out)
 	return 0;
 }
 
-/* The parameters both search steps bind. */
-struct sq_search {
-	const char *match;           /* FTS5 expression */
-	int64_t chat_id, user_id;
-	int64_t od, oc, oi;          /* exclusive offset triple */
-	int limit;
-	int64_t lo, hi;              /* search-key range [lo, hi) */
-};
-
-static void sq_search_bind(sqlite3_stmt *q, const struct sq_search *p)
+/* The exclusive search-key bound that keeps every key of date and before. */
+static int64_t sq_date_end_key(int64_t date)
 {
-	sqlite3_bind_text(q, 1, p->match, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, p->chat_id);
-	sqlite3_bind_int64(q, 3, p->user_id);
-	sqlite3_bind_int64(q, 4, p->od);
-	sqlite3_bind_int64(q, 5, p->oc);
-	sqlite3_bind_int64(q, 6, p->oi);
-	sqlite3_bind_int(q, 7, p->limit);
-	sqlite3_bind_int64(q, 8, p->lo);
-	sqlite3_bind_int64(q, 9, p->hi);
+	if (date >= SQ_DATE_MAX)
+		return INT64_MAX;
+	return sq_date_key(date + 1);
 }
 
-/* Step one: walks the hits newest key first to the limit-th and sets p->lo
- * to the first key of its date (left at INT64_MIN when there are fewer). */
-static int sq_search_edge(struct sq_store *st, struct sq_search *p)
+/* Reads the search key of message (chat_id, id): 1 and *gid if it exists, 0
+ * if not, or a negative pl_err.  Deleted messages keep theirs. */
+static int sq_msg_gid(struct sq_store *st, int64_t chat_id, int64_t id, int64_t *gid)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if ((rc = sq_prep(st, p->chat_id ? SQ_MSG_EDGE_CHAT : SQ_MSG_EDGE_ALL, &q)) < 0)
+	if ((rc = sq_prep(st, SQ_MSG_GID, &q)) < 0)
 		goto out;
-	sq_search_bind(q, p);
-	if ((rc = sq_row(q)) > 0) {
-		p->lo = sqlite3_column_int64(q, 0) << SQ_GID_SHIFT;
-		rc = 0;
-	}
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	if ((rc = sq_row(q)) > 0)
+		*gid = sqlite3_column_int64(q, 0);
 out:
 	sq_done(q);
 	return rc;
 }
 
-/* Newest first by (date, chat_id, id).  Cost: the hits of the page's dates
- * and the ones walked past on the way, not every hit of the query. */
+/* Newest first by search key, i.e. by date and, within a second, by commit
+ * order.  The offset triple names the last message of the previous page and
+ * is translated to its key; a triple naming no message falls back to the end
+ * of offset_date (the page may then repeat hits of that second, never skip
+ * one).  Cost: the index walk from the bound to the limit-th hit. */
 static int sq_message_search(struct store *s, int64_t user_id, int64_t chat_id, const char *query,
 			     int64_t offset_date, int64_t offset_chat, int64_t offset_id, int limit,
 			     store_message_cb cb, void *ctx)
 {
 	struct sq_store *st = sq(s);
-	struct sq_search p = {.chat_id = chat_id, .user_id = user_id, .limit = limit,
-			      .od = INT64_MAX, .oc = INT64_MAX, .oi = INT64_MAX,
-			      .lo = INT64_MIN, .hi = INT64_MAX};
 	sqlite3_stmt *q = NULL;
 	struct store_message m;
+	int64_t hi = INT64_MAX;
 	char *match = NULL;
 	int rc;
 
@@ -1922,19 +2111,19 @@ static int sq_message_search(struct store *s, int64_t user_id, int64_t chat_id, 
 		return 0;
 	if ((rc = sq_match_build(query, chat_id, &match)) < 0 || !match)
 		return rc;
-	p.match = match;
 	if (offset_date > 0) {
-		p.od = offset_date;
-		p.oc = offset_chat;
-		p.oi = offset_id;
-		if (offset_date < SQ_DATE_MAX)
-			p.hi = (offset_date + 1) << SQ_GID_SHIFT;
+		if ((rc = sq_msg_gid(st, offset_chat, offset_id, &hi)) < 0)
+			goto out;
+		if (rc == 0)
+			hi = sq_date_end_key(offset_date);
 	}
-	if ((rc = sq_search_edge(st, &p)) < 0)
-		goto out;
 	if ((rc = sq_prep(st, chat_id ? SQ_MSG_SEARCH_CHAT : SQ_MSG_SEARCH_ALL, &q)) < 0)
 		goto out;
-	sq_search_bind(q, &p);
+	sqlite3_bind_text(q, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, chat_id);
+	sqlite3_bind_int64(q, 3, user_id);
+	sqlite3_bind_int64(q, 4, hi);
+	sqlite3_bind_int(q, 5, limit);
 	while ((rc = sq_row(q)) > 0) {
 		sq_read_message(q, &m, 0);
 		if ((rc = cb(ctx, &m)) != 0)
@@ -1975,24 +2164,55 @@ static int sq_message_count(struct store *s, int64_t *out)
 
 /* ---- dialogs ---- */
 
+/* Translates the dialog cursor to a recency key: the offset chat's key while
+ * the chat still sits where the cursor saw it (its last_date is offset_date),
+ * else the end of offset_date (the page may then repeat chats of that second,
+ * never skip one). */
+static int sq_dialog_key(struct sq_store *st, int64_t offset_date, int64_t offset_chat, int64_t *key,
+			 int64_t *chat)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*key = sq_date_end_key(offset_date);
+	*chat = INT64_MIN;
+	if ((rc = sq_prep(st, SQ_DIALOG_KEY, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, offset_chat);
+	if ((rc = sq_row(q)) > 0) {
+		if (sqlite3_column_int64(q, 1) == offset_date) {
+			*key = sqlite3_column_int64(q, 0);
+			*chat = offset_chat;
+		}
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* The user's chats by recency key (chats.last_gid: the search key of the
+ * newest message), newest first, ties by chat id.  The plan walks the user's
+ * memberships (members_user) and sorts them in a temporary B-tree: cheap for
+ * hundreds of chats, linear in the user's chat count. */
 static int sq_dialog_list(struct store *s, int64_t user_id, int64_t offset_date, int64_t offset_chat,
 			  int limit, store_dialog_cb cb, void *ctx)
 {
+	struct sq_store *st = sq(s);
 	sqlite3_stmt *q = NULL;
 	struct store_dialog d;
+	int64_t key = INT64_MAX, chat = INT64_MAX;
 	int rc;
 
 	if (limit <= 0)
 		return 0;
-	if (offset_date <= 0) {
-		offset_date = INT64_MAX;
-		offset_chat = INT64_MAX;
-	}
-	if ((rc = sq_prep(sq(s), SQ_DIALOGS, &q)) < 0)
+	if (offset_date > 0 && (rc = sq_dialog_key(st, offset_date, offset_chat, &key, &chat)) < 0)
+		return rc;
+	if ((rc = sq_prep(st, SQ_DIALOGS, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, user_id);
-	sqlite3_bind_int64(q, 2, offset_date);
-	sqlite3_bind_int64(q, 3, offset_chat);
+	sqlite3_bind_int64(q, 2, key);
+	sqlite3_bind_int64(q, 3, chat);
 	sqlite3_bind_int(q, 4, limit);
 	while ((rc = sq_row(q)) > 0) {
 		sq_read_chat(q, &d.chat);
@@ -2002,6 +2222,285 @@ static int sq_dialog_list(struct store *s, int64_t user_id, int64_t offset_date,
 	}
 out:
 	sq_done(q);
+	return rc;
+}
+
+/* ---- update logs ---- */
+
+/* The statements of one kind of update log: per user or per chat. */
+struct sq_log {
+	enum sq_stmt_id pts;      /* ?1 owner -> the last pts handed out */
+	enum sq_stmt_id pts_set;  /* ?1 owner, ?2 pts */
+	enum sq_stmt_id add;      /* ?1 owner, ?2 pts, ?3 payload, ?4 date */
+	enum sq_stmt_id state;    /* ?1 owner -> pts, min kept pts or NULL */
+	enum sq_stmt_id range;    /* ?1 owner, ?2 after pts, ?3 limit -> pts, body */
+	int no_counter_rc;        /* what a missing counter row means */
+};
+
+/* A user's counter row is made by the first append (the foreign key on
+ * user_state refuses unknown users); a chat's counter is a chats column. */
+static const struct sq_log sq_user_log = {
+	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0,
+};
+static const struct sq_log sq_chat_log = {
+	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND,
+};
+
+/* Stores an update body; *id gets its row id.  body may be NULL when len is
+ * 0.  The bytes are stored as a BLOB and served back exactly. */
+static int sq_payload_put(struct store *s, const char *body, size_t len, int64_t date, int64_t *id)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (!body && len > 0)
+		return PL_INVAL;
+	if ((rc = sq_prep(st, SQ_PAYLOAD_PUT, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, date);
+	rc = sqlite3_bind_blob64(q, 2, body ? body : "", len, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		rc = rc == SQLITE_TOOBIG ? PL_TOOBIG : store_sqlite_err(rc);
+		goto out;
+	}
+	if ((rc = sq_run(q)) == 0 && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Reads the owner's last pts into *pts (lg->no_counter_rc, with *pts 0, when
+ * there is no counter row). */
+static int sq_log_pts(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t *pts)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*pts = 0;
+	if ((rc = sq_prep(st, lg->pts, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, owner);
+	if ((rc = sq_row(q)) == 0)
+		rc = lg->no_counter_rc;
+	if (rc > 0) {
+		*pts = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+/* Appends payload_id to the owner's log with the next pts: the counter moves
+ * if and only if the row is there.  The write lock makes read-then-write
+ * safe.
+ *
+ * Inside a caller's transaction this op opens no savepoint of its own: a
+ * fan-out runs it hundreds of times per request, and a savepoint per call
+ * doubles its cost (every page it touches is copied to the statement
+ * journal again).  Each statement is atomic by itself, so the counter is
+ * advanced first (an unknown user fails here, with nothing written) and, if
+ * the row then cannot be inserted, put back; if SQLite had to roll the
+ * whole transaction back (I/O error, out of memory), there is nothing to put
+ * back.  Outside a transaction the op is a transaction of its own.  An undone
+ * request gives its pts back, which is harmless: nothing is pushed before
+ * its commit. */
+static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t payload_id,
+			 int64_t date, int64_t *pts)
+{
+	int64_t v[4] = {owner, 0, payload_id, date};
+	int64_t old = 0;
+	int outer = 0, rc;
+
+	if (sqlite3_get_autocommit(st->db) && (rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_log_pts(st, lg, owner, &old)) < 0)
+		goto out;
+	v[1] = old + 1;
+	if ((rc = sq_write_ints(st, lg->pts_set, v, 2, 1)) < 0)
+		goto out;
+	if ((rc = sq_write_ints(st, lg->add, v, 4, 0)) < 0 && !outer && !sqlite3_get_autocommit(st->db)) {
+		v[1] = old;
+		if (sq_write_ints(st, lg->pts_set, v, 2, 1) < 0)
+			st->broken = 1; /* half an op in the transaction: only rollback may follow */
+	}
+out:
+	if (outer)
+		rc = sq_op_end(st, outer, rc);
+	if (rc == 0 && pts)
+		*pts = old + 1;
+	return rc;
+}
+
+static int sq_update_user_append(struct store *s, int64_t user_id, int64_t payload_id, int64_t date,
+				 int64_t *pts)
+{
+	return sq_log_append(sq(s), &sq_user_log, user_id, payload_id, date, pts);
+}
+
+static int sq_update_chat_append(struct store *s, int64_t chat_id, int64_t payload_id, int64_t date,
+				 int64_t *pts)
+{
+	return sq_log_append(sq(s), &sq_chat_log, chat_id, payload_id, date, pts);
+}
+
+/* The owner's pts and lowest kept pts (pts + 1 when the log is empty), read
+ * by one statement so both come from one snapshot.  PL_NOTFOUND for an
+ * unknown user or chat. */
+static int sq_log_state(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t *pts,
+			int64_t *min_kept)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t p = 0, k = 1;
+	int rc;
+
+	if ((rc = sq_prep(st, lg->state, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, owner);
+	if ((rc = sq_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		p = sqlite3_column_int64(q, 0);
+		k = sqlite3_column_type(q, 1) == SQLITE_NULL ? p + 1 : sqlite3_column_int64(q, 1);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	if (pts)
+		*pts = p;
+	if (min_kept)
+		*min_kept = k;
+	return rc;
+}
+
+static int sq_update_user_state(struct store *s, int64_t user_id, int64_t *pts, int64_t *min_kept)
+{
+	return sq_log_state(sq(s), &sq_user_log, user_id, pts, min_kept);
+}
+
+static int sq_update_chat_state(struct store *s, int64_t chat_id, int64_t *pts, int64_t *min_kept)
+{
+	return sq_log_state(sq(s), &sq_chat_log, chat_id, pts, min_kept);
+}
+
+/* The owner's updates with pts > after_pts, ascending, at most limit: one
+ * range of the log's primary key, one payload lookup per row.  body points
+ * into statement memory (valid during the call). */
+static int sq_log_range(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t after_pts,
+			int limit, store_update_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (limit <= 0)
+		return 0;
+	if ((rc = sq_prep(st, lg->range, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, owner);
+	sqlite3_bind_int64(q, 2, after_pts);
+	sqlite3_bind_int(q, 3, limit);
+	while ((rc = sq_row(q)) > 0) {
+		const char *body = sqlite3_column_blob(q, 1);
+		size_t len = (size_t)sqlite3_column_bytes(q, 1);
+
+		if ((rc = cb(ctx, sqlite3_column_int64(q, 0), body ? body : "", len)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_update_user_range(struct store *s, int64_t user_id, int64_t after_pts, int limit,
+				store_update_cb cb, void *ctx)
+{
+	return sq_log_range(sq(s), &sq_user_log, user_id, after_pts, limit, cb, ctx);
+}
+
+static int sq_update_chat_range(struct store *s, int64_t chat_id, int64_t after_pts, int limit,
+				store_update_cb cb, void *ctx)
+{
+	return sq_log_range(sq(s), &sq_chat_log, chat_id, after_pts, limit, cb, ctx);
+}
+
+/* Reads up to n prune candidates (see SQ_PRUNE_CANDIDATES) into ids,
+ * oldest first; returns how many, or a negative pl_err. */
+static int sq_prune_candidates(struct sq_store *st, int64_t before_date, int n, int64_t *ids)
+{
+	sqlite3_stmt *q = NULL;
+	int got = 0, rc;
+
+	if ((rc = sq_prep(st, SQ_PRUNE_CANDIDATES, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, before_date);
+	sqlite3_bind_int(q, 2, n);
+	while (got < n && (rc = sq_row(q)) > 0)
+		ids[got++] = sqlite3_column_int64(q, 0);
+out:
+	sq_done(q);
+	return rc < 0 ? rc : got;
+}
+
+/* Deletes what payload_id leaves behind before before_date, at most *left
+ * rows, and counts them off *left: its log rows dated before before_date,
+ * then the payload itself if no row refers to it any more. */
+static int sq_prune_payload(struct sq_store *st, int64_t payload_id, int64_t before_date, int64_t *left)
+{
+	static const enum sq_stmt_id rows[] = {SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && *left > 0 && rc == 0; i++) {
+		int64_t v[3] = {payload_id, before_date, *left};
+
+		if ((rc = sq_write_ints(st, rows[i], v, 3, 0)) == 0)
+			*left -= sqlite3_changes(st->db);
+	}
+	if (*left > 0 && rc == 0 && (rc = sq_write_ints(st, SQ_PRUNE_PAYLOAD, &payload_id, 1, 0)) == 0)
+		*left -= sqlite3_changes(st->db);
+	return rc;
+}
+
+/* Deletes up to limit rows: log rows dated before before_date and payloads
+ * dated before it that no row refers to any more; *removed counts both, so a
+ * caller draining a backlog calls again while *removed == limit.
+ *
+ * Rows are found through their payloads, oldest payload first (the logs
+ * have no date index: it would cost every append), so a row goes once both
+ * it and its payload are dated before before_date — the same thing when, as
+ * in parleyd, a row carries its payload's date.  A payload still referred to
+ * by a row dated later than itself is looked at and kept.  Each step is
+ * bounded by limit; the op runs in its own savepoint (its own transaction
+ * outside one). */
+static int sq_update_prune(struct store *s, int64_t before_date, int limit, int64_t *removed)
+{
+	struct sq_store *st = sq(s);
+	int64_t ids[SQ_PRUNE_BATCH];
+	int64_t left = limit;
+	int outer = 0, rc;
+
+	if (removed)
+		*removed = 0;
+	if (limit <= 0)
+		return 0;
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	while (left > 0) {
+		int64_t left0 = left;
+		int n = sq_prune_candidates(st, before_date, left < SQ_PRUNE_BATCH ? (int)left : SQ_PRUNE_BATCH,
+					    ids);
+
+		if ((rc = n) <= 0)
+			break;
+		rc = 0;
+		for (int i = 0; i < n && left > 0 && rc == 0; i++)
+			rc = sq_prune_payload(st, ids[i], before_date, &left);
+		if (rc < 0 || left == left0)
+			break; /* every candidate yields a row; stop rather than spin if not */
+	}
+	if ((rc = sq_op_end(st, outer, rc)) == 0 && removed)
+		*removed = limit - left;
 	return rc;
 }
 
@@ -2055,6 +2554,20 @@ static const struct store_ops sq_ops = {
 	.message_unread = sq_message_unread,
 	.message_count = sq_message_count,
 	.dialog_list = sq_dialog_list,
+	.payload_put = sq_payload_put,
+	.update_user_append = sq_update_user_append,
+	.update_chat_append = sq_update_chat_append,
+	.update_user_state = sq_update_user_state,
+	.update_chat_state = sq_update_chat_state,
+	.update_user_range = sq_update_user_range,
+	.update_chat_range = sq_update_chat_range,
+	.update_prune = sq_update_prune,
+	.large_chats = sq_large_chats,
+	.chat_set_large = sq_chat_set_large,
+	.member_ids = sq_member_ids,
+	.contact_ids = sq_contact_ids,
+	.user_set_last_seen = sq_user_set_last_seen,
+	.user_set_privacy = sq_user_set_privacy,
 };
 
 static void sq_errf(char *errbuf, size_t errlen, const char *what, const char *detail)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -974,7 +975,7 @@ static void test_search(void **state)
 	assert_true(r.chat[0] == g1 && r.id[0] == 4);
 	assert_true(r.chat[1] == g2 && r.id[1] == 2);
 	assert_true(r.chat[2] == g1 && r.id[2] == 2);
-	assert_true(r.chat[3] == g2 && r.id[3] == 1); /* date 100: higher chat id first */
+	assert_true(r.chat[3] == g2 && r.id[3] == 1); /* date 100: the later message first */
 	assert_true(r.chat[4] == g1 && r.id[4] == 1);
 	/* Paging with the exclusive offset triple. */
 	r = t_search(s, a, 0, "apple", 0, 0, 0, 2);
@@ -1051,25 +1052,26 @@ static void test_search(void **state)
 	}
 }
 
-/* Expected search order: (date, chat, id) descending. */
+/* Expected search order: (date, commit order) descending. */
 static int t_cmp_desc(const void *pa, const void *pb)
 {
 	const int64_t *a = pa, *b = pb;
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (a[i] != b[i])
 			return a[i] < b[i] ? 1 : -1;
 	return 0;
 }
 
 /* Search order and paging with dates out of insertion order, many messages
- * per date across chats, a reopen in between and every page size. */
+ * per date across chats, a reopen in between and every page size: newest
+ * date first, and within a date the message stored last first. */
 static void test_search_order(void **state)
 {
 	struct t_env *env = *state;
 	int64_t a = t_user(env->s, "alice");
 	int64_t g[3];
-	int64_t want[90][3];
+	int64_t want[90][4];     /* date, put order, chat, id */
 	int nwant = 0;
 
 	for (int i = 0; i < 3; i++) {
@@ -1095,8 +1097,9 @@ static void test_search_order(void **state)
 			assert_int_equal(store_commit(env->s), 0);
 		if (i % 5 != 4) {
 			want[nwant][0] = date;
-			want[nwant][1] = chat;
-			want[nwant][2] = id;
+			want[nwant][1] = i;
+			want[nwant][2] = chat;
+			want[nwant][3] = id;
 			nwant++;
 		}
 	}
@@ -1112,8 +1115,8 @@ static void test_search_order(void **state)
 			for (int k = 0; k < r.n; k++, seen++) {
 				assert_true(seen < nwant);
 				assert_int_equal(r.date[k], want[seen][0]);
-				assert_int_equal(r.chat[k], want[seen][1]);
-				assert_int_equal(r.id[k], want[seen][2]);
+				assert_int_equal(r.chat[k], want[seen][2]);
+				assert_int_equal(r.id[k], want[seen][3]);
 			}
 			if (r.n < limit)
 				break;
@@ -1129,9 +1132,9 @@ static void test_search_order(void **state)
 		int k = 0;
 
 		for (int i = 0; i < nwant; i++) {
-			if (want[i][1] != g[1])
+			if (want[i][2] != g[1])
 				continue;
-			assert_int_equal(r.id[k], want[i][2]);
+			assert_int_equal(r.id[k], want[i][3]);
 			k++;
 		}
 		assert_int_equal(r.n, k);
@@ -1451,6 +1454,755 @@ static void test_group_commit_large(void **state)
 	assert_int_equal(rows.id[0], kept);
 }
 
+/* ---- ordering within one second ---- */
+
+/* Two chats whose last messages share a second: the chat of the later
+ * message comes first whatever the chat ids, and the paging cursor
+ * (offset_date, offset_chat) continues after the chat it names. */
+static void test_dialogs_same_second(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g[4];
+	struct t_rows r = {0};
+
+	for (int i = 0; i < 4; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "g%d", i);
+		g[i] = t_chat(s, STORE_CHAT_GROUP, name, a, 10);
+		t_member(s, g[i], a, STORE_ROLE_MEMBER);
+	}
+	/* Same second, put in the order g3, g2, g0, g1 (g1's is the latest). */
+	t_msg(s, g[3], a, 500, "x");
+	t_msg(s, g[2], a, 500, "x");
+	assert_int_equal(store_begin(s), 0);
+	t_msg(s, g[0], a, 500, "x");
+	t_msg(s, g[1], a, 500, "x");
+	assert_int_equal(store_commit(s), 0);
+
+	assert_int_equal(store_dialog_list(s, a, 0, 0, 10, t_collect_dialog, &r), 0);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.id[0], g[1]);
+	assert_int_equal(r.id[1], g[0]);
+	assert_int_equal(r.id[2], g[2]);
+	assert_int_equal(r.id[3], g[3]);
+	/* Paging one at a time walks the same order. */
+	{
+		int64_t od = 0, oc = 0;
+
+		for (int k = 0; k < 4; k++) {
+			memset(&r, 0, sizeof(r));
+			assert_int_equal(store_dialog_list(s, a, od, oc, 1, t_collect_dialog, &r), 0);
+			assert_int_equal(r.n, 1);
+			assert_int_equal(r.id[0], g[k == 0 ? 1 : k == 1 ? 0 : k]);
+			od = r.date[0];
+			oc = r.id[0];
+		}
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(store_dialog_list(s, a, od, oc, 1, t_collect_dialog, &r), 0);
+		assert_int_equal(r.n, 0);
+	}
+	/* A reopen keeps the order (keys are stored, not counted in memory). */
+	store_close(env->s);
+	env->s = s = t_open(env, 0);
+	t_msg(s, g[3], a, 500, "x");            /* g3 now latest of the second */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_dialog_list(s, a, 0, 0, 10, t_collect_dialog, &r), 0);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.id[0], g[3]);
+	assert_int_equal(r.id[1], g[1]);
+	/* A cursor whose chat has moved since falls back to the end of its
+	 * second: chats of that second may repeat, none is skipped. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_dialog_list(s, a, 400, g[3], 10, t_collect_dialog, &r), 0);
+	assert_int_equal(r.n, 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_dialog_list(s, a, 500, 9999, 10, t_collect_dialog, &r), 0);
+	assert_int_equal(r.n, 4);
+	/* A chat without messages sorts by its creation second, below the
+	 * messages of that second. */
+	{
+		int64_t e = t_chat(s, STORE_CHAT_GROUP, "empty", a, 500);
+
+		t_member(s, e, a, STORE_ROLE_MEMBER);
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(store_dialog_list(s, a, 0, 0, 10, t_collect_dialog, &r), 0);
+		assert_int_equal(r.n, 5);
+		assert_int_equal(r.id[4], e);
+		assert_int_equal(r.date[4], 500);
+	}
+}
+
+/* Hits within one second come newest first by commit order, in all chats and
+ * in one, and the offset triple continues after the message it names. */
+static void test_search_same_second(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g1 = t_chat(s, STORE_CHAT_GROUP, "g1", a, 1);
+	int64_t g2 = t_chat(s, STORE_CHAT_GROUP, "g2", a, 1);
+	struct t_rows r;
+
+	t_member(s, g1, a, STORE_ROLE_MEMBER);
+	t_member(s, g2, a, STORE_ROLE_MEMBER);
+	t_msg(s, g2, a, 700, "needle early");   /* g2#1 */
+	t_msg(s, g1, a, 700, "needle late");    /* g1#1: later, lower chat id */
+	t_msg(s, g2, a, 700, "needle last");    /* g2#2 */
+	t_msg(s, g2, a, 699, "needle before");  /* g2#3: an earlier second */
+
+	r = t_search(s, a, 0, "needle", 0, 0, 0, 10);
+	assert_int_equal(r.n, 4);
+	assert_true(r.chat[0] == g2 && r.id[0] == 2);
+	assert_true(r.chat[1] == g1 && r.id[1] == 1);
+	assert_true(r.chat[2] == g2 && r.id[2] == 1);
+	assert_true(r.chat[3] == g2 && r.id[3] == 3);
+	r = t_search(s, a, 0, "needle", 700, g2, 2, 1);
+	assert_int_equal(r.n, 1);
+	assert_true(r.chat[0] == g1 && r.id[0] == 1);
+	r = t_search(s, a, 0, "needle", 700, g1, 1, 10);
+	assert_int_equal(r.n, 2);
+	assert_true(r.chat[0] == g2 && r.id[0] == 1);
+	r = t_search(s, a, g2, "needle", 0, 0, 0, 10);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.id[0], 2);
+	assert_int_equal(r.id[1], 1);
+	assert_int_equal(r.id[2], 3);
+	/* A deleted offset message still names its place. */
+	assert_int_equal(store_message_delete(s, g1, 1), 0);
+	r = t_search(s, a, 0, "needle", 700, g1, 1, 10);
+	assert_int_equal(r.n, 2);
+	assert_true(r.chat[0] == g2 && r.id[0] == 1);
+	/* A triple naming no message: everything up to the end of its second. */
+	r = t_search(s, a, 0, "needle", 699, 9999, 1, 10);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], 3);
+}
+
+/* ---- update logs ---- */
+
+/* Updates collected by a range callback. */
+struct t_updates {
+	int n;
+	int64_t pts[T_MAX_ROWS];
+	char body[T_MAX_ROWS][32];
+	size_t len[T_MAX_ROWS];
+};
+
+static int t_collect_update(void *ctx, int64_t pts, const char *body, size_t len)
+{
+	struct t_updates *u = ctx;
+
+	assert_true(u->n < T_MAX_ROWS);
+	assert_non_null(body);
+	u->pts[u->n] = pts;
+	u->len[u->n] = len;
+	memcpy(u->body[u->n], body, len < sizeof(u->body[0]) ? len : sizeof(u->body[0]) - 1);
+	u->n++;
+	return 0;
+}
+
+static int64_t t_payload(struct store *s, const char *body, int64_t date)
+{
+	int64_t id = -1;
+
+	assert_int_equal(store_payload_put(s, body, strlen(body), date, &id), 0);
+	assert_true(id > 0);
+	return id;
+}
+
+static struct t_updates t_user_range(struct store *s, int64_t user, int64_t after, int limit)
+{
+	struct t_updates u = {0};
+
+	assert_int_equal(store_update_user_range(s, user, after, limit, t_collect_update, &u), 0);
+	return u;
+}
+
+static struct t_updates t_chat_range(struct store *s, int64_t chat, int64_t after, int limit)
+{
+	struct t_updates u = {0};
+
+	assert_int_equal(store_update_chat_range(s, chat, after, limit, t_collect_update, &u), 0);
+	return u;
+}
+
+/* Per-user sequences: 1, 2, 3, ... for each user, no gaps, interleaved,
+ * inside and outside transactions, across undo and reopen. */
+static void test_user_log(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t u[3] = {t_user(s, "alice"), t_user(s, "bob"), t_user(s, "carol")};
+	int64_t next[3] = {1, 1, 1};
+	int64_t pts, min, p;
+	struct t_updates r;
+	char body[32];
+
+	/* A user who never had an update. */
+	assert_int_equal(store_update_user_state(s, u[0], &pts, &min), 0);
+	assert_int_equal(pts, 0);
+	assert_int_equal(min, 1);
+	r = t_user_range(s, u[0], 0, 10);
+	assert_int_equal(r.n, 0);
+
+	for (int i = 0; i < 300; i++) {
+		if (i % 50 == 0)
+			assert_int_equal(store_begin(s), 0);
+		if (i == 150) {                      /* a reopen halfway */
+			assert_int_equal(store_commit(s), 0);
+			store_close(env->s);
+			env->s = s = t_open(env, 0);
+			assert_int_equal(store_begin(s), 0);
+		}
+		snprintf(body, sizeof(body), "{\"n\":%d}", i);
+		p = t_payload(s, body, 1000 + i);
+		for (int k = 0; k < 3; k++) {
+			if ((i + k) % 3 == 0 && k != 0)
+				continue;            /* not every user gets every update */
+			assert_int_equal(store_update_user_append(s, u[k], p, 1000 + i, &pts), 0);
+			assert_int_equal(pts, next[k]);
+			next[k]++;
+		}
+		if (i % 50 == 49)
+			assert_int_equal(store_commit(s), 0);
+	}
+	/* An undone request gives its numbers back: no gap is ever visible. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	p = t_payload(s, "undone", 2000);
+	assert_int_equal(store_update_user_append(s, u[0], p, 2000, &pts), 0);
+	assert_int_equal(pts, next[0]);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	p = t_payload(s, "kept", 2001);
+	assert_int_equal(store_update_user_append(s, u[0], p, 2001, &pts), 0);
+	assert_int_equal(pts, next[0]);
+	next[0]++;
+	assert_int_equal(store_release(s), 0);
+	assert_int_equal(store_commit(s), 0);
+
+	for (int k = 0; k < 3; k++) {
+		int64_t seen = 0;
+
+		assert_int_equal(store_update_user_state(s, u[k], &pts, &min), 0);
+		assert_int_equal(pts, next[k] - 1);
+		assert_int_equal(min, 1);
+		/* Replayed in pages: every pts once, in order. */
+		for (;;) {
+			r = t_user_range(s, u[k], seen, 37);
+			for (int j = 0; j < r.n; j++)
+				assert_int_equal(r.pts[j], seen + 1 + j);
+			seen += r.n;
+			if (r.n < 37)
+				break;
+		}
+		assert_int_equal(seen, pts);
+	}
+	r = t_user_range(s, u[0], 0, 2);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.body[0], "{\"n\":0}");
+	assert_int_equal(r.len[0], 7);
+	assert_string_equal(r.body[1], "{\"n\":1}");
+	r = t_user_range(s, u[0], next[0] - 2, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "kept");
+	r = t_user_range(s, u[0], 0, 0);
+	assert_int_equal(r.n, 0);
+
+	/* Unknown users and payloads are refused; nothing is counted. */
+	p = t_payload(s, "x", 3000);
+	assert_int_equal(store_update_user_append(s, 9999, p, 3000, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_user_state(s, 9999, &pts, &min), PL_NOTFOUND);
+	assert_int_equal(store_update_user_append(s, u[1], p + 100, 3000, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_user_append(s, u[1], p, 3000, &pts), 0);
+	assert_int_equal(pts, next[1]);
+	assert_int_equal(store_begin(s), 0);     /* the same inside a transaction */
+	assert_int_equal(store_update_user_append(s, u[1], p + 100, 3000, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_user_append(s, 9999, p, 3000, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_user_append(s, u[1], p, 3000, &pts), 0);
+	assert_int_equal(pts, next[1] + 1);
+	assert_int_equal(store_commit(s), 0);
+	r = t_user_range(s, u[1], next[1] - 2, 10);
+	assert_int_equal(r.n, 3);
+	for (int j = 0; j < 3; j++)
+		assert_int_equal(r.pts[j], next[1] - 1 + j);
+	assert_int_equal(store_update_user_state(s, u[1], &pts, &min), 0);
+	assert_int_equal(pts, next[1] + 1);
+
+	/* Bodies are bytes: embedded NULs and empty bodies come back exactly. */
+	assert_int_equal(store_payload_put(s, "a\0b", 3, 3000, &p), 0);
+	assert_int_equal(store_update_user_append(s, u[2], p, 3000, &pts), 0);
+	assert_int_equal(store_payload_put(s, NULL, 0, 3000, &p), 0);
+	assert_int_equal(store_update_user_append(s, u[2], p, 3000, &pts), 0);
+	r = t_user_range(s, u[2], next[2] - 1, 10);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.len[0], 3);
+	assert_memory_equal(r.body[0], "a\0b", 3);
+	assert_int_equal(r.len[1], 0);
+	assert_int_equal(store_payload_put(s, NULL, 1, 3000, &p), PL_INVAL);
+}
+
+/* Per-chat sequences (chats.pts), and the readers' view of them. */
+static void test_chat_log(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *rd = t_open(env, STORE_READONLY);
+	int64_t a = t_user(s, "alice");
+	int64_t c1 = t_chat(s, STORE_CHAT_CHANNEL, "news", a, 1);
+	int64_t c2 = t_chat(s, STORE_CHAT_CHANNEL, "sport", a, 1);
+	int64_t pts, min, p;
+	struct t_updates r;
+
+	assert_int_equal(store_update_chat_state(s, c1, &pts, &min), 0);
+	assert_int_equal(pts, 0);
+	assert_int_equal(min, 1);
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 1; i <= 40; i++) {
+		p = t_payload(s, "post", 100 + i);
+		assert_int_equal(store_update_chat_append(s, c1, p, 100 + i, &pts), 0);
+		assert_int_equal(pts, i);
+		if (i % 4 == 0) {
+			assert_int_equal(store_update_chat_append(s, c2, p, 100 + i, &pts), 0);
+			assert_int_equal(pts, i / 4);
+		}
+	}
+	/* Readers see nothing before the commit. */
+	assert_int_equal(store_update_chat_state(rd, c1, &pts, &min), 0);
+	assert_int_equal(pts, 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_update_chat_state(rd, c1, &pts, &min), 0);
+	assert_int_equal(pts, 40);
+	assert_int_equal(min, 1);
+	assert_int_equal(store_update_chat_state(rd, c2, &pts, &min), 0);
+	assert_int_equal(pts, 10);
+	r = t_chat_range(rd, c1, 35, 3);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.pts[0], 36);
+	assert_int_equal(r.pts[2], 38);
+	r = t_chat_range(rd, c2, 0, 100);
+	assert_int_equal(r.n, 10);
+	assert_int_equal(r.pts[9], 10);
+	r = t_chat_range(rd, c1, 40, 100);
+	assert_int_equal(r.n, 0);
+	store_close(rd);
+
+	/* Continues after a reopen. */
+	store_close(env->s);
+	env->s = s = t_open(env, 0);
+	p = t_payload(s, "again", 200);
+	assert_int_equal(store_update_chat_append(s, c1, p, 200, &pts), 0);
+	assert_int_equal(pts, 41);
+	/* Unknown chats and payloads are refused. */
+	assert_int_equal(store_update_chat_append(s, 9999, p, 200, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_chat_state(s, 9999, &pts, &min), PL_NOTFOUND);
+	assert_int_equal(store_update_chat_append(s, c1, p + 100, 200, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_chat_state(s, c1, &pts, &min), 0);
+	assert_int_equal(pts, 41);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_update_chat_append(s, c1, p + 100, 200, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_chat_append(s, c1, p, 200, &pts), 0);
+	assert_int_equal(pts, 42);
+	assert_int_equal(store_commit(s), 0);
+	r = t_chat_range(s, c1, 39, 10);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.pts[2], 42);
+}
+
+/* Pruning: old rows go in bounded steps, recent rows and the payloads they
+ * refer to stay, and min_kept follows. */
+static void test_update_prune(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	int64_t ch = t_chat(s, STORE_CHAT_CHANNEL, "news", a, 1);
+	int64_t pts, min, n, total, p_old, p_mixed, p_new;
+	struct t_updates r;
+
+	assert_int_equal(store_update_prune(s, 1000, 10, &n), 0);
+	assert_int_equal(n, 0);
+	/* Dated 100: a#1, b#1, ch#1 share one payload. */
+	p_old = t_payload(s, "old", 100);
+	assert_int_equal(store_update_user_append(s, a, p_old, 100, &pts), 0);
+	assert_int_equal(store_update_user_append(s, b, p_old, 100, &pts), 0);
+	assert_int_equal(store_update_chat_append(s, ch, p_old, 100, &pts), 0);
+	/* An old payload that a recent row (a#2, dated 300) still refers to. */
+	p_mixed = t_payload(s, "mixed", 100);
+	assert_int_equal(store_update_user_append(s, b, p_mixed, 100, &pts), 0);   /* b#2 */
+	assert_int_equal(store_update_user_append(s, a, p_mixed, 300, &pts), 0);   /* a#2 */
+	/* Dated 300. */
+	p_new = t_payload(s, "new", 300);
+	assert_int_equal(store_update_user_append(s, a, p_new, 300, &pts), 0);     /* a#3 */
+	assert_int_equal(store_update_chat_append(s, ch, p_new, 300, &pts), 0);   /* ch#2 */
+	/* A payload that never went to any log. */
+	t_payload(s, "orphan", 100);
+
+	/* Before 200: a#1, b#1, b#2, ch#1, then p_old and the orphan. */
+	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
+	assert_int_equal(pts, 3);
+	assert_int_equal(min, 2);
+	assert_int_equal(store_update_user_state(s, b, &pts, &min), 0);
+	assert_int_equal(pts, 2);
+	assert_int_equal(min, 3);                 /* nothing kept: pts + 1 */
+	assert_int_equal(store_update_chat_state(s, ch, &pts, &min), 0);
+	assert_int_equal(pts, 2);
+	assert_int_equal(min, 2);
+	r = t_user_range(s, a, 0, 10);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.pts[0], 2);
+	assert_string_equal(r.body[0], "mixed");
+	assert_string_equal(r.body[1], "new");
+	r = t_chat_range(s, ch, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "new");
+	/* Sequences go on after pruning, never reused. */
+	assert_int_equal(store_update_user_append(s, b, p_new, 300, &pts), 0);
+	assert_int_equal(pts, 3);
+
+	/* At most limit per call (rows, then payloads), oldest first. */
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 0; i < 50; i++) {
+		int64_t p = t_payload(s, "bulk", 400 + i);
+
+		assert_int_equal(store_update_user_append(s, a, p, 400 + i, &pts), 0);
+		assert_int_equal(store_update_user_append(s, b, p, 400 + i, &pts), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	/* Before 425: 25 dates x 2 rows, 25 payloads, and all older rows and
+	 * payloads (a#2, a#3, b#3, ch#2, p_mixed, p_new). */
+	total = 0;
+	do {
+		assert_int_equal(store_update_prune(s, 425, 7, &n), 0);
+		assert_true(n <= 7);
+		total += n;
+		assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
+		assert_true(min >= 2 && min <= pts + 1);
+	} while (n == 7);
+	assert_int_equal(total, 50 + 25 + 4 + 2);
+	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
+	assert_int_equal(pts, 53);
+	assert_int_equal(min, 29);                /* a#4..#28 dated 400..424 went */
+	r = t_user_range(s, a, 0, 100);
+	assert_int_equal(r.n, 25);
+	assert_int_equal(r.pts[0], 29);
+	assert_string_equal(r.body[24], "bulk");
+	assert_int_equal(store_update_chat_state(s, ch, &pts, &min), 0);
+	assert_int_equal(min, pts + 1);
+	assert_int_equal(store_update_prune(s, 425, 0, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* Rows are found through their payloads: a row dated before its
+	 * payload goes once the payload is old enough too. */
+	p_new = t_payload(s, "late", 900);
+	assert_int_equal(store_update_user_append(s, b, p_new, 410, &pts), 0);
+	assert_int_equal(store_update_prune(s, 425, 100, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_update_prune(s, 901, 100, &n), 0);
+	assert_int_equal(n, 25 * 3 + 2);
+	assert_int_equal(store_update_user_state(s, b, &pts, &min), 0);
+	assert_int_equal(min, pts + 1);
+	/* Inside a group commit, undone with its request. */
+	p_new = t_payload(s, "again", 950);
+	assert_int_equal(store_update_user_append(s, a, p_new, 950, &pts), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(store_update_prune(s, 1000, 100, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(store_commit(s), 0);
+	r = t_user_range(s, a, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "again");
+}
+
+/* ---- fan-out lists, large chats, presence ---- */
+
+static int t_collect_id(void *ctx, int64_t id)
+{
+	struct t_rows *r = ctx;
+
+	assert_true(r->n < T_MAX_ROWS);
+	r->id[r->n++] = id;
+	return (r->stop_after > 0 && r->n >= r->stop_after) ? 7 : 0;
+}
+
+static int t_collect_chat_pts(void *ctx, int64_t chat_id, int64_t pts)
+{
+	struct t_rows *r = ctx;
+
+	assert_true(r->n < T_MAX_ROWS);
+	r->id[r->n] = chat_id;
+	r->date[r->n] = pts;
+	r->n++;
+	return 0;
+}
+
+static void test_large_chats(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	int64_t ch = t_chat(s, STORE_CHAT_CHANNEL, "news", b, 1);
+	int64_t ch2 = t_chat(s, STORE_CHAT_CHANNEL, "left", b, 1);
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "group", b, 1);
+	int64_t small = t_chat(s, STORE_CHAT_GROUP, "small", b, 1);
+	struct store_chat c = {0};
+	struct t_rows r = {0};
+	int64_t pts, p;
+
+	/* Channels are created large; groups are not, unless asked. */
+	assert_int_equal(store_chat_get(s, ch, &c), 0);
+	assert_int_equal(c.large, 1);
+	assert_int_equal(store_chat_get(s, g, &c), 0);
+	assert_int_equal(c.large, 0);
+	assert_int_equal(store_chat_find(s, "news", &c), 0);
+	assert_int_equal(c.large, 1);
+	memset(&c, 0, sizeof(c));
+	c.type = STORE_CHAT_GROUP;
+	c.large = 1;
+	c.created_at = 1;
+	assert_int_equal(store_chat_create(s, &c), 0);
+	assert_int_equal(c.large, 1);
+	assert_int_equal(store_chat_get(s, c.id, &c), 0);
+	assert_int_equal(c.large, 1);
+
+	t_member(s, ch, a, STORE_ROLE_MEMBER);
+	t_member(s, ch2, a, STORE_ROLE_MEMBER);
+	t_member(s, ch2, a, STORE_ROLE_LEFT);
+	t_member(s, g, a, STORE_ROLE_ADMIN);
+	t_member(s, small, a, STORE_ROLE_MEMBER);
+	t_member(s, ch, b, STORE_ROLE_CREATOR);
+	p = t_payload(s, "post", 10);
+	assert_int_equal(store_update_chat_append(s, ch, p, 10, &pts), 0);
+	assert_int_equal(store_update_chat_append(s, ch, p, 10, &pts), 0);
+
+	assert_int_equal(store_large_chats(s, a, t_collect_chat_pts, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], ch);
+	assert_int_equal(r.date[0], 2);
+
+	/* A group turning large: its members so far, and those who join later. */
+	assert_int_equal(store_chat_set_large(s, g), 0);
+	assert_int_equal(store_chat_set_large(s, g), 0);     /* idempotent */
+	assert_int_equal(store_chat_set_large(s, 9999), PL_NOTFOUND);
+	assert_int_equal(store_chat_get(s, g, &c), 0);
+	assert_int_equal(c.large, 1);
+	t_member(s, g, b, STORE_ROLE_MEMBER);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_large_chats(s, a, t_collect_chat_pts, &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.id[0], ch);
+	assert_int_equal(r.id[1], g);
+	assert_int_equal(r.date[1], 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_large_chats(s, b, t_collect_chat_pts, &r), 0);
+	assert_int_equal(r.n, 2);
+	/* Kicked or left: no longer listed; back as a member: listed again. */
+	t_member(s, ch, a, STORE_ROLE_KICKED);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_large_chats(s, a, t_collect_chat_pts, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], g);
+	t_member(s, ch, a, STORE_ROLE_MEMBER);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_large_chats(s, a, t_collect_chat_pts, &r), 0);
+	assert_int_equal(r.n, 2);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_large_chats(s, 9999, t_collect_chat_pts, &r), 0);
+	assert_int_equal(r.n, 0);
+	/* Marking large inside a group commit is undone with its request. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(store_chat_set_large(s, small), 0);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_chat_get(s, small, &c), 0);
+	assert_int_equal(c.large, 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_large_chats(s, a, t_collect_chat_pts, &r), 0);
+	assert_int_equal(r.n, 2);
+}
+
+static void test_member_ids(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t u[12];
+	int64_t g, after = 0;
+	int got = 0;
+	struct t_rows r = {0};
+
+	for (int i = 0; i < 12; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "user%d", i);
+		u[i] = t_user(s, name);
+	}
+	g = t_chat(s, STORE_CHAT_GROUP, "g", u[0], 1);
+	for (int i = 0; i < 12; i++)
+		t_member(s, g, u[i], i % 4 == 3 ? STORE_ROLE_LEFT : i % 4 == 2 ? STORE_ROLE_KICKED
+				   : i == 0 ? STORE_ROLE_CREATOR : STORE_ROLE_MEMBER);
+	/* Members are u0, u1, u4, u5, u8, u9: pages of 4. */
+	for (;;) {
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(store_member_ids(s, g, after, 4, t_collect_id, &r), 0);
+		for (int k = 0; k < r.n; k++, got++) {
+			int i = got / 2 * 4 + got % 2;
+
+			assert_int_equal(r.id[k], u[i]);
+		}
+		if (r.n < 4)
+			break;
+		after = r.id[r.n - 1];
+	}
+	assert_int_equal(got, 6);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_member_ids(s, g, 0, 0, t_collect_id, &r), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(store_member_ids(s, 9999, 0, 10, t_collect_id, &r), 0);
+	assert_int_equal(r.n, 0);
+	r.stop_after = 2;
+	assert_int_equal(store_member_ids(s, g, 0, 10, t_collect_id, &r), 7);
+	assert_int_equal(r.n, 2);
+}
+
+static int64_t t_private(struct store *s, int64_t x, int64_t y)
+{
+	struct store_chat c = {0};
+
+	c.type = STORE_CHAT_PRIVATE;
+	c.user_lo = x < y ? x : y;
+	c.user_hi = x < y ? y : x;
+	c.created_at = 1;
+	assert_int_equal(store_chat_create(s, &c), 0);
+	assert_int_equal(c.large, 0);
+	return c.id;
+}
+
+static void test_contact_ids(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t u[5];
+	struct t_rows r = {0};
+
+	for (int i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "user%d", i);
+		u[i] = t_user(s, name);
+	}
+	/* u2 is the higher id with u0 and u1, the lower with u4. */
+	t_private(s, u[2], u[4]);
+	t_private(s, u[0], u[2]);
+	t_private(s, u[1], u[2]);
+	t_private(s, u[0], u[3]);
+	t_member(s, t_chat(s, STORE_CHAT_GROUP, "g", u[2], 1), u[3], STORE_ROLE_MEMBER);
+
+	assert_int_equal(store_contact_ids(s, u[2], t_collect_id, &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.id[0], u[0]);
+	assert_int_equal(r.id[1], u[1]);
+	assert_int_equal(r.id[2], u[4]);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_contact_ids(s, u[3], t_collect_id, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], u[0]);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_contact_ids(s, 9999, t_collect_id, &r), 0);
+	assert_int_equal(r.n, 0);
+}
+
+static void test_presence(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	struct store_user u;
+	struct t_rows r = {0};
+
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.last_seen, 0);
+	assert_int_equal(u.privacy_last_seen, STORE_PRIVACY_EVERYBODY);
+	assert_int_equal(store_user_set_last_seen(s, a, 1795000000), 0);
+	assert_int_equal(store_user_set_privacy(s, a, STORE_PRIVACY_CONTACTS), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.last_seen, 1795000000);
+	assert_int_equal(u.privacy_last_seen, STORE_PRIVACY_CONTACTS);
+	assert_int_equal(store_user_find(s, "alice", &u), 0);
+	assert_int_equal(u.last_seen, 1795000000);
+	assert_int_equal(store_user_set_privacy(s, a, STORE_PRIVACY_NOBODY), 0);
+	assert_int_equal(store_user_set_privacy(s, a, 3), PL_INVAL);
+	assert_int_equal(store_user_set_privacy(s, a, -1), PL_INVAL);
+	assert_int_equal(store_user_set_privacy(s, 9999, STORE_PRIVACY_NOBODY), PL_NOTFOUND);
+	assert_int_equal(store_user_set_last_seen(s, 9999, 1), PL_NOTFOUND);
+	/* Other fields are untouched, and an update of those keeps these. */
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_string_equal(u.display_name, "User alice");
+	snprintf(u.bio, sizeof(u.bio), "hi");
+	assert_int_equal(store_user_update(s, &u), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.privacy_last_seen, STORE_PRIVACY_NOBODY);
+	assert_int_equal(u.last_seen, 1795000000);
+	/* Block lists carry them too. */
+	assert_int_equal(store_block_set(s, b, a, 1, 5), 0);
+	assert_int_equal(store_block_list(s, b, t_collect_user, &r), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(store_user_get(s, b, &u), 0);
+	assert_int_equal(u.last_seen, 0);
+}
+
+/* The cost of a fan-out: a 200-member group message is one payload and 200
+ * user appends in one request of a group commit.  Prints microseconds per
+ * append (the commit's fsync excluded: it is shared by the whole group). */
+static void test_fanout_cost(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	enum { MEMBERS = 200, MESSAGES = 50, USERS = 2000 };
+	int64_t user[USERS], member[MEMBERS];
+	struct timespec t0, t1;
+	double us = 0;
+
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 0; i < USERS; i++) {
+		struct store_user u = {0};
+
+		u.created_at = 1;
+		assert_int_equal(store_user_create(s, &u), 0);
+		user[i] = u.id;
+	}
+	assert_int_equal(store_commit(s), 0);
+	for (int i = 0; i < MEMBERS; i++)
+		member[i] = user[(i * 7919) % USERS];   /* spread over the table */
+	for (int m = 0; m < MESSAGES; m++) {
+		int64_t p, pts;
+
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(store_mark(s), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(store_payload_put(s, "{\"type\":\"new_message\"}", 23, 1000 + m, &p), 0);
+		for (int i = 0; i < MEMBERS; i++) {
+			assert_int_equal(store_update_user_append(s, member[i], p, 1000 + m, &pts), 0);
+			assert_int_equal(pts, m + 1);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		assert_int_equal(store_release(s), 0);
+		assert_int_equal(store_commit(s), 0);
+		us += (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+	}
+	printf("fan-out: %.2f us per user append (%d members, %d messages)\n", us / (MEMBERS * MESSAGES),
+	       MEMBERS, MESSAGES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1477,6 +2229,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_savepoint_undo, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_edit_in_transaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_large, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_dialogs_same_second, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_search_same_second, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_user_log, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_chat_log, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_large_chats, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_member_ids, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_contact_ids, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_presence, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_cost, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
