@@ -260,7 +260,7 @@ static void send_chat(struct hub *h, int64_t chat_id, struct ws_frame *f, int64_
 static struct ws_frame *frame_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static struct ws_frame *frame_printf(const char *fmt, ...)
 {
-	char small[512], *p = small;
+	char small[512], *heap = NULL;
 	struct ws_frame *f;
 	va_list ap;
 	int n;
@@ -270,16 +270,15 @@ static struct ws_frame *frame_printf(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	if ((size_t)n >= sizeof small) {
-		if (!(p = malloc((size_t)n + 1)))
-			return NULL;
-		va_start(ap, fmt);
-		vsnprintf(p, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	f = ws_frame_new(p, (size_t)n);
-	if (p != small)
-		free(p);
+	if ((size_t)n < sizeof small)
+		return ws_frame_new(small, (size_t)n);
+	if (!(heap = malloc((size_t)n + 1)))
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(heap, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	f = ws_frame_new(heap, (size_t)n);
+	free(heap);
 	return f;
 }
 

@@ -42,7 +42,7 @@ static const struct directive directives[] = {
 	L(rate_requests_per_sec, 1, 1000000000, "100", "API calls per session per second (burst twice that)"),
 	L(rate_messages_per_sec, 1, 1000000000, "10", "Messages (send, forward) per user per second"),
 	L(rate_messages_burst, 1, 1000000000, "30", "Messages a user may send at once before rate_messages_per_sec applies"),
-	L(large_group_threshold, 2, 1000000, "200", "Groups with more members switch to one update sequence per chat (docs/sync.md)"),
+	L(large_group_threshold, 2, 1000000, "100", "Groups with more members switch to one update sequence per chat (docs/sync.md)"),
 	L(updates_retention_days, 1, 3650, "7", "Days the update logs keep updates for catch-up; older states get \"reload\""),
 	L(ws_max_message_bytes, 1024, 67108864, "1048576", "Largest WebSocket message a client may send; more closes with 1009"),
 	L(ws_max_pending_bytes, 4096, 1073741824, "4194304", "Output waiting for a slow WebSocket client; more closes with 4408"),
