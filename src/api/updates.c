@@ -1,5 +1,6 @@
 /* updates.c — update-log rows and live pushes from a call's events (see
  * updates.h and docs/sync.md).  Writer thread, inside the transaction. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,7 @@ struct upd_ctx {
 	struct core_tx *tx;
 	const struct upd_config *cfg;
 	struct upd_list *out;
+	int64_t tag_chat, tag_msg;  /* the message the update being built carries */
 };
 
 /* A stored body: the JSON text once in the payload table. */
@@ -79,7 +81,7 @@ struct stored {
 	struct upd_body *body;
 };
 
-static int store_update(struct upd_ctx *u, json_t *upd, struct stored *st)
+static int store_update_tagged(struct upd_ctx *u, json_t *upd, int64_t chat_id, int64_t msg_id, struct stored *st)
 {
 	char *s;
 	int rc;
@@ -95,12 +97,17 @@ static int store_update(struct upd_ctx *u, json_t *upd, struct stored *st)
 	free(s);
 	if (!st->body)
 		return PL_NOMEM;
-	rc = store_payload_put(u->tx->s, st->body->s, st->body->len, u->tx->now, &st->id);
+	rc = store_payload_put(u->tx->s, st->body->s, st->body->len, u->tx->now, chat_id, msg_id, &st->id);
 	if (rc < 0) {
 		upd_body_unref(st->body);
 		st->body = NULL;
 	}
 	return rc;
+}
+
+static int store_update(struct upd_ctx *u, json_t *upd, struct stored *st)
+{
+	return store_update_tagged(u, upd, 0, 0, st);
 }
 
 static int to_user(struct upd_ctx *u, int64_t uid, const struct stored *st)
@@ -175,14 +182,14 @@ static int deliver(struct upd_ctx *u, const struct store_chat *c, upd_build_cb b
 		int64_t viewers[2] = {c->user_lo, c->user_hi};
 		for (int i = 0; i < (c->user_lo == c->user_hi ? 1 : 2) && rc == 0; i++) {
 			u->tx->uid = viewers[i];
-			if ((rc = store_update(u, build(u, c, arg), &st)) == 0)
+			if ((rc = store_update_tagged(u, build(u, c, arg), u->tag_chat, u->tag_msg, &st)) == 0)
 				rc = to_user(u, viewers[i], &st);
 			upd_body_unref(st.body);
 		}
 		u->tx->uid = saved;
 		return rc;
 	}
-	if ((rc = store_update(u, build(u, c, arg), &st)) < 0)
+	if ((rc = store_update_tagged(u, build(u, c, arg), u->tag_chat, u->tag_msg, &st)) < 0)
 		return rc;
 	if (c->large) {
 		rc = to_chat(u, c, &st);
@@ -200,11 +207,21 @@ struct msg_arg {
 	const struct store_message *m;
 };
 
+/* Messages in updates are rendered without nesting other messages (replies
+ * and pins name them by id), so a stored update carries the content of one
+ * message only and can be redacted when that message is deleted. */
 static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void *arg)
 {
 	struct msg_arg *a = arg;
+	json_t *m = render_message(u->tx, c, a->m, 1);
 
-	return json_pack("{s:s, s:o}", "type", a->type, "message", render_message(u->tx, c, a->m, 0));
+	if (!m)
+		return NULL;
+	if (a->m->reply_to_id)
+		json_object_set_new(m, "reply_to_message_id", json_integer(a->m->reply_to_id));
+	if (a->m->service == CORE_SVC_PINNED && a->m->text)
+		json_object_set_new(m, "pinned_message_id", json_integer(strtoll(a->m->text, NULL, 10)));
+	return json_pack("{s:s, s:o}", "type", a->type, "message", m);
 }
 
 static int on_message(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
@@ -220,7 +237,10 @@ static int on_message(struct upd_ctx *u, const struct store_chat *c, const struc
 	}
 	if (rc < 0)
 		return rc;
+	u->tag_chat = c->id;
+	u->tag_msg = m.id;
 	rc = deliver(u, c, build_message, &a);
+	u->tag_chat = u->tag_msg = 0;
 	store_message_release(&m);
 	return rc;
 }
@@ -242,6 +262,20 @@ static json_t *build_delete(struct upd_ctx *u, const struct store_chat *c, void 
 			 (json_int_t)core_chat_peer_id(c, u->tx->uid), "message_ids", ids, "for_me", a->for_me);
 }
 
+/* A message deleted for everyone leaves no copy of its content in the logs:
+ * every stored update that carried it now says only that it was redacted. */
+static int redact(struct upd_ctx *u, const struct store_chat *c, const int64_t *ids, size_t n)
+{
+	char body[96];
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int len = snprintf(body, sizeof body, "{\"type\":\"redacted\",\"message_id\":%lld}", (long long)ids[i]);
+		rc = store_payload_redact(u->tx->s, c->id, ids[i], body, (size_t)len);
+	}
+	return rc;
+}
+
 /* Deletes of one chat by one call travel as one update: events [i, j). */
 static int on_delete(struct upd_ctx *u, const struct store_chat *c, const struct bus_events *ev, size_t i,
 		     size_t j)
@@ -257,7 +291,9 @@ static int on_delete(struct upd_ctx *u, const struct store_chat *c, const struct
 	for (size_t k = i; k < j; k++)
 		ids[k - i] = ev->v[k].msg_id;
 	if (!a.for_me) {
-		rc = deliver(u, c, build_delete, &a);
+		rc = redact(u, c, ids, j - i);
+		if (rc == 0)
+			rc = deliver(u, c, build_delete, &a);
 	} else { /* only the user who deleted for themselves hears of it */
 		u->tx->uid = ev->v[i].user_id;
 		if ((rc = store_update(u, build_delete(u, c, &a), &st)) == 0)

@@ -185,6 +185,11 @@ static const char *const schema_migrations[] = {
 	"CREATE INDEX members_large ON members(user_id) WHERE large = 1 AND role >= 2;"
 	"ALTER TABLE users ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE users ADD COLUMN privacy_last_seen INTEGER NOT NULL DEFAULT 0;",
+	/* 4: payloads name the message whose content they carry, so deleting a
+	 * message for everyone can redact every stored copy of it. */
+	"ALTER TABLE update_payloads ADD COLUMN chat_id INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE update_payloads ADD COLUMN msg_id INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX update_payloads_msg ON update_payloads(chat_id, msg_id) WHERE chat_id != 0;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

@@ -278,8 +278,14 @@ struct store_ops {
 			   int limit, store_dialog_cb cb, void *ctx);
 
 	/* --- update logs (docs/sync.md) --------------------------------- */
-	/* Stores an encoded update body once; rows of many logs refer to it. */
-	int (*payload_put)(struct store *s, const char *body, size_t len, int64_t date, int64_t *id);
+	/* Stores an encoded update body once; rows of many logs refer to it.
+	 * chat_id/msg_id (0 if none) name the message whose content it carries,
+	 * so payload_redact can find it. */
+	int (*payload_put)(struct store *s, const char *body, size_t len, int64_t date, int64_t chat_id,
+			   int64_t msg_id, int64_t *id);
+	/* Replaces the body of every payload carrying message (chat_id, msg_id):
+	 * a message deleted for everyone leaves no copy in the update logs. */
+	int (*payload_redact)(struct store *s, int64_t chat_id, int64_t msg_id, const char *body, size_t len);
 	/* Appends payload_id to user_id's log with the user's next pts (1, 2, ...),
 	 * returned in *pts.  The counter lives in the store and is never reused. */
 	int (*update_user_append)(struct store *s, int64_t user_id, int64_t payload_id, int64_t date, int64_t *pts);
@@ -380,7 +386,8 @@ static inline int store_message_view(struct store *s, int64_t c, int64_t id, int
 static inline int store_message_unread(struct store *s, int64_t c, int64_t u, int64_t after, int64_t *o) { return s->ops->message_unread(s, c, u, after, o); }
 static inline int store_message_count(struct store *s, int64_t *o) { return s->ops->message_count(s, o); }
 
-static inline int store_payload_put(struct store *s, const char *b, size_t n, int64_t d, int64_t *id) { return s->ops->payload_put(s, b, n, d, id); }
+static inline int store_payload_put(struct store *s, const char *b, size_t n, int64_t d, int64_t c, int64_t m, int64_t *id) { return s->ops->payload_put(s, b, n, d, c, m, id); }
+static inline int store_payload_redact(struct store *s, int64_t c, int64_t m, const char *b, size_t n) { return s->ops->payload_redact(s, c, m, b, n); }
 static inline int store_update_user_append(struct store *s, int64_t u, int64_t p, int64_t d, int64_t *pts) { return s->ops->update_user_append(s, u, p, d, pts); }
 static inline int store_update_chat_append(struct store *s, int64_t c, int64_t p, int64_t d, int64_t *pts) { return s->ops->update_chat_append(s, c, p, d, pts); }
 static inline int store_update_user_state(struct store *s, int64_t u, int64_t *pts, int64_t *min) { return s->ops->update_user_state(s, u, pts, min); }

@@ -112,7 +112,7 @@ enum sq_stmt_id {
 	SQ_MSG_VIEWS, SQ_VIEW_ADD, SQ_VIEW_INC, SQ_MSG_UNREAD, SQ_MSG_COUNT,
 	SQ_FTS_INSERT, SQ_FTS_DELETE,
 	SQ_DIALOGS, SQ_DIALOG_KEY,
-	SQ_PAYLOAD_PUT,
+	SQ_PAYLOAD_PUT, SQ_PAYLOAD_REDACT,
 	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
 	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE,
 	SQ_PRUNE_CANDIDATES, SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS, SQ_PRUNE_PAYLOAD,
@@ -257,7 +257,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 
 	/* Update logs.  An append reads the counter, advances it and inserts
 	 * the row under the write lock (no RETURNING, see above). */
-	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body) VALUES(?1, ?2)",
+	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body, chat_id, msg_id) VALUES(?1, ?2, ?3, ?4)",
+	[SQ_PAYLOAD_REDACT] = "UPDATE update_payloads SET body = ?3 WHERE chat_id = ?1 AND msg_id = ?2",
 	[SQ_USER_PTS] = "SELECT pts FROM user_state WHERE user_id = ?1",
 	[SQ_USER_PTS_SET] = "INSERT INTO user_state(user_id, pts) VALUES(?1, ?2)"
 		" ON CONFLICT(user_id) DO UPDATE SET pts = excluded.pts",
@@ -2248,7 +2249,8 @@ static const struct sq_log sq_chat_log = {
 
 /* Stores an update body; *id gets its row id.  body may be NULL when len is
  * 0.  The bytes are stored as a BLOB and served back exactly. */
-static int sq_payload_put(struct store *s, const char *body, size_t len, int64_t date, int64_t *id)
+static int sq_payload_put(struct store *s, const char *body, size_t len, int64_t date, int64_t chat_id,
+			  int64_t msg_id, int64_t *id)
 {
 	struct sq_store *st = sq(s);
 	sqlite3_stmt *q = NULL;
@@ -2264,8 +2266,33 @@ static int sq_payload_put(struct store *s, const char *body, size_t len, int64_t
 		rc = rc == SQLITE_TOOBIG ? PL_TOOBIG : store_sqlite_err(rc);
 		goto out;
 	}
+	sqlite3_bind_int64(q, 3, chat_id);
+	sqlite3_bind_int64(q, 4, msg_id);
 	if ((rc = sq_run(q)) == 0 && id)
 		*id = sqlite3_last_insert_rowid(st->db);
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_payload_redact(struct store *s, int64_t chat_id, int64_t msg_id, const char *body, size_t len)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (!body || !chat_id)
+		return PL_INVAL;
+	if ((rc = sq_prep(st, SQ_PAYLOAD_REDACT, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, msg_id);
+	rc = sqlite3_bind_blob64(q, 3, body, len, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		rc = store_sqlite_err(rc);
+		goto out;
+	}
+	rc = sq_run(q);
 out:
 	sq_done(q);
 	return rc;
@@ -2555,6 +2582,7 @@ static const struct store_ops sq_ops = {
 	.message_count = sq_message_count,
 	.dialog_list = sq_dialog_list,
 	.payload_put = sq_payload_put,
+	.payload_redact = sq_payload_redact,
 	.update_user_append = sq_update_user_append,
 	.update_chat_append = sq_update_chat_append,
 	.update_user_state = sq_update_user_state,

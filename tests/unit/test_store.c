@@ -1608,7 +1608,7 @@ static int64_t t_payload(struct store *s, const char *body, int64_t date)
 {
 	int64_t id = -1;
 
-	assert_int_equal(store_payload_put(s, body, strlen(body), date, &id), 0);
+	assert_int_equal(store_payload_put(s, body, strlen(body), date, 0, 0, &id), 0);
 	assert_true(id > 0);
 	return id;
 }
@@ -1733,16 +1733,16 @@ static void test_user_log(void **state)
 	assert_int_equal(pts, next[1] + 1);
 
 	/* Bodies are bytes: embedded NULs and empty bodies come back exactly. */
-	assert_int_equal(store_payload_put(s, "a\0b", 3, 3000, &p), 0);
+	assert_int_equal(store_payload_put(s, "a\0b", 3, 3000, 0, 0, &p), 0);
 	assert_int_equal(store_update_user_append(s, u[2], p, 3000, &pts), 0);
-	assert_int_equal(store_payload_put(s, NULL, 0, 3000, &p), 0);
+	assert_int_equal(store_payload_put(s, NULL, 0, 3000, 0, 0, &p), 0);
 	assert_int_equal(store_update_user_append(s, u[2], p, 3000, &pts), 0);
 	r = t_user_range(s, u[2], next[2] - 1, 10);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.len[0], 3);
 	assert_memory_equal(r.body[0], "a\0b", 3);
 	assert_int_equal(r.len[1], 0);
-	assert_int_equal(store_payload_put(s, NULL, 1, 3000, &p), PL_INVAL);
+	assert_int_equal(store_payload_put(s, NULL, 1, 3000, 0, 0, &p), PL_INVAL);
 }
 
 /* Per-chat sequences (chats.pts), and the readers' view of them. */
@@ -1814,6 +1814,31 @@ static void test_chat_log(void **state)
 
 /* Pruning: old rows go in bounded steps, recent rows and the payloads they
  * refer to stay, and min_kept follows. */
+/* Deleting a message for everyone redacts every stored update carrying it,
+ * and only those. */
+static void test_payload_redact(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t p1, p2, p3, pts;
+	struct t_updates r;
+
+	assert_int_equal(store_payload_put(s, "{\"text\":\"secret\"}", 17, 100, 7, 1, &p1), 0);
+	assert_int_equal(store_payload_put(s, "{\"text\":\"secret edited\"}", 24, 100, 7, 1, &p2), 0);
+	assert_int_equal(store_payload_put(s, "{\"text\":\"other\"}", 16, 100, 7, 2, &p3), 0);
+	assert_int_equal(store_update_user_append(s, a, p1, 100, &pts), 0);
+	assert_int_equal(store_update_user_append(s, a, p2, 100, &pts), 0);
+	assert_int_equal(store_update_user_append(s, a, p3, 100, &pts), 0);
+	assert_int_equal(store_payload_redact(s, 7, 1, "{\"type\":\"redacted\"}", 19), 0);
+	r = t_user_range(s, a, 0, 10);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.body[0], "{\"type\":\"redacted\"}");
+	assert_string_equal(r.body[1], "{\"type\":\"redacted\"}");
+	assert_string_equal(r.body[2], "{\"text\":\"other\"}");
+	assert_int_equal(store_payload_redact(s, 0, 1, "x", 1), PL_INVAL);
+}
+
 static void test_update_prune(void **state)
 {
 	struct t_env *env = *state;
@@ -2189,7 +2214,7 @@ static void test_fanout_cost(void **state)
 		assert_int_equal(store_begin(s), 0);
 		assert_int_equal(store_mark(s), 0);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		assert_int_equal(store_payload_put(s, "{\"type\":\"new_message\"}", 23, 1000 + m, &p), 0);
+		assert_int_equal(store_payload_put(s, "{\"type\":\"new_message\"}", 23, 1000 + m, 0, 0, &p), 0);
 		for (int i = 0; i < MEMBERS; i++) {
 			assert_int_equal(store_update_user_append(s, member[i], p, 1000 + m, &pts), 0);
 			assert_int_equal(pts, m + 1);
@@ -2234,6 +2259,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_user_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_chat_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_payload_redact, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_large_chats, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_member_ids, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_contact_ids, t_setup, t_teardown),
