@@ -29,12 +29,33 @@ run_dir() {
 	done
 }
 
+# Browser tests (headless Chromium): tests/web/run.sh BUILD prints its own
+# "N passed, N failed" line; its exit status decides.
+run_web() {
+	[ -f tests/web/run.sh ] || return 0
+	mkdir -p "$BUILD/test-logs"
+	start=$(date +%s)
+	if sh tests/web/run.sh "$BUILD" >"$BUILD/test-logs/web.log" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok    web (browser tests, $(( $(date +%s) - start ))s)"
+	else
+		fail=$((fail + 1))
+		failed="$failed web"
+		echo "FAIL  web (browser tests) — log: $BUILD/test-logs/web.log"
+		tail -n 40 "$BUILD/test-logs/web.log" | sed 's/^/      /'
+	fi
+}
+
 case "$WHAT" in
 unit) run_dir "$BUILD/tests/unit" ;;
 integration) run_dir "$BUILD/tests/integration" ;;
+web)
+	run_web
+	;;
 *)
 	run_dir "$BUILD/tests/unit"
 	run_dir "$BUILD/tests/integration"
+	run_web
 	if "$BUILD/parleyd" --print-api-docs | diff -u docs/api.md - >"$BUILD/test-logs/api-docs.diff" 2>&1; then
 		pass=$((pass + 1))
 		echo "ok    docs/api.md matches the method table"

@@ -19,6 +19,7 @@
 #include "api/hub.h"
 #include "api/metrics.h"
 #include "api/server.h"
+#include "api/static.h"
 #include "api/updates.h"
 #include "bus/bus.h"
 #include "core/core.h"
@@ -48,6 +49,7 @@ struct api_server {
 	struct ws_limits wsl;
 	uv_timer_t prune_timer;
 	struct api_job *parked;          /* getUpdates calls waiting for an update */
+	struct static_site *site;        /* the web app */
 	size_t inflight;
 	int closing;
 };
@@ -741,6 +743,30 @@ static void serve_metrics(struct api_server *srv, struct net_req *req)
 	free(body);
 }
 
+/* The web app: GET/HEAD of a file in web_root, from memory. */
+static int serve_static(struct api_server *srv, struct net_req *req)
+{
+	struct static_hit hit;
+	char extra[256];
+	const char *inm;
+
+	if ((req->method != NET_GET && req->method != NET_HEAD) || static_site_find(srv->site, req->path, &hit) < 0)
+		return 0;
+	inm = NULL; /* conditional requests: net does not pass If-None-Match yet */
+	snprintf(extra, sizeof extra,
+		 "ETag: %s\r\nCache-Control: %s\r\nX-Content-Type-Options: nosniff\r\n"
+		 "Content-Security-Policy: default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+		 "style-src 'self'; script-src 'self'; frame-ancestors 'none'\r\n",
+		 hit.etag, hit.is_app || strstr(hit.type, "html") ? "no-cache" : "public, max-age=300");
+	metrics_observe(&srv->metrics, -1, inm && !strcmp(inm, hit.etag) ? 304 : 200,
+			(double)(uv_hrtime() - req->start_ns) / 1e9);
+	if (inm && !strcmp(inm, hit.etag))
+		net_req_respond(req, 304, hit.type, "", 0, extra);
+	else
+		net_req_respond(req, 200, hit.type, hit.body, hit.len, extra);
+	return 1;
+}
+
 static void on_request(void *ctx, struct net_req *req)
 {
 	struct api_server *srv = ctx;
@@ -756,6 +782,8 @@ static void on_request(void *ctx, struct net_req *req)
 		respond(srv, req, -1, 200, ok, sizeof ok - 1, 0);
 	} else if (strcmp(req->path, "/metrics") == 0) {
 		serve_metrics(srv, req);
+	} else if (serve_static(srv, req)) {
+		return;
 	} else {
 		respond_error(srv, req, -1, PLC_NOT_FOUND, "no such page", 0);
 	}
@@ -843,6 +871,14 @@ struct api_server *api_server_new(uv_loop_t *loop, struct core *core, struct sto
 	srv->metrics.messages_stored = messages_stored;
 	if (!(srv->hub = hub_new(loop, on_offline, srv)))
 		goto fail;
+	{
+		char err[512] = "";
+		if (!(srv->site = static_site_load(cfg->web_root, err, sizeof err))) {
+			pl_log(log, PL_LOG_ERROR, "web app not loaded: %s", err);
+			goto fail;
+		}
+		pl_log(log, PL_LOG_INFO, "web app: %zu files from %s", static_site_count(srv->site), cfg->web_root);
+	}
 	if (!(srv->net = net_server_new(loop, &lim, on_request, srv)))
 		goto fail;
 	uv_timer_init(loop, &srv->prune_timer);
@@ -882,6 +918,7 @@ void api_server_free(struct api_server *srv)
 		return;
 	net_server_free(srv->net);
 	hub_free(srv->hub);
+	static_site_free(srv->site);
 	rl_table_free(srv->ip_limits);
 	rl_table_free(srv->session_limits);
 	metrics_release(&srv->metrics);

@@ -27,6 +27,7 @@ static const struct directive directives[] = {
 	S(listen, "127.0.0.1:8080", "Address and port to serve HTTP on (\"[::1]:8080\" for IPv6; port 0 picks one)"),
 	S(data, "./data", "Data folder: database, address file; created on first start"),
 	S(public_url, "", "Base URL used in invite links; default http://LISTEN"),
+	S(web_root, "./web", "Folder of the web app served at /; read once at start-up"),
 	S(log_level, "info", "debug, info, warn or error"),
 	S(password_cost, "interactive", "Argon2id cost: interactive (64 MiB), moderate (256 MiB) or min (tests only)"),
 	S(sync, "full", "full: fsync every group commit (acknowledged = durable); normal: fsync at checkpoints"),

@@ -21,6 +21,7 @@ struct pl_config {
 	char listen[PL_CONFIG_STR_SZ];
 	char data[PL_CONFIG_STR_SZ];
 	char public_url[PL_CONFIG_STR_SZ];
+	char web_root[PL_CONFIG_STR_SZ];
 	char log_level[16];
 	char password_cost[16];
 	char sync[16];
