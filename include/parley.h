@@ -8,7 +8,8 @@
  * nothing else in the tree is a client.
  *
  * Transport: blocking HTTP/1.1 over POSIX sockets (http:// only, IPv4 and
- * IPv6).  A client keeps one keep-alive connection and reuses it across
+ * IPv6); live updates over a WebSocket (RFC 6455, client side) with the
+ * connection object parley_conn_*, which follows docs/sync.md's client rules.  A client keeps one keep-alive connection and reuses it across
  * calls; when a kept-alive connection turns out to be closed before any reply
  * byte arrived, the request is sent once more on a fresh connection.  Each
  * request has one deadline (connect + send + receive), see
@@ -66,7 +67,8 @@ enum parley_rc {
 	PARLEY_ETOOBIG = -5,   /* a reply or request exceeded its named limit */
 	PARLEY_ENOMEM = -6,    /* allocation failed */
 	PARLEY_EINVAL = -7,    /* invalid argument */
-	PARLEY_EIO = -8,       /* local file I/O failed (config files) */
+	PARLEY_EIO = -8,       /* local file I/O failed (config and state files) */
+	PARLEY_ECANCELED = -9, /* parley_conn_stop() was called */
 };
 
 /* Static name of rc ("network error"); never NULL. */
@@ -231,6 +233,164 @@ int parley_config_load(const char *path, struct parley_config *cfg, char *errbuf
 /* Saves cfg to path with mode 0600: written to path.new, fsynced and renamed
  * over path; missing parent folders are created with mode 0700. */
 int parley_config_save(const char *path, const struct parley_config *cfg, char *errbuf, size_t errlen);
+
+/* --- live updates: the sync state ------------------------------------ */
+
+/* Large chats (channels, large groups) one state follows; past this, further
+ * large chats are not followed (their updates are not delivered). */
+#define PARLEY_STATE_CHATS_MAX 1000
+/* Bytes of the application's own line kept with a state (NUL included). */
+#define PARLEY_STATE_APP_MAX 256
+
+/* Where a device stands in the sequences of docs/sync.md: the last applied
+ * pts of the user sequence and of each followed chat sequence.  It is plain
+ * data: copy it, persist it with parley_state_save(), start from it again.
+ * An all-zero state (parley_state_init) means "from the start of what the
+ * server keeps". */
+struct parley_chat_pts {
+	int64_t chat_id;   /* as clients see it: negative */
+	int64_t pts;       /* last applied pts of the chat sequence */
+};
+
+struct parley_state {
+	int64_t user_id;   /* whose state this is; 0 until the first connection says */
+	int64_t pts;       /* last applied pts of the user sequence */
+	size_t nchats;
+	struct parley_chat_pts chats[PARLEY_STATE_CHATS_MAX];
+	char app[PARLEY_STATE_APP_MAX]; /* one line the application keeps with it
+					 * (no control characters); "" if unused */
+};
+
+/* Zeroes s: the start of what the server keeps, no chats followed yet. */
+void parley_state_init(struct parley_state *s);
+
+/* Loads a state saved by parley_state_save().  A missing file is not an
+ * error: s is zeroed and *found (may be NULL) is 0; else *found is 1.
+ * PARLEY_EIO / PARLEY_EINVAL (a malformed or newer file) with a reason in
+ * errbuf. */
+int parley_state_load(const char *path, struct parley_state *s, int *found, char *errbuf, size_t errlen);
+
+/* Saves s to path atomically (path.new, fsync, rename; mode 0600). */
+int parley_state_save(const char *path, const struct parley_state *s, char *errbuf, size_t errlen);
+
+/* --- live updates: the connection --------------------------------------- */
+
+/* Largest server message the connection accepts after reassembling its
+ * frames (16 MiB); a larger one closes the socket with 1009 and the
+ * connection reconnects. */
+#define PARLEY_WS_MESSAGE_MAX (16u * 1024u * 1024u)
+/* Reconnect backoff: the first retry after PARLEY_RECONNECT_MIN_MS, doubling
+ * up to PARLEY_RECONNECT_MAX_MS, each with up to 25% random jitter. */
+#define PARLEY_RECONNECT_MIN_MS 100
+#define PARLEY_RECONNECT_MAX_MS 5000
+/* A connection that heard nothing for this long is taken for dead (the
+ * server pings idle connections every 30 s). */
+#define PARLEY_WS_IDLE_MS 75000
+/* Server messages queued while a call waits for its reply; past it updates
+ * are dropped and fetched again with getDifference. */
+#define PARLEY_CONN_QUEUE_MAX 100000
+/* Updates held per sequence while waiting for a missing pts; past it they
+ * are dropped and fetched again with getDifference. */
+#define PARLEY_SYNC_HELD_MAX 10000
+/* Updates asked for per getDifference / getChatDifference call. */
+#define PARLEY_DIFF_PAGE 200
+
+struct parley_conn;
+
+/* One stored update, applied: {"pts":P,"update":{...}} for the user
+ * sequence or {"chat_id":C,"pts":P,"update":{...}} for a chat sequence
+ * (borrowed; json_incref() it to keep it).  Each update reaches this
+ * callback exactly once, in pts order per sequence. */
+typedef void (*parley_update_cb)(void *ctx, const json_t *row);
+/* An ephemeral event ({"event":"typing",...}, "views", "user_status"):
+ * delivered when it arrives, never replayed (borrowed). */
+typedef void (*parley_event_cb)(void *ctx, const json_t *event);
+/* The server no longer keeps the updates after the state (it is older than
+ * the retention): updates in between are lost; reload dialogs and histories.
+ * The sequence (chat_id 0: the user's) continues from pts. */
+typedef void (*parley_reload_cb)(void *ctx, int64_t chat_id, int64_t pts);
+/* A batch of updates was applied (one pushed update, or one page of a
+ * difference): state is what to persist now.  Borrowed for the call. */
+typedef void (*parley_batch_cb)(void *ctx, const struct parley_state *state);
+/* The connection came up (connected 1: ready and caught up) or went down
+ * (0, why says why; the connection will reconnect unless it is fatal). */
+typedef void (*parley_status_cb)(void *ctx, int connected, const struct parley_error *why);
+
+/* Every handler may be NULL.  Handlers run inside parley_conn_run() (never
+ * inside parley_conn_call()), may call parley_conn_call() and
+ * parley_conn_state(), and must not free the connection. */
+struct parley_conn_handlers {
+	parley_update_cb update;
+	parley_event_cb event;
+	parley_reload_cb reload;
+	parley_batch_cb batch;
+	parley_status_cb status;
+};
+
+/* Creates a connection to server_url (NULL: PARLEY_DEFAULT_SERVER) for the
+ * session token (copied).  start is the state to continue from (copied), or
+ * NULL to start from now (getState's current pts, as on a device's first
+ * start).  Nothing is connected yet.  Returns NULL with a reason in errbuf
+ * on a bad URL or token or no memory.  Free with parley_conn_free(). */
+struct parley_conn *parley_conn_new(const char *server_url, const char *token, const struct parley_state *start,
+				    char *errbuf, size_t errlen);
+
+/* Sets the handlers (copied) and the ctx they get. */
+void parley_conn_set_handlers(struct parley_conn *c, const struct parley_conn_handlers *h, void *ctx);
+
+/* Deadline of one call (and of connecting) in milliseconds; <= 0: the
+ * default, PARLEY_TIMEOUT_DEFAULT_MS. */
+void parley_conn_set_timeout_ms(struct parley_conn *c, int ms);
+
+/* Does the work for up to timeout_ms (0: only what is ready now): connects
+ * or reconnects (with backoff) as needed, catches up after each `ready`
+ * (getDifference, getState, getChatDifference), reads pushed updates and
+ * events and calls the handlers, fetching the difference when a pts is
+ * missing.  Disconnects and server restarts are handled inside: the update
+ * handler still sees every update once and in order.  Returns 0 when the
+ * time is up, PARLEY_ECANCELED after parley_conn_stop(), or a fatal error
+ * that retrying cannot fix: PARLEY_EAPI for a session the server refuses
+ * (close code 4401, code "UNAUTHORIZED") or a state of another user
+ * ("STATE_MISMATCH"); see parley_conn_error().  After a fatal error every
+ * later call returns it again. */
+int parley_conn_run(struct parley_conn *c, int timeout_ms);
+
+/* Calls method over the WebSocket ({"id":N,"method":...,"params":...}) and
+ * waits for the reply with the same id; as parley_call() for params, result
+ * and err.  Updates and events that arrive meanwhile are queued and handed
+ * to the handlers, in order, by the next parley_conn_run().  Connects first
+ * if needed (one attempt, no backoff).  A call is sent once: if the
+ * connection drops before the reply, it fails with PARLEY_ENETWORK and the
+ * server may or may not have done it. */
+int parley_conn_call(struct parley_conn *c, const char *method, json_t *params, json_t **result,
+		     struct parley_error *err);
+
+/* Copies the current state (what has been applied) into out. */
+void parley_conn_state(const struct parley_conn *c, struct parley_state *out);
+
+/* 1 when connected, ready and caught up with no missing pts, else 0. */
+int parley_conn_synced(const struct parley_conn *c);
+
+/* Makes parley_conn_run() and parley_conn_call() return PARLEY_ECANCELED as
+ * soon as they notice (at once when a signal interrupts their wait).  Only
+ * sets a flag: safe in a signal handler.  The flag stays set until
+ * parley_conn_run() returns PARLEY_ECANCELED. */
+void parley_conn_stop(struct parley_conn *c);
+
+/* The last error: why the connection last went down, or the fatal error
+ * (borrowed, valid until the next call on c). */
+const struct parley_error *parley_conn_error(const struct parley_conn *c);
+
+/* WebSocket connections opened so far (for tests of reconnecting). */
+unsigned long parley_conn_connects(const struct parley_conn *c);
+
+/* Drops the socket without a closing handshake, as a network failure would;
+ * the next parley_conn_run() reconnects and catches up (for tests). */
+void parley_conn_disconnect(struct parley_conn *c);
+
+/* Sends a close frame (1000), waits briefly for the server's, closes and
+ * frees c.  NULL is fine. */
+void parley_conn_free(struct parley_conn *c);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
  *   args.c      turns a row plus argv into the method's JSON parameters
  *   print.c     human-readable printers for results
  *   password.c  reading a password (no echo on a terminal)
+ *   listen.c    `parley listen`: live updates as JSON lines
  */
 #ifndef PL_CLI_CLI_H
 #define PL_CLI_CLI_H
@@ -54,6 +55,7 @@ enum cli_flag {
 	CF_DEVICE = 1 << 2,      /* send a default "device" label */
 	CF_CONFIRM = 1 << 3,     /* ask for the password twice on a terminal */
 	CF_HEALTH = 1 << 4,      /* not an API call: GET /healthz */
+	CF_LISTEN = 1 << 5,      /* not one call: `parley listen` (listen.c) */
 };
 
 typedef void (*cli_print_cb)(FILE *out, json_t *result);
@@ -104,6 +106,21 @@ int cli_password_read(int confirm, char *buf, size_t len, char *errbuf, size_t e
 
 /* Overwrites n bytes of p in a way the compiler keeps. */
 void cli_wipe(void *p, size_t n);
+
+/* What `parley listen` works with. */
+struct cli_listen_opts {
+	const char *server;       /* the effective server URL */
+	const char *token;        /* the session token ("" if not logged in) */
+	const char *config_path;  /* the state file defaults to config_path + CLI_LISTEN_STATE_SUFFIX */
+	json_t *params;           /* the parsed options: "state", "since_now" */
+	int timeout_ms;           /* --timeout, 0 if not given */
+};
+
+#define CLI_LISTEN_STATE_SUFFIX ".listen-state"
+
+/* Runs `parley listen` until Ctrl-C (or SIGTERM): exit status 0, or 1 when
+ * the server refuses the session or the state cannot be kept. */
+int cli_listen(const struct cli_listen_opts *o);
 
 /* Printers (print.c). */
 void cli_print_ok(FILE *out, json_t *r);

@@ -122,6 +122,13 @@ const struct cli_cmd cli_cmds[] = {
 	{"view", "viewMessages", 0, cli_print_value, NULL, "Count yourself as a viewer of channel posts",
 	 {A_CHAT, {"MESSAGE_ID...", "message_ids", CA_INTS, 1, NULL, "1-100 message ids"}}},
 
+	/* --- live updates ------------------------------------------------------ */
+	{"listen", NULL, CF_LISTEN, cli_print_ok, NULL,
+	 "Print every update and event as one JSON line, live, until Ctrl-C",
+	 {{"--state FILE", "state", CA_STR, 0, NULL,
+	   "where the sync state is kept (default: the config file's path + " CLI_LISTEN_STATE_SUFFIX ")"},
+	  {"--since-now", "since_now", CA_TRUE, 0, NULL, "start at the server's current state, not the saved one"}}},
+
 	/* --- anything else ----------------------------------------------------- */
 	{"call", NULL, 0, cli_print_json, NULL, "Call any API method with JSON parameters",
 	 {{"METHOD", NULL, CA_METHOD, 1, NULL, "API method name, e.g. getMe"},

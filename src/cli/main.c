@@ -290,8 +290,14 @@ static int cli_main(struct cli_run *r, int argc, char **argv)
 	if (cli_args_parse(r->cmd, r->opts.nwords - 1, r->opts.words + 1, &r->params, &r->method,
 			   &r->password_param, errbuf, sizeof(errbuf)) < 0)
 		return cli_usage(r->cmd->name, errbuf);
-	if ((rc = cli_config_open(r)) != 0 || (rc = cli_client_open(r)) != 0 ||
-	    (rc = cli_params_complete(r)) != 0)
+	if ((rc = cli_config_open(r)) != 0)
+		return rc;
+	if (r->cmd->flags & CF_LISTEN) {
+		struct cli_listen_opts lo = {r->server, r->cfg.token, r->config_path, r->params, r->opts.timeout_ms};
+
+		return cli_listen(&lo);
+	}
+	if ((rc = cli_client_open(r)) != 0 || (rc = cli_params_complete(r)) != 0)
 		return rc;
 	rc = cli_execute(r);
 	if (rc > 0)

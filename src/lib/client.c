@@ -194,22 +194,30 @@ static int client_not_envelope(int status, const char *body, size_t len, struct 
 	return PARLEY_EPROTO;
 }
 
-static int client_envelope(int status, const char *body, size_t len, json_t **result, struct parley_error *err)
+int parley_envelope_json(json_t *doc, int status, json_t **result, struct parley_error *err)
 {
-	json_t *doc = json_loadb(body, len, 0, NULL), *ok, *res;
-	int rc;
+	json_t *ok = json_object_get(doc, "ok"), *res;
 
-	ok = json_object_get(doc, "ok");
 	if (json_is_true(ok)) {
 		res = json_object_get(doc, "result");
 		if (result)
 			*result = res ? json_incref(res) : json_null();
-		rc = 0;
-	} else if (json_is_false(ok)) {
-		rc = client_api_error(doc, status, err);
-	} else {
-		rc = client_not_envelope(status, body, len, err);
+		return 0;
 	}
+	if (json_is_false(ok))
+		return client_api_error(doc, status, err);
+	return parley_error_set(err, PARLEY_EPROTO, "the reply is not a Parley envelope");
+}
+
+int parley_envelope(int status, const char *body, size_t len, json_t **result, struct parley_error *err)
+{
+	json_t *doc = json_loadb(body, len, 0, NULL);
+	int rc;
+
+	if (json_is_boolean(json_object_get(doc, "ok")))
+		rc = parley_envelope_json(doc, status, result, err);
+	else
+		rc = client_not_envelope(status, body, len, err);
 	json_decref(doc);
 	return rc;
 }
@@ -237,7 +245,7 @@ static int client_post(struct parley_client *c, const char *method, const char *
 	snprintf(path, sizeof(path), "/api/%s", method);
 	rc = parley_request(c, "POST", path, "application/json", body, strlen(body), &status, &reply, &len, err);
 	if (rc == 0)
-		rc = client_envelope(status, reply, len, result, err);
+		rc = parley_envelope(status, reply, len, result, err);
 	free(reply);
 	return rc;
 }

@@ -24,6 +24,7 @@ static const struct {
 	{PARLEY_ENOMEM, "OUT_OF_MEMORY", "out of memory"},
 	{PARLEY_EINVAL, "INVALID_ARGUMENT", "invalid argument"},
 	{PARLEY_EIO, "IO_ERROR", "file I/O error"},
+	{PARLEY_ECANCELED, "CANCELED", "stopped"},
 };
 
 #define ERROR_ROWS (sizeof(error_table) / sizeof(error_table[0]))

@@ -69,7 +69,7 @@ struct http_parser {
 
 /* --- time and waiting ------------------------------------------------ */
 
-static int64_t http_now_ms(void)
+int64_t parley_now_ms(void)
 {
 	struct timespec ts;
 
@@ -77,17 +77,17 @@ static int64_t http_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until fd is ready for events or the deadline (0: none) passes.
- * Returns 0, PARLEY_ETIMEDOUT or PARLEY_ENETWORK. */
-static int http_wait(int fd, short events, int64_t deadline)
+int parley_fd_wait(int fd, short events, int64_t deadline, const volatile sig_atomic_t *stop)
 {
 	struct pollfd pfd;
 	int n, ms;
 
 	for (;;) {
+		if (stop && *stop)
+			return PARLEY_ECANCELED;
 		ms = -1;
 		if (deadline) {
-			int64_t left = deadline - http_now_ms();
+			int64_t left = deadline - parley_now_ms();
 
 			if (left <= 0)
 				return PARLEY_ETIMEDOUT;
@@ -138,7 +138,7 @@ static int http_connect_one(const struct addrinfo *ai, int64_t deadline, int *wh
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		if (errno != EINPROGRESS && errno != EINTR)
 			goto fail;
-		rc = http_wait(fd, POLLOUT, deadline);
+		rc = parley_fd_wait(fd, POLLOUT, deadline, NULL);
 		if (rc == PARLEY_ETIMEDOUT) {
 			errno = ETIMEDOUT;
 			goto fail;
@@ -159,34 +159,45 @@ fail:
 	return -1;
 }
 
-/* Opens c->fd to the server, trying each resolved address in turn. */
-static int http_connect(struct parley_client *c, int64_t deadline, struct parley_error *err)
+int parley_tcp_connect(const struct parley_url *url, const char *server, int64_t deadline, int *fd,
+		       struct parley_error *err)
 {
 	struct addrinfo hints, *res = NULL;
 	char msg[128];
 	int rc, why = 0;
 
+	*fd = -1;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(c->url.host, c->url.port, &hints, &res);
+	rc = getaddrinfo(url->host, url->port, &hints, &res);
 	if (rc != 0)
-		return parley_error_set(err, PARLEY_ENETWORK, "cannot resolve %s: %s", c->url.host,
-					gai_strerror(rc));
-	for (const struct addrinfo *ai = res; ai && c->fd < 0; ai = ai->ai_next)
-		c->fd = http_connect_one(ai, deadline, &why);
+		return parley_error_set(err, PARLEY_ENETWORK, "cannot resolve %s: %s", url->host, gai_strerror(rc));
+	for (const struct addrinfo *ai = res; ai && *fd < 0; ai = ai->ai_next)
+		*fd = http_connect_one(ai, deadline, &why);
 	freeaddrinfo(res);
-	if (c->fd >= 0) {
-		c->fd_requests = 0;
-		c->connects++;
+	if (*fd >= 0)
 		return 0;
-	}
-	if (why == ETIMEDOUT && deadline && http_now_ms() >= deadline)
-		return http_timeout(c, err);
+	if (why == ETIMEDOUT && deadline && parley_now_ms() >= deadline)
+		return parley_error_set(err, PARLEY_ETIMEDOUT, "cannot connect to %s in time", server);
 	if (strerror_r(why, msg, sizeof(msg)) != 0)
 		snprintf(msg, sizeof(msg), "error %d", why);
-	return parley_error_set(err, PARLEY_ENETWORK, "cannot connect to %s: %s", c->server, msg);
+	return parley_error_set(err, PARLEY_ENETWORK, "cannot connect to %s: %s", server, msg);
+}
+
+/* Opens c->fd to the server. */
+static int http_connect(struct parley_client *c, int64_t deadline, struct parley_error *err)
+{
+	int rc = parley_tcp_connect(&c->url, c->server, deadline, &c->fd, err);
+
+	if (rc == PARLEY_ETIMEDOUT)
+		return http_timeout(c, err);
+	if (rc < 0)
+		return rc;
+	c->fd_requests = 0;
+	c->connects++;
+	return 0;
 }
 
 /* A kept-alive connection that is readable while idle was closed by the
@@ -263,7 +274,7 @@ static int http_send_all(struct parley_client *c, const struct parley_buf *out, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((rc = http_wait(c->fd, POLLOUT, deadline)) == PARLEY_ETIMEDOUT)
+			if ((rc = parley_fd_wait(c->fd, POLLOUT, deadline, NULL)) == PARLEY_ETIMEDOUT)
 				return http_timeout(c, err);
 			if (rc < 0)
 				return parley_error_set(err, rc, "poll failed while sending");
@@ -297,8 +308,7 @@ static size_t http_find_head_end(const char *p, size_t n)
 	return 0;
 }
 
-/* Case-insensitive: does the comma-separated list v (n bytes) hold tok? */
-static int http_has_token(const char *v, size_t n, const char *tok)
+int parley_http_has_token(const char *v, size_t n, const char *tok)
 {
 	size_t tlen = strlen(tok), i = 0;
 
@@ -377,9 +387,9 @@ static int http_parse_header(struct http_parser *p, const char *l, size_t n)
 			return PARLEY_EPROTO;
 		p->chunked = 1;
 	} else if (nlen == 10 && strncasecmp(l, "Connection", nlen) == 0) {
-		if (http_has_token(v, vlen, "close"))
+		if (parley_http_has_token(v, vlen, "close"))
 			p->keep_alive = 0;
-		else if (http_has_token(v, vlen, "keep-alive"))
+		else if (parley_http_has_token(v, vlen, "keep-alive"))
 			p->keep_alive = 1;
 	}
 	return 0;
@@ -560,7 +570,7 @@ static long http_recv_some(struct parley_client *c, struct parley_buf *in, int64
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return parley_error_set(err, PARLEY_ENETWORK, "receive from %s failed: %s", c->server,
 						strerror(errno));
-		if ((rc = http_wait(c->fd, POLLIN, deadline)) == PARLEY_ETIMEDOUT)
+		if ((rc = parley_fd_wait(c->fd, POLLIN, deadline, NULL)) == PARLEY_ETIMEDOUT)
 			return http_timeout(c, err);
 		if (rc < 0)
 			return parley_error_set(err, rc, "poll failed while receiving");
@@ -636,7 +646,7 @@ int parley_http_do(struct parley_client *c, const struct parley_http_req *req,
 {
 	struct parley_buf out;
 	struct http_parser p;
-	int64_t deadline = c->timeout_ms > 0 ? http_now_ms() + c->timeout_ms : 0;
+	int64_t deadline = c->timeout_ms > 0 ? parley_now_ms() + c->timeout_ms : 0;
 	int rc, reused;
 
 	memset(&p, 0, sizeof(p));
