@@ -190,6 +190,29 @@ static const char *const schema_migrations[] = {
 	"ALTER TABLE update_payloads ADD COLUMN chat_id INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE update_payloads ADD COLUMN msg_id INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX update_payloads_msg ON update_payloads(chat_id, msg_id) WHERE chat_id != 0;",
+	/* 5: the trust & safety audit log (src/safety/audit.h), hash-chained
+	 * and append-only.  seq is the rowid, so the last entry and a page of
+	 * the chain are key lookups; audit_log_ts finds the entry in force at
+	 * a time (ts never decreases along seq: audit_put refuses that).  The
+	 * triggers make every UPDATE or DELETE fail: no op needs one, and a
+	 * mistake in code must not be able to rewrite history.  They are a
+	 * guard, not the proof: whoever can write the file can drop them, and
+	 * the chain (audit_verify) is what shows an alteration. */
+	"CREATE TABLE audit_log ("
+	"  seq INTEGER PRIMARY KEY,"        /* 1, 2, 3, ... */
+	"  ts INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  actor INTEGER NOT NULL DEFAULT 0,"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  details TEXT NOT NULL,"          /* compact JSON object */
+	"  prev BLOB NOT NULL CHECK (length(prev) = 32),"
+	"  hash BLOB NOT NULL CHECK (length(hash) = 32)"
+	");"
+	"CREATE INDEX audit_log_ts ON audit_log(ts);"
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+	"  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	"  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

@@ -175,6 +175,9 @@ typedef int (*store_update_cb)(void *ctx, int64_t pts, const char *body, size_t 
 typedef int (*store_chat_pts_cb)(void *ctx, int64_t chat_id, int64_t pts);
 /* A user id. */
 typedef int (*store_id_cb)(void *ctx, int64_t id);
+/* An audit log entry (struct audit_entry is defined in safety/audit.h). */
+struct audit_entry;
+typedef int (*store_audit_cb)(void *ctx, const struct audit_entry *e);
 
 enum store_dir {
 	STORE_OLDER = 0,   /* ids < from_id, newest first */
@@ -316,6 +319,27 @@ struct store_ops {
 	/* Presence: last_seen (unix seconds) and the last-seen privacy setting. */
 	int (*user_set_last_seen)(struct store *s, int64_t user_id, int64_t last_seen);
 	int (*user_set_privacy)(struct store *s, int64_t user_id, int privacy);
+
+	/* --- audit log (src/safety/audit.h) ----------------------------- */
+	/* Append-only: no op updates or deletes an entry.  Callers go through
+	 * audit_append/audit_verify; these ops store and read, they do not hash. */
+	/* The last entry's seq, ts and hash (0, 0 and 32 zero bytes if none). */
+	int (*audit_last)(struct store *s, int64_t *seq, int64_t *ts, unsigned char hash[32]);
+	/* Stores e (details a NUL-terminated JSON text) as the next entry.
+	 * PL_EXISTS if e->seq is taken (another writer appended first);
+	 * PL_INVAL if e->seq is not last + 1, e->prev is not the last entry's
+	 * hash (32 zero bytes for seq 1), e->ts is before the last entry's ts,
+	 * or details is NULL.  One statement: nothing is written on failure. */
+	int (*audit_put)(struct store *s, const struct audit_entry *e);
+	/* Entries with seq > after_seq, ascending, at most limit.  The entry
+	 * passed to cb, and its details, belong to the store (valid during the
+	 * call).  A row that does not fit struct audit_entry (a text too long,
+	 * a hash not 32 bytes, details NULL) is passed with an empty kind, which
+	 * audit_append never writes, so a verifier sees it as malformed. */
+	int (*audit_range)(struct store *s, int64_t after_seq, int limit, store_audit_cb cb, void *ctx);
+	/* The entry in force at time ts: the last one with ts <= the given ts
+	 * (seq 0 and 32 zero bytes if none). */
+	int (*audit_head_at)(struct store *s, int64_t ts, int64_t *seq, unsigned char hash[32]);
 };
 
 struct store {
@@ -403,5 +427,10 @@ static inline int store_user_set_last_seen(struct store *s, int64_t u, int64_t t
 static inline int store_user_set_privacy(struct store *s, int64_t u, int p) { return s->ops->user_set_privacy(s, u, p); }
 
 static inline int store_dialog_list(struct store *s, int64_t u, int64_t od, int64_t oc, int lim, store_dialog_cb cb, void *x) { return s->ops->dialog_list(s, u, od, oc, lim, cb, x); }
+
+static inline int store_audit_last(struct store *s, int64_t *seq, int64_t *ts, unsigned char h[32]) { return s->ops->audit_last(s, seq, ts, h); }
+static inline int store_audit_put(struct store *s, const struct audit_entry *e) { return s->ops->audit_put(s, e); }
+static inline int store_audit_range(struct store *s, int64_t after, int lim, store_audit_cb cb, void *x) { return s->ops->audit_range(s, after, lim, cb, x); }
+static inline int store_audit_head_at(struct store *s, int64_t ts, int64_t *seq, unsigned char h[32]) { return s->ops->audit_head_at(s, ts, seq, h); }
 
 #endif

@@ -49,6 +49,7 @@
 
 #include <sqlite3.h>
 
+#include "safety/audit.h"
 #include "store/store.h"
 #include "store/store_sqlite_int.h"
 
@@ -116,6 +117,7 @@ enum sq_stmt_id {
 	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
 	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE,
 	SQ_PRUNE_CANDIDATES, SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS, SQ_PRUNE_PAYLOAD,
+	SQ_AUDIT_LAST, SQ_AUDIT_PUT, SQ_AUDIT_RANGE, SQ_AUDIT_HEAD_AT,
 	SQ_STMT_COUNT
 };
 
@@ -298,6 +300,22 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_PRUNE_PAYLOAD] = "DELETE FROM update_payloads WHERE id = ?1"
 		" AND NOT EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = ?1)"
 		" AND NOT EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = ?1)",
+
+	/* Audit log: append-only, so there is no UPDATE or DELETE here (the
+	 * schema's triggers refuse them anyway).  The put is one statement that
+	 * inserts only if the entry continues the chain: next seq, prev = the
+	 * last hash (zeros for seq 1), ts not before the last ts. */
+	[SQ_AUDIT_LAST] = "SELECT seq, ts, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+	[SQ_AUDIT_PUT] = "INSERT INTO audit_log(seq, ts, kind, actor, subject, details, prev, hash)"
+		" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+		" WHERE ?1 = (SELECT ifnull(max(seq), 0) + 1 FROM audit_log)"
+		" AND ?7 = ifnull((SELECT hash FROM audit_log WHERE seq = ?1 - 1), zeroblob(32))"
+		" AND ?2 >= ifnull((SELECT ts FROM audit_log WHERE seq = ?1 - 1), ?2)",
+	[SQ_AUDIT_RANGE] = "SELECT seq, ts, kind, actor, subject, details, prev, hash FROM audit_log"
+		" WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+	/* ts rises with seq, so the newest entry dated <= ?1 is one index probe. */
+	[SQ_AUDIT_HEAD_AT] = "SELECT seq, hash FROM audit_log INDEXED BY audit_log_ts"
+		" WHERE ts <= ?1 ORDER BY ts DESC, seq DESC LIMIT 1",
 };
 
 /* One deferred search-index update.  text is owned by the queue. */
@@ -2531,6 +2549,150 @@ static int sq_update_prune(struct store *s, int64_t before_date, int limit, int6
 	return rc;
 }
 
+/* ---- audit log ---- */
+
+/* Copies a 32-byte BLOB column into out; 0, or -1 (out zeroed) when the
+ * column is not exactly 32 bytes. */
+static int sq_col_hash(sqlite3_stmt *q, int col, unsigned char out[AUDIT_HASH_BYTES])
+{
+	const void *b = sqlite3_column_blob(q, col);
+
+	if (!b || sqlite3_column_bytes(q, col) != AUDIT_HASH_BYTES) {
+		memset(out, 0, AUDIT_HASH_BYTES);
+		return -1;
+	}
+	memcpy(out, b, AUDIT_HASH_BYTES);
+	return 0;
+}
+
+/* Copies text column col into dst of size bytes exactly: 0, or -1 (dst
+ * empty) if it is NULL, too long or holds a NUL byte. */
+static int sq_col_exact(sqlite3_stmt *q, int col, char *dst, size_t size)
+{
+	const char *src = (const char *)sqlite3_column_text(q, col);
+	size_t n = src ? (size_t)sqlite3_column_bytes(q, col) : 0;
+
+	dst[0] = '\0';
+	if (!src || n >= size || memchr(src, 0, n))
+		return -1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int sq_audit_last(struct store *s, int64_t *seq, int64_t *ts, unsigned char hash[32])
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*seq = 0;
+	if (ts)
+		*ts = 0;
+	memset(hash, 0, AUDIT_HASH_BYTES);
+	if ((rc = sq_prep(sq(s), SQ_AUDIT_LAST, &q)) < 0)
+		goto out;
+	if ((rc = sq_row(q)) > 0) {
+		*seq = sqlite3_column_int64(q, 0);
+		if (ts)
+			*ts = sqlite3_column_int64(q, 1);
+		sq_col_hash(q, 2, hash);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_audit_put(struct store *s, const struct audit_entry *e)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	unsigned char h[AUDIT_HASH_BYTES];
+	int64_t last = 0;
+	int rc;
+
+	if (!e->details)
+		return PL_INVAL;
+	if ((rc = sq_prep(st, SQ_AUDIT_PUT, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, e->seq);
+	sqlite3_bind_int64(q, 2, e->ts);
+	sq_bind_field(q, 3, e->kind, sizeof(e->kind));
+	sqlite3_bind_int64(q, 4, e->actor);
+	sq_bind_field(q, 5, e->subject, sizeof(e->subject));
+	if ((rc = sq_bind_text(q, 6, e->details)) < 0)
+		goto out;
+	sqlite3_bind_blob(q, 7, e->prev, AUDIT_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 8, e->hash, AUDIT_HASH_BYTES, SQLITE_STATIC);
+	if ((rc = sq_run(q)) < 0 || sqlite3_changes(st->db) == 1)
+		goto out;
+	/* Refused by the chain conditions: say whether someone came first. */
+	sq_done(q);
+	q = NULL;
+	if ((rc = sq_audit_last(s, &last, NULL, h)) == 0)
+		rc = e->seq <= last ? PL_EXISTS : PL_INVAL;
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_audit_range(struct store *s, int64_t after_seq, int limit, store_audit_cb cb, void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	struct audit_entry e;
+	int rc;
+
+	if (limit <= 0)
+		return 0;
+	if ((rc = sq_prep(sq(s), SQ_AUDIT_RANGE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, after_seq);
+	sqlite3_bind_int(q, 2, limit);
+	while ((rc = sq_row(q)) > 0) {
+		const char *details = (const char *)sqlite3_column_text(q, 5);
+		int bad = 0;
+
+		memset(&e, 0, sizeof(e));
+		e.seq = sqlite3_column_int64(q, 0);
+		e.ts = sqlite3_column_int64(q, 1);
+		e.actor = sqlite3_column_int64(q, 3);
+		bad |= sq_col_exact(q, 2, e.kind, sizeof(e.kind));
+		bad |= sq_col_exact(q, 4, e.subject, sizeof(e.subject));
+		if (!details || strlen(details) != (size_t)sqlite3_column_bytes(q, 5))
+			bad = -1;
+		e.details = details ? details : "";
+		bad |= sq_col_hash(q, 6, e.prev);
+		bad |= sq_col_hash(q, 7, e.hash);
+		if (bad)
+			e.kind[0] = '\0'; /* malformed: see store.h */
+		if ((rc = cb(ctx, &e)) != 0)
+			goto out;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
+static int sq_audit_head_at(struct store *s, int64_t ts, int64_t *seq, unsigned char hash[32])
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, AUDIT_HASH_BYTES);
+	if ((rc = sq_prep(sq(s), SQ_AUDIT_HEAD_AT, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, ts);
+	if ((rc = sq_row(q)) > 0) {
+		*seq = sqlite3_column_int64(q, 0);
+		sq_col_hash(q, 1, hash);
+		rc = 0;
+	}
+out:
+	sq_done(q);
+	return rc;
+}
+
 /* ---- opening ---- */
 
 static const struct store_ops sq_ops = {
@@ -2596,6 +2758,10 @@ static const struct store_ops sq_ops = {
 	.contact_ids = sq_contact_ids,
 	.user_set_last_seen = sq_user_set_last_seen,
 	.user_set_privacy = sq_user_set_privacy,
+	.audit_last = sq_audit_last,
+	.audit_put = sq_audit_put,
+	.audit_range = sq_audit_range,
+	.audit_head_at = sq_audit_head_at,
 };
 
 static void sq_errf(char *errbuf, size_t errlen, const char *what, const char *detail)
