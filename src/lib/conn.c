@@ -486,12 +486,29 @@ static int conn_diff_page(struct parley_conn *c, struct parley_sync_seq *q)
 	return rc;
 }
 
+/* Rows of chats not followed yet that arrived while getState was asked are
+ * held at once (they stay queued too, and are dropped as duplicates when
+ * their turn comes): a chat just joined then starts no later than its
+ * first pushed row, even if getState already counts it. */
+static void conn_hold_new_chats(struct parley_conn *c)
+{
+	for (size_t i = c->queue_head; i < json_array_size(c->queue); i++) {
+		json_t *msg = json_array_get(c->queue, i), *chat = json_object_get(msg, "chat_id");
+
+		if (json_is_integer(chat) && json_object_get(msg, "update") &&
+		    !parley_sync_following(c->sync, (int64_t)json_integer_value(chat)))
+			(void)parley_sync_push(c->sync, msg);
+	}
+}
+
 static int conn_get_state(struct parley_conn *c)
 {
 	struct parley_error err;
 	json_t *res = NULL;
 	int rc = conn_sync_call(c, "getState", json_object(), &res, &err);
 
+	if (rc == 0)
+		conn_hold_new_chats(c);
 	if (rc == PARLEY_EAPI)
 		conn_lost(c, rc, &err);
 	else if (rc == 0 && parley_sync_state_reply(c->sync, res) < 0) {

@@ -320,6 +320,9 @@ int parley_sync_difference(struct parley_sync *s, int64_t chat_id, json_t *resul
  * overtaken by a later starting point.  0 or PARLEY_EPROTO. */
 int parley_sync_state_reply(struct parley_sync *s, json_t *result);
 
+/* Is chat_id's sequence followed (its start known or not)? */
+int parley_sync_following(struct parley_sync *s, int64_t chat_id);
+
 /* Stops following a chat (it is gone or no longer ours). */
 void parley_sync_unfollow(struct parley_sync *s, int64_t chat_id);
 

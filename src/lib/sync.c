@@ -60,6 +60,11 @@ static struct parley_sync_seq *sync_follow(struct parley_sync *s, int64_t chat_i
 	return q;
 }
 
+int parley_sync_following(struct parley_sync *s, int64_t chat_id)
+{
+	return sync_chat(s, chat_id) != NULL;
+}
+
 void parley_sync_unfollow(struct parley_sync *s, int64_t chat_id)
 {
 	struct parley_sync_seq *q = sync_chat(s, chat_id);

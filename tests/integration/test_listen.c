@@ -16,8 +16,9 @@
  *   - conn_two_devices: two sessions of one user, each with its own
  *     connection, see every update once and in order — private messages,
  *     a group that turns large (chat_large, then its own sequence) and a
- *     channel joined while connected — across a dropped socket and a
- *     server crash; typing reaches both; a call over the socket answers.
+ *     channel joined while connected and posted to at once — across
+ *     dropped sockets and a server crash; typing reaches both; a call over
+ *     the socket answers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -634,16 +635,19 @@ static void test_conn_two_devices(void **state)
 	run_until(dev, 2, cond_count, &w);
 	run_until(dev, 2, cond_chats, (void *)(intptr_t)1);
 
-	/* A channel bob joins while connected. */
+	/* A channel bob joins while connected, posts following at once: the
+	 * devices hear of the join and of the posts in the same read, before
+	 * they ask getState where the channel stands. */
 	assert_int_equal(parley_create_channel(a, "news", "news_conn", &channel, &err), 0);
 	res = json_pack("{s:I}", "chat_id", (json_int_t)channel);
 	assert_int_equal(parley_call(b, "joinChat", res, NULL, &err), 0);
 	json_decref(res);
-	run_until(dev, 2, cond_chats, (void *)(intptr_t)2);
 	for (int i = 1; i <= 20; i++) {
 		send_text(a, channel, "c%d", i);
-		if (i == 10)
+		if (i == 10) {
+			run_until(dev, 2, cond_chats, (void *)(intptr_t)2);
 			parley_conn_disconnect(dev[1].c);
+		}
 	}
 	w.prefix = "c";
 	w.n = 20;
