@@ -5,9 +5,13 @@
  * store and runs its migrations, starts the group-commit writer and the
  * reader pool, and serves HTTP on a libuv loop until SIGTERM or SIGINT, when
  * it stops accepting, finishes the calls in flight, commits, and exits 0.
+ * Given a command after the options (parleyd --data DIR audit verify), it
+ * runs that against the data folder instead and exits with its status.
  * All state lives in main's struct parleyd; nothing is global.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 #include "api/server.h"
 #include "bus/bus.h"
 #include "core/core.h"
+#include "safety/audit.h"
 #include "store/store.h"
 #include "store/writer.h"
 #include "util/config.h"
@@ -57,7 +62,11 @@ static void usage(FILE *f)
 		"  --print-api-docs     print docs/api.md, generated from the method table\n"
 		"  --print-config-docs  print the table of settings\n"
 		"  --version, --help\n"
-		"Environment: PARLEY_<SETTING> overrides the file; flags override both.\n");
+		"Environment: PARLEY_<SETTING> overrides the file; flags override both.\n"
+		"Commands (after the options; they work on --data, the server may be running):\n"
+		"  audit verify                 check the audit log's hash chain (exit 0 OK, 1 broken)\n"
+		"  audit head [--at UNIX_TIME]  the hash of the last entry (at or before a time)\n"
+		"  audit tail [N]               the last N entries (default 10), one JSON object a line\n");
 }
 
 /* First pass: what decides where the config file is. */
@@ -194,6 +203,162 @@ static int open_store(struct parleyd *d, long long *messages)
 	return 0;
 }
 
+/* ---- commands: parleyd [options] COMMAND ... ---- */
+
+#define AUDIT_TAIL_DEFAULT 10
+#define AUDIT_TAIL_PAGE 1000  /* entries read per store call by audit tail */
+
+/* The index of the first argument that is not an option or an option's
+ * value (argc if none): where a command starts. */
+static int find_command(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--listen") || !strcmp(argv[i], "--data") || !strcmp(argv[i], "--config") ||
+		    !strcmp(argv[i], "--set"))
+			i++;
+		else if (argv[i][0] != '-')
+			return i;
+	}
+	return argc;
+}
+
+/* Parses a whole decimal int64 into *out; -1 if s is not one. */
+static int parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Prints one audit entry as a line of compact JSON. */
+static int audit_print_entry(void *ctx, const struct audit_entry *e)
+{
+	char prev[2 * AUDIT_HASH_BYTES + 1], hash[2 * AUDIT_HASH_BYTES + 1];
+	json_t *o = json_object(), *details = json_loads(e->details, 0, NULL);
+	char *line;
+
+	sodium_bin2hex(prev, sizeof prev, e->prev, AUDIT_HASH_BYTES);
+	sodium_bin2hex(hash, sizeof hash, e->hash, AUDIT_HASH_BYTES);
+	json_object_set_new(o, "seq", json_integer(e->seq));
+	json_object_set_new(o, "ts", json_integer(e->ts));
+	json_object_set_new(o, "kind", e->kind[0] ? json_string(e->kind) : json_null());
+	json_object_set_new(o, "actor", json_integer(e->actor));
+	json_object_set_new(o, "subject", json_string(e->subject));
+	/* A stored details that is not JSON (altered) is shown as a string. */
+	json_object_set_new(o, "details", details ? details : json_string(e->details));
+	json_object_set_new(o, "prev", json_string(prev));
+	json_object_set_new(o, "hash", json_string(hash));
+	if ((line = json_dumps(o, JSON_COMPACT))) {
+		printf("%s\n", line);
+		free(line);
+	}
+	json_decref(o);
+	(*(int64_t *)ctx)++;
+	return 0;
+}
+
+/* audit verify | head [--at UNIX_TIME] | tail [N], on a read-only handle
+ * inside one read transaction (one snapshot).  Exit status: 0, 1 when the
+ * chain is broken, 2 for usage and other errors. */
+static int cmd_audit(struct parleyd *d, int argc, char **argv)
+{
+	char err[512], why[256], hex[2 * AUDIT_HASH_BYTES + 1];
+	unsigned char hash[AUDIT_HASH_BYTES];
+	const char *sub = argc > 1 ? argv[1] : "";
+	struct store *s = NULL;
+	int64_t n = 0, seq = 0, bad = 0, at = INT64_MAX;
+	int rc, status = 2;
+
+	if (!strcmp(sub, "verify") && argc == 2) {
+	} else if (!strcmp(sub, "head") && (argc == 2 || (argc == 4 && !strcmp(argv[2], "--at")))) {
+		if (argc == 4 && parse_i64(argv[3], &at) < 0) {
+			fprintf(stderr, "parleyd: audit head --at wants a unix time in seconds\n");
+			return 2;
+		}
+	} else if (!strcmp(sub, "tail") && argc <= 3) {
+		n = AUDIT_TAIL_DEFAULT;
+		if (argc == 3 && (parse_i64(argv[2], &n) < 0 || n < 1)) {
+			fprintf(stderr, "parleyd: audit tail wants a number of entries (1 or more)\n");
+			return 2;
+		}
+	} else {
+		fprintf(stderr, "usage: parleyd [--data DIR] audit verify | head [--at UNIX_TIME] | tail [N]\n");
+		return 2;
+	}
+	if (!(s = store_sqlite_open(d->cfg.data, STORE_READONLY, err, sizeof err))) {
+		fprintf(stderr, "parleyd: cannot open the store: %s\n", err);
+		return 2;
+	}
+	if ((rc = store_begin(s)) < 0)
+		goto fail;
+	if (!strcmp(sub, "verify")) {
+		rc = audit_verify(s, &n, &bad, why, sizeof why);
+		if (rc == PL_ERR) {
+			printf("audit log BROKEN at entry %" PRId64 ": %s\n", bad, why);
+			status = 1;
+			goto out;
+		}
+		if (rc < 0 || (rc = store_audit_last(s, &seq, NULL, hash)) < 0)
+			goto fail;
+		sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+		printf("audit log OK: %" PRId64 " entries, head %s\n", n, hex);
+	} else if (!strcmp(sub, "head")) {
+		if ((rc = audit_head(s, at, &seq, hex)) < 0)
+			goto fail;
+		printf("audit head: entry %" PRId64 ", hash %s\n", seq, hex);
+	} else {
+		int64_t printed = 0, after;
+
+		if ((rc = store_audit_last(s, &seq, NULL, hash)) < 0)
+			goto fail;
+		after = seq > n ? seq - n : 0;
+		do {
+			int64_t before = printed;
+
+			if ((rc = store_audit_range(s, after, AUDIT_TAIL_PAGE, audit_print_entry, &printed)) < 0)
+				goto fail;
+			if (printed - before < AUDIT_TAIL_PAGE)
+				break;
+			after += printed - before; /* seq is dense in an unbroken log */
+		} while (1);
+	}
+	status = 0;
+	goto out;
+fail:
+	fprintf(stderr, "parleyd: cannot read the audit log in %s: %s%s\n", d->cfg.data, pl_strerror(rc),
+		rc == PL_IO ? " (has parleyd of this version started once on it, to migrate it?)" : "");
+	status = 2;
+out:
+	if (s) {
+		store_rollback(s);
+		store_close(s);
+	}
+	return status;
+}
+
+/* Runs the command at argv[0]; returns the exit status. */
+static int run_command(struct parleyd *d, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(struct parleyd *d, int argc, char **argv);
+	} commands[] = {
+		{"audit", cmd_audit},
+	};
+
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[0], commands[i].name))
+			return commands[i].run(d, argc, argv);
+	fprintf(stderr, "parleyd: unknown command %s (try --help)\n", argv[0]);
+	return 2;
+}
+
 /* Writes DATA/parleyd.addr ("HOST:PORT\n") atomically, for scripts and tests. */
 static void write_addr_file(struct parleyd *d, int port)
 {
@@ -292,7 +457,7 @@ int main(int argc, char **argv)
 	struct parleyd *d;
 	char threads[16];
 	long long messages = 0;
-	int rc = 1;
+	int cmd, rc = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -315,6 +480,10 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0 || !(d = calloc(1, sizeof *d)))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	if ((cmd = find_command(argc, argv)) < argc) { /* a command: the options before it only */
+		rc = load_config(d, cmd, argv) < 0 ? 2 : run_command(d, argc - cmd, argv + cmd);
+		goto out;
+	}
 	if (load_config(d, argc, argv) < 0 || init_core(d) < 0 || make_data_dir(d->cfg.data) < 0)
 		goto out;
 	/* libuv's thread pool runs the reader phase: one thread per read handle. */

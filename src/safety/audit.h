@@ -51,7 +51,12 @@ struct audit_entry {
 
 /* Appends an entry (seq and hashes computed here).  Returns 0 and *seq, or a
  * negative pl_err (PL_TOOBIG for details over AUDIT_DETAILS_MAX, PL_INVAL for
- * a kind or subject too long or details that is not a JSON object). */
+ * a kind or subject too long or details that is not a JSON object).
+ * kind is [a-z0-9_.-] only and subject has no control characters, so that
+ * no field can hold the newline separating them in the hashed text; details
+ * (NULL means "{}") is stored as jansson's compact form of it.  ts never
+ * goes back along the chain: a ts before the last entry's is stored as the
+ * last entry's (so audit_head at a time names a prefix of the log). */
 int audit_append(struct store *s, int64_t ts, const char *kind, int64_t actor, const char *subject,
 		 const char *details, int64_t *seq);
 
@@ -61,11 +66,13 @@ void audit_hash(struct audit_entry *e);
 /* Checks the whole chain from the first entry.  Returns 0 when every entry's
  * prev matches the hash before it and its own hash recomputes; else PL_ERR
  * with *bad_seq = the first bad entry and a reason in why.  *count gets the
- * number of entries checked. */
+ * number of entries checked (and found good: bad_seq - 1 on PL_ERR).  A log
+ * that cannot be read returns that error (*bad_seq 0, the reason in why). */
 int audit_verify(struct store *s, int64_t *count, int64_t *bad_seq, char *why, size_t whylen);
 
 /* The hash of the last entry at or before ts (for daily reports), hex in
- * out (65 bytes); *seq its number (0 and 64 zeros if none). */
+ * out (65 bytes); *seq its number (0 and 64 zeros if none).  Returns 0 or a
+ * negative pl_err. */
 int audit_head(struct store *s, int64_t ts, int64_t *seq, char out[65]);
 
 #endif
