@@ -38,6 +38,7 @@ struct diff {
 	int with_update_id;
 	int64_t client_chat;  /* chat log: the chat id clients see, else 0 */
 	int bad;
+	size_t bytes;         /* update bodies so far, bounded by PL_DIFF_BYTES_MAX */
 };
 
 static int add_update(void *ctx, int64_t pts, const char *body, size_t len)
@@ -56,7 +57,8 @@ static int add_update(void *ctx, int64_t pts, const char *body, size_t len)
 		json_object_set_new(row, "chat_id", json_integer(d->client_chat));
 	json_array_append_new(d->arr, row);
 	d->last = pts;
-	return 0;
+	d->bytes += len;
+	return d->bytes >= PL_DIFF_BYTES_MAX; /* 1: enough for one reply (the range stops, not an error) */
 }
 
 typedef int (*state_fn)(struct store *s, int64_t id, int64_t *pts, int64_t *min);

@@ -249,6 +249,8 @@ static void write_done(struct store_job *wj, int commit_rc)
 {
 	struct api_job *job = (struct api_job *)wj;
 	struct api_server *srv = job->srv;
+	struct upd_list pushes = job->pushes;
+	int deliver = commit_rc == 0 && job->wjob.run_rc == 0;
 
 	if (commit_rc < 0) {
 		free(job->reply);
@@ -262,13 +264,18 @@ static void write_done(struct store_job *wj, int commit_rc)
 				srv->metrics.messages_stored++;
 		bus_publish(srv->bus, job->ev.v, job->ev.n);
 	}
-	if (commit_rc == 0 && job->wjob.run_rc == 0)
-		hub_deliver(srv->hub, &job->pushes);
+	/* Answer first, then push: a call that ends its own session (logOut, or
+	 * revokeSession of itself, over its socket) must be answered before the
+	 * push closes that socket with 4401. */
+	upd_list_init(&job->pushes);
 	if (!job->reply) {
 		job->reply = api_error_json(PLC_INTERNAL, "out of memory", 0);
 		job->status = 500;
 	}
 	job_finish(job);
+	if (deliver)
+		hub_deliver(srv->hub, &pushes);
+	upd_list_release(&pushes);
 }
 
 static void phase_exec_again(uv_work_t *w);

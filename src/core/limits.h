@@ -24,6 +24,8 @@
 #define PL_INVITE_LINKS_MAX 1000   /* invite links listed per chat */
 #define PL_SESSIONS_MAX 100        /* sessions kept per user; the oldest is dropped */
 #define PL_DIFF_MAX 1000           /* updates in one getDifference / getUpdates reply */
+#define PL_DIFF_BYTES_MAX (1024 * 1024) /* update bodies in one such reply: past it the reply ends
+					 * early (more: true), so that it fits ws_max_pending_bytes */
 #define PL_POLL_TIMEOUT_MAX 50     /* seconds getUpdates may wait */
 
 #endif
