@@ -813,17 +813,19 @@ static void test_logout_over_own_socket(void **state)
 	struct parley_client *d = harness_user(mx_h, "mx_leaver");
 	struct wsc *w = mx_open(d, NULL);
 	json_t *reply = NULL;
-	int rc, code;
+	int rc, code, ok;
 
 	rc = wsc_call(w, "logOut", NULL, MX_CALL_MS, &reply);
 	code = wsc_close_code(w);
 	if (rc < 0)
 		print_error("logOut over its own socket got no reply: %s, close code %d\n", wsc_strerror(rc), code);
-	assert_int_equal(rc, WSC_OK);
-	assert_true(json_is_true(json_object_get(reply, "ok")));
+	ok = json_is_true(json_object_get(reply, "ok"));
 	json_decref(reply);
-	assert_int_equal(wsc_wait_close(w, MX_CALL_MS), 4401);
+	code = wsc_wait_close(w, MX_CALL_MS);
 	wsc_free(w);
+	assert_int_equal(rc, WSC_OK);
+	assert_true(ok);
+	assert_int_equal(code, 4401);
 }
 
 /* --- presence ---------------------------------------------------------------- */
