@@ -56,6 +56,7 @@ struct parley_conn {
 	struct parley_conn_handlers h;
 	void *ctx;
 	unsigned long reported;       /* sync version last handed to the batch handler */
+	int down_pending;             /* the status handler is owed a "down" */
 	struct parley_state snap;     /* the state handed to the batch handler */
 };
 
@@ -203,8 +204,8 @@ static int conn_check_fatal(struct parley_conn *c, int rc)
 	return c->fatal ? c->fatal : rc;
 }
 
-/* The socket is gone (or must go): close it, tell the application, and
- * schedule the next attempt. */
+/* The socket is gone (or must go): close it, schedule the next attempt
+ * and owe the application a status "down". */
 static void conn_lost(struct parley_conn *c, int rc, const struct parley_error *why)
 {
 	if (why && why != &c->err)
@@ -225,8 +226,7 @@ static void conn_lost(struct parley_conn *c, int rc, const struct parley_error *
 	if (c->fatal)
 		return; /* no retry: parley_conn_run() returns it */
 	c->retry_at = parley_now_ms() + conn_backoff(c);
-	if (c->h.status)
-		c->h.status(c->ctx, 0, &c->err);
+	c->down_pending = 1; /* told by parley_conn_run(), never inside a call */
 }
 
 static int conn_open(struct parley_conn *c)
@@ -288,12 +288,14 @@ static int conn_read(struct parley_conn *c, int64_t deadline, json_t **msg, stru
  * dropped (the difference brings them back) and events are lost. */
 static void conn_enqueue(struct parley_conn *c, json_t *msg)
 {
-	if (json_array_size(c->queue) - c->queue_head >= PARLEY_CONN_QUEUE_MAX ||
-	    json_array_append_new(c->queue, msg) < 0) {
-		if (json_object_get(msg, "update"))
-			c->queue_dropped = 1;
-		return;
+	int update = json_object_get(msg, "update") != NULL;
+
+	if (json_array_size(c->queue) - c->queue_head >= PARLEY_CONN_QUEUE_MAX) {
+		json_decref(msg);
+		msg = NULL;
 	}
+	if ((!msg || json_array_append_new(c->queue, msg) < 0) && update)
+		c->queue_dropped = 1;
 }
 
 /* The next queued message (a new reference) or NULL. */
@@ -423,6 +425,10 @@ static int conn_call(struct parley_conn *c, const char *method, json_t *params, 
 int parley_conn_call(struct parley_conn *c, const char *method, json_t *params, json_t **result,
 		     struct parley_error *err)
 {
+	struct parley_error local;
+
+	if (!err)
+		err = &local; /* conn_lost() keeps the reason */
 	if (result)
 		*result = NULL;
 	parley_error_clear(err);
@@ -430,8 +436,10 @@ int parley_conn_call(struct parley_conn *c, const char *method, json_t *params, 
 		return parley_error_set(err, PARLEY_EINVAL, "invalid API method name");
 	if (params && !json_is_object(params))
 		return parley_error_set(err, PARLEY_EINVAL, "the parameters must be a JSON object");
-	if (c->fatal)
-		return parley_error_set(err, c->fatal, "%s", c->err.description);
+	if (c->fatal) {
+		*err = c->err;
+		return c->fatal;
+	}
 	return conn_call(c, method, params, result, err);
 }
 
@@ -569,6 +577,11 @@ int parley_conn_run(struct parley_conn *c, int timeout_ms)
 	json_t *msg;
 
 	for (;;) {
+		if (c->down_pending) {
+			c->down_pending = 0;
+			if (c->h.status)
+				c->h.status(c->ctx, 0, &c->err);
+		}
 		if (c->stop) {
 			c->stop = 0;
 			return PARLEY_ECANCELED;
