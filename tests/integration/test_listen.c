@@ -11,8 +11,11 @@
  *     each message's new_message update exactly once, every line's pts
  *     strictly above the one before, and the saved state must end at the
  *     last pts.  Ctrl-C then ends it with status 0.
+ *     A line printed after the last saved state (a crash between printing
+ *     and saving) is cut off when listen starts again.
  *   - listen_since_now_and_refused: --since-now prints nothing of the past;
- *     a token the server refuses ends listen with status 1 (close 4401).
+ *     a state of another user and a token the server refuses (close 4401)
+ *     end listen with status 1.
  *   - conn_two_devices: two sessions of one user, each with its own
  *     connection, see every update once and in order — private messages,
  *     a group that turns large (chat_large, then its own sequence) and a
@@ -279,6 +282,8 @@ static void test_listen_exactly_once(void **state)
 	char cfg[LISTEN_PATH_MAX], out[LISTEN_PATH_MAX], errp[LISTEN_PATH_MAX], st[LISTEN_PATH_MAX];
 	const char *const args[] = {"--state", st, NULL};
 	int64_t bid, last;
+	char *text;
+	FILE *f;
 	pid_t pid;
 	int n;
 
@@ -327,6 +332,22 @@ static void test_listen_exactly_once(void **state)
 	kill(pid, SIGTERM);
 	assert_int_equal(listen_wait(pid, LISTEN_EXIT_WAIT_MS), 0);
 	assert_int_equal(check_output(out, "m%d", LISTEN_MESSAGES + 1), LISTEN_MESSAGES + 1);
+
+	/* A line written after the last saved state (what a crash between
+	 * printing and saving leaves) is cut off by the next start. */
+	f = fopen(out, "a");
+	assert_non_null(f);
+	fputs("{\"pts\":999999,\"update\":{\"type\":\"unsaved\"}}\n", f);
+	assert_int_equal(fclose(f), 0);
+	pid = listen_start(cfg, out, errp, args);
+	send_text(a, bid, "m%d", LISTEN_MESSAGES + 2);
+	assert_int_equal(wait_messages(out, LISTEN_MESSAGES + 2, LISTEN_WAIT_MS), LISTEN_MESSAGES + 2);
+	kill(pid, SIGINT);
+	assert_int_equal(listen_wait(pid, LISTEN_EXIT_WAIT_MS), 0);
+	assert_int_equal(check_output(out, "m%d", LISTEN_MESSAGES + 2), LISTEN_MESSAGES + 2);
+	text = read_all(out);
+	assert_null(strstr(text, "unsaved"));
+	free(text);
 	harness_free(h);
 }
 
@@ -370,6 +391,20 @@ static void test_listen_since_now_and_refused(void **state)
 	assert_non_null(strstr(text, "\"text\":\"new1\""));
 	free(text);
 	assert_int_equal(state_pts(st), 6);
+
+	/* A state saved for bob is refused for alice's session. */
+	snprintf(cfg, sizeof(cfg), "%s/alice.config", harness_tmp_dir(h));
+	write_config(h, cfg, a);
+	{
+		const char *const plain[] = {"--state", st, NULL};
+
+		pid = listen_start(cfg, out, errp, plain);
+	}
+	assert_int_equal(listen_wait(pid, LISTEN_EXIT_WAIT_MS), 1);
+	e = read_all(errp);
+	assert_non_null(strstr(e, "STATE_MISMATCH"));
+	free(e);
+	assert_int_equal(state_pts(st), 6); /* untouched */
 
 	/* A token the server does not know: close 4401, status 1. */
 	f = fopen(cfg, "w");
