@@ -56,7 +56,30 @@
 	X(HEADERS_TOO_LARGE, 431, "the request headers are larger than the limit")           \
 	X(FLOOD_WAIT, 429, "too many requests")                                              \
 	X(INTERNAL, 500, "internal server error")                                            \
-	X(SERVER_BUSY, 503, "the server is overloaded; retry shortly")
+	X(SERVER_BUSY, 503, "the server is overloaded; retry shortly") \
+	X(ACCOUNT_SUSPENDED, 403, "this account is suspended")                              \
+	X(CHAT_BANNED, 403, "this chat was banned by the platform's moderators")            \
+	X(ROLE_REQUIRED, 403, "this needs a platform moderator role")                       \
+	X(CATEGORY_INVALID, 400, "unknown category (see docs/policy.md)")                   \
+	X(TARGET_INVALID, 400, "name a message (chat_id + message_ids), a chat or a user")  \
+	X(NOTIFIER_REQUIRED, 400, "name and email are required (except for child sexual abuse material)") \
+	X(GOOD_FAITH_REQUIRED, 400, "a notice needs the good-faith statement (good_faith true)") \
+	X(FLAGGER_KEY_INVALID, 401, "unknown or revoked trusted-flagger key")               \
+	X(NOTICE_NOT_FOUND, 404, "no notice with this reference")                           \
+	X(CASE_NOT_FOUND, 400, "no such case")                                              \
+	X(CASE_DECIDED, 400, "this case was already decided")                               \
+	X(ACTION_INVALID, 400, "this action does not apply to this case's target")          \
+	X(GROUND_INVALID, 400, "ground is illegal (with a legal provision) or terms (with a terms clause)") \
+	X(TERRITORY_INVALID, 400, "territories are ISO 3166-1 alpha-2 codes")               \
+	X(WARNING_REQUIRED, 400, "suspension needs an earlier warning or manifestly illegal content (DSA Art. 23)") \
+	X(STATEMENT_NOT_FOUND, 400, "no such statement of reasons, or it is not yours")     \
+	X(APPEAL_FORBIDDEN, 403, "only the affected user, or a notifier whose notice was dismissed, may appeal") \
+	X(APPEAL_EXPIRED, 400, "the 6-month appeal period is over")                         \
+	X(APPEAL_EXISTS, 400, "this decision already has an open appeal")                  \
+	X(APPEAL_NOT_FOUND, 400, "no such appeal")                                          \
+	X(APPEAL_DECIDED, 400, "this appeal was already decided")                           \
+	X(APPEAL_SAME_MODERATOR, 403, "an appeal is decided by a moderator other than the one who decided the case") \
+	X(ROLE_INVALID, 400, "role is moderator, senior_moderator or admin")
 
 enum pl_code {
 #define PL_CODE_ENUM(name, status, msg) PLC_##name,

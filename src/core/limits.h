@@ -28,4 +28,18 @@
 					 * early (more: true), so that it fits ws_max_pending_bytes */
 #define PL_POLL_TIMEOUT_MAX 50     /* seconds getUpdates may wait */
 
+/* Trust & safety (docs/policy.md). */
+#define PL_REPORT_TEXT_MAX 2000    /* report text, notice explanation, appeal text */
+#define PL_LOCATION_MAX 1000       /* a notice's location as the notifier wrote it (URL, ...) */
+#define PL_EMAIL_MAX 254           /* notifier / flagger email */
+#define PL_FACTS_MAX 4000          /* facts and circumstances of a decision */
+#define PL_REFERENCE_MAX 500       /* legal provision or terms-of-service clause relied on */
+#define PL_TERRITORIES_MAX 64      /* country codes in one territorial restriction */
+#define PL_SUSPEND_DAYS_MAX 3650   /* a timed suspension; longer is "permanent" (omit duration_days) */
+#define PL_APPEAL_WINDOW_DAYS 183  /* DSA Art. 20: at least six months to appeal */
+#define PL_DUPLICATE_BONUS_MAX 20  /* priority added by merged duplicate signals, at most */
+#define PL_CASE_CONTEXT 3          /* messages shown before and after a reported one (getCase) */
+#define PL_EXPORT_MAX 1000         /* statements per exportStatements page */
+#define PL_CASE_SIGNALS_MAX 200    /* signals listed per case in getCase (newest) */
+
 #endif

@@ -35,7 +35,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 2
+#define STORE_OPS_VERSION 3
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -48,6 +48,10 @@
 #define STORE_DEVICE_SZ 129      /* device label: 64 chars */
 #define STORE_IP_SZ 64           /* textual IPv4/IPv6 address */
 #define STORE_LINK_CODE_SZ 33    /* invite link code */
+#define STORE_COUNTRY_SZ 3       /* ISO 3166-1 alpha-2, upper case; "" if unknown */
+#define STORE_TERRITORIES_SZ 193 /* comma-separated country codes: 64 of them */
+#define STORE_EMAIL_SZ 1017      /* 254 characters */
+#define STORE_REF_SZ 48          /* a notice's public reference */
 
 enum store_chat_type {
 	STORE_CHAT_PRIVATE = 1,
@@ -83,6 +87,9 @@ struct store_user {
 	int is_bot;
 	int64_t last_seen;           /* unix seconds the user was last online; 0 = never */
 	int privacy_last_seen;       /* enum store_privacy: who sees last_seen and online */
+	char country[STORE_COUNTRY_SZ]; /* set by the user (updateProfile); "" = from the IP */
+	int64_t suspended_until;     /* 0 = not suspended, -1 = permanently, else unix seconds */
+	int64_t suspend_statement;   /* the statement of reasons of the suspension */
 };
 
 enum store_privacy {
@@ -99,6 +106,11 @@ struct store_session {
 	char ip[STORE_IP_SZ];
 	int64_t created_at;
 	int64_t last_seen;
+	/* Copied from the account by session_find only (authentication needs
+	 * them on every call; one lookup instead of two). */
+	char country[STORE_COUNTRY_SZ];
+	int64_t suspended_until;
+	int64_t suspend_statement;
 };
 
 struct store_chat {
@@ -116,6 +128,7 @@ struct store_chat {
 	int64_t member_count;         /* members with role >= STORE_ROLE_MEMBER */
 	int64_t user_lo, user_hi;     /* private chats: the two users, lo < hi */
 	int large;                    /* uses a chat update sequence (channels; big groups) */
+	int64_t ban_statement;        /* banned by the platform: the statement of reasons; 0 if not */
 };
 
 struct store_member {
@@ -153,8 +166,18 @@ struct store_message {
 	int64_t fwd_msg_id;           /* forward origin: message id in fwd_chat_id */
 	int64_t fwd_date;             /* forward origin: original date */
 	int64_t views;                /* channel posts: distinct viewers */
-	int deleted;                  /* deleted for everyone */
+	int deleted;                  /* enum store_deleted: 0 live, else hidden from everyone */
 	int service;                  /* non-zero for service messages (joined, renamed, ...) */
+	int64_t statement_id;         /* a statement of reasons this message delivers (system account); 0 */
+};
+
+/* Why a message is hidden from everyone.  Every reader of messages treats
+ * any non-zero value as gone; only moderators' tools look at a removed
+ * message's text, and a reversed removal sets it back to STORE_LIVE. */
+enum store_deleted {
+	STORE_LIVE = 0,
+	STORE_DELETED = 1,            /* deleted for everyone: text dropped */
+	STORE_REMOVED = 2,            /* removed by a moderation decision: text kept, out of search */
 };
 
 /* One row of a user's dialog list. */
@@ -178,6 +201,147 @@ typedef int (*store_id_cb)(void *ctx, int64_t id);
 /* An audit log entry (struct audit_entry is defined in safety/audit.h). */
 struct audit_entry;
 typedef int (*store_audit_cb)(void *ctx, const struct audit_entry *e);
+
+/* --- trust & safety rows (docs/policy.md) ------------------------------ */
+
+/* What a case, a signal or a statement is about.  A message target carries
+ * chat_id, msg_id and user_id = its sender; a chat target chat_id; a user
+ * target user_id. */
+enum store_target {
+	STORE_TARGET_MESSAGE = 1,
+	STORE_TARGET_CHAT = 2,
+	STORE_TARGET_USER = 3,
+};
+
+enum store_case_status { STORE_CASE_OPEN = 0, STORE_CASE_DECIDED = 1 };
+
+/* One queue entry: every open signal about the same target joins it. */
+struct store_case {
+	int64_t id;
+	int target;                   /* enum store_target */
+	int64_t chat_id, msg_id, user_id;
+	int status;                   /* enum store_case_status */
+	int category;                 /* enum mod_category of the highest-priority signal */
+	int priority;                 /* queue order, highest first: base_priority + duplicates (capped) */
+	int base_priority;            /* the highest priority of one signal */
+	int64_t signals;              /* signals merged into the case */
+	int64_t deadline;             /* unix seconds: the earliest deadline of its signals */
+	int flagged;                  /* a trusted flagger's notice is among them */
+	int64_t opened_at, updated_at, closed_at;
+	int64_t statement_id;         /* the decision, once decided */
+};
+
+enum store_signal_kind {
+	STORE_SIGNAL_REPORT = 1,      /* reportContent by a user */
+	STORE_SIGNAL_NOTICE = 2,      /* DSA Art. 16 notice from anyone */
+	STORE_SIGNAL_FLAGGER = 3,     /* notice from a trusted flagger (Art. 22) */
+};
+
+enum store_signal_status { STORE_SIGNAL_OPEN = 0, STORE_SIGNAL_UPHELD = 1, STORE_SIGNAL_DISMISSED = 2 };
+
+/* A report or notice.  The text fields are malloc'd when filled by a get op
+ * (store_signal_release frees them) and borrowed when passed to a callback. */
+struct store_signal {
+	int64_t id, case_id;
+	int kind;                     /* enum store_signal_kind */
+	int64_t reporter_id;          /* the user who sent it; 0 if anonymous */
+	int64_t flagger_id;           /* STORE_SIGNAL_FLAGGER: the organisation */
+	int category;                 /* enum mod_category */
+	int64_t created_at, deadline;
+	int status;                   /* enum store_signal_status */
+	int64_t statement_id;         /* the decision on it */
+	char reference[STORE_REF_SZ]; /* notices: the public reference; "" for reports */
+	char name[STORE_NAME_SZ];     /* notices: the notifier */
+	char email[STORE_EMAIL_SZ];
+	char *text;                   /* the reporter's words / why it is illegal */
+	char *plaintext;              /* secret chats: what the reporter says they saw (reporter-supplied); NULL */
+	char *location;               /* notices: the location as written (URL, ...); "" */
+};
+
+/* A statement of reasons (DSA Art. 17): one per decision, and one per
+ * reversal.  Texts as for struct store_signal (store_statement_release). */
+struct store_statement {
+	int64_t id, case_id;
+	int action;                   /* enum mod_action */
+	int64_t decided_by;           /* the moderator; 0 = automated or the operator */
+	int64_t created_at;
+	int target;                   /* enum store_target */
+	int64_t affected_user_id;     /* whose content or account; 0 if none (dismissal of a chat report) */
+	int64_t chat_id, msg_id;
+	int category;                 /* enum mod_category */
+	int ground;                   /* enum mod_ground */
+	int manifestly_illegal;
+	int automated_detection, automated_decision;
+	int source;                   /* enum mod_source of the case's first signal */
+	int64_t content_date;         /* when the content was posted (or the chat made) */
+	int64_t end_date;             /* end of a suspension or restriction: 0 none (indefinite), -1 permanent */
+	char territories[STORE_TERRITORIES_SZ]; /* "" = everywhere */
+	int64_t appeal_until;         /* 0 = not appealable */
+	int64_t reverses;             /* a reversal: the statement it reverses */
+	int64_t reversed_by;          /* the reversal of this one, 0 if none */
+	char *reference;              /* the legal provision or terms clause relied on */
+	char *facts;                  /* facts and circumstances */
+	char *text;                   /* the whole statement as sent to the user */
+};
+
+enum store_appeal_status { STORE_APPEAL_OPEN = 0, STORE_APPEAL_UPHELD = 1, STORE_APPEAL_REVERSED = 2 };
+
+/* An appeal (DSA Art. 20).  Texts as for struct store_signal (store_appeal_release). */
+struct store_appeal {
+	int64_t id, statement_id;
+	int64_t appellant_id;         /* 0: an anonymous notifier (by notice reference) */
+	char reference[STORE_REF_SZ]; /* the notice it comes from, if by reference */
+	int64_t created_at;
+	int status;                   /* enum store_appeal_status */
+	int64_t decided_by, decided_at;
+	int64_t result_statement_id;  /* a reversal's statement */
+	char *text;                   /* the appellant's words */
+	char *outcome;                /* the deciding moderator's reasons; "" while open */
+};
+
+/* A trusted flagger (DSA Art. 22).  Only the SHA-256 of its key is stored. */
+struct store_flagger {
+	int64_t id;
+	char name[STORE_NAME_SZ];
+	char email[STORE_EMAIL_SZ];
+	char key_hash[STORE_TOKEN_HASH_SZ];
+	int64_t created_at;
+	int active;
+	int64_t notices, upheld, dismissed; /* accuracy = upheld / (upheld + dismissed) */
+};
+
+/* A territorial restriction of a message (msg_id != 0) or a whole chat. */
+struct store_restriction {
+	int64_t id, chat_id, msg_id;
+	char territories[STORE_TERRITORIES_SZ];
+	int64_t statement_id;
+	int64_t created_at;
+};
+
+/* Something a chat's own administrator did about reported content. */
+enum store_admin_action { STORE_ADMIN_DELETE = 1, STORE_ADMIN_BAN = 2 };
+struct store_admin_action_row {
+	int64_t id, chat_id, actor_id;
+	int action;                   /* enum store_admin_action */
+	int64_t msg_id, user_id;
+	int64_t created_at;
+};
+
+typedef int (*store_case_cb)(void *ctx, const struct store_case *c);
+typedef int (*store_signal_cb)(void *ctx, const struct store_signal *sg);
+typedef int (*store_statement_cb)(void *ctx, const struct store_statement *st);
+typedef int (*store_appeal_cb)(void *ctx, const struct store_appeal *a);
+typedef int (*store_flagger_cb)(void *ctx, const struct store_flagger *f);
+typedef int (*store_restriction_cb)(void *ctx, const struct store_restriction *r);
+typedef int (*store_admin_action_cb)(void *ctx, const struct store_admin_action_row *a);
+/* A platform role: user, enum mod_role, who granted it, when. */
+typedef int (*store_role_cb)(void *ctx, int64_t user_id, int role, int64_t granted_by, int64_t granted_at);
+/* A message named by chat and id. */
+typedef int (*store_msg_ref_cb)(void *ctx, int64_t chat_id, int64_t msg_id);
+
+void store_signal_release(struct store_signal *sg);
+void store_statement_release(struct store_statement *st);
+void store_appeal_release(struct store_appeal *a);
 
 enum store_dir {
 	STORE_OLDER = 0,   /* ids < from_id, newest first */
@@ -340,6 +504,110 @@ struct store_ops {
 	/* The entry in force at time ts: the last one with ts <= the given ts
 	 * (seq 0 and 32 zero bytes if none). */
 	int (*audit_head_at)(struct store *s, int64_t ts, int64_t *seq, unsigned char hash[32]);
+
+	/* --- trust & safety (docs/policy.md) ---------------------------- */
+	/* Account and chat state: a suspension (until 0 lifts it), a chat ban
+	 * (statement 0 lifts it). */
+	int (*user_set_suspension)(struct store *s, int64_t user_id, int64_t until, int64_t statement_id);
+	int (*user_set_country)(struct store *s, int64_t user_id, const char *country);
+	int (*chat_set_ban)(struct store *s, int64_t chat_id, int64_t statement_id);
+	/* Removes a live message from everyone's view keeping its text
+	 * (remove = 1: STORE_LIVE -> STORE_REMOVED, out of search), or restores
+	 * a removed one (remove = 0: back to STORE_LIVE, searchable again).
+	 * PL_NOTFOUND if the message is not in the expected state. */
+	int (*message_moderate)(struct store *s, int64_t chat_id, int64_t id, int remove);
+	/* Ids of the live messages sender_id posted in chat_id, ascending. */
+	int (*message_ids_by_sender)(struct store *s, int64_t chat_id, int64_t sender_id, store_id_cb cb, void *ctx);
+	/* Sets the statement a (system) message carries. */
+	int (*message_set_statement)(struct store *s, int64_t chat_id, int64_t id, int64_t statement_id);
+
+	/* Platform roles: role 0 removes the row.  role_get gives 0 for none. */
+	int (*role_get)(struct store *s, int64_t user_id, int *role);
+	int (*role_set)(struct store *s, int64_t user_id, int role, int64_t granted_by, int64_t now);
+	int (*role_list)(struct store *s, store_role_cb cb, void *ctx);
+
+	/* Trusted flaggers.  flagger_count adds the deltas to the counters. */
+	int (*flagger_create)(struct store *s, struct store_flagger *f); /* sets f->id; PL_EXISTS if the key hash is taken */
+	int (*flagger_get)(struct store *s, int64_t id, struct store_flagger *out);
+	int (*flagger_find_key)(struct store *s, const char *key_hash, struct store_flagger *out);
+	int (*flagger_list)(struct store *s, store_flagger_cb cb, void *ctx);
+	int (*flagger_count)(struct store *s, int64_t id, int64_t notices, int64_t upheld, int64_t dismissed);
+
+	/* Cases.  case_find_open: the open case of a target (PL_NOTFOUND if
+	 * none).  case_update writes every field but id and the target. */
+	int (*case_create)(struct store *s, struct store_case *c); /* sets c->id */
+	int (*case_get)(struct store *s, int64_t id, struct store_case *out);
+	int (*case_find_open)(struct store *s, int target, int64_t chat_id, int64_t msg_id, int64_t user_id,
+			      struct store_case *out);
+	int (*case_update)(struct store *s, const struct store_case *c);
+	/* Open cases, highest priority first, then earliest deadline, then oldest. */
+	int (*case_queue)(struct store *s, int limit, int64_t offset, store_case_cb cb, void *ctx);
+	/* Open cases, and how many of them have a deadline before now. */
+	int (*case_count_open)(struct store *s, int64_t now, int64_t *open, int64_t *overdue);
+	/* Cases (any status) about chat_id or a message in it. */
+	int (*case_count_chat)(struct store *s, int64_t chat_id, int64_t *out);
+
+	/* Signals.  signal_get_ref: a notice by its reference (texts malloc'd). */
+	int (*signal_create)(struct store *s, struct store_signal *sg); /* sets sg->id */
+	int (*signal_get_ref)(struct store *s, const char *reference, struct store_signal *out);
+	/* A case's signals, newest first, at most limit. */
+	int (*signal_list_case)(struct store *s, int64_t case_id, int limit, store_signal_cb cb, void *ctx);
+	/* Signals of one kind about chat_id or its messages, newest first. */
+	int (*signal_list_chat)(struct store *s, int64_t chat_id, int kind, int limit, int64_t offset,
+				store_signal_cb cb, void *ctx);
+	/* Marks every open signal of a case decided (status, statement). */
+	int (*signal_close_case)(struct store *s, int64_t case_id, int status, int64_t statement_id);
+
+	/* Statements of reasons. */
+	int (*statement_create)(struct store *s, struct store_statement *st); /* sets st->id */
+	int (*statement_get)(struct store *s, int64_t id, struct store_statement *out);
+	int (*statement_set_text)(struct store *s, int64_t id, const char *text);
+	int (*statement_set_reversed)(struct store *s, int64_t id, int64_t reversed_by);
+	/* Statements dated from <= created_at < to, with id > after_id, by id. */
+	int (*statement_list_range)(struct store *s, int64_t from, int64_t to, int64_t after_id, int limit,
+				    store_statement_cb cb, void *ctx);
+	/* Statements about user_id or chat_id (either may be 0), newest first. */
+	int (*statement_list_subject)(struct store *s, int64_t user_id, int64_t chat_id, int limit,
+				      store_statement_cb cb, void *ctx);
+	/* Warnings (MOD_ACT_WARN_USER) given to user_id and not reversed. */
+	int (*statement_count_warnings)(struct store *s, int64_t user_id, int64_t *out);
+	/* The messages a removal statement took down (for a reversal). */
+	int (*statement_message_add)(struct store *s, int64_t statement_id, int64_t chat_id, int64_t msg_id);
+	int (*statement_message_list)(struct store *s, int64_t statement_id, store_msg_ref_cb cb, void *ctx);
+
+	/* Appeals. */
+	int (*appeal_create)(struct store *s, struct store_appeal *a); /* sets a->id */
+	int (*appeal_get)(struct store *s, int64_t id, struct store_appeal *out);
+	/* Appeals with this status (-1: any), oldest first, after offset. */
+	int (*appeal_list)(struct store *s, int status, int limit, int64_t offset, store_appeal_cb cb, void *ctx);
+	/* The appeals of one statement, oldest first. */
+	int (*appeal_list_statement)(struct store *s, int64_t statement_id, store_appeal_cb cb, void *ctx);
+	/* Writes status, decided_by, decided_at, result_statement_id and outcome. */
+	int (*appeal_update)(struct store *s, const struct store_appeal *a);
+
+	/* Territorial restrictions in force. */
+	int (*restriction_add)(struct store *s, struct store_restriction *r); /* sets r->id */
+	/* Lifts the restrictions a statement imposed. */
+	int (*restriction_end)(struct store *s, int64_t statement_id);
+	/* The restrictions in force on chat_id (whole chat and its messages). */
+	int (*restriction_list_chat)(struct store *s, int64_t chat_id, store_restriction_cb cb, void *ctx);
+	/* How many restrictions are in force anywhere. */
+	int (*restriction_count)(struct store *s, int64_t *out);
+
+	/* The IP-to-country table (IPv4, inclusive ranges, as 32-bit numbers). */
+	int (*geoip_clear)(struct store *s);
+	int (*geoip_add)(struct store *s, uint32_t start, uint32_t end, const char *country);
+	/* The country of ip: "" (and 0) if no range holds it. */
+	int (*geoip_lookup)(struct store *s, uint32_t ip, char country[STORE_COUNTRY_SZ]);
+
+	/* What chat administrators did about reported content. */
+	int (*admin_action_add)(struct store *s, const struct store_admin_action_row *a);
+	int (*admin_action_list)(struct store *s, int64_t chat_id, int64_t since, int limit,
+				 store_admin_action_cb cb, void *ctx);
+
+	/* Small named values of the safety module (e.g. the system account's id). */
+	int (*safety_meta_get)(struct store *s, const char *key, int64_t *value); /* PL_NOTFOUND if unset */
+	int (*safety_meta_set)(struct store *s, const char *key, int64_t value);
 };
 
 struct store {
@@ -432,5 +700,57 @@ static inline int store_audit_last(struct store *s, int64_t *seq, int64_t *ts, u
 static inline int store_audit_put(struct store *s, const struct audit_entry *e) { return s->ops->audit_put(s, e); }
 static inline int store_audit_range(struct store *s, int64_t after, int lim, store_audit_cb cb, void *x) { return s->ops->audit_range(s, after, lim, cb, x); }
 static inline int store_audit_head_at(struct store *s, int64_t ts, int64_t *seq, unsigned char h[32]) { return s->ops->audit_head_at(s, ts, seq, h); }
+
+static inline int store_user_set_suspension(struct store *s, int64_t u, int64_t until, int64_t st) { return s->ops->user_set_suspension(s, u, until, st); }
+static inline int store_user_set_country(struct store *s, int64_t u, const char *cc) { return s->ops->user_set_country(s, u, cc); }
+static inline int store_chat_set_ban(struct store *s, int64_t c, int64_t st) { return s->ops->chat_set_ban(s, c, st); }
+static inline int store_message_moderate(struct store *s, int64_t c, int64_t id, int rm) { return s->ops->message_moderate(s, c, id, rm); }
+static inline int store_message_ids_by_sender(struct store *s, int64_t c, int64_t u, store_id_cb cb, void *x) { return s->ops->message_ids_by_sender(s, c, u, cb, x); }
+static inline int store_message_set_statement(struct store *s, int64_t c, int64_t id, int64_t st) { return s->ops->message_set_statement(s, c, id, st); }
+static inline int store_role_get(struct store *s, int64_t u, int *r) { return s->ops->role_get(s, u, r); }
+static inline int store_role_set(struct store *s, int64_t u, int r, int64_t by, int64_t now) { return s->ops->role_set(s, u, r, by, now); }
+static inline int store_role_list(struct store *s, store_role_cb cb, void *x) { return s->ops->role_list(s, cb, x); }
+static inline int store_flagger_create(struct store *s, struct store_flagger *f) { return s->ops->flagger_create(s, f); }
+static inline int store_flagger_get(struct store *s, int64_t id, struct store_flagger *o) { return s->ops->flagger_get(s, id, o); }
+static inline int store_flagger_find_key(struct store *s, const char *h, struct store_flagger *o) { return s->ops->flagger_find_key(s, h, o); }
+static inline int store_flagger_list(struct store *s, store_flagger_cb cb, void *x) { return s->ops->flagger_list(s, cb, x); }
+static inline int store_flagger_count(struct store *s, int64_t id, int64_t n, int64_t up, int64_t dis) { return s->ops->flagger_count(s, id, n, up, dis); }
+static inline int store_case_create(struct store *s, struct store_case *c) { return s->ops->case_create(s, c); }
+static inline int store_case_get(struct store *s, int64_t id, struct store_case *o) { return s->ops->case_get(s, id, o); }
+static inline int store_case_find_open(struct store *s, int t, int64_t c, int64_t m, int64_t u, struct store_case *o) { return s->ops->case_find_open(s, t, c, m, u, o); }
+static inline int store_case_update(struct store *s, const struct store_case *c) { return s->ops->case_update(s, c); }
+static inline int store_case_queue(struct store *s, int lim, int64_t off, store_case_cb cb, void *x) { return s->ops->case_queue(s, lim, off, cb, x); }
+static inline int store_case_count_open(struct store *s, int64_t now, int64_t *open, int64_t *overdue) { return s->ops->case_count_open(s, now, open, overdue); }
+static inline int store_case_count_chat(struct store *s, int64_t c, int64_t *o) { return s->ops->case_count_chat(s, c, o); }
+static inline int store_signal_create(struct store *s, struct store_signal *sg) { return s->ops->signal_create(s, sg); }
+static inline int store_signal_get_ref(struct store *s, const char *ref, struct store_signal *o) { return s->ops->signal_get_ref(s, ref, o); }
+static inline int store_signal_list_case(struct store *s, int64_t c, int lim, store_signal_cb cb, void *x) { return s->ops->signal_list_case(s, c, lim, cb, x); }
+static inline int store_signal_list_chat(struct store *s, int64_t c, int k, int lim, int64_t off, store_signal_cb cb, void *x) { return s->ops->signal_list_chat(s, c, k, lim, off, cb, x); }
+static inline int store_signal_close_case(struct store *s, int64_t c, int st, int64_t sid) { return s->ops->signal_close_case(s, c, st, sid); }
+static inline int store_statement_create(struct store *s, struct store_statement *st) { return s->ops->statement_create(s, st); }
+static inline int store_statement_get(struct store *s, int64_t id, struct store_statement *o) { return s->ops->statement_get(s, id, o); }
+static inline int store_statement_set_text(struct store *s, int64_t id, const char *t) { return s->ops->statement_set_text(s, id, t); }
+static inline int store_statement_set_reversed(struct store *s, int64_t id, int64_t by) { return s->ops->statement_set_reversed(s, id, by); }
+static inline int store_statement_list_range(struct store *s, int64_t from, int64_t to, int64_t after, int lim, store_statement_cb cb, void *x) { return s->ops->statement_list_range(s, from, to, after, lim, cb, x); }
+static inline int store_statement_list_subject(struct store *s, int64_t u, int64_t c, int lim, store_statement_cb cb, void *x) { return s->ops->statement_list_subject(s, u, c, lim, cb, x); }
+static inline int store_statement_count_warnings(struct store *s, int64_t u, int64_t *o) { return s->ops->statement_count_warnings(s, u, o); }
+static inline int store_statement_message_add(struct store *s, int64_t st, int64_t c, int64_t m) { return s->ops->statement_message_add(s, st, c, m); }
+static inline int store_statement_message_list(struct store *s, int64_t st, store_msg_ref_cb cb, void *x) { return s->ops->statement_message_list(s, st, cb, x); }
+static inline int store_appeal_create(struct store *s, struct store_appeal *a) { return s->ops->appeal_create(s, a); }
+static inline int store_appeal_get(struct store *s, int64_t id, struct store_appeal *o) { return s->ops->appeal_get(s, id, o); }
+static inline int store_appeal_list(struct store *s, int st, int lim, int64_t off, store_appeal_cb cb, void *x) { return s->ops->appeal_list(s, st, lim, off, cb, x); }
+static inline int store_appeal_list_statement(struct store *s, int64_t st, store_appeal_cb cb, void *x) { return s->ops->appeal_list_statement(s, st, cb, x); }
+static inline int store_appeal_update(struct store *s, const struct store_appeal *a) { return s->ops->appeal_update(s, a); }
+static inline int store_restriction_add(struct store *s, struct store_restriction *r) { return s->ops->restriction_add(s, r); }
+static inline int store_restriction_end(struct store *s, int64_t st) { return s->ops->restriction_end(s, st); }
+static inline int store_restriction_list_chat(struct store *s, int64_t c, store_restriction_cb cb, void *x) { return s->ops->restriction_list_chat(s, c, cb, x); }
+static inline int store_restriction_count(struct store *s, int64_t *o) { return s->ops->restriction_count(s, o); }
+static inline int store_geoip_clear(struct store *s) { return s->ops->geoip_clear(s); }
+static inline int store_geoip_add(struct store *s, uint32_t a, uint32_t b, const char *cc) { return s->ops->geoip_add(s, a, b, cc); }
+static inline int store_geoip_lookup(struct store *s, uint32_t ip, char cc[STORE_COUNTRY_SZ]) { return s->ops->geoip_lookup(s, ip, cc); }
+static inline int store_admin_action_add(struct store *s, const struct store_admin_action_row *a) { return s->ops->admin_action_add(s, a); }
+static inline int store_admin_action_list(struct store *s, int64_t c, int64_t since, int lim, store_admin_action_cb cb, void *x) { return s->ops->admin_action_list(s, c, since, lim, cb, x); }
+static inline int store_safety_meta_get(struct store *s, const char *k, int64_t *v) { return s->ops->safety_meta_get(s, k, v); }
+static inline int store_safety_meta_set(struct store *s, const char *k, int64_t v) { return s->ops->safety_meta_set(s, k, v); }
 
 #endif

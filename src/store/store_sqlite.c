@@ -70,17 +70,17 @@
 #define SQ_DATE_MAX ((INT64_C(1) << 40) - 1) /* message dates: 0..SQ_DATE_MAX (PL_INVAL) */
 
 #define SQ_USER_COLS "u.id, u.username, u.display_name, u.bio, u.pw_hash, u.created_at, u.is_bot, " \
-	"u.last_seen, u.privacy_last_seen"
+	"u.last_seen, u.privacy_last_seen, u.country, u.suspended_until, u.suspend_statement"
 #define SQ_SESSION_COLS "s.id, s.user_id, s.token_hash, s.device, s.ip, s.created_at, s.last_seen"
 #define SQ_CHAT_COLS "c.id, c.type, c.title, c.username, c.description, c.creator_id, " \
 	"c.created_at, c.perms, c.last_msg_id, c.last_date, c.pinned_msg_id, c.member_count, " \
-	"c.user_lo, c.user_hi, c.large"
-#define SQ_CHAT_NCOLS 15
+	"c.user_lo, c.user_hi, c.large, c.ban_statement"
+#define SQ_CHAT_NCOLS 16
 #define SQ_MEMBER_COLS "mb.chat_id, mb.user_id, mb.role, mb.joined_at, mb.invited_by, mb.read_max_id"
 #define SQ_LINK_COLS "l.code, l.chat_id, l.creator_id, l.name, l.created_at, l.expire_date, " \
 	"l.member_limit, l.usage, l.revoked, l.is_primary"
 #define SQ_MSG_COLS "m.chat_id, m.id, m.sender_id, m.date, m.edit_date, m.text, m.reply_to_id, " \
-	"m.fwd_user_id, m.fwd_chat_id, m.fwd_msg_id, m.fwd_date, m.views, m.deleted, m.service"
+	"m.fwd_user_id, m.fwd_chat_id, m.fwd_msg_id, m.fwd_date, m.views, m.deleted, m.service, m.statement_id"
 #define SQ_NOT_HIDDEN(user) " NOT EXISTS (SELECT 1 FROM message_hidden h WHERE h.user_id = " user \
 	" AND h.chat_id = m.chat_id AND h.msg_id = m.id)"
 
@@ -107,7 +107,7 @@ enum sq_stmt_id {
 	SQ_MEMBER_SET_READ, SQ_MEMBER_IDS, SQ_CONTACT_IDS, SQ_LARGE_CHATS,
 	SQ_LINK_CREATE, SQ_LINK_GET, SQ_LINK_UPDATE, SQ_LINK_LIST,
 	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_MAX_GID, SQ_MSG_INSERT,
-	SQ_MSG_GET, SQ_MSG_GID, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE,
+	SQ_MSG_GET, SQ_MSG_GID, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE, SQ_MSG_MODERATE,
 	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER,
 	SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
 	SQ_MSG_VIEWS, SQ_VIEW_ADD, SQ_VIEW_INC, SQ_MSG_UNREAD, SQ_MSG_COUNT,
@@ -144,7 +144,9 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 
 	[SQ_SESSION_CREATE] = "INSERT INTO sessions(user_id, token_hash, device, ip, created_at, last_seen)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQ_SESSION_FIND] = "SELECT " SQ_SESSION_COLS " FROM sessions s WHERE s.token_hash = ?1",
+	/* With the account's country and suspension: authentication needs them. */
+	[SQ_SESSION_FIND] = "SELECT " SQ_SESSION_COLS ", u.country, u.suspended_until, u.suspend_statement"
+		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
 	[SQ_SESSION_LIST] = "SELECT " SQ_SESSION_COLS " FROM sessions s WHERE s.user_id = ?1"
 		" ORDER BY s.created_at DESC, s.id DESC",
 	[SQ_SESSION_DELETE] = "DELETE FROM sessions WHERE user_id = ?1 AND id = ?2",
@@ -155,7 +157,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_BLOCK_GET] = "SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = ?2",
 	/* No pw_hash: a block list has no business carrying password hashes. */
 	[SQ_BLOCK_LIST] = "SELECT u.id, u.username, u.display_name, u.bio, '', u.created_at, u.is_bot,"
-		" u.last_seen, u.privacy_last_seen"
+		" u.last_seen, u.privacy_last_seen, u.country, u.suspended_until, u.suspend_statement"
 		" FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ?1"
 		" ORDER BY b.created_at DESC, b.blocked_id DESC",
 
@@ -225,6 +227,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_MSG_STATE] = "SELECT gid, text, deleted, service FROM messages WHERE chat_id = ?1 AND id = ?2",
 	[SQ_MSG_EDIT] = "UPDATE messages SET text = ?3, edit_date = ?4 WHERE chat_id = ?1 AND id = ?2",
 	[SQ_MSG_DELETE] = "UPDATE messages SET text = NULL, deleted = 1 WHERE chat_id = ?1 AND id = ?2",
+	[SQ_MSG_MODERATE] = "UPDATE messages SET deleted = ?3 WHERE chat_id = ?1 AND id = ?2 AND deleted = ?4",
 	[SQ_MSG_HIDE] = "INSERT OR IGNORE INTO message_hidden(user_id, chat_id, msg_id) VALUES(?1, ?2, ?3)",
 	[SQ_MSG_OLDER] = "SELECT " SQ_MSG_COLS " FROM messages m"
 		" WHERE m.chat_id = ?1 AND m.id < ?2 AND m.deleted = 0 AND" SQ_NOT_HIDDEN("?3")
@@ -347,6 +350,7 @@ struct sq_store {
 	int64_t gid_last;       /* the highest search key of gid_date */
 	struct sq_mark marks[SQ_MARKS_MAX];
 	int nmarks;
+	sqlite3_stmt *ext[SQ_EXT_STMT_MAX]; /* statements of the other backend files */
 };
 
 static struct sq_store *sq(struct store *s)
@@ -555,6 +559,9 @@ static void sq_read_user(sqlite3_stmt *q, struct store_user *u)
 	u->is_bot = sqlite3_column_int(q, 6);
 	u->last_seen = sqlite3_column_int64(q, 7);
 	u->privacy_last_seen = sqlite3_column_int(q, 8);
+	sq_col_copy(q, 9, u->country, sizeof(u->country));
+	u->suspended_until = sqlite3_column_int64(q, 10);
+	u->suspend_statement = sqlite3_column_int64(q, 11);
 }
 
 static void sq_read_session(sqlite3_stmt *q, struct store_session *ss)
@@ -585,6 +592,7 @@ static void sq_read_chat(sqlite3_stmt *q, struct store_chat *c)
 	c->user_lo = sqlite3_column_int64(q, 12);
 	c->user_hi = sqlite3_column_int64(q, 13);
 	c->large = sqlite3_column_int(q, 14);
+	c->ban_statement = sqlite3_column_int64(q, 15);
 }
 
 /* Reads the member columns starting at column col. */
@@ -631,6 +639,7 @@ static int sq_read_message(sqlite3_stmt *q, struct store_message *m, int copy)
 	m->views = sqlite3_column_int64(q, 11);
 	m->deleted = sqlite3_column_int(q, 12);
 	m->service = sqlite3_column_int(q, 13);
+	m->statement_id = sqlite3_column_int64(q, 14);
 	m->text = NULL;
 	if (!text)
 		return 0;
@@ -795,6 +804,8 @@ static void sq_close(struct store *s)
 		return;
 	for (int i = 0; i < SQ_STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < SQ_EXT_STMT_MAX; i++)
+		sqlite3_finalize(st->ext[i]);
 	sq_txn_reset(st);
 	free(st->fq);
 	sqlite3_close(st->db);
@@ -1093,6 +1104,9 @@ static int sq_session_find(struct store *s, const char *token_hash, struct store
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		sq_read_session(q, out);
+		sq_col_copy(q, 7, out->country, sizeof(out->country));
+		out->suspended_until = sqlite3_column_int64(q, 8);
+		out->suspend_statement = sqlite3_column_int64(q, 9);
 		rc = 0;
 	}
 out:
@@ -1882,6 +1896,60 @@ out:
 	if ((rc = sq_op_end(st, outer, rc)) < 0)
 		sq_fq_truncate(st, fq0);
 	free(ms.text);
+	return rc;
+}
+
+/* Takes a live message out of everyone's view keeping its text, or puts a
+ * removed one back (store.h, message_moderate); the search index follows. */
+static int sq_message_moderate(struct store *s, int64_t chat_id, int64_t id, int remove)
+{
+	struct sq_store *st = sq(s);
+	sqlite3_stmt *q = NULL;
+	char *text = NULL;
+	int64_t gid = 0;
+	size_t fq0;
+	int outer = 0, state, indexed, rc;
+
+	if ((rc = sq_fq_prepare(st, 1)) < 0)
+		return rc;
+	fq0 = st->fq_len;
+	if ((rc = sq_op_begin(st, &outer)) < 0)
+		return rc;
+	if ((rc = sq_prep(st, SQ_MSG_STATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	if ((rc = sq_row(q)) <= 0) {
+		rc = rc == 0 ? PL_NOTFOUND : rc;
+		goto out;
+	}
+	gid = sqlite3_column_int64(q, 0);
+	state = sqlite3_column_int(q, 2);
+	indexed = sqlite3_column_type(q, 1) != SQLITE_NULL && !sqlite3_column_int(q, 3);
+	if (state != (remove ? STORE_LIVE : STORE_REMOVED)) {
+		rc = PL_NOTFOUND;
+		goto out;
+	}
+	if (indexed && !(text = strdup((const char *)sqlite3_column_text(q, 1)))) {
+		rc = PL_NOMEM;
+		goto out;
+	}
+	sq_done(q);
+	if ((rc = sq_prep(st, SQ_MSG_MODERATE, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, id);
+	sqlite3_bind_int(q, 3, remove ? STORE_REMOVED : STORE_LIVE);
+	sqlite3_bind_int(q, 4, remove ? STORE_LIVE : STORE_REMOVED);
+	if ((rc = sq_run_one(st, q)) < 0)
+		goto out;
+	if (text)
+		rc = sq_index(st, outer, gid, chat_id, text, remove);
+out:
+	sq_done(q);
+	if ((rc = sq_op_end(st, outer, rc)) < 0)
+		sq_fq_truncate(st, fq0);
+	free(text);
 	return rc;
 }
 
@@ -2693,6 +2761,30 @@ out:
 	return rc;
 }
 
+/* ---- helpers for the backend's other files (store_sqlite_int.h) ---- */
+
+sqlite3 *store_sqlite_db(struct store *s)
+{
+	return sq(s)->db;
+}
+
+int store_sqlite_stmt(struct store *s, int slot, const char *sql, sqlite3_stmt **out)
+{
+	struct sq_store *st = sq(s);
+	int rc;
+
+	*out = NULL;
+	if (slot < 0 || slot >= SQ_EXT_STMT_MAX)
+		return PL_INVAL;
+	if (!st->ext[slot]) {
+		rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->ext[slot], NULL);
+		if (rc != SQLITE_OK)
+			return store_sqlite_err(rc);
+	}
+	*out = st->ext[slot];
+	return 0;
+}
+
 /* ---- opening ---- */
 
 static const struct store_ops sq_ops = {
@@ -2758,6 +2850,8 @@ static const struct store_ops sq_ops = {
 	.contact_ids = sq_contact_ids,
 	.user_set_last_seen = sq_user_set_last_seen,
 	.user_set_privacy = sq_user_set_privacy,
+	.message_moderate = sq_message_moderate,
+	SQ_SAFETY_OPS
 	.audit_last = sq_audit_last,
 	.audit_put = sq_audit_put,
 	.audit_range = sq_audit_range,

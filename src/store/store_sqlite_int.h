@@ -20,4 +20,91 @@ int store_sqlite_schema_migrate(sqlite3 *db, char *errbuf, size_t errlen);
 /* Maps an (extended) SQLite result code to a negative enum pl_err. */
 int store_sqlite_err(int rc);
 
+/* Statements of the backend's other files (sqlite_safety.c) live in slots of
+ * the handle, prepared on first use and finalized by close, like the main
+ * file's own. */
+#define SQ_EXT_STMT_MAX 96
+
+#include "store/store.h"
+
+/* The connection of a handle. */
+sqlite3 *store_sqlite_db(struct store *s);
+/* Statement slot of s, prepared from sql on first use.  The caller resets
+ * it (and clears its bindings) when done, as for the main file's. */
+int store_sqlite_stmt(struct store *s, int slot, const char *sql, sqlite3_stmt **out);
+
+/* sqlite_safety.c: the trust & safety ops of struct store_ops. */
+#define SQ_SAFETY_OP_LIST(X) \
+	X(user_set_suspension) X(user_set_country) X(chat_set_ban) X(message_ids_by_sender) \
+	X(message_set_statement) X(role_get) X(role_set) X(role_list) X(flagger_create) X(flagger_get) \
+	X(flagger_find_key) X(flagger_list) X(flagger_count) X(case_create) X(case_get) X(case_find_open) \
+	X(case_update) X(case_queue) X(case_count_open) X(case_count_chat) X(signal_create) \
+	X(signal_get_ref) X(signal_list_case) X(signal_list_chat) X(signal_close_case) \
+	X(statement_create) X(statement_get) X(statement_set_text) X(statement_set_reversed) \
+	X(statement_list_range) X(statement_list_subject) X(statement_count_warnings) \
+	X(statement_message_add) X(statement_message_list) X(appeal_create) X(appeal_get) X(appeal_list) \
+	X(appeal_list_statement) X(appeal_update) X(restriction_add) X(restriction_end) \
+	X(restriction_list_chat) X(restriction_count) X(geoip_clear) X(geoip_add) X(geoip_lookup) \
+	X(admin_action_add) X(admin_action_list) X(safety_meta_get) X(safety_meta_set)
+
+/* The ops table entries: .name = sqs_name. */
+#define SQ_SAFETY_OP_INIT(name) .name = sqs_##name,
+#define SQ_SAFETY_OPS SQ_SAFETY_OP_LIST(SQ_SAFETY_OP_INIT)
+
+int sqs_user_set_suspension(struct store *s, int64_t user_id, int64_t until, int64_t statement_id);
+int sqs_user_set_country(struct store *s, int64_t user_id, const char *country);
+int sqs_chat_set_ban(struct store *s, int64_t chat_id, int64_t statement_id);
+int sqs_message_ids_by_sender(struct store *s, int64_t chat_id, int64_t sender_id, store_id_cb cb, void *ctx);
+int sqs_message_set_statement(struct store *s, int64_t chat_id, int64_t id, int64_t statement_id);
+int sqs_role_get(struct store *s, int64_t user_id, int *role);
+int sqs_role_set(struct store *s, int64_t user_id, int role, int64_t granted_by, int64_t now);
+int sqs_role_list(struct store *s, store_role_cb cb, void *ctx);
+int sqs_flagger_create(struct store *s, struct store_flagger *f);
+int sqs_flagger_get(struct store *s, int64_t id, struct store_flagger *out);
+int sqs_flagger_find_key(struct store *s, const char *key_hash, struct store_flagger *out);
+int sqs_flagger_list(struct store *s, store_flagger_cb cb, void *ctx);
+int sqs_flagger_count(struct store *s, int64_t id, int64_t notices, int64_t upheld, int64_t dismissed);
+int sqs_case_create(struct store *s, struct store_case *c);
+int sqs_case_get(struct store *s, int64_t id, struct store_case *out);
+int sqs_case_find_open(struct store *s, int target, int64_t chat_id, int64_t msg_id, int64_t user_id,
+		struct store_case *out);
+int sqs_case_update(struct store *s, const struct store_case *c);
+int sqs_case_queue(struct store *s, int limit, int64_t offset, store_case_cb cb, void *ctx);
+int sqs_case_count_open(struct store *s, int64_t now, int64_t *open, int64_t *overdue);
+int sqs_case_count_chat(struct store *s, int64_t chat_id, int64_t *out);
+int sqs_signal_create(struct store *s, struct store_signal *sg);
+int sqs_signal_get_ref(struct store *s, const char *reference, struct store_signal *out);
+int sqs_signal_list_case(struct store *s, int64_t case_id, int limit, store_signal_cb cb, void *ctx);
+int sqs_signal_list_chat(struct store *s, int64_t chat_id, int kind, int limit, int64_t offset,
+		store_signal_cb cb, void *ctx);
+int sqs_signal_close_case(struct store *s, int64_t case_id, int status, int64_t statement_id);
+int sqs_statement_create(struct store *s, struct store_statement *st);
+int sqs_statement_get(struct store *s, int64_t id, struct store_statement *out);
+int sqs_statement_set_text(struct store *s, int64_t id, const char *text);
+int sqs_statement_set_reversed(struct store *s, int64_t id, int64_t reversed_by);
+int sqs_statement_list_range(struct store *s, int64_t from, int64_t to, int64_t after_id, int limit,
+		store_statement_cb cb, void *ctx);
+int sqs_statement_list_subject(struct store *s, int64_t user_id, int64_t chat_id, int limit,
+		store_statement_cb cb, void *ctx);
+int sqs_statement_count_warnings(struct store *s, int64_t user_id, int64_t *out);
+int sqs_statement_message_add(struct store *s, int64_t statement_id, int64_t chat_id, int64_t msg_id);
+int sqs_statement_message_list(struct store *s, int64_t statement_id, store_msg_ref_cb cb, void *ctx);
+int sqs_appeal_create(struct store *s, struct store_appeal *a);
+int sqs_appeal_get(struct store *s, int64_t id, struct store_appeal *out);
+int sqs_appeal_list(struct store *s, int status, int limit, int64_t offset, store_appeal_cb cb, void *ctx);
+int sqs_appeal_list_statement(struct store *s, int64_t statement_id, store_appeal_cb cb, void *ctx);
+int sqs_appeal_update(struct store *s, const struct store_appeal *a);
+int sqs_restriction_add(struct store *s, struct store_restriction *r);
+int sqs_restriction_end(struct store *s, int64_t statement_id);
+int sqs_restriction_list_chat(struct store *s, int64_t chat_id, store_restriction_cb cb, void *ctx);
+int sqs_restriction_count(struct store *s, int64_t *out);
+int sqs_geoip_clear(struct store *s);
+int sqs_geoip_add(struct store *s, uint32_t start, uint32_t end, const char *country);
+int sqs_geoip_lookup(struct store *s, uint32_t ip, char country[STORE_COUNTRY_SZ]);
+int sqs_admin_action_add(struct store *s, const struct store_admin_action_row *a);
+int sqs_admin_action_list(struct store *s, int64_t chat_id, int64_t since, int limit,
+		store_admin_action_cb cb, void *ctx);
+int sqs_safety_meta_get(struct store *s, const char *key, int64_t *value);
+int sqs_safety_meta_set(struct store *s, const char *key, int64_t value);
+
 #endif
