@@ -293,7 +293,7 @@ int parley_state_save(const char *path, const struct parley_state *s, char *errb
  * are dropped and fetched again with getDifference. */
 #define PARLEY_SYNC_HELD_MAX 10000
 /* Updates asked for per getDifference / getChatDifference call. */
-#define PARLEY_DIFF_PAGE 200
+#define PARLEY_DIFF_PAGE 100
 
 struct parley_conn;
 
