@@ -312,13 +312,16 @@ typedef void (*parley_reload_cb)(void *ctx, int64_t chat_id, int64_t pts);
 /* A batch of updates was applied (one pushed update, or one page of a
  * difference): state is what to persist now.  Borrowed for the call. */
 typedef void (*parley_batch_cb)(void *ctx, const struct parley_state *state);
-/* The connection came up (connected 1: ready and caught up) or went down
- * (0, why says why; the connection will reconnect unless it is fatal). */
+/* The connection came up (connected 1: ready and caught up), or went down
+ * or failed to come up (0, why says why; it will be tried again after the
+ * backoff).  Fatal errors are not reported here: parley_conn_run() returns
+ * them. */
 typedef void (*parley_status_cb)(void *ctx, int connected, const struct parley_error *why);
 
 /* Every handler may be NULL.  Handlers run inside parley_conn_run() (never
  * inside parley_conn_call()), may call parley_conn_call() and
- * parley_conn_state(), and must not free the connection. */
+ * parley_conn_state(), and must not free the connection or call
+ * parley_conn_run().  A connection is used by one thread at a time. */
 struct parley_conn_handlers {
 	parley_update_cb update;
 	parley_event_cb event;
