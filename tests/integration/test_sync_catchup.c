@@ -26,8 +26,12 @@
  *     of them all (about 4.9 MB) would be more than the default
  *     ws_max_pending_bytes (4 MiB) and cost the connection (4408); every
  *     reply must arrive, and the pages add up to exactly those updates.
- * Not covered: the `reload` answer, which needs a state older than
- * updates_retention_days (at least one day).
+ *   - `reload`: the server is stopped, the oldest CU_PRUNED rows of alice's
+ *     log are deleted from parley.db as the retention pruning would (the
+ *     real thing needs updates_retention_days, at least a day), and it is
+ *     started again: a state older than what is kept gets {"reload": true,
+ *     "state": {"pts": P}} and no updates; the state just before the oldest
+ *     kept row still gets the updates from there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +41,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +60,7 @@
 #define CU_TEXT_MAX 48
 #define CU_LONG_AWAY 400     /* long messages for the big catch-up */
 #define CU_LONG_CHARS 4000   /* characters each, three bytes each: 12 KB */
+#define CU_PRUNED 300        /* log rows "pruned" for the reload test */
 
 static struct harness *cu_h;
 static struct parley_client *cu_alice, *cu_alice2, *cu_bob;
@@ -534,6 +540,57 @@ static void test_catchup_long_messages(void **state)
 	wsc_free(w);
 }
 
+static void test_reload_after_pruning(void **state)
+{
+	char path[4200], *errmsg = NULL, sql[160];
+	int64_t server = cu_server_pts(cu_alice);
+	sqlite3 *db = NULL;
+	json_t *res, *ups;
+
+	assert_true(server > CU_PRUNED + 10);
+	assert_int_equal(harness_stop(cu_h), 0);
+	snprintf(path, sizeof path, "%s/parley.db", harness_data_dir(cu_h));
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	snprintf(sql, sizeof sql, "DELETE FROM user_updates WHERE user_id = %lld AND pts <= %d", (long long)cu_alice_id,
+		 CU_PRUNED);
+	if (sqlite3_exec(db, sql, NULL, NULL, &errmsg) != SQLITE_OK) {
+		print_error("%s: %s\n", sql, errmsg);
+		sqlite3_free(errmsg);
+		sqlite3_close(db);
+		fail();
+	}
+	assert_int_equal(sqlite3_changes(db), CU_PRUNED);
+	sqlite3_close(db);
+	assert_int_equal(harness_restart(cu_h), 0);
+
+	/* Older than what is kept: reload, with the current state. */
+	for (int k = 0; k < 3; k++) {
+		int64_t from = k == 0 ? 0 : k == 1 ? 10 : CU_PRUNED - 1;
+		res = OK(cu_alice, "getDifference", json_pack("{s:I}", "pts", (json_int_t)from));
+		assert_true(json_is_true(json_object_get(res, "reload")));
+		assert_int_equal(cu_int(json_object_get(res, "state"), "pts"), server);
+		assert_null(json_object_get(res, "updates"));
+		json_decref(res);
+	}
+	/* From the oldest kept row on: the updates. */
+	res = OK(cu_alice, "getDifference", json_pack("{s:i, s:i}", "pts", CU_PRUNED, "limit", 5));
+	assert_false(json_is_true(json_object_get(res, "reload")));
+	ups = json_object_get(res, "updates");
+	assert_int_equal(json_array_size(ups), 5);
+	assert_int_equal(cu_int(json_array_get(ups, 0), "pts"), CU_PRUNED + 1);
+	assert_true(json_is_true(json_object_get(res, "more")));
+	json_decref(res);
+	/* Over the socket too. */
+	{
+		struct wsc *w = cu_open(cu_alice);
+		res = WS_OK(w, "getDifference", json_pack("{s:i}", "pts", 1));
+		assert_true(json_is_true(json_object_get(res, "reload")));
+		assert_int_equal(cu_int(json_object_get(res, "state"), "pts"), server);
+		json_decref(res);
+		wsc_free(w);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_catchup_while_sending),
 		cmocka_unit_test(test_pts_ahead_and_paging),
 		cmocka_unit_test(test_catchup_long_messages),
+		cmocka_unit_test(test_reload_after_pruning),
 	};
 
 	return cmocka_run_group_tests(tests, cu_setup, cu_teardown);
