@@ -244,6 +244,14 @@ int cli_listen(const struct cli_listen_opts *o)
 	parley_conn_set_handlers(l.conn, &h, &l);
 	if (o->timeout_ms)
 		parley_conn_set_timeout_ms(l.conn, o->timeout_ms);
+	/* Save once before printing anything: a state file that cannot be
+	 * written must stop us now, not after lines went out unrecorded. */
+	parley_conn_state(l.conn, st);
+	listen_on_batch(&l, st);
+	if (l.failed) {
+		listen_fail("STATE_ERROR", l.errbuf);
+		goto out;
+	}
 	listen_conn = l.conn;
 	if (listen_signals() < 0) {
 		listen_fail("SIGNAL_ERROR", strerror(errno));
