@@ -370,16 +370,23 @@ static int on_member(struct upd_ctx *u, struct store_chat *c, const struct bus_e
 
 	if (c->type == STORE_CHAT_PRIVATE)
 		return 0;
+	json_t *upd;
+
 	if ((rc = maybe_large(u, c)) < 0)
 		return rc;
+	if (c->large && (rc = store_update_chat_state(u->tx->s, c->id, &pts, &min)) < 0)
+		return rc;
 	u->tx->uid = e->user_id;
-	rc = store_update(u, json_pack("{s:s, s:I, s:o, s:s}", "type", "chat_member", "chat_id", (json_int_t)-c->id,
-				       "user", render_user_id(u->tx, e->user_id), "status", statuses[role]), &st);
+	upd = json_pack("{s:s, s:I, s:o, s:s}", "type", "chat_member", "chat_id", (json_int_t)-c->id, "user",
+			render_user_id(u->tx, e->user_id), "status", statuses[role]);
+	if (upd && c->large) /* where this member's view of the chat sequence starts */
+		json_object_set_new(upd, "pts", json_integer(pts));
+	rc = store_update(u, upd, &st);
 	u->tx->uid = saved;
 	if (rc == 0)
 		rc = to_user(u, e->user_id, &st);
 	upd_body_unref(st.body);
-	if (rc == 0 && c->large && (rc = store_update_chat_state(u->tx->s, c->id, &pts, &min)) == 0)
+	if (rc == 0 && c->large)
 		rc = push(u->out, UPD_MEMBERSHIP, e->user_id, pts, c->id, role >= STORE_ROLE_MEMBER, NULL);
 	return rc;
 }
