@@ -764,15 +764,15 @@ static int wsc_frame_take(struct wsc *c, int *fin, int *opcode, unsigned char **
 
 static int wsc_msg_append(struct wsc *c, const unsigned char *p, size_t len)
 {
+	if (c->mlen + len > WSC_MESSAGE_MAX) {
+		wsc_seterr(c, "server message longer than %u bytes", WSC_MESSAGE_MAX);
+		return WSC_EPROTO;
+	}
 	if (c->mlen + len + 1 > c->mcap) {
 		size_t ncap = c->mcap ? c->mcap : 4096;
 		char *n;
 		while (ncap < c->mlen + len + 1)
 			ncap *= 2;
-		if (ncap > WSC_MESSAGE_MAX + 1 && c->mlen + len + 1 > WSC_MESSAGE_MAX + 1) {
-			wsc_seterr(c, "server message longer than %u bytes", WSC_MESSAGE_MAX);
-			return WSC_EPROTO;
-		}
 		if (!(n = realloc(c->msg, ncap)))
 			return WSC_ENOMEM;
 		c->msg = n;
