@@ -35,6 +35,17 @@
  * Connections over max_connections are accepted, told 503 and closed; they do
  * not count in net_server_connections().
  *
+ * WebSockets.  An upgrade request reaches the application like any other
+ * (req->upgrade set).  net_req_accept_ws() checks the handshake, writes the
+ * 101 and hands the connection to ws.c: the request assembler is freed, and
+ * from then on every byte read goes to the struct ws_conn (ws_int.h says
+ * what each side calls), the timer runs in NET_TIMER_WS mode for it, and
+ * http.c only keeps the handles, lingers when ws.c is done, and frees
+ * everything after the handles are closed.  Bytes the client sent after its
+ * handshake, before the 101, are handed over too: they are frames.  The
+ * memory an idle WebSocket keeps is the part of struct net_conn that is
+ * not allocated on demand (the assembler and the shutdown request are).
+ *
  * The process must ignore SIGPIPE: libuv writes to sockets with write(2).
  */
 #include "net/net.h"
@@ -45,10 +56,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+
+#include <sodium.h>
 
 #include "core/codes.h"
 #include "net/http_parse.h"
+#include "net/ws_int.h"
 #include "util/err.h"
 
 /* Most bytes read from a socket at once (the assembler keeps up to this many
@@ -67,6 +82,15 @@
 #define NET_HEAD_FIXED_MAX 192
 /* Size of an error body the server makes itself. */
 #define NET_ERRBODY_MAX 256
+/* RFC 6455 4.2.2: the GUID appended to Sec-WebSocket-Key before hashing. */
+#define NET_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+/* A Sec-WebSocket-Key: 16 bytes in base64 (24 characters with padding). */
+#define NET_WS_KEY_BYTES 16
+#define NET_WS_KEY_LEN 24
+/* Sec-WebSocket-Accept: a SHA-1 digest in base64 (28 characters). */
+#define NET_WS_ACCEPT_LEN 28
+/* The only WebSocket version there is (RFC 6455). */
+#define NET_WS_VERSION "13"
 
 #define NET_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
@@ -76,6 +100,7 @@ enum net_timer_mode {
 	NET_TIMER_IDLE,     /* keep-alive connection with nothing to do: close */
 	NET_TIMER_SEND,     /* a response the peer does not read: close */
 	NET_TIMER_LINGER,   /* final response sent: stop discarding, close */
+	NET_TIMER_WS,       /* a WebSocket's: ws_conn_on_timer() */
 };
 
 /* What to do once a write has completed. */
@@ -90,22 +115,24 @@ enum net_listener_state { NET_LISTENER_NONE = 0, NET_LISTENER_OPEN, NET_LISTENER
 struct net_pending;
 
 /* One accepted socket.  Owned by the server's list; freed by
- * net_on_handle_closed() after both handles are closed. */
+ * net_on_handle_closed() after both handles are closed.  Kept small: a
+ * WebSocket holds one for its whole life. */
 struct net_conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
-	uv_shutdown_t shutdown;
 	struct net_server *srv;
 	struct net_conn *prev;
 	struct net_conn *next;
-	struct net_parser parser;
+	struct net_parser *parser; /* HTTP only: NULL once a WebSocket */
 	struct net_pending *req;  /* being answered by the application, or NULL */
-	int timer_mode;           /* enum net_timer_mode */
-	int open_handles;         /* handles whose close callback is still due */
-	int reading;
-	int closing;              /* uv_close was called */
-	int lingering;            /* final response written: discard input */
-	int rejected;             /* over max_connections: only gets a 503 */
+	struct ws_conn *ws;       /* the WebSocket it became, or NULL */
+	uv_shutdown_t *shutdown;  /* while lingering */
+	unsigned char timer_mode; /* enum net_timer_mode */
+	unsigned char open_handles; /* handles whose close callback is still due */
+	unsigned char reading;
+	unsigned char closing;    /* uv_close was called */
+	unsigned char lingering;  /* final response written: discard input */
+	unsigned char rejected;   /* over max_connections: only gets a 503 */
 	char peer_ip[64];
 };
 
@@ -347,7 +374,12 @@ static void net_on_handle_closed(uv_handle_t *h)
 		srv->nrejecting--;
 	else
 		srv->nconns--;
-	net_parser_release(&c->parser);
+	if (c->ws != NULL)
+		ws_conn_on_closed(c->ws);
+	if (c->parser != NULL) {
+		net_parser_release(c->parser);
+		free(c->parser);
+	}
 	free(c);
 }
 
@@ -358,6 +390,8 @@ static void net_conn_close(struct net_conn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
+	if (c->ws != NULL)
+		ws_conn_on_net_close(c->ws);
 	if (c->req != NULL) {
 		c->req->conn = NULL;
 		c->req = NULL;
@@ -366,10 +400,14 @@ static void net_conn_close(struct net_conn *c)
 	uv_close((uv_handle_t *)&c->tcp, net_on_handle_closed);
 }
 
+/* libuv calls this before the socket's close callback, even when the
+ * socket is closed first (status UV_ECANCELED). */
 static void net_on_shutdown(uv_shutdown_t *sr, int status)
 {
-	struct net_conn *c = NET_CONTAINER_OF(sr, struct net_conn, shutdown);
+	struct net_conn *c = sr->data;
 
+	free(sr);
+	c->shutdown = NULL;
 	if (!c->closing && status < 0)
 		net_conn_close(c);
 }
@@ -379,11 +417,41 @@ static void net_on_shutdown(uv_shutdown_t *sr, int status)
 static void net_conn_linger(struct net_conn *c)
 {
 	c->lingering = 1;
-	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, net_on_shutdown) < 0)
+	if ((c->shutdown = malloc(sizeof(*c->shutdown))) == NULL)
 		goto fail;
+	c->shutdown->data = c;
+	if (uv_shutdown(c->shutdown, (uv_stream_t *)&c->tcp, net_on_shutdown) < 0) {
+		free(c->shutdown);
+		c->shutdown = NULL;
+		goto fail;
+	}
 	if (net_conn_read(c, 1) < 0)
 		goto fail;
 	net_conn_timer(c, NET_TIMER_LINGER, NET_LINGER_MS);
+	return;
+fail:
+	net_conn_close(c);
+}
+
+/* Answers with an error the server makes itself, with the code of row but
+ * HTTP status status and extra headers (may be NULL), and ends the
+ * connection. */
+static void net_conn_fail_with(struct net_conn *c, const struct net_code_row *row, int status,
+			       const char *extra)
+{
+	char body[NET_ERRBODY_MAX];
+	int n;
+
+	net_conn_timer(c, NET_TIMER_NONE, 0);
+	if (net_conn_read(c, 0) < 0)
+		goto fail;
+	n = snprintf(body, sizeof(body), "{\"ok\":false,\"error_code\":%d,\"description\":\"%s: %s\"}",
+		     status, row->name, row->message);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		goto fail;
+	if (net_conn_send(c, status, "application/json", body, (size_t)n, extra, 0,
+			  NET_AFTER_CLOSE) < 0)
+		goto fail;
 	return;
 fail:
 	net_conn_close(c);
@@ -393,22 +461,8 @@ fail:
 static void net_conn_fail(struct net_conn *c, int status)
 {
 	const struct net_code_row *row = &net_codes[net_status_code(status)];
-	char body[NET_ERRBODY_MAX];
-	int n;
 
-	net_conn_timer(c, NET_TIMER_NONE, 0);
-	if (net_conn_read(c, 0) < 0)
-		goto fail;
-	n = snprintf(body, sizeof(body), "{\"ok\":false,\"error_code\":%d,\"description\":\"%s: %s\"}",
-		     row->status, row->name, row->message);
-	if (n < 0 || (size_t)n >= sizeof(body))
-		goto fail;
-	if (net_conn_send(c, row->status, "application/json", body, (size_t)n, NULL, 0,
-			  NET_AFTER_CLOSE) < 0)
-		goto fail;
-	return;
-fail:
-	net_conn_close(c);
+	net_conn_fail_with(c, row, row->status, NULL);
 }
 
 static void net_on_timer(uv_timer_t *t)
@@ -417,6 +471,8 @@ static void net_on_timer(uv_timer_t *t)
 
 	if (c->timer_mode == NET_TIMER_HEADER)
 		net_conn_fail(c, 408);
+	else if (c->timer_mode == NET_TIMER_WS)
+		ws_conn_on_timer(c->ws);
 	else
 		net_conn_close(c);
 }
@@ -467,6 +523,10 @@ static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg)
 	r->pub.query = msg->query;
 	r->pub.authorization = msg->authorization;
 	r->pub.content_type = msg->content_type;
+	r->pub.upgrade = msg->upgrade;
+	r->pub.connection = msg->connection;
+	r->pub.sec_websocket_key = msg->ws_key;
+	r->pub.sec_websocket_version = msg->ws_version;
 	r->pub.body = msg->body;
 	r->pub.body_len = msg->body_len;
 	memcpy(r->pub.peer_ip, c->peer_ip, sizeof(r->pub.peer_ip));
@@ -483,7 +543,7 @@ static void net_conn_process(struct net_conn *c, const char *data, size_t len)
 	struct net_parsed_req msg;
 	int status, rc;
 
-	rc = net_parser_next(&c->parser, data, len, &msg, &status);
+	rc = net_parser_next(c->parser, data, len, &msg, &status);
 	if (rc == 0) {
 		net_conn_dispatch(c, &msg);
 		return;
@@ -492,12 +552,12 @@ static void net_conn_process(struct net_conn *c, const char *data, size_t len)
 		net_conn_fail(c, status);
 		return;
 	}
-	if (net_parser_take_continue(&c->parser) &&
+	if (net_parser_take_continue(c->parser) &&
 	    net_conn_write(c, cont, sizeof(cont) - 1, NET_AFTER_NOTHING) < 0)
 		goto fail;
 	/* The header timer runs from a request's first byte (or the accept) to
 	 * its end; the idle timer while a kept-alive connection waits. */
-	if (net_parser_started(&c->parser)) {
+	if (net_parser_started(c->parser)) {
 		if (c->timer_mode != NET_TIMER_HEADER)
 			net_conn_timer(c, NET_TIMER_HEADER, c->srv->limits.header_timeout_ms);
 	} else if (c->timer_mode == NET_TIMER_NONE) {
@@ -516,6 +576,10 @@ static void net_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	if (c->closing)
 		return;
+	if (c->ws != NULL && !c->lingering) {
+		ws_conn_on_read(c->ws, buf->base, nread);
+		return;
+	}
 	if (nread < 0) {
 		/* EOF or error: whatever was half-read is dropped. */
 		net_conn_close(c);
@@ -543,6 +607,152 @@ void net_req_respond(struct net_req *req, int status, const char *content_type,
 		net_conn_close(c);
 out:
 	net_pending_free(r);
+}
+
+/* ---- WebSockets -------------------------------------------------------------- */
+
+/* 1 if the comma-separated list (may be NULL) holds token, compared without
+ * regard to case (Connection: keep-alive, Upgrade). */
+static int net_list_has(const char *list, const char *token)
+{
+	size_t tlen = strlen(token);
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t n;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		n = (size_t)(end - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == tlen && strncasecmp(p, token, n) == 0)
+			return 1;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* Checks the handshake of msg (RFC 6455 4.2.1) and writes the
+ * Sec-WebSocket-Accept value to accept.  Returns 0, 400 for a request that
+ * is no valid handshake, or 426 for a version other than 13. */
+static int net_ws_check(const struct net_parsed_req *msg, char accept[NET_WS_ACCEPT_LEN + 1])
+{
+	unsigned char key[NET_WS_KEY_BYTES + 2];
+	unsigned char digest[NET_SHA1_LEN];
+	char concat[NET_WS_KEY_LEN + sizeof(NET_WS_GUID)];
+	const char *end = NULL;
+	size_t klen = 0;
+
+	if (msg->method != NET_GET || msg->http_major != 1 || msg->http_minor < 1)
+		return 400;
+	if (!net_list_has(msg->upgrade, "websocket") || !net_list_has(msg->connection, "upgrade"))
+		return 400;
+	if (msg->ws_key == NULL || strlen(msg->ws_key) != NET_WS_KEY_LEN ||
+	    sodium_base642bin(key, sizeof(key), msg->ws_key, NET_WS_KEY_LEN, NULL, &klen, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    klen != NET_WS_KEY_BYTES || end != msg->ws_key + NET_WS_KEY_LEN)
+		return 400;
+	if (msg->ws_version == NULL || strcmp(msg->ws_version, NET_WS_VERSION) != 0)
+		return 426;
+	memcpy(concat, msg->ws_key, NET_WS_KEY_LEN);
+	memcpy(concat + NET_WS_KEY_LEN, NET_WS_GUID, sizeof(NET_WS_GUID) - 1);
+	net_sha1(concat, NET_WS_KEY_LEN + sizeof(NET_WS_GUID) - 1, digest);
+	sodium_bin2base64(accept, NET_WS_ACCEPT_LEN + 1, digest, sizeof(digest),
+			  sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+struct ws_conn *net_req_accept_ws(struct net_req *req, const struct ws_limits *lim,
+				  const struct ws_callbacks *cb, void *ctx)
+{
+	struct net_pending *r = NET_CONTAINER_OF(req, struct net_pending, pub);
+	struct net_conn *c = r->conn;
+	struct ws_conn *ws = NULL;
+	char accept[NET_WS_ACCEPT_LEN + 1];
+	char head[160];
+	char *early = NULL;
+	size_t early_len = 0;
+	int status, n;
+
+	if (c == NULL)
+		goto out;
+	c->req = NULL;
+	if ((status = net_ws_check(&r->msg, accept)) != 0) {
+		/* codes.h has no row for 426 yet: the client sees BAD_REQUEST's
+		 * code with status 426 and the version it should use. */
+		net_conn_fail_with(c, &net_codes[PLC_BAD_REQUEST], status,
+				   status == 426 ? "Sec-WebSocket-Version: " NET_WS_VERSION "\r\n" : NULL);
+		goto out;
+	}
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+	if (n < 0 || (size_t)n >= sizeof(head) || net_parser_take_held(c->parser, &early, &early_len) < 0) {
+		net_conn_fail(c, 500);
+		goto out;
+	}
+	if ((ws = ws_conn_new(c, lim, cb, ctx)) == NULL) {
+		free(early);
+		net_conn_fail(c, 500);
+		goto out;
+	}
+	/* From here on the bytes are frames. */
+	net_parser_release(c->parser);
+	free(c->parser);
+	c->parser = NULL;
+	c->ws = ws;
+	if (net_conn_write(c, head, (size_t)n, NET_AFTER_NOTHING) < 0) {
+		/* The application gets ws all the same; on_close (1006)
+		 * follows from the loop. */
+		free(early);
+		net_conn_close(c);
+		goto out;
+	}
+	ws_conn_start(ws, early, early_len);
+out:
+	net_pending_free(r);
+	return ws;
+}
+
+size_t net_conn_size(void)
+{
+	return sizeof(struct net_conn);
+}
+
+uv_stream_t *net_conn_ws_stream(struct net_conn *nc)
+{
+	return (uv_stream_t *)&nc->tcp;
+}
+
+void net_conn_ws_timer(struct net_conn *nc, uint64_t ms)
+{
+	nc->timer_mode = NET_TIMER_WS;
+	uv_timer_stop(&nc->timer);
+	uv_timer_start(&nc->timer, net_on_timer, ms, 0);
+}
+
+int net_conn_ws_read(struct net_conn *nc, int on)
+{
+	return net_conn_read(nc, on);
+}
+
+void net_conn_ws_finish(struct net_conn *nc)
+{
+	net_conn_linger(nc);
+}
+
+void net_conn_ws_abort(struct net_conn *nc)
+{
+	net_conn_close(nc);
+}
+
+const char *net_conn_ws_peer_ip(const struct net_conn *nc)
+{
+	return nc->peer_ip;
 }
 
 /* ---- accepting -------------------------------------------------------------- */
@@ -599,7 +809,8 @@ static struct net_conn *net_conn_new(struct net_server *srv)
 
 	if (c == NULL)
 		return NULL;
-	if (uv_tcp_init(srv->loop, &c->tcp) < 0) {
+	if ((c->parser = malloc(sizeof(*c->parser))) == NULL || uv_tcp_init(srv->loop, &c->tcp) < 0) {
+		free(c->parser);
 		free(c);
 		return NULL;
 	}
@@ -612,7 +823,7 @@ static struct net_conn *net_conn_new(struct net_server *srv)
 	if (c->next != NULL)
 		c->next->prev = c;
 	srv->conns = c;
-	net_parser_init(&c->parser, srv->limits.max_header_bytes, srv->limits.max_body_bytes);
+	net_parser_init(c->parser, srv->limits.max_header_bytes, srv->limits.max_body_bytes);
 	c->rejected = srv->nconns >= srv->limits.max_connections;
 	if (c->rejected)
 		srv->nrejecting++;
@@ -780,10 +991,14 @@ void net_server_close(struct net_server *srv)
 		uv_close((uv_handle_t *)&srv->listener, NULL);
 		srv->listener_state = NET_LISTENER_CLOSED;
 	}
-	/* Closing does not unlink (that waits for the close callbacks). */
+	/* Closing does not unlink (that waits for the close callbacks).  A
+	 * WebSocket is told 1000 first if it can be. */
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
-		net_conn_close(c);
+		if (c->ws != NULL)
+			ws_conn_on_server_close(c->ws);
+		else
+			net_conn_close(c);
 	}
 }
 

@@ -21,14 +21,21 @@
 #include "net/net.h"
 #include "util/err.h"
 
-/* The headers we look at.  The first three may appear only once. */
+/* The headers we look at (one bit each, for p->seen).  The first three may
+ * appear only once; the last four are lists whose repeats are joined. */
 enum net_hdr {
 	NET_HDR_OTHER = 0,
 	NET_HDR_AUTH = 1,
 	NET_HDR_CTYPE = 2,
 	NET_HDR_CLEN = 4,
 	NET_HDR_EXPECT = 8,
+	NET_HDR_UPGRADE = 16,
+	NET_HDR_CONN = 32,
+	NET_HDR_WSKEY = 64,
+	NET_HDR_WSVER = 128,
 };
+#define NET_HDR_ONCE (NET_HDR_AUTH | NET_HDR_CTYPE | NET_HDR_CLEN)
+#define NET_HDR_LIST (NET_HDR_UPGRADE | NET_HDR_CONN | NET_HDR_WSKEY | NET_HDR_WSVER)
 
 /* First allocation of a growing buffer. */
 #define NET_DBUF_MIN 64
@@ -122,6 +129,10 @@ static void net_parser_clear_msg(struct net_parser *p)
 	net_dbuf_free(&p->target);
 	net_dbuf_free(&p->auth);
 	net_dbuf_free(&p->ctype);
+	net_dbuf_free(&p->upgrade);
+	net_dbuf_free(&p->conn);
+	net_dbuf_free(&p->ws_key);
+	net_dbuf_free(&p->ws_version);
 	net_dbuf_free(&p->body);
 	p->name_len = 0;
 	p->name_long = 0;
@@ -174,13 +185,27 @@ static int net_on_url(http_parser *hp, const char *at, size_t n)
 	return 0;
 }
 
+/* The buffer that collects the value of header h, or NULL. */
+static struct net_dbuf *net_parser_hdr_buf(struct net_parser *p, int h)
+{
+	switch (h) {
+	case NET_HDR_AUTH: return &p->auth;
+	case NET_HDR_CTYPE: return &p->ctype;
+	case NET_HDR_UPGRADE: return &p->upgrade;
+	case NET_HDR_CONN: return &p->conn;
+	case NET_HDR_WSKEY: return &p->ws_key;
+	case NET_HDR_WSVER: return &p->ws_version;
+	default: return NULL;
+	}
+}
+
 /* Finishes the value of the header just read. */
 static void net_parser_end_value(struct net_parser *p)
 {
-	if (p->cur == NET_HDR_AUTH)
-		net_dbuf_rtrim(&p->auth);
-	else if (p->cur == NET_HDR_CTYPE)
-		net_dbuf_rtrim(&p->ctype);
+	struct net_dbuf *b = net_parser_hdr_buf(p, p->cur);
+
+	if (b != NULL)
+		net_dbuf_rtrim(b);
 	else if (p->cur == NET_HDR_EXPECT)
 		while (p->expect_len > 0 && (p->expect[p->expect_len - 1] == ' ' ||
 					     p->expect[p->expect_len - 1] == '\t'))
@@ -189,10 +214,11 @@ static void net_parser_end_value(struct net_parser *p)
 }
 
 /* Decides which of our headers the name just completed is.  Returns -1 for a
- * repeated once-only header. */
+ * repeated once-only header, or when joining a repeated list header fails. */
 static int net_parser_classify(struct net_parser *p)
 {
 	int h = NET_HDR_OTHER;
+	int rc;
 
 	p->name[p->name_len] = '\0';
 	if (p->name_long)
@@ -205,9 +231,24 @@ static int net_parser_classify(struct net_parser *p)
 		h = NET_HDR_CLEN;
 	else if (strcasecmp(p->name, "expect") == 0)
 		h = NET_HDR_EXPECT;
-	if (h == NET_HDR_AUTH || h == NET_HDR_CTYPE || h == NET_HDR_CLEN) {
+	else if (strcasecmp(p->name, "upgrade") == 0)
+		h = NET_HDR_UPGRADE;
+	else if (strcasecmp(p->name, "connection") == 0)
+		h = NET_HDR_CONN;
+	else if (strcasecmp(p->name, "sec-websocket-key") == 0)
+		h = NET_HDR_WSKEY;
+	else if (strcasecmp(p->name, "sec-websocket-version") == 0)
+		h = NET_HDR_WSVER;
+	if (h & NET_HDR_ONCE) {
 		if (p->seen & (unsigned)h)
 			return net_parser_fail(p, 400);
+		p->seen |= (unsigned)h;
+	}
+	if (h & NET_HDR_LIST) {
+		/* A repeat continues the list: "a, b" (RFC 9110 5.3). */
+		if ((p->seen & (unsigned)h) &&
+		    (rc = net_dbuf_add(net_parser_hdr_buf(p, h), ", ", 2)) < 0)
+			return net_parser_fail_rc(p, rc, 431);
 		p->seen |= (unsigned)h;
 	}
 	if (h == NET_HDR_EXPECT)
@@ -263,10 +304,12 @@ static int net_on_header_value(http_parser *hp, const char *at, size_t n)
 	}
 	switch (p->cur) {
 	case NET_HDR_AUTH:
-		rc = net_dbuf_add(&p->auth, at, n);
-		break;
 	case NET_HDR_CTYPE:
-		rc = net_dbuf_add(&p->ctype, at, n);
+	case NET_HDR_UPGRADE:
+	case NET_HDR_CONN:
+	case NET_HDR_WSKEY:
+	case NET_HDR_WSVER:
+		rc = net_dbuf_add(net_parser_hdr_buf(p, p->cur), at, n);
 		break;
 	case NET_HDR_EXPECT:
 		/* Longer values cannot be "100-continue": keep a marker byte. */
@@ -399,6 +442,14 @@ static int net_parser_emit(struct net_parser *p, struct net_parsed_req *req)
 		goto out;
 	if ((p->seen & NET_HDR_CTYPE) && (req->content_type = net_dbuf_take(&p->ctype)) == NULL)
 		goto out;
+	if ((p->seen & NET_HDR_UPGRADE) && (req->upgrade = net_dbuf_take(&p->upgrade)) == NULL)
+		goto out;
+	if ((p->seen & NET_HDR_CONN) && (req->connection = net_dbuf_take(&p->conn)) == NULL)
+		goto out;
+	if ((p->seen & NET_HDR_WSKEY) && (req->ws_key = net_dbuf_take(&p->ws_key)) == NULL)
+		goto out;
+	if ((p->seen & NET_HDR_WSVER) && (req->ws_version = net_dbuf_take(&p->ws_version)) == NULL)
+		goto out;
 	/* The fragment is never sent by real clients; drop it if one is. */
 	if ((cut = strchr(req->target, '#')) != NULL)
 		*cut = '\0';
@@ -509,6 +560,10 @@ void net_parser_init(struct net_parser *p, size_t max_header_bytes, size_t max_b
 	net_dbuf_init(&p->target, max_header_bytes);
 	net_dbuf_init(&p->auth, max_header_bytes);
 	net_dbuf_init(&p->ctype, max_header_bytes);
+	net_dbuf_init(&p->upgrade, max_header_bytes);
+	net_dbuf_init(&p->conn, max_header_bytes);
+	net_dbuf_init(&p->ws_key, max_header_bytes);
+	net_dbuf_init(&p->ws_version, max_header_bytes);
 	net_dbuf_init(&p->body, max_body_bytes);
 	net_parser_clear_msg(p);
 }
@@ -578,6 +633,23 @@ int net_parser_started(const struct net_parser *p)
 	return p->started || p->held_off < p->held.len;
 }
 
+int net_parser_take_held(struct net_parser *p, char **data, size_t *len)
+{
+	size_t n = p->held.len - p->held_off;
+
+	*data = NULL;
+	*len = 0;
+	if (n > 0) {
+		if ((*data = malloc(n)) == NULL)
+			return PL_NOMEM;
+		memcpy(*data, p->held.data + p->held_off, n);
+		*len = n;
+	}
+	net_dbuf_free(&p->held);
+	p->held_off = 0;
+	return 0;
+}
+
 int net_parser_take_continue(struct net_parser *p)
 {
 	int want = p->want_continue;
@@ -591,6 +663,10 @@ void net_parsed_req_release(struct net_parsed_req *req)
 	free(req->target);
 	free(req->authorization);
 	free(req->content_type);
+	free(req->upgrade);
+	free(req->connection);
+	free(req->ws_key);
+	free(req->ws_version);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 }

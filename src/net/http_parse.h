@@ -5,7 +5,9 @@
  * It wraps http-parser and knows nothing about sockets: the caller hands it
  * the bytes it has read, and it yields one complete request at a time —
  * method, raw path and query, the Authorization and Content-Type values, the
- * body and whether the connection may carry another request.  It enforces the
+ * four headers of a WebSocket handshake (Upgrade, Connection,
+ * Sec-WebSocket-Key, Sec-WebSocket-Version), the body and whether the
+ * connection may carry another request.  It enforces the
  * server's limits while the bytes arrive:
  *   - request line + headers longer than max_header_bytes, or
  *     the trailer section of a chunked body longer than it      -> 431
@@ -16,6 +18,12 @@
  *     '/', a repeated Authorization, Content-Length or
  *     Content-Type header, an HTTP version other than 1.x       -> 400
  * Any byte after a request that ends the connection (keep_alive 0) is a 400.
+ * A request that asks to switch protocols (http-parser's "upgrade": Upgrade
+ * plus Connection: upgrade) always ends the HTTP conversation: bytes after it
+ * belong to the new protocol and are kept for net_parser_take_held().
+ * The four handshake headers may repeat: their values are joined with ", "
+ * as for any list-valued header (RFC 9110 5.3), so a repeated
+ * Sec-WebSocket-Key simply fails the handshake's checks.
  * After an error the parser is dead: every later call returns the same error.
  *
  * Nothing in the target is decoded: the application routes on the raw path.
@@ -57,6 +65,10 @@ struct net_parsed_req {
 	const char *query;         /* into target: after '?' (no fragment), or "" */
 	char *authorization;       /* owned, or NULL if absent */
 	char *content_type;        /* owned, or NULL if absent */
+	char *upgrade;             /* owned, or NULL if absent */
+	char *connection;          /* owned, or NULL if absent */
+	char *ws_key;              /* Sec-WebSocket-Key: owned, or NULL if absent */
+	char *ws_version;          /* Sec-WebSocket-Version: owned, or NULL if absent */
 	char *body;                /* owned, never NULL ("" if no body) */
 	size_t body_len;
 };
@@ -76,6 +88,10 @@ struct net_parser {
 	struct net_dbuf target;
 	struct net_dbuf auth;
 	struct net_dbuf ctype;
+	struct net_dbuf upgrade;
+	struct net_dbuf conn;
+	struct net_dbuf ws_key;
+	struct net_dbuf ws_version;
 	struct net_dbuf body;
 	char name[NET_PARSE_NAME_MAX + 1];
 	size_t name_len;
@@ -128,6 +144,12 @@ int net_parser_started(const struct net_parser *p);
  * "Expect: 100-continue" and its headers passed every limit: the server
  * should now send "HTTP/1.1 100 Continue". */
 int net_parser_take_continue(struct net_parser *p);
+
+/* Hands the bytes kept after the last complete request to the caller (who
+ * frees *data with free()) and forgets them; *data is NULL and *len 0 if
+ * there are none.  For a connection that switched protocols: those bytes
+ * belong to the new protocol.  Returns 0 or PL_NOMEM. */
+int net_parser_take_held(struct net_parser *p, char **data, size_t *len);
 
 /* Frees the strings of req and clears it. */
 void net_parsed_req_release(struct net_parsed_req *req);

@@ -23,6 +23,13 @@
  * Malformed HTTP gets 400 and the connection is closed.  Error replies the
  * server makes itself use the API's JSON envelope:
  *   {"ok":false,"error_code":413,"description":"REQUEST_TOO_LARGE: ..."}
+ *
+ * WebSockets (ws.h).  A request that asks to switch protocols reaches the
+ * application like any other, with req->upgrade set; the application either
+ * accepts it with net_req_accept_ws() or answers it with net_req_respond(),
+ * which then ends the connection if the request had both Upgrade and
+ * Connection: upgrade (the client's next bytes may already be in the other
+ * protocol).  Once a connection is a WebSocket its bytes are frames only.
  */
 #ifndef PL_NET_NET_H
 #define PL_NET_NET_H
@@ -30,6 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+struct ws_conn;
+struct ws_limits;
+struct ws_callbacks;
 
 struct net_limits {
 	unsigned max_connections;   /* default 10000 */
@@ -51,6 +62,10 @@ struct net_req {
 	const char *query;          /* after '?', or "" */
 	const char *authorization;  /* Authorization header value, or NULL */
 	const char *content_type;   /* Content-Type header value, or NULL */
+	const char *upgrade;        /* Upgrade header value, or NULL */
+	const char *connection;     /* Connection header value, or NULL */
+	const char *sec_websocket_key;     /* Sec-WebSocket-Key value, or NULL */
+	const char *sec_websocket_version; /* Sec-WebSocket-Version value, or NULL */
 	const char *body;           /* request body, NUL-terminated; "" if none */
 	size_t body_len;
 	char peer_ip[64];           /* textual address of the peer */
@@ -88,5 +103,18 @@ unsigned net_server_connections(const struct net_server *srv);
  * complete "Name: value\r\n" lines.  Loop thread only. */
 void net_req_respond(struct net_req *req, int status, const char *content_type,
 		     const char *body, size_t len, const char *extra_headers);
+
+/* Answers req with 101 Switching Protocols and turns its connection into a WebSocket with
+ * these callbacks and limits. If the request is not a valid WebSocket upgrade (GET, Upgrade:
+ * websocket, Connection: upgrade, Sec-WebSocket-Key of 16 base64 bytes, version 13), answers
+ * 400 (426 for a wrong version) itself and returns NULL. Either way req is released.
+ * Also NULL if the peer is gone already, or on allocation failure (then 500).  lim may be
+ * NULL (ws_limits_default); lim and cb are copied.  The ws_conn belongs to the module: it
+ * lives until cb->on_close has returned; on_message is never called before this returns.
+ * Repeated headers are joined with ", " (http_parse.h): repeated Connection or Upgrade headers
+ * read as one list, a repeated Sec-WebSocket-Key or -Version fails the checks.
+ * Loop thread only. */
+struct ws_conn *net_req_accept_ws(struct net_req *req, const struct ws_limits *lim,
+				  const struct ws_callbacks *cb, void *ctx);
 
 #endif

@@ -1,0 +1,1233 @@
+/*
+ * ws.c — WebSocket connections (RFC 6455, server side); the contract is
+ * ws.h, the insides shared with http.c are in ws_int.h.
+ *
+ * Three layers, bottom up:
+ *
+ * The receive side (struct ws_parser) knows no sockets.  Bytes go into a
+ * wslay event context through an in-memory recv callback; wslay parses and
+ * unmasks the frames, reassembles fragmented messages, checks UTF-8 and the
+ * frame rules, answers pings and close frames.  Its output (a pong as soon
+ * as its ping is read, close frames) is collected through a send callback
+ * and handed on.  The parser adds what wslay leaves to the application:
+ * binary messages are refused (1003), a close frame with a one-byte payload
+ * is a protocol error, text is checked once more with utf8_count() (segment
+ * by segment, since utf8_count refuses the NUL that WebSocket text may
+ * contain), and frame errors that wslay answers with an empty close frame
+ * (a fragmented or over-long control frame, a non-minimal length) get a
+ * proper 1002.  The recv callback follows the frame headers it hands over:
+ * it gives wslay one frame at a time, a close frame's payload only whole
+ * (see ws_wslay_recv), and refuses a message past max_message_bytes as soon
+ * as a header announces it (wslay would wait for a first payload byte).
+ * The wslay context — about 8.8 KB — is freed whenever it holds nothing
+ * (see struct ws_parser in ws_int.h).  fuzz/fuzz_ws.c checks that how the
+ * input is split never changes what comes out.
+ *
+ * Frames (struct ws_frame) are encoded once and shared by an atomic
+ * reference count.
+ *
+ * A connection (struct ws_conn) joins them to a socket that http.c owns.
+ * Output is a queue of frame references with at most one uv_write in flight,
+ * which carries up to WS_WRITE_BATCH frames at once (so a burst of small
+ * updates becomes one writev).  Pending output — queued frames plus what
+ * libuv has not yet handed to the kernel plus wslay's queued control frames
+ * — is bounded by max_pending_bytes: a send past it closes the connection
+ * with 4408 at once (the close frame is written only if nothing else is
+ * waiting, since it cannot overtake a half-written frame).
+ *
+ * States of a connection:
+ *   WS_OPEN       messages flow; the timer pings (ping_interval_ms after the
+ *                 last byte heard) and drops (pong_timeout_ms after it)
+ *   WS_CLOSING    ws_conn_close() sent a close frame; input is still parsed
+ *                 for the peer's close (messages are dropped); the timer
+ *                 gives the peer WS_CLOSE_WAIT_MS
+ *   WS_FINISHING  the handshake is over or the connection was failed: the
+ *                 last output is being written (at most WS_CLOSE_WAIT_MS)
+ *   WS_LINGER     handed back to http.c, which sends FIN, discards input and
+ *                 closes (nginx's lingering close, as after a final HTTP
+ *                 response), so that unread input cannot turn the close
+ *                 into a reset that destroys our close frame
+ *   WS_DEAD       the socket is closing; on_close follows from http.c's
+ *                 handle close callback, then c is freed
+ *
+ * Memory per idle connection (x86-64, glibc, libuv 1.44; test_ws.c's
+ * test_memory_figures measures it): struct ws_conn 240 bytes and the
+ * struct net_conn http.c keeps, 528 (of which uv_tcp_t 248 and uv_timer_t
+ * 152) — about 820 bytes of heap with malloc's overhead.  No wslay context
+ * (8.8 KB) and no read buffer (reads land in the server's one buffer) is
+ * held between messages.  While output waits: 16 bytes per queued frame
+ * reference plus one struct ws_write (about 340 bytes) in flight; the
+ * frames themselves are shared.
+ */
+#include "net/ws.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/ws_int.h"
+#include "util/err.h"
+#include "util/utf8.h"
+
+/* Longest control frame payload (RFC 6455 5.5). */
+#define WS_CTRL_MAX 125
+/* Longest close reason: a control payload less the 2-byte code. */
+#define WS_REASON_MAX 123
+/* Longest header of a frame the server sends (no mask). */
+#define WS_HDR_MAX 10
+/* Frames handed to one uv_write. */
+#define WS_WRITE_BATCH 16
+/* How long the peer gets to answer our close frame, or to take our last
+ * output, before the socket is closed anyway. */
+#define WS_CLOSE_WAIT_MS 5000
+/* First size of the buffer that collects wslay's output. */
+#define WS_OUT_MIN 64
+
+#define WS_OP_CONT 0x0
+#define WS_OP_TEXT 0x1
+#define WS_OP_BINARY 0x2
+#define WS_OP_CLOSE 0x8
+#define WS_OP_PING 0x9
+
+#define WS_CODE_NORMAL 1000
+#define WS_CODE_PROTOCOL 1002
+#define WS_CODE_UNSUPPORTED 1003
+#define WS_CODE_NO_STATUS 1005
+#define WS_CODE_ABNORMAL 1006
+#define WS_CODE_BAD_DATA 1007
+#define WS_CODE_TOO_BIG 1009
+#define WS_CODE_INTERNAL 1011
+#define WS_CODE_TOO_SLOW 4408
+
+#define WS_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- frames ---------------------------------------------------------------- */
+
+struct ws_frame {
+	atomic_uint refs;
+	size_t len;                /* header + payload */
+	char data[];
+};
+
+static atomic_long ws_live;
+
+/* Header length of a frame with payload bytes (masked: a client's). */
+static size_t ws_header_len(uint64_t payload, int masked)
+{
+	size_t n = payload < 126 ? 2 : payload <= 0xFFFF ? 4 : 10;
+
+	return n + (masked ? 4 : 0);
+}
+
+/* A frame object of len bytes, contents unset.  uv_buf_t lengths are
+ * unsigned int, so larger ones are refused. */
+static struct ws_frame *ws_frame_alloc(size_t len)
+{
+	struct ws_frame *f;
+
+	if (len > UINT_MAX || (f = malloc(sizeof(*f) + len)) == NULL)
+		return NULL;
+	atomic_init(&f->refs, 1);
+	f->len = len;
+	atomic_fetch_add(&ws_live, 1);
+	return f;
+}
+
+/* A frame holding data[0..len) as it is (already encoded frames). */
+static struct ws_frame *ws_frame_raw(const char *data, size_t len)
+{
+	struct ws_frame *f = ws_frame_alloc(len);
+
+	if (f != NULL)
+		memcpy(f->data, data, len);
+	return f;
+}
+
+/* Encodes one final, unmasked frame with opcode and payload. */
+static struct ws_frame *ws_frame_make(int opcode, const char *payload, size_t len)
+{
+	size_t hlen = ws_header_len(len, 0);
+	struct ws_frame *f;
+	unsigned char *h;
+
+	if (len > (size_t)UINT_MAX - hlen || (f = ws_frame_alloc(hlen + len)) == NULL)
+		return NULL;
+	h = (unsigned char *)f->data;
+	h[0] = (unsigned char)(0x80 | opcode);
+	if (len < 126) {
+		h[1] = (unsigned char)len;
+	} else if (len <= 0xFFFF) {
+		h[1] = 126;
+		h[2] = (unsigned char)(len >> 8);
+		h[3] = (unsigned char)len;
+	} else {
+		h[1] = 127;
+		for (int i = 0; i < 8; i++)
+			h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	}
+	if (len > 0)
+		memcpy(f->data + hlen, payload, len);
+	return f;
+}
+
+struct ws_frame *ws_frame_new(const char *payload, size_t len)
+{
+	return ws_frame_make(WS_OP_TEXT, payload, len);
+}
+
+void ws_frame_ref(struct ws_frame *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+}
+
+void ws_frame_unref(struct ws_frame *f)
+{
+	if (f == NULL || atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
+	atomic_fetch_sub(&ws_live, 1);
+	free(f);
+}
+
+unsigned ws_frame_refs(const struct ws_frame *f)
+{
+	return atomic_load(&((struct ws_frame *)f)->refs);
+}
+
+const char *ws_frame_bytes(const struct ws_frame *f, size_t *len)
+{
+	*len = f->len;
+	return f->data;
+}
+
+long ws_frames_live(void)
+{
+	return atomic_load(&ws_live);
+}
+
+void ws_close_frame_encode(unsigned char buf[4], int code)
+{
+	buf[0] = 0x80 | WS_OP_CLOSE;
+	buf[1] = 2;
+	buf[2] = (unsigned char)(code >> 8);
+	buf[3] = (unsigned char)code;
+}
+
+int ws_close_code_sendable(int code)
+{
+	return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+	       (code >= 3000 && code <= 4999);
+}
+
+/* ---- the receive side ------------------------------------------------------ */
+
+/* The bytes being fed: what was carried over from the last feed, then the
+ * new ones. */
+struct ws_parser_in {
+	const char *seg[2];
+	size_t len[2];
+};
+
+static size_t ws_in_avail(const struct ws_parser_in *in)
+{
+	return in->len[0] + in->len[1];
+}
+
+/* The next contiguous bytes (*n of them); in must not be empty. */
+static const char *ws_in_peek(const struct ws_parser_in *in, size_t *n)
+{
+	int i = in->len[0] > 0 ? 0 : 1;
+
+	*n = in->len[i];
+	return in->seg[i];
+}
+
+static void ws_in_skip(struct ws_parser_in *in, size_t n)
+{
+	int i = in->len[0] > 0 ? 0 : 1;
+
+	in->seg[i] += n;
+	in->len[i] -= n;
+}
+
+/* wslay's output, collected during a flush. */
+struct ws_parser_out {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+/* 1 if s[0..len) is UTF-8 by utf8_count's rules, NUL bytes allowed (a NUL
+ * never occurs inside a multi-byte sequence, so the pieces between NULs
+ * can be checked on their own). */
+static int ws_text_valid(const char *s, size_t len)
+{
+	while (len > 0) {
+		const char *nul = memchr(s, '\0', len);
+		size_t seg = nul != NULL ? (size_t)(nul - s) : len;
+
+		if (seg > 0 && utf8_count(s, seg) < 0)
+			return 0;
+		if (nul == NULL)
+			break;
+		s += seg + 1;
+		len -= seg + 1;
+	}
+	return 1;
+}
+
+/* Fails the connection from inside wslay: queue a close frame with code
+ * (unless one is queued already: then that one's code stands) and read no
+ * more. */
+static void ws_parser_fail(struct ws_parser *p, wslay_event_context_ptr ctx, int code)
+{
+	if (wslay_event_queue_close(ctx, (uint16_t)code, NULL, 0) == 0 && p->code == 0)
+		p->code = code;
+	wslay_event_shutdown_read(ctx);
+}
+
+static int ws_parser_flush(struct ws_parser *p);
+
+/* A data frame's header is complete: refuses the message (1009) if it
+ * would grow past max_message, before any of its payload is read.  wslay
+ * checks the same, but only once a first payload byte has arrived. */
+static void ws_scan_message(struct ws_parser *p, wslay_event_context_ptr ctx)
+{
+	int first = p->sc_op == WS_OP_TEXT || p->sc_op == WS_OP_BINARY;
+
+	if (!first && p->sc_op != WS_OP_CONT)
+		return;
+	/* A start inside a message, or a continuation outside one, is
+	 * wslay's 1002: leave it to wslay. */
+	if (first == p->sc_in_msg)
+		return;
+	if (first)
+		p->sc_msg = 0;
+	if (p->sc_left > p->max_message - p->sc_msg) {
+		ws_parser_fail(p, ctx, WS_CODE_TOO_BIG);
+		return;
+	}
+	p->sc_msg += p->sc_left;
+	p->sc_in_msg = !p->sc_fin;
+}
+
+/* Follows one header byte b of the frame being handed to wslay.  Returns 1
+ * when the header is complete and the frame has no payload. */
+static int ws_scan_header(struct ws_parser *p, wslay_event_context_ptr ctx, unsigned char b)
+{
+	unsigned l7;
+
+	if (p->sc_pos == 0) {
+		p->sc_op = b & 0x0F;
+		p->sc_fin = b >> 7;
+		p->sc_left = 0;
+	} else if (p->sc_pos == 1) {
+		l7 = b & 0x7Fu;
+		p->sc_ext = l7 == 126 ? 2 : l7 == 127 ? 8 : 0;
+		p->sc_hlen = (unsigned char)(2 + p->sc_ext + ((b & 0x80) ? 4 : 0));
+		p->sc_left = l7 < 126 ? l7 : 0;
+	} else if (p->sc_pos < 2 + p->sc_ext) {
+		p->sc_left = p->sc_left << 8 | b;
+	}
+	p->sc_pos++;
+	if (p->sc_pos < 2 || p->sc_pos < p->sc_hlen)
+		return 0;
+	p->sc_pos = 0;
+	p->sc_hold = p->sc_op == WS_OP_CLOSE && p->sc_left <= WS_CTRL_MAX;
+	p->sc_payload = p->sc_left > 0;
+	ws_scan_message(p, ctx);
+	return !p->sc_payload;
+}
+
+/* wslay's input.  It hands over at most one frame per call, and a close
+ * frame's payload only in one piece (else the bytes are kept for the next
+ * feed): wslay checks the UTF-8 of a close reason chunk by chunk, skipping
+ * two bytes of every chunk as if each began with the code, so a split close
+ * frame could be refused or let through depending on how TCP cut it. */
+static ssize_t ws_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+			     void *user)
+{
+	struct ws_parser *p = user;
+	struct ws_parser_in *in = p->in;
+	size_t given = 0, n, take;
+	const char *src;
+
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	while (in != NULL && given < len && ws_in_avail(in) > 0 && wslay_event_get_read_enabled(ctx)) {
+		if (!p->sc_payload) {
+			src = ws_in_peek(in, &n);
+			buf[given++] = (uint8_t)src[0];
+			ws_in_skip(in, 1);
+			if (ws_scan_header(p, ctx, (unsigned char)src[0]))
+				break;
+			continue;
+		}
+		if (p->sc_hold && (ws_in_avail(in) < p->sc_left || len - given < p->sc_left))
+			break;
+		src = ws_in_peek(in, &n);
+		take = len - given;
+		if (take > n)
+			take = n;
+		if (take > p->sc_left)
+			take = (size_t)p->sc_left;
+		memcpy(buf + given, src, take);
+		ws_in_skip(in, take);
+		given += take;
+		p->sc_left -= take;
+		if (p->sc_left == 0) {
+			p->sc_payload = 0;
+			break;
+		}
+	}
+	if (given == 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	p->loose += given;
+	return (ssize_t)given;
+}
+
+static ssize_t ws_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+			     int flags, void *user)
+{
+	struct ws_parser *p = user;
+	struct ws_parser_out *out = p->out;
+	size_t cap;
+	char *nd;
+
+	if (out == NULL) {
+		/* Output is taken only in ws_parser_flush(). */
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	if (len > SSIZE_MAX || len > SIZE_MAX / 2 - out->len)
+		goto fail;
+	if (len > out->cap - out->len) {
+		cap = out->cap ? out->cap : WS_OUT_MIN;
+		while (cap < out->len + len)
+			cap *= 2;
+		if ((nd = realloc(out->data, cap)) == NULL)
+			goto fail;
+		out->data = nd;
+		out->cap = cap;
+	}
+	memcpy(out->data + out->len, data, len);
+	out->len += len;
+	return (ssize_t)len;
+fail:
+	wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+	return -1;
+}
+
+static void ws_wslay_frame_start(wslay_event_context_ptr ctx,
+				 const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct ws_parser *p = user;
+
+	p->in_frame = 1;
+	/* wslay refuses lengths past 2^63 (and non-minimal ones). */
+	p->frame_bytes = ws_header_len(arg->payload_length, 1) + arg->payload_length;
+	switch (arg->opcode) {
+	case WS_OP_TEXT:
+	case WS_OP_CONT:
+		p->in_message = !arg->fin;
+		break;
+	case WS_OP_BINARY:
+		p->in_message = !arg->fin;
+		ws_parser_fail(p, ctx, WS_CODE_UNSUPPORTED);
+		break;
+	case WS_OP_CLOSE:
+		/* A close payload is empty or starts with a 2-byte code. */
+		if (arg->payload_length == 1)
+			ws_parser_fail(p, ctx, WS_CODE_PROTOCOL);
+		break;
+	default:
+		break;
+	}
+}
+
+static void ws_wslay_frame_end(wslay_event_context_ptr ctx, void *user)
+{
+	struct ws_parser *p = user;
+
+	p->in_frame = 0;
+	if (p->frame_bytes > p->loose)
+		p->lost = 1;
+	else
+		p->loose -= p->frame_bytes;
+}
+
+static void ws_wslay_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+			 void *user)
+{
+	struct ws_parser *p = user;
+	const char *msg = (const char *)arg->msg;
+	size_t len = arg->msg_length;
+	char *text;
+
+	/* The pong goes out now, not when the feed ends: then the output does
+	 * not depend on how the input was split (a failure later in the same
+	 * feed would otherwise let wslay drop the queued pong). */
+	if (arg->opcode == WSLAY_PING) {
+		ws_parser_flush(p);
+		return;
+	}
+	if (arg->opcode != WS_OP_TEXT || p->state != WS_PARSER_OPEN ||
+	    !wslay_event_get_read_enabled(ctx))
+		return;
+	if (!ws_text_valid(msg, len)) {
+		ws_parser_fail(p, ctx, WS_CODE_BAD_DATA);
+		return;
+	}
+	/* wslay's buffer has no room for the NUL the contract promises. */
+	if ((text = malloc(len + 1)) == NULL) {
+		ws_parser_fail(p, ctx, WS_CODE_INTERNAL);
+		return;
+	}
+	if (len > 0)
+		memcpy(text, msg, len);
+	text[len] = '\0';
+	p->ops->message(p, text, len);
+	free(text);
+}
+
+static const struct wslay_event_callbacks ws_wslay_callbacks = {
+	.recv_callback = ws_wslay_recv,
+	.send_callback = ws_wslay_send,
+	.on_frame_recv_start_callback = ws_wslay_frame_start,
+	.on_frame_recv_end_callback = ws_wslay_frame_end,
+	.on_msg_recv_callback = ws_wslay_msg,
+};
+
+static int ws_parser_wslay_new(struct ws_parser *p)
+{
+	if (wslay_event_context_server_init(&p->wslay, &ws_wslay_callbacks, p) != 0) {
+		p->wslay = NULL;
+		return PL_NOMEM;
+	}
+	wslay_event_config_set_max_recv_msg_length(p->wslay, p->max_message);
+	p->loose = 0;
+	p->frame_bytes = 0;
+	p->in_frame = 0;
+	p->in_message = 0;
+	p->sc_pos = 0;
+	p->sc_payload = 0;
+	p->sc_left = 0;
+	p->sc_in_msg = 0;
+	p->sc_msg = 0;
+	return 0;
+}
+
+static void ws_parser_drop_carry(struct ws_parser *p)
+{
+	free(p->carry);
+	p->carry = NULL;
+	p->carry_len = 0;
+}
+
+/* Frees the wslay context and the input kept for it. */
+static void ws_parser_wslay_free(struct ws_parser *p)
+{
+	if (p->wslay != NULL)
+		wslay_event_context_free(p->wslay);
+	p->wslay = NULL;
+	ws_parser_drop_carry(p);
+}
+
+void ws_parser_init(struct ws_parser *p, const struct ws_parser_ops *ops, size_t max_message)
+{
+	memset(p, 0, sizeof(*p));
+	p->ops = ops;
+	p->max_message = max_message;
+	p->state = WS_PARSER_OPEN;
+}
+
+void ws_parser_release(struct ws_parser *p)
+{
+	ws_parser_wslay_free(p);
+}
+
+size_t ws_parser_queued(const struct ws_parser *p)
+{
+	return p->wslay != NULL ? wslay_event_get_queued_msg_length(p->wslay) : 0;
+}
+
+/* Hands what wslay wants to send to ops->output, in one piece.  Returns 0
+ * or a negative pl_err; after a failure (also remembered in p->out_failed)
+ * nothing more is output. */
+static int ws_parser_flush(struct ws_parser *p)
+{
+	struct ws_parser_out out = {NULL, 0, 0};
+	int rc = 0;
+
+	if (p->out_failed)
+		return PL_IO;
+	if (p->wslay == NULL || !wslay_event_want_write(p->wslay))
+		return 0;
+	p->out = &out;
+	if (wslay_event_send(p->wslay) != 0)
+		rc = PL_NOMEM;
+	p->out = NULL;
+	if (rc == 0 && out.len > 0)
+		rc = p->ops->output(p, out.data, out.len);
+	free(out.data);
+	if (rc < 0)
+		p->out_failed = 1;
+	return rc;
+}
+
+/* Ends the connection with code where wslay cannot: sends our own close
+ * frame (unless one went out already) and drops the context, whose queued
+ * frames are not ours to send. */
+static void ws_parser_break(struct ws_parser *p, int code)
+{
+	unsigned char fr[4];
+
+	if (!p->out_failed && (p->wslay == NULL || !wslay_event_get_close_sent(p->wslay))) {
+		ws_close_frame_encode(fr, code);
+		p->code = code;
+		p->ops->output(p, (const char *)fr, sizeof(fr));
+	}
+	ws_parser_wslay_free(p);
+	p->state = WS_PARSER_DONE;
+}
+
+/* After wslay has read: sends its output and works out where the parser
+ * stands; frees the context if it holds nothing. */
+static int ws_parser_settle(struct ws_parser *p, int broken)
+{
+	wslay_event_context_ptr w = p->wslay;
+
+	if (broken != 0) {
+		ws_parser_break(p, broken);
+		return PL_CLOSED;
+	}
+	if (ws_parser_flush(p) < 0) {
+		if (!p->initiated)
+			p->code = WS_CODE_INTERNAL;
+		ws_parser_wslay_free(p);
+		p->state = WS_PARSER_DONE;
+		return PL_CLOSED;
+	}
+	if (wslay_event_get_close_received(w) || !wslay_event_get_read_enabled(w)) {
+		/* The code is the one we sent first (ws_parser_close or
+		 * ws_parser_fail set it), else the peer's, else wslay's own. */
+		if (p->code == 0 && wslay_event_get_close_received(w))
+			p->code = wslay_event_get_status_code_received(w);
+		else if (p->code == 0)
+			p->code = wslay_event_get_status_code_sent(w);
+		if (p->code == 0)
+			p->code = WS_CODE_NO_STATUS;
+		ws_parser_wslay_free(p);
+		p->state = WS_PARSER_DONE;
+		return PL_CLOSED;
+	}
+	if (p->state == WS_PARSER_OPEN && !p->in_frame && !p->in_message && p->loose == 0 &&
+	    !p->lost && p->sc_pos == 0 && !p->sc_payload && p->carry_len == 0)
+		ws_parser_wslay_free(p);
+	return 0;
+}
+
+/* Keeps the bytes wslay was not given (part of a close frame's payload)
+ * for the next feed.  Returns 0 or a negative pl_err. */
+static int ws_parser_carry(struct ws_parser *p, struct ws_parser_in *in)
+{
+	size_t n = ws_in_avail(in);
+	char *nc;
+
+	if (n == 0) {
+		ws_parser_drop_carry(p);
+		return 0;
+	}
+	if (n > WS_CTRL_MAX || (nc = malloc(n)) == NULL)
+		return PL_NOMEM;
+	if (in->len[0] > 0)
+		memcpy(nc, in->seg[0], in->len[0]);
+	if (in->len[1] > 0)
+		memcpy(nc + in->len[0], in->seg[1], in->len[1]);
+	free(p->carry);
+	p->carry = nc;
+	p->carry_len = n;
+	return 0;
+}
+
+int ws_parser_feed(struct ws_parser *p, const char *data, size_t len)
+{
+	struct ws_parser_in in = {{p->carry, data}, {p->carry_len, len}};
+	size_t before;
+	int rc = 0;
+	int broken = 0;
+
+	if (p->state == WS_PARSER_DONE)
+		return PL_CLOSED;
+	if (len == 0)
+		return 0;
+	if (p->wslay == NULL && ws_parser_wslay_new(p) < 0) {
+		ws_parser_break(p, WS_CODE_INTERNAL);
+		return PL_CLOSED;
+	}
+	p->in = &in;
+	/* wslay reads until the recv callback runs dry; go on should it stop
+	 * early with bytes left and reading still enabled. */
+	do {
+		before = ws_in_avail(&in);
+		rc = wslay_event_recv(p->wslay);
+	} while (rc == 0 && ws_in_avail(&in) > 0 && ws_in_avail(&in) < before &&
+		 wslay_event_get_read_enabled(p->wslay));
+	p->in = NULL;
+	/* Our recv callback fails only with "would block": a callback failure
+	 * is a frame wslay's frame layer refused (its close has no code). */
+	if (rc == WSLAY_ERR_CALLBACK_FAILURE)
+		broken = WS_CODE_PROTOCOL;
+	else if (rc != 0)
+		broken = WS_CODE_INTERNAL;
+	/* Bytes wslay did not take once it stopped reading are dropped. */
+	if (broken == 0 && wslay_event_get_read_enabled(p->wslay) && ws_parser_carry(p, &in) < 0)
+		broken = WS_CODE_INTERNAL;
+	return ws_parser_settle(p, broken);
+}
+
+int ws_parser_close(struct ws_parser *p, int code, const char *reason, size_t reason_len)
+{
+	int rc;
+
+	if (p->state != WS_PARSER_OPEN)
+		return PL_CLOSED;
+	if (reason_len > WS_REASON_MAX)
+		return PL_INVAL;
+	if (p->wslay == NULL && ws_parser_wslay_new(p) < 0)
+		return PL_NOMEM;
+	rc = wslay_event_queue_close(p->wslay, (uint16_t)code, (const uint8_t *)reason, reason_len);
+	if (rc == WSLAY_ERR_NO_MORE_MSG)
+		return PL_CLOSED;
+	if (rc != 0)
+		return rc == WSLAY_ERR_NOMEM ? PL_NOMEM : PL_INVAL;
+	p->initiated = 1;
+	p->code = code;
+	p->state = WS_PARSER_CLOSING;
+	/* Inside a feed the context must live on: the feed's end sees the
+	 * failure and settles. */
+	if (ws_parser_flush(p) < 0 && p->in == NULL) {
+		ws_parser_wslay_free(p);
+		p->state = WS_PARSER_DONE;
+	}
+	return 0;
+}
+
+/* ---- connections -------------------------------------------------------------- */
+
+enum ws_state { WS_OPEN = 0, WS_CLOSING, WS_FINISHING, WS_LINGER, WS_DEAD };
+
+/* A frame waiting for the write in flight. */
+struct ws_out {
+	struct ws_out *next;
+	struct ws_frame *f;
+};
+
+/* The one write in flight; holds a reference to each of its frames. */
+struct ws_write {
+	uv_write_t req;
+	struct ws_conn *c;
+	unsigned n;
+	struct ws_frame *f[WS_WRITE_BATCH];
+};
+
+struct ws_conn {
+	struct ws_parser parser;
+	struct net_conn *net;         /* the socket and timer, owned by http.c */
+	struct ws_callbacks cb;
+	void *ctx;
+	void *data;                   /* ws_conn_set_data */
+	size_t max_pending;
+	unsigned ping_interval_ms;
+	unsigned pong_timeout_ms;
+	uint64_t last_heard;          /* uv_now() when the peer last sent a byte */
+	struct ws_out *out_head;      /* frames not yet handed to libuv */
+	struct ws_out *out_tail;
+	size_t out_bytes;             /* their length */
+	struct ws_write *wr;          /* the write in flight, or NULL */
+	char *early;                  /* bytes that came with the handshake, not yet read */
+	size_t early_len;
+	int state;                    /* enum ws_state */
+	int code;                     /* for on_close */
+	unsigned char pinged;         /* a ping went out since the peer was last heard */
+	unsigned char timer_off;      /* WS_OPEN with no deadline armed */
+};
+
+size_t ws_conn_size(void)
+{
+	return sizeof(struct ws_conn);
+}
+
+void ws_limits_default(struct ws_limits *l)
+{
+	l->max_message_bytes = 1024 * 1024;
+	l->max_pending_bytes = 4 * 1024 * 1024;
+	l->ping_interval_ms = 30000;
+	l->pong_timeout_ms = 60000;
+}
+
+static uint64_t ws_conn_now(struct ws_conn *c)
+{
+	return uv_now(net_conn_ws_stream(c->net)->loop);
+}
+
+static void ws_on_write(uv_write_t *req, int status);
+
+static void ws_write_free(struct ws_write *w)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		ws_frame_unref(w->f[i]);
+	free(w);
+}
+
+/* Starts one write of the queued frames, then of last (may be NULL), up to
+ * WS_WRITE_BATCH frames; last's reference moves into the write (also on
+ * failure).  Returns 0 or a negative pl_err. */
+static int ws_conn_write(struct ws_conn *c, struct ws_frame *last)
+{
+	uv_buf_t bufs[WS_WRITE_BATCH];
+	struct ws_write *w;
+	struct ws_out *o;
+	unsigned n = 0;
+
+	if ((w = malloc(sizeof(*w))) == NULL) {
+		ws_frame_unref(last);
+		return PL_NOMEM;
+	}
+	w->c = c;
+	while (n < WS_WRITE_BATCH - (last != NULL) && (o = c->out_head) != NULL) {
+		c->out_head = o->next;
+		if (c->out_head == NULL)
+			c->out_tail = NULL;
+		c->out_bytes -= o->f->len;
+		w->f[n++] = o->f;
+		free(o);
+	}
+	if (last != NULL)
+		w->f[n++] = last;
+	w->n = n;
+	for (unsigned i = 0; i < n; i++)
+		bufs[i] = uv_buf_init(w->f[i]->data, (unsigned)w->f[i]->len);
+	if (n == 0 || uv_write(&w->req, net_conn_ws_stream(c->net), bufs, n, ws_on_write) < 0) {
+		ws_write_free(w);
+		return PL_IO;
+	}
+	c->wr = w;
+	return 0;
+}
+
+/* Closes the socket now.  If the connection was open, code becomes its close
+ * code and, if send_close and nothing else waits to be written, a close
+ * frame with code is written first — best effort: libuv writes it at once
+ * if the socket takes it, else it is dropped with the socket. */
+static void ws_conn_abort(struct ws_conn *c, int code, int send_close)
+{
+	unsigned char fr[4];
+	struct ws_frame *f;
+
+	if (c->state == WS_DEAD)
+		return;
+	if (c->state == WS_OPEN) {
+		c->code = code;
+		if (send_close && c->wr == NULL && c->out_head == NULL) {
+			ws_close_frame_encode(fr, code);
+			if ((f = ws_frame_raw((const char *)fr, sizeof(fr))) != NULL)
+				ws_conn_write(c, f);
+		}
+	}
+	c->state = WS_DEAD;
+	net_conn_ws_abort(c->net);
+}
+
+/* Queues f (the caller keeps its reference) behind everything queued.
+ * Returns 0, PL_TOOBIG past max_pending (the connection is then closed with
+ * 4408), PL_CLOSED, PL_NOMEM or PL_IO (the connection is then closed). */
+static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
+{
+	struct ws_out *o;
+	size_t pending;
+
+	if (c->state == WS_DEAD)
+		return PL_CLOSED;
+	pending = ws_conn_pending(c);
+	if (f->len > c->max_pending || pending > c->max_pending - f->len) {
+		ws_conn_abort(c, WS_CODE_TOO_SLOW, 1);
+		return PL_TOOBIG;
+	}
+	if (c->wr == NULL && c->out_head == NULL) {
+		ws_frame_ref(f);
+		if (ws_conn_write(c, f) < 0) {
+			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+			return PL_IO;
+		}
+		return 0;
+	}
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		ws_conn_abort(c, WS_CODE_INTERNAL, 0);
+		return PL_NOMEM;
+	}
+	ws_frame_ref(f);
+	o->f = f;
+	o->next = NULL;
+	if (c->out_tail != NULL)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	c->out_bytes += f->len;
+	return 0;
+}
+
+/* Everything is written: hand the socket back to http.c for closing. */
+static void ws_conn_linger(struct ws_conn *c)
+{
+	c->state = WS_LINGER;
+	net_conn_ws_finish(c->net);
+}
+
+static void ws_on_write(uv_write_t *req, int status)
+{
+	struct ws_write *w = WS_CONTAINER_OF(req, struct ws_write, req);
+	struct ws_conn *c = w->c;
+
+	c->wr = NULL;
+	ws_write_free(w);
+	if (c->state == WS_DEAD)
+		return;
+	if (status < 0) {
+		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+		return;
+	}
+	if (c->out_head != NULL) {
+		if (ws_conn_write(c, NULL) < 0)
+			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+		return;
+	}
+	if (c->state == WS_FINISHING)
+		ws_conn_linger(c);
+}
+
+/* Gives the peer WS_CLOSE_WAIT_MS to answer our close or take our last
+ * output — unless the bytes that came with the handshake are still to be
+ * read: their timer comes first and sets this one afterwards. */
+static void ws_conn_close_timer(struct ws_conn *c)
+{
+	if (c->early == NULL)
+		net_conn_ws_timer(c->net, WS_CLOSE_WAIT_MS);
+}
+
+/* The closing handshake is over or the connection was failed: write what
+ * is left (for at most WS_CLOSE_WAIT_MS), then linger. */
+static void ws_conn_finishing(struct ws_conn *c)
+{
+	c->code = c->parser.code;
+	c->state = WS_FINISHING;
+	ws_conn_close_timer(c);
+	if (c->wr == NULL && c->out_head == NULL)
+		ws_conn_linger(c);
+}
+
+/* Arms the timer for the next deadline of an open connection: the ping
+ * (ping_interval_ms after the last byte heard, unless one was sent) or
+ * the drop (pong_timeout_ms after it). */
+static void ws_conn_arm(struct ws_conn *c)
+{
+	uint64_t now = ws_conn_now(c);
+	uint64_t next = UINT64_MAX;
+
+	if (c->ping_interval_ms > 0 && !c->pinged)
+		next = c->last_heard + c->ping_interval_ms;
+	if (c->pong_timeout_ms > 0 && c->last_heard + c->pong_timeout_ms < next)
+		next = c->last_heard + c->pong_timeout_ms;
+	c->timer_off = next == UINT64_MAX;
+	if (!c->timer_off)
+		net_conn_ws_timer(c->net, next > now ? next - now : 0);
+}
+
+/* The timer of an open connection: drop it, ping it, or wait on.  Reads
+ * only update last_heard; the timer catches up when it fires. */
+static void ws_conn_tick(struct ws_conn *c)
+{
+	uint64_t silent = ws_conn_now(c) - c->last_heard;
+	struct ws_frame *ping;
+	int rc;
+
+	if (c->pong_timeout_ms > 0 && silent >= c->pong_timeout_ms) {
+		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+		return;
+	}
+	if (c->ping_interval_ms > 0 && !c->pinged && silent >= c->ping_interval_ms) {
+		c->pinged = 1;
+		if ((ping = ws_frame_make(WS_OP_PING, NULL, 0)) == NULL) {
+			ws_conn_abort(c, WS_CODE_INTERNAL, 0);
+			return;
+		}
+		rc = ws_conn_enqueue(c, ping);
+		ws_frame_unref(ping);
+		if (rc < 0)
+			return;
+	}
+	ws_conn_arm(c);
+}
+
+/* Gives bytes from the peer to the parser and follows where it ends up. */
+static void ws_conn_feed(struct ws_conn *c, const char *data, size_t len)
+{
+	ws_parser_feed(&c->parser, data, len);
+	if (c->state == WS_DEAD)
+		return;
+	if (c->parser.state == WS_PARSER_DONE)
+		ws_conn_finishing(c);
+}
+
+static void ws_conn_on_parser_message(struct ws_parser *p, const char *text, size_t len)
+{
+	struct ws_conn *c = WS_CONTAINER_OF(p, struct ws_conn, parser);
+
+	if (c->state == WS_OPEN && c->cb.on_message != NULL)
+		c->cb.on_message(c->ctx, c, text, len);
+}
+
+static int ws_conn_on_parser_output(struct ws_parser *p, const char *data, size_t len)
+{
+	struct ws_conn *c = WS_CONTAINER_OF(p, struct ws_conn, parser);
+	struct ws_frame *f;
+	int rc;
+
+	if (c->state == WS_DEAD)
+		return PL_CLOSED;
+	if ((f = ws_frame_raw(data, len)) == NULL) {
+		ws_conn_abort(c, WS_CODE_INTERNAL, 0);
+		return PL_NOMEM;
+	}
+	rc = ws_conn_enqueue(c, f);
+	ws_frame_unref(f);
+	return rc;
+}
+
+static const struct ws_parser_ops ws_conn_parser_ops = {
+	.message = ws_conn_on_parser_message,
+	.output = ws_conn_on_parser_output,
+};
+
+/* ---- the public calls ------------------------------------------------------ */
+
+int ws_conn_send_frame(struct ws_conn *c, struct ws_frame *f)
+{
+	if (c->state != WS_OPEN)
+		return PL_CLOSED;
+	return ws_conn_enqueue(c, f);
+}
+
+int ws_conn_send_text(struct ws_conn *c, const char *text, size_t len)
+{
+	struct ws_frame *f;
+	int rc;
+
+	if (c->state != WS_OPEN)
+		return PL_CLOSED;
+	if ((f = ws_frame_new(text, len)) == NULL)
+		return PL_NOMEM;
+	rc = ws_conn_enqueue(c, f);
+	ws_frame_unref(f);
+	return rc;
+}
+
+/* Length of reason cut to WS_REASON_MAX bytes without splitting a UTF-8
+ * sequence. */
+static size_t ws_reason_len(const char *reason)
+{
+	size_t n = strlen(reason);
+
+	if (n <= WS_REASON_MAX)
+		return n;
+	n = WS_REASON_MAX;
+	while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+void ws_conn_close(struct ws_conn *c, int code, const char *reason)
+{
+	size_t rlen = reason != NULL ? ws_reason_len(reason) : 0;
+	int rc;
+
+	if (c->state != WS_OPEN)
+		return;
+	if (!ws_close_code_sendable(code))
+		code = WS_CODE_NORMAL;
+	rc = ws_parser_close(&c->parser, code, reason, rlen);
+	if (c->state != WS_OPEN)
+		return; /* the output could not be queued: closed already */
+	if (rc == PL_NOMEM) {
+		ws_conn_abort(c, WS_CODE_INTERNAL, 1);
+		return;
+	}
+	if (rc < 0)
+		return; /* the parser is failing the connection: its feed ends it */
+	c->code = code;
+	c->state = WS_CLOSING;
+	if (c->parser.state == WS_PARSER_DONE)
+		ws_conn_finishing(c);
+	else
+		ws_conn_close_timer(c);
+}
+
+void ws_conn_set_data(struct ws_conn *c, void *data)
+{
+	c->data = data;
+}
+
+void *ws_conn_data(const struct ws_conn *c)
+{
+	return c->data;
+}
+
+size_t ws_conn_pending(const struct ws_conn *c)
+{
+	size_t n = c->out_bytes + ws_parser_queued(&c->parser);
+
+	if (c->state != WS_DEAD)
+		n += uv_stream_get_write_queue_size(net_conn_ws_stream(c->net));
+	return n;
+}
+
+const char *ws_conn_peer_ip(const struct ws_conn *c)
+{
+	return net_conn_ws_peer_ip(c->net);
+}
+
+/* ---- the calls from http.c ---------------------------------------------------- */
+
+struct ws_conn *ws_conn_new(struct net_conn *nc, const struct ws_limits *lim,
+			    const struct ws_callbacks *cb, void *ctx)
+{
+	struct ws_limits def;
+	struct ws_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (lim == NULL) {
+		ws_limits_default(&def);
+		lim = &def;
+	}
+	ws_parser_init(&c->parser, &ws_conn_parser_ops, lim->max_message_bytes);
+	c->net = nc;
+	if (cb != NULL)
+		c->cb = *cb;
+	c->ctx = ctx;
+	c->max_pending = lim->max_pending_bytes;
+	c->ping_interval_ms = lim->ping_interval_ms;
+	c->pong_timeout_ms = lim->pong_timeout_ms;
+	c->state = WS_OPEN;
+	c->code = WS_CODE_ABNORMAL;
+	return c;
+}
+
+void ws_conn_start(struct ws_conn *c, char *early, size_t len)
+{
+	c->last_heard = ws_conn_now(c);
+	if (early != NULL && len > 0) {
+		c->early = early;
+		c->early_len = len;
+		net_conn_ws_timer(c->net, 0);
+		return;
+	}
+	free(early);
+	if (net_conn_ws_read(c->net, 1) < 0) {
+		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+		return;
+	}
+	ws_conn_arm(c);
+}
+
+void ws_conn_on_read(struct ws_conn *c, const char *data, ssize_t nread)
+{
+	int was_pinged;
+
+	if (c->state == WS_DEAD)
+		return;
+	if (nread < 0) {
+		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+		return;
+	}
+	if (nread == 0)
+		return;
+	c->last_heard = ws_conn_now(c);
+	was_pinged = c->pinged;
+	c->pinged = 0;
+	if (c->state != WS_OPEN && c->state != WS_CLOSING)
+		return; /* the parser is done: what comes now is discarded */
+	ws_conn_feed(c, data, (size_t)nread);
+	/* After a ping the timer waits for the drop deadline: bring the next
+	 * ping back to ping_interval_ms from now. */
+	if (c->state == WS_OPEN && (c->timer_off || was_pinged))
+		ws_conn_arm(c);
+}
+
+void ws_conn_on_timer(struct ws_conn *c)
+{
+	char *early = c->early;
+
+	if (early != NULL) {
+		/* The bytes that came with the handshake, then reading on. */
+		c->early = NULL;
+		ws_conn_feed(c, early, c->early_len);
+		free(early);
+		if (c->state == WS_DEAD)
+			return;
+		if (net_conn_ws_read(c->net, 1) < 0) {
+			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+			return;
+		}
+		if (c->state == WS_OPEN)
+			ws_conn_arm(c);
+		else if (c->state == WS_CLOSING || c->state == WS_FINISHING)
+			ws_conn_close_timer(c);
+		return;
+	}
+	switch (c->state) {
+	case WS_OPEN:
+		ws_conn_tick(c);
+		break;
+	case WS_CLOSING:
+	case WS_FINISHING:
+		/* The peer did not answer our close, or does not read. */
+		ws_conn_abort(c, c->code, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+void ws_conn_on_net_close(struct ws_conn *c)
+{
+	c->state = WS_DEAD;
+}
+
+void ws_conn_on_server_close(struct ws_conn *c)
+{
+	if (c->state == WS_DEAD)
+		net_conn_ws_abort(c->net);
+	else
+		ws_conn_abort(c, WS_CODE_NORMAL, 1);
+}
+
+void ws_conn_on_closed(struct ws_conn *c)
+{
+	struct ws_out *o;
+
+	if (c->cb.on_close != NULL)
+		c->cb.on_close(c->ctx, c, c->code);
+	/* libuv ran every write callback before the close callback. */
+	while ((o = c->out_head) != NULL) {
+		c->out_head = o->next;
+		ws_frame_unref(o->f);
+		free(o);
+	}
+	ws_parser_release(&c->parser);
+	free(c->early);
+	free(c);
+}

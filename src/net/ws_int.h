@@ -1,0 +1,188 @@
+/*
+ * ws_int.h — the insides of src/net's WebSocket support, shared by http.c
+ * (which owns the socket), ws.c, sha1.c, the unit tests and the fuzz target.
+ * Nothing outside src/net, tests/ and fuzz/ includes it; the contract for
+ * the application is ws.h and net.h.
+ *
+ * Three parts:
+ *   - struct ws_parser: the receive side, socket-free.  It is given the
+ *     bytes a client sent and yields complete text messages plus the bytes
+ *     to send back (pongs, close frames), using wslay for the frames.  A
+ *     connection embeds one; fuzz/fuzz_ws.c drives one directly.
+ *   - the few calls between http.c and ws.c that hand a connection over
+ *     from HTTP to WebSocket and back for closing (http.c keeps the
+ *     libuv handles and frees the memory, ws.c runs the protocol).
+ *   - net_sha1() for Sec-WebSocket-Accept, and counters the tests check.
+ */
+#ifndef PL_NET_WS_INT_H
+#define PL_NET_WS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <wslay/wslay.h>
+
+#include "net/ws.h"
+
+/* ---- SHA-1 (sha1.c) ------------------------------------------------------ */
+
+#define NET_SHA1_LEN 20
+
+/* Writes the SHA-1 digest of data[0..len) to digest. */
+void net_sha1(const void *data, size_t len, unsigned char digest[NET_SHA1_LEN]);
+
+/* ---- the receive side ------------------------------------------------------ */
+
+/* Where a parser stands. */
+enum ws_parser_state {
+	WS_PARSER_OPEN = 0,  /* messages flow */
+	WS_PARSER_CLOSING,   /* ws_parser_close() sent our close frame; waiting for the peer's */
+	WS_PARSER_DONE,      /* the closing handshake is over, or the connection was failed:
+			      * no more input is read; close the socket once the output is out */
+};
+
+struct ws_parser;
+
+/* What a parser calls back.  Both are called from inside ws_parser_feed()
+ * or ws_parser_close() only. */
+struct ws_parser_ops {
+	/* A complete text message: valid UTF-8 (NUL allowed), text[len] == '\0'.
+	 * Only while the parser is WS_PARSER_OPEN; text is valid during the call. */
+	void (*message)(struct ws_parser *p, const char *text, size_t len);
+	/* Bytes for the peer, one or more whole unmasked control frames (pongs,
+	 * a close frame); data is valid during the call.  Returns 0, or a
+	 * negative pl_err: the parser then stops reading (WS_PARSER_DONE). */
+	int (*output)(struct ws_parser *p, const char *data, size_t len);
+};
+
+/* The receive state of one connection.  Embed it; set it up with
+ * ws_parser_init() and free what it holds with ws_parser_release().
+ *
+ * The wslay context (about 8.8 KB: wslay keeps a 4 KB input and a 4 KB
+ * output buffer in it) exists only while it holds something: it is created
+ * when bytes arrive and freed again at the end of ws_parser_feed() when no
+ * frame or fragmented message is half-read, no input byte is left inside it
+ * and the connection is open.  Whether input bytes are left is known twice
+ * over: the recv callback follows the frame headers it hands to wslay
+ * (sc_*: it is at a frame boundary, nothing is carried), and every byte
+ * handed over is "loose" until the frame it belongs to has ended (header
+ * size follows from the payload length, since wslay refuses non-minimal
+ * length encodings). */
+struct ws_parser {
+	const struct ws_parser_ops *ops;
+	wslay_event_context_ptr wslay; /* NULL while at rest */
+	struct ws_parser_in *in;       /* the bytes being fed, during ws_parser_feed() */
+	struct ws_parser_out *out;     /* collects wslay's output, during a flush */
+	uint64_t max_message;
+	uint64_t loose;                /* bytes given to wslay, not yet part of an ended frame */
+	uint64_t frame_bytes;          /* header + payload of the frame being read */
+	int state;                     /* enum ws_parser_state */
+	int code;                      /* close code: ours if we closed first, else the peer's */
+	unsigned char in_frame;        /* a frame has started and not ended */
+	unsigned char in_message;      /* a fragmented data message is open */
+	unsigned char lost;            /* counting went wrong: never free the context again */
+	unsigned char initiated;       /* we sent the first close frame */
+	unsigned char out_failed;      /* ops->output failed: output no more */
+	/* Where wslay's input stands in the frame stream (ws_wslay_recv). */
+	unsigned char sc_pos;          /* header bytes given so far */
+	unsigned char sc_hlen;         /* header length, once known */
+	unsigned char sc_ext;          /* extended length bytes: 0, 2 or 8 */
+	unsigned char sc_op;           /* opcode of the frame */
+	unsigned char sc_payload;      /* the header is given, payload bytes are due */
+	unsigned char sc_hold;         /* a close frame: its payload goes in one piece */
+	unsigned char sc_fin;          /* the frame's FIN bit */
+	unsigned char sc_in_msg;       /* a fragmented data message has begun */
+	uint64_t sc_left;              /* payload bytes not yet given */
+	uint64_t sc_msg;               /* payload bytes of the data message so far */
+	char *carry;                   /* input kept for the next feed (a partial close payload) */
+	size_t carry_len;
+};
+
+/* Sets p up; max_message bounds a reassembled message (close 1009 past it). */
+void ws_parser_init(struct ws_parser *p, const struct ws_parser_ops *ops, size_t max_message);
+
+/* Frees the wslay context and anything half-read. */
+void ws_parser_release(struct ws_parser *p);
+
+/* Processes data[0..len), the next bytes from the peer: calls ops->message
+ * for each complete text message and ops->output for what must be sent back
+ * (the output of one call comes in one piece, after the messages).  Returns
+ * 0 while input is wanted, PL_CLOSED once the parser is WS_PARSER_DONE
+ * (then p->code tells the close code); bytes fed after that are ignored. */
+int ws_parser_feed(struct ws_parser *p, const char *data, size_t len);
+
+/* Starts the closing handshake: outputs a close frame with code and reason
+ * (reason_len <= 123); may be called from inside ops->message.  Returns 0,
+ * PL_CLOSED if a close frame was already sent or the parser is done, or
+ * PL_NOMEM. */
+int ws_parser_close(struct ws_parser *p, int code, const char *reason, size_t reason_len);
+
+/* Bytes of control frames wslay holds, not yet output (normally 0: output
+ * is handed on at the end of every call). */
+size_t ws_parser_queued(const struct ws_parser *p);
+
+/* Encodes a close frame with code (no reason) into buf (4 bytes). */
+void ws_close_frame_encode(unsigned char buf[4], int code);
+
+/* 1 if code may be sent in a close frame (RFC 6455 7.4: 1000-1003,
+ * 1007-1011, 3000-4999). */
+int ws_close_code_sendable(int code);
+
+/* ---- frames (ws.c) ------------------------------------------------------------ */
+
+/* The reference count of f (for tests). */
+unsigned ws_frame_refs(const struct ws_frame *f);
+
+/* The frame's bytes as sent: header + payload. */
+const char *ws_frame_bytes(const struct ws_frame *f, size_t *len);
+
+/* Frames alive in the process (for leak checks in tests). */
+long ws_frames_live(void);
+
+/* sizeof(struct ws_conn) and sizeof(struct net_conn), for the memory
+ * figures the tests report. */
+size_t ws_conn_size(void);
+size_t net_conn_size(void);
+
+/* ---- between http.c and ws.c ------------------------------------------------ */
+
+struct net_conn;
+
+/* ws.c, called by http.c. */
+
+/* A WebSocket for the connection nc, whose 101 answer is queued.  lim may
+ * be NULL (defaults).  Returns NULL on allocation failure. */
+struct ws_conn *ws_conn_new(struct net_conn *nc, const struct ws_limits *lim,
+			    const struct ws_callbacks *cb, void *ctx);
+/* Starts the connection: early (malloc'd, len bytes, may be NULL) are bytes
+ * the client sent right after its handshake; c takes them and processes
+ * them on the next loop iteration, before reading on (never inside
+ * net_req_accept_ws, whose caller does not know c yet). */
+void ws_conn_start(struct ws_conn *c, char *early, size_t len);
+/* nread bytes (or an error or EOF if negative) from the socket. */
+void ws_conn_on_read(struct ws_conn *c, const char *data, ssize_t nread);
+/* The connection's timer fired (set through net_conn_ws_timer). */
+void ws_conn_on_timer(struct ws_conn *c);
+/* http.c is closing the socket: nothing more may be sent. */
+void ws_conn_on_net_close(struct ws_conn *c);
+/* The server is shutting down: best-effort close frame 1000, then close. */
+void ws_conn_on_server_close(struct ws_conn *c);
+/* Both handles are closed: calls on_close and frees c. */
+void ws_conn_on_closed(struct ws_conn *c);
+
+/* http.c, called by ws.c. */
+
+uv_stream_t *net_conn_ws_stream(struct net_conn *nc);
+/* (Re)starts the connection's timer: ws_conn_on_timer() in ms (0: on the
+ * next loop iteration). */
+void net_conn_ws_timer(struct net_conn *nc, uint64_t ms);
+/* Starts (on 1) or stops reading.  Returns 0 or PL_IO. */
+int net_conn_ws_read(struct net_conn *nc, int on);
+/* The output is all written: send FIN, discard input until the peer closes
+ * or a short linger passes, then close (ws_conn_on_closed follows). */
+void net_conn_ws_finish(struct net_conn *nc);
+/* Closes the socket now (ws_conn_on_net_close, later ws_conn_on_closed). */
+void net_conn_ws_abort(struct net_conn *nc);
+const char *net_conn_ws_peer_ip(const struct net_conn *nc);
+
+#endif
