@@ -159,8 +159,8 @@ int static_site_find(const struct static_site *site, const char *path, struct st
 			hit->is_app = pass == 1;
 			return 0;
 		}
-		/* An app route (no extension, e.g. "/+CODE" or "/chat/5"): the app's page. */
-		if (strchr(strrchr(path, '/') ? strrchr(path, '/') : path, '.'))
+		/* An app route — an invite link "/+CODE" — gets the app's page. */
+		if (strncmp(path, "/+", 2) != 0 || strchr(path + 2, '/') || strchr(path, '.'))
 			break;
 		want = "/index.html";
 	}
