@@ -51,7 +51,7 @@ struct api_param {
 	int too_short;       /* enum pl_code for a string under min; 0 = PARAM_INVALID */
 };
 
-#define API_MAX_PARAMS 8
+#define API_MAX_PARAMS 12
 
 /* Decoded parameters of one call, by position in the method's param list. */
 struct api_value {
@@ -63,9 +63,24 @@ struct api_value {
 	json_t *obj;         /* API_OBJECT; borrowed from the JSON doc */
 };
 
+/* Who may call a method.  The dispatcher (server.c, phase_read) checks it
+ * and nothing else does: a method scoped API_MODERATOR and up answers
+ * 403 ROLE_REQUIRED to everyone without that platform role, before its
+ * parameters are even looked at. */
 enum api_scope {
-	API_PUBLIC = 0,  /* no session needed */
-	API_USER = 1,    /* a valid session token */
+	API_PUBLIC = 0,    /* no session needed */
+	API_USER = 1,      /* a valid session token */
+	API_OPTIONAL = 2,  /* a session if a token is sent (then it must be valid), else anonymous */
+	API_MODERATOR = 3, /* a session of a user with platform role moderator or higher */
+	API_SENIOR = 4,    /* ... senior_moderator or higher */
+	API_ADMIN = 5,     /* ... admin */
+};
+
+/* The platform role (enum mod_role) a scope needs; 0 for the others. */
+static inline int api_scope_role(int scope) { return scope >= API_MODERATOR ? scope - API_MODERATOR + 1 : 0; }
+
+enum api_flags {
+	API_F_SUSPENDED_OK = 1 << 0, /* a suspended account may still call it (read its statement, appeal) */
 };
 
 enum api_kind {
@@ -76,6 +91,7 @@ enum api_kind {
 enum api_rate {
 	API_RATE_DEFAULT = 0, /* per session */
 	API_RATE_AUTH = 1,    /* register and login: per IP and per account */
+	API_RATE_NOTICE = 2,  /* submitNotice: per IP (trusted flaggers exempt), checked by its prep */
 };
 
 struct api_call;
@@ -95,6 +111,7 @@ struct api_method {
 	const char *doc;
 	const int *errors;   /* codes this method can return besides the common ones; ends with -1 */
 	struct api_param params[API_MAX_PARAMS]; /* ends at the first NULL name */
+	int flags;           /* enum api_flags */
 };
 
 extern const struct api_method api_methods[];
@@ -111,6 +128,9 @@ struct api_call {
 	int64_t now;                   /* unix seconds at dispatch */
 	char ip[64];
 	const char *token;             /* bearer token, if any (borrowed) */
+	const char *flagger_key;       /* "Authorization: Flagger <key>", if sent (borrowed) */
+	int role;                      /* the caller's platform role (enum mod_role), for role-scoped methods */
+	char country[3];               /* the account's country from the session, "" if unset */
 	json_t *result;                /* the handler's answer (owned) */
 	int code;                      /* enum pl_code on failure */
 	char detail[256];              /* human detail on failure */

@@ -42,13 +42,32 @@ static void print_limit(FILE *f, const struct api_param *p)
 	}
 }
 
+static const char *scope_doc(int scope)
+{
+	switch (scope) {
+	case API_PUBLIC:
+		return "none";
+	case API_USER:
+		return "session token";
+	case API_OPTIONAL:
+		return "optional session token";
+	case API_MODERATOR:
+		return "session token of a platform moderator (role moderator or higher; else 403 ROLE_REQUIRED)";
+	case API_SENIOR:
+		return "session token of a senior moderator (role senior_moderator or admin; else 403 ROLE_REQUIRED)";
+	case API_ADMIN:
+		return "session token of a platform admin (role admin; else 403 ROLE_REQUIRED)";
+	}
+	return "?";
+}
+
 static void print_method(FILE *f, const struct api_method *m)
 {
 	fprintf(f, "### %s\n\n%s\n\n", m->name, m->doc);
-	fprintf(f, "- Auth: %s. Kind: %s%s.\n- Returns: %s.\n\n",
-		m->scope == API_PUBLIC ? "none" : "session token",
+	fprintf(f, "- Auth: %s. Kind: %s%s.\n- Returns: %s.\n\n", scope_doc(m->scope),
 		m->kind == API_WRITE ? "write (answered after commit)" : "read",
-		m->rate == API_RATE_AUTH ? "; rate-limited per IP and per account" : "", m->returns);
+		m->rate == API_RATE_AUTH ? "; rate-limited per IP and per account"
+		: m->rate == API_RATE_NOTICE ? "; rate-limited per IP (trusted flaggers exempt)" : "", m->returns);
 	if (m->params[0].name) {
 		fprintf(f, "| parameter | type | required | limits | description |\n|---|---|---|---|---|\n");
 		for (int i = 0; i < API_MAX_PARAMS && m->params[i].name; i++) {
@@ -76,6 +95,9 @@ void api_print_docs(FILE *f)
 		   "- Call a method with `POST /api/<method>` and a JSON object body (`Content-Type: application/json`);\n"
 		   "  a method without required parameters may also be called with `GET` and no body.\n"
 		   "- Methods that need a session take `Authorization: Bearer <token>` (from `register` or `login`).\n"
+		   "- Moderation methods also need a platform role (moderator, senior_moderator, admin): the dispatcher\n"
+		   "  answers `403 ROLE_REQUIRED` before it looks at their parameters. Trusted flaggers authenticate\n"
+		   "  `submitNotice` with `Authorization: Flagger <key>` or the `flagger_key` parameter.\n"
 		   "- Success: `{\"ok\":true,\"result\":...}`. Failure: `{\"ok\":false,\"error_code\":400,"
 		   "\"description\":\"CODE: words\"}`,\n"
 		   "  where `CODE` is one of the stable codes below. `429` replies read `FLOOD_WAIT_N` and carry\n"
@@ -87,7 +109,9 @@ void api_print_docs(FILE *f)
 		   "- Write methods are answered only after their transaction has been committed to disk.\n\n"
 		   "## Errors every method can return\n\n"
 		   "`400 JSON_INVALID`, `400 PARAM_MISSING`, `400 PARAM_INVALID`, `400 TEXT_INVALID_UTF8`, "
-		   "`401 UNAUTHORIZED` (session methods), `403 USER_BANNED_IN_CHAT` (methods on a chat the caller was removed from), `404 METHOD_NOT_FOUND`, `405 HTTP_METHOD_INVALID`, "
+		   "`401 UNAUTHORIZED` (session methods), `403 ACCOUNT_SUSPENDED` (session methods, for a suspended account), "
+		   "`403 ROLE_REQUIRED` (moderation methods), `403 USER_BANNED_IN_CHAT` (methods on a chat the caller was removed from), "
+		   "`403 CHAT_BANNED` (methods on a chat banned by the platform), `404 METHOD_NOT_FOUND`, `405 HTTP_METHOD_INVALID`, "
 		   "`408 REQUEST_TIMEOUT`, `413 REQUEST_TOO_LARGE`, `415 CONTENT_TYPE_INVALID`, "
 		   "`429 FLOOD_WAIT`, `431 HEADERS_TOO_LARGE`, `500 INTERNAL`, `503 SERVER_BUSY`.\n\n"
 		   "## Methods\n\n");

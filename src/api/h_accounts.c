@@ -99,6 +99,9 @@ int h_login_prep(struct api_call *call, struct store *s)
 	}
 	if (core_password_verify(u.pw_hash, api_str(call, 1)) < 0)
 		return api_fail(call, PLC_CREDENTIALS_INVALID, "wrong username or password");
+	/* Told only to whoever knows the password: why, and until when. */
+	if ((rc = core_mod_suspension_check(call->tx, u.suspended_until, u.suspend_statement)) < 0)
+		return rc;
 	p->uid = u.id;
 	return 0;
 }
@@ -132,11 +135,15 @@ int h_logout(struct api_call *call, struct store *s)
 int h_get_me(struct api_call *call, struct store *s)
 {
 	struct store_user u;
-	int rc = core_user_get(call->tx, call->user_id, &u);
+	int role = 0, rc = core_user_get(call->tx, call->user_id, &u);
 
-	if (rc < 0)
+	if (rc < 0 || (rc = core_mod_role_get(call->tx, call->user_id, &role)) < 0)
 		return rc;
 	call->result = render_user(&u, 1);
+	if (call->result && u.country[0])
+		json_object_set_new(call->result, "country", json_string(u.country));
+	if (call->result && role) /* what a moderation console shows its user */
+		json_object_set_new(call->result, "platform_role", json_string(mod_role_name(role)));
 	return 0;
 }
 
@@ -176,15 +183,20 @@ int h_revoke_session(struct api_call *call, struct store *s)
 	return 0;
 }
 
+/* updateProfile: 0 display_name, 1 bio, 2 country */
 int h_update_profile(struct api_call *call, struct store *s)
 {
 	struct store_user u;
 	int rc = core_profile_update(call->tx, api_has(call, 0) ? api_str(call, 0) : NULL,
 				     api_has(call, 1) ? api_str(call, 1) : NULL, &u);
 
+	if (rc == 0 && api_has(call, 2))
+		rc = core_profile_country(call->tx, api_str(call, 2), &u);
 	if (rc < 0)
 		return rc;
 	call->result = render_user(&u, 1);
+	if (call->result && u.country[0])
+		json_object_set_new(call->result, "country", json_string(u.country));
 	return 0;
 }
 

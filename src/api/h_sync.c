@@ -39,7 +39,18 @@ struct diff {
 	int64_t client_chat;  /* chat log: the chat id clients see, else 0 */
 	int bad;
 	size_t bytes;         /* update bodies so far, bounded by PL_DIFF_BYTES_MAX */
+	struct core_tx *tx;   /* set when restrictions are in force: bodies are filtered for the viewer */
 };
+
+/* Stored updates are the same for every reader; content withheld in the
+ * viewer's territory is replaced on the way out (docs/policy.md). */
+static void diff_filter(struct api_call *call, struct diff *d)
+{
+	int64_t n = 0;
+
+	if (call->tx && call->tx->viewer && store_restriction_count(call->tx->s, &n) == 0 && n > 0)
+		d->tx = call->tx;
+}
 
 static int add_update(void *ctx, int64_t pts, const char *body, size_t len)
 {
@@ -50,6 +61,8 @@ static int add_update(void *ctx, int64_t pts, const char *body, size_t len)
 		d->bad = 1;
 		return 1;
 	}
+	if (d->tx)
+		render_withhold_update(d->tx, u, d->client_chat);
 	row = json_pack("{s:I, s:o}", "pts", (json_int_t)pts, "update", u);
 	if (d->with_update_id)
 		json_object_set_new(row, "update_id", json_integer(pts));
@@ -82,6 +95,7 @@ static int difference(struct api_call *call, struct store *s, int64_t id, int64_
 		return 0;
 	}
 	d.last = from;
+	diff_filter(call, &d);
 	if (range(s, id, from, limit, add_update, &d) < 0 || d.bad) {
 		json_decref(d.arr);
 		return api_fail(call, PLC_INTERNAL, "update log lookup failed");
@@ -125,6 +139,7 @@ int h_get_updates(struct api_call *call, struct store *s)
 	int64_t offset = api_int(call, 0);
 	int limit = api_has(call, 1) ? (int)api_int(call, 1) : 100;
 
+	diff_filter(call, &d);
 	if (s->ops->update_user_range(s, call->user_id, offset > 0 ? offset - 1 : 0, limit, add_update, &d) < 0 ||
 	    d.bad) {
 		json_decref(d.arr);

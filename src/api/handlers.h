@@ -27,6 +27,11 @@ H(h_pin_message) H(h_unpin_message) H(h_read_history) H(h_get_history) H(h_get_d
 H(h_view_messages)
 /* sync */
 H(h_get_state) H(h_get_difference) H(h_get_chat_difference) H(h_get_updates) H(h_send_chat_action) H(h_set_privacy)
+/* trust & safety (h_safety.c) */
+H(h_report_content) H(h_submit_notice_prep) H(h_submit_notice) H(h_get_notice) H(h_get_statement)
+H(h_appeal_decision) H(h_get_chat_reports) H(h_get_queue) H(h_get_case) H(h_decide_case) H(h_export_statements)
+H(h_get_appeals) H(h_decide_appeal) H(h_grant_role) H(h_revoke_role) H(h_get_roles) H(h_register_flagger)
+H(h_get_flaggers)
 #undef H
 
 /* Resolves chat parameter i of call (numeric id or @name) with core_chat_resolve. */

@@ -11,6 +11,7 @@
 #include "api/hub.h"
 #include "api/updates.h"
 #include "net/ws.h"
+#include "safety/moderation.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/imap.h"
@@ -224,19 +225,46 @@ static size_t user_sessions(struct hub *h, int64_t uid, struct hub_sess **out, s
 
 #define HUB_USER_SESSIONS_MAX 256
 
-static void send_user(struct hub *h, int64_t uid, struct ws_frame *f, int64_t except_uid)
+/* Content withheld in some territories (docs/policy.md) has a second frame:
+ * sessions whose country is in the list get it instead. */
+struct hub_alt {
+	struct ws_frame *f;
+	const char *territories;
+};
+
+static struct ws_frame *frame_for(struct hub_sess *s, struct ws_frame *f, const struct hub_alt *alt)
+{
+	return alt && alt->f && mod_territory_has(alt->territories, s->country) ? alt->f : f;
+}
+
+static void send_user_alt(struct hub *h, int64_t uid, struct ws_frame *f, const struct hub_alt *alt,
+			  int64_t except_uid)
 {
 	struct hub_sess *ss[HUB_USER_SESSIONS_MAX];
 	size_t n = uid == except_uid ? 0 : user_sessions(h, uid, ss, HUB_USER_SESSIONS_MAX);
 
 	for (size_t i = 0; i < n; i++) {
 		if (ss[i]->conn)
-			(void)ws_conn_send_frame(ss[i]->conn, f);
+			(void)ws_conn_send_frame(ss[i]->conn, frame_for(ss[i], f, alt));
 		hub_sess_unref(h, ss[i]);
 	}
 }
 
+static void send_user(struct hub *h, int64_t uid, struct ws_frame *f, int64_t except_uid)
+{
+	send_user_alt(h, uid, f, NULL, except_uid);
+}
+
+static void send_chat_alt(struct hub *h, int64_t chat_id, struct ws_frame *f, const struct hub_alt *alt,
+			  int64_t except_uid);
+
 static void send_chat(struct hub *h, int64_t chat_id, struct ws_frame *f, int64_t except_uid)
+{
+	send_chat_alt(h, chat_id, f, NULL, except_uid);
+}
+
+static void send_chat_alt(struct hub *h, int64_t chat_id, struct ws_frame *f, const struct hub_alt *alt,
+			  int64_t except_uid)
 {
 	struct hub_chat *c = imap_get(&h->chats, chat_id);
 	struct hub_sess **ss;
@@ -251,7 +279,7 @@ static void send_chat(struct hub *h, int64_t chat_id, struct ws_frame *f, int64_
 		}
 	for (size_t i = 0; i < n; i++) {
 		if (ss[i]->conn)
-			(void)ws_conn_send_frame(ss[i]->conn, f);
+			(void)ws_conn_send_frame(ss[i]->conn, frame_for(ss[i], f, alt));
 		hub_sess_unref(h, ss[i]);
 	}
 	free(ss);
@@ -324,6 +352,7 @@ static void wake_waiters(struct hub *h, int64_t uid)
 
 static void deliver_user(struct hub *h, const struct upd_push *p)
 {
+	struct hub_alt alt = {NULL, p->territories ? p->territories->s : NULL};
 	struct ws_frame *f;
 
 	wake_waiters(h, p->target);
@@ -332,12 +361,17 @@ static void deliver_user(struct hub *h, const struct upd_push *p)
 	f = frame_printf("{\"pts\":%" PRId64 ",\"update\":%s}", p->pts, p->body->s);
 	if (!f)
 		return;
-	send_user(h, p->target, f, 0);
+	if (p->alt)
+		alt.f = frame_printf("{\"pts\":%" PRId64 ",\"update\":%s}", p->pts, p->alt->s);
+	send_user_alt(h, p->target, f, &alt, 0);
 	ws_frame_unref(f);
+	if (alt.f)
+		ws_frame_unref(alt.f);
 }
 
 static void deliver_chat(struct hub *h, const struct upd_push *p)
 {
+	struct hub_alt alt = {NULL, p->territories ? p->territories->s : NULL};
 	struct ws_frame *f;
 
 	if (!imap_get(&h->chats, p->target))
@@ -346,8 +380,13 @@ static void deliver_chat(struct hub *h, const struct upd_push *p)
 			 p->body->s);
 	if (!f)
 		return;
-	send_chat(h, p->target, f, 0);
+	if (p->alt)
+		alt.f = frame_printf("{\"chat_id\":%" PRId64 ",\"pts\":%" PRId64 ",\"update\":%s}", p->client_chat_id,
+				     p->pts, p->alt->s);
+	send_chat_alt(h, p->target, f, &alt, 0);
 	ws_frame_unref(f);
+	if (alt.f)
+		ws_frame_unref(alt.f);
 }
 
 static void deliver_membership(struct hub *h, const struct upd_push *p)
@@ -514,6 +553,7 @@ int hub_sess_auth(struct hub *h, struct hub_sess *s, const struct hub_auth *a)
 	u->privacy = a->privacy;
 	s->uid = a->uid;
 	s->sid = a->sid;
+	memcpy(s->country, a->country, sizeof s->country);
 	s->unext = u->head;
 	s->uprev = NULL;
 	if (u->head)

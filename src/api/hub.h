@@ -32,6 +32,7 @@ struct hub_sess {
 	char *token;                /* bearer token (owned), for calls */
 	int refs;
 	int authing;                /* an auth call is running */
+	char country[3];            /* the viewer's country ("" unknown): withheld content is chosen by it */
 	struct hub_sess *unext, *uprev;
 	struct hub_sub **subs;      /* large chats followed */
 	size_t nsubs, capsubs;
@@ -57,6 +58,7 @@ struct hub_auth {
 	int64_t *contacts;          /* users sharing a private chat (owned by caller) */
 	size_t ncontacts;
 	int privacy;                /* enum store_privacy of last_seen */
+	char country[3];            /* the account's country, else the IP table's; "" unknown */
 };
 
 /* Registers an authenticated session: follows its large chats, marks the

@@ -26,6 +26,78 @@ json_t *render_user_id(struct core_tx *tx, int64_t id)
 	return render_user(&u, 0);
 }
 
+static json_t *restriction_reason(const struct store_restriction *r, const char *text)
+{
+	return json_pack("[{s:s, s:s, s:s, s:I, s:s}]", "platform", "all", "reason", "territorial", "text", text,
+			 "statement_id", (json_int_t)r->statement_id, "territories", r->territories);
+}
+
+/* A banned chat says so; a chat withheld where the viewer is carries the reason. */
+static void chat_moderation(struct core_tx *tx, const struct store_chat *c, json_t *j)
+{
+	struct store_restriction r;
+	char text[256];
+
+	if (c->ban_statement) {
+		json_object_set_new(j, "banned", json_true());
+		json_object_set_new(j, "ban_statement_id", json_integer(c->ban_statement));
+	}
+	if (tx->viewer && core_mod_withheld(tx, c->id, 0, &r) == 1) {
+		snprintf(text, sizeof text,
+			 "This chat is not available in your country (%s) by a decision of the platform's moderators "
+			 "(statement of reasons %lld).", core_viewer_country(tx), (long long)r.statement_id);
+		json_object_set_new(j, "restriction_reason", restriction_reason(&r, text));
+	}
+}
+
+void render_withheld(struct core_tx *tx, json_t *msg, const struct store_restriction *r, const char *country)
+{
+	char text[320];
+
+	if (!json_is_object(msg))
+		return;
+	if (country && *country)
+		snprintf(text, sizeof text,
+			 "This message is not available in your country (%s): it is restricted there by a decision of "
+			 "the platform's moderators (statement of reasons %lld).", country, (long long)r->statement_id);
+	else
+		snprintf(text, sizeof text,
+			 "This message is not available in your country: it is restricted there by a decision of the "
+			 "platform's moderators (statement of reasons %lld).", (long long)r->statement_id);
+	json_object_set_new(msg, "text", json_string(text));
+	json_object_set_new(msg, "restriction_reason", restriction_reason(r, text));
+	json_object_del(msg, "reply_to_message");
+}
+
+void render_withhold_update(struct core_tx *tx, json_t *update, int64_t client_chat)
+{
+	const char *type = json_string_value(json_object_get(update, "type"));
+	json_t *msg = json_object_get(update, "message");
+	struct store_restriction r;
+	struct store_chat c;
+	int64_t cid, chat = 0, me = tx->uid;
+
+	if (!type || (strcmp(type, "new_message") && strcmp(type, "edit_message")) || !json_is_object(msg))
+		return;
+	cid = client_chat ? client_chat : json_integer_value(json_object_get(json_object_get(msg, "chat"), "id"));
+	if (cid < 0)
+		chat = -cid;
+	else if (cid > 0 && store_chat_find_private(tx->s, me < cid ? me : cid, me < cid ? cid : me, &c) == 0)
+		chat = c.id;
+	if (!chat)
+		return;
+	if (core_mod_withheld(tx, chat, json_integer_value(json_object_get(msg, "message_id")), &r) == 1 &&
+	    json_object_get(msg, "text"))
+		render_withheld(tx, msg, &r, core_viewer_country(tx));
+	if (core_mod_withheld(tx, chat, 0, &r) == 1) {
+		char text[256];
+		snprintf(text, sizeof text,
+			 "This chat is not available in your country (%s) by a decision of the platform's moderators "
+			 "(statement of reasons %lld).", core_viewer_country(tx), (long long)r.statement_id);
+		json_object_set_new(json_object_get(msg, "chat"), "restriction_reason", restriction_reason(&r, text));
+	}
+}
+
 json_t *render_chat(struct core_tx *tx, const struct store_chat *c)
 {
 	json_t *j = json_pack("{s:I, s:s}", "id", (json_int_t)core_chat_peer_id(c, tx->uid), "type",
@@ -44,6 +116,7 @@ json_t *render_chat(struct core_tx *tx, const struct store_chat *c)
 	json_object_set_new(j, "title", json_string(c->title));
 	if (c->username[0])
 		json_object_set_new(j, "username", json_string(c->username));
+	chat_moderation(tx, c, j);
 	return j;
 }
 
@@ -157,6 +230,10 @@ json_t *render_message(struct core_tx *tx, const struct store_chat *c, const str
 		return j;
 	}
 	json_object_set_new(j, "text", json_string(m->text ? m->text : ""));
+	if (m->statement_id)
+		json_object_set_new(j, "statement_id", json_integer(m->statement_id));
+	if (m->deleted == STORE_REMOVED) /* only moderators' tools render these */
+		json_object_set_new(j, "moderation", json_string("removed"));
 	if (m->edit_date)
 		json_object_set_new(j, "edit_date", json_integer(m->edit_date));
 	if (m->fwd_date)
@@ -167,6 +244,11 @@ json_t *render_message(struct core_tx *tx, const struct store_chat *c, const str
 		if (!r.deleted && !core_message_hidden(tx, c->id, r.id))
 			json_object_set_new(j, "reply_to_message", render_message(tx, c, &r, depth + 1));
 		store_message_release(&r);
+	}
+	if (tx->viewer) {
+		struct store_restriction rs;
+		if (core_mod_withheld(tx, c->id, m->id, &rs) == 1)
+			render_withheld(tx, j, &rs, core_viewer_country(tx));
 	}
 	return j;
 }

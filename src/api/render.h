@@ -26,4 +26,13 @@ json_t *render_session(const struct store_session *s, int64_t current);
 /* The last visible message of chat c for tx->uid, or NULL if none. */
 json_t *render_last_message(struct core_tx *tx, const struct store_chat *c);
 
+/* Territorial restriction (docs/policy.md).  render_message and render_chat
+ * apply it themselves for a viewer (tx->viewer).  render_withheld replaces
+ * a rendered message's content by the notice of restriction r, in the shape
+ * of Telegram's restriction_reason; country may be NULL ("your country").
+ * render_withhold_update does the same to a stored update body about to be
+ * handed to tx's viewer (client_chat: the chat id of a chat log, else 0). */
+void render_withheld(struct core_tx *tx, json_t *msg, const struct store_restriction *r, const char *country);
+void render_withhold_update(struct core_tx *tx, json_t *update, int64_t client_chat);
+
 #endif

@@ -167,6 +167,14 @@ static void tx_init(struct api_job *job, struct store *s, struct bus_events *ev)
 	tx->mono = job->mono;
 	tx->uid = job->call.user_id;
 	tx->ev = ev;
+	/* Reads render for the caller: territorial restrictions apply.  A write
+	 * builds stored updates for everyone: they are filtered when fetched. */
+	tx->viewer = ev == NULL;
+	tx->ip = job->call.ip;
+	if (job->call.country[0]) {
+		memcpy(tx->country, job->call.country, sizeof tx->country);
+		tx->country_known = 1;
+	}
 	job->call.tx = tx;
 }
 
@@ -181,8 +189,14 @@ static int authenticate(struct api_job *job)
 
 	if ((rc = core_authenticate(&job->tx, call->token, &ss)) < 0)
 		return rc;
+	/* A suspended account's sessions answer ACCOUNT_SUSPENDED, except for
+	 * reading the statement of reasons and appealing it. */
+	if (!(call->m->flags & API_F_SUSPENDED_OK) &&
+	    (rc = core_mod_suspension_check(&job->tx, ss.suspended_until, ss.suspend_statement)) < 0)
+		return rc;
 	call->user_id = ss.user_id;
 	call->session_id = ss.id;
+	memcpy(call->country, ss.country, sizeof call->country);
 	job->last_seen = ss.last_seen;
 	snprintf(key, sizeof key, "s:%lld", (long long)ss.id);
 	wait = rl_take(job->srv->session_limits, key, rate, rate * 2, job->mono);
@@ -193,6 +207,21 @@ static int authenticate(struct api_job *job)
 	return 0;
 }
 
+/* The platform role check of role-scoped methods: the one place that
+ * decides who may moderate (api.h, enum api_scope). */
+static int check_role(struct api_job *job, struct store *s)
+{
+	struct api_call *call = &job->call;
+	int need = api_scope_role(call->m->scope), rc;
+
+	if ((rc = core_mod_role_get(&job->tx, call->user_id, &call->role)) < 0)
+		return rc;
+	if (call->role < need)
+		return api_fail(call, PLC_ROLE_REQUIRED, "%s needs the platform role %s", call->m->name,
+				mod_role_name(need));
+	return 0;
+}
+
 /* Reader thread. */
 static void phase_read(uv_work_t *w)
 {
@@ -200,18 +229,30 @@ static void phase_read(uv_work_t *w)
 	struct api_call *call = &job->call;
 	const struct api_method *m = &api_methods[job->method];
 	struct store *s = store_pool_get(job->srv->readers);
-	int rc;
+	int rc = 0;
 
 	tx_init(job, s, NULL);
-	if (job->ws) {
+	call->m = m;
+	/* Moderation methods check who calls before what they were sent. */
+	if (m->scope >= API_MODERATOR && (rc = authenticate(job)) == 0)
+		rc = check_role(job, s);
+	if (rc < 0) {
+		if (job->ws)
+			json_decref(job->params);
+		job->params = NULL;
+	} else if (job->ws) {
 		rc = api_args_decode_json(call, m, job->params);
 		job->params = NULL;
 	} else {
 		rc = api_args_decode(call, m, job->req->body, job->req->body_len);
 	}
-	if (rc == 0 && m->scope == API_USER)
+	if (rc == 0 && (m->scope == API_USER || (m->scope == API_OPTIONAL && call->token)))
 		rc = authenticate(job);
 	job->tx.uid = call->user_id;
+	if (call->country[0] && !job->tx.country_known) {
+		memcpy(job->tx.country, call->country, sizeof job->tx.country);
+		job->tx.country_known = 1;
+	}
 	if (rc == 0 && m->prep)
 		rc = m->prep(call, s);
 	if (rc == 0 && m->kind == API_READ)
@@ -260,7 +301,7 @@ static void write_done(struct store_job *wj, int commit_rc)
 		pl_log(srv->log, PL_LOG_ERROR, "commit failed: %s", pl_strerror(commit_rc));
 	} else if (job->wjob.run_rc == 0 && job->ev.n) {
 		for (size_t i = 0; i < job->ev.n; i++)
-			if (job->ev.v[i].type == BUS_MESSAGE_NEW)
+			if (job->ev.v[i].type == BUS_MESSAGE_NEW && !job->ev.v[i].value) /* value 1: restored */
 				srv->metrics.messages_stored++;
 		bus_publish(srv->bus, job->ev.v, job->ev.n);
 	}
@@ -398,6 +439,17 @@ static const char *bearer(const char *auth)
 	return auth;
 }
 
+/* "Authorization: Flagger <key>": a trusted flagger's notice (submitNotice). */
+static const char *flagger_key(const char *auth)
+{
+	if (!auth || strncasecmp(auth, "Flagger ", 8) != 0)
+		return NULL;
+	auth += 8;
+	while (*auth == ' ')
+		auth++;
+	return auth;
+}
+
 static int content_type_ok(const struct net_req *req)
 {
 	const char *ct = req->content_type;
@@ -476,6 +528,7 @@ static void serve_api(struct api_server *srv, struct net_req *req, const char *n
 		return;
 	}
 	job->req = req;
+	job->call.flagger_key = flagger_key(req->authorization);
 	if (job_start(job, phase_read, after_read) < 0) {
 		free(job);
 		respond_error(srv, req, idx, PLC_SERVER_BUSY, "could not queue the call", 0);
@@ -534,11 +587,14 @@ static void phase_auth(uv_work_t *w)
 	struct { int64_t *v; size_t n, cap; } chats = {0}, contacts = {0};
 
 	tx_init(job, s, NULL);
-	if (core_authenticate(&job->tx, job->call.token, &ss) == 0 && store_user_get(s, ss.user_id, &u) == 0 &&
-	    store_large_chats(s, ss.user_id, collect_chat, &chats) >= 0 &&
+	if (core_authenticate(&job->tx, job->call.token, &ss) == 0 &&
+	    core_mod_suspension_check(&job->tx, ss.suspended_until, ss.suspend_statement) == 0 &&
+	    store_user_get(s, ss.user_id, &u) == 0 && store_large_chats(s, ss.user_id, collect_chat, &chats) >= 0 &&
 	    store_contact_ids(s, ss.user_id, collect_i64, &contacts) >= 0 && (job->auth = calloc(1, sizeof *job->auth))) {
 		*job->auth = (struct hub_auth){ss.user_id, ss.id, chats.v, chats.n, contacts.v, contacts.n,
 					       u.privacy_last_seen};
+		/* Pushes of content withheld in a territory are chosen by it. */
+		memcpy(job->auth->country, core_viewer_country(&job->tx), sizeof job->auth->country);
 	} else {
 		free(chats.v);
 		free(contacts.v);
@@ -566,7 +622,9 @@ static void after_auth(uv_work_t *w, int status)
 	sess->authing = 0;
 	if (!job->auth || !sess->conn || hub_sess_auth(srv->hub, sess, job->auth) < 0) {
 		if (sess->conn) {
-			ws_error(sess, job->ws_id, PLC_UNAUTHORIZED, "this session token is not valid");
+			int suspended = job->tx.code == PLC_ACCOUNT_SUSPENDED;
+			ws_error(sess, job->ws_id, suspended ? PLC_ACCOUNT_SUSPENDED : PLC_UNAUTHORIZED,
+				 suspended ? job->tx.detail : "this session token is not valid");
 			ws_conn_close(sess->conn, 4401, "unauthorized");
 		}
 	} else if (job->ws_id) {

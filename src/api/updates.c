@@ -42,14 +42,17 @@ void upd_list_init(struct upd_list *l)
 
 void upd_list_release(struct upd_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		upd_body_unref(l->v[i].body);
+		upd_body_unref(l->v[i].alt);
+		upd_body_unref(l->v[i].territories);
+	}
 	free(l->v);
 	upd_list_init(l);
 }
 
-static int push(struct upd_list *l, int kind, int64_t target, int64_t pts, int64_t value, int64_t client_chat,
-		struct upd_body *body)
+static int push_alt(struct upd_list *l, int kind, int64_t target, int64_t pts, int64_t value, int64_t client_chat,
+		    struct upd_body *body, struct upd_body *alt, struct upd_body *territories)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
@@ -64,8 +67,20 @@ static int push(struct upd_list *l, int kind, int64_t target, int64_t pts, int64
 	}
 	if (body)
 		upd_body_ref(body);
-	l->v[l->n++] = (struct upd_push){kind, target, pts, value, client_chat, body};
+	if (alt && territories) {
+		upd_body_ref(alt);
+		upd_body_ref(territories);
+	} else {
+		alt = territories = NULL;
+	}
+	l->v[l->n++] = (struct upd_push){kind, target, pts, value, client_chat, body, alt, territories};
 	return 0;
+}
+
+static int push(struct upd_list *l, int kind, int64_t target, int64_t pts, int64_t value, int64_t client_chat,
+		struct upd_body *body)
+{
+	return push_alt(l, kind, target, pts, value, client_chat, body, NULL, NULL);
 }
 
 struct upd_ctx {
@@ -73,6 +88,10 @@ struct upd_ctx {
 	const struct upd_config *cfg;
 	struct upd_list *out;
 	int64_t tag_chat, tag_msg;  /* the message the update being built carries */
+	/* The message is withheld in territories: pushes carry a second body. */
+	struct store_restriction wh;
+	struct upd_body *territories; /* non-NULL while building such a message's update */
+	struct upd_body *alt;         /* the withheld version of the body being routed */
 };
 
 /* A stored body: the JSON text once in the payload table. */
@@ -115,7 +134,7 @@ static int to_user(struct upd_ctx *u, int64_t uid, const struct stored *st)
 	int64_t pts;
 	int rc = store_update_user_append(u->tx->s, uid, st->id, u->tx->now, &pts);
 
-	return rc < 0 ? rc : push(u->out, UPD_USER, uid, pts, 0, 0, st->body);
+	return rc < 0 ? rc : push_alt(u->out, UPD_USER, uid, pts, 0, 0, st->body, u->alt, u->territories);
 }
 
 static int to_chat(struct upd_ctx *u, const struct store_chat *c, const struct stored *st)
@@ -123,7 +142,7 @@ static int to_chat(struct upd_ctx *u, const struct store_chat *c, const struct s
 	int64_t pts;
 	int rc = store_update_chat_append(u->tx->s, c->id, st->id, u->tx->now, &pts);
 
-	return rc < 0 ? rc : push(u->out, UPD_CHAT, c->id, pts, 0, -c->id, st->body);
+	return rc < 0 ? rc : push_alt(u->out, UPD_CHAT, c->id, pts, 0, -c->id, st->body, u->alt, u->territories);
 }
 
 struct ids {
@@ -169,6 +188,26 @@ static int member_ids(struct upd_ctx *u, int64_t chat_id, struct ids *out)
  * to say (the builder decides). */
 typedef json_t *(*upd_build_cb)(struct upd_ctx *u, const struct store_chat *c, void *arg);
 
+/* Builds the update and, for a withheld message, its withheld version
+ * (u->alt, released by the caller with upd_body_unref). */
+static json_t *build_both(struct upd_ctx *u, const struct store_chat *c, upd_build_cb build, void *arg)
+{
+	json_t *j = build(u, c, arg), *alt;
+	char *s;
+
+	upd_body_unref(u->alt);
+	u->alt = NULL;
+	if (!j || !u->territories || !(alt = json_deep_copy(j)))
+		return j;
+	render_withheld(u->tx, json_object_get(alt, "message"), &u->wh, NULL);
+	if ((s = json_dumps(alt, JSON_COMPACT))) {
+		u->alt = upd_body_new(s, strlen(s));
+		free(s);
+	}
+	json_decref(alt);
+	return j;
+}
+
 /* Stores and routes one update about chat c: per viewer in a private chat,
  * once for all members of a small group, once in the log of a large chat. */
 static int deliver(struct upd_ctx *u, const struct store_chat *c, upd_build_cb build, void *arg)
@@ -182,14 +221,16 @@ static int deliver(struct upd_ctx *u, const struct store_chat *c, upd_build_cb b
 		int64_t viewers[2] = {c->user_lo, c->user_hi};
 		for (int i = 0; i < (c->user_lo == c->user_hi ? 1 : 2) && rc == 0; i++) {
 			u->tx->uid = viewers[i];
-			if ((rc = store_update_tagged(u, build(u, c, arg), u->tag_chat, u->tag_msg, &st)) == 0)
+			if ((rc = store_update_tagged(u, build_both(u, c, build, arg), u->tag_chat, u->tag_msg, &st)) == 0)
 				rc = to_user(u, viewers[i], &st);
 			upd_body_unref(st.body);
 		}
 		u->tx->uid = saved;
+		upd_body_unref(u->alt);
+		u->alt = NULL;
 		return rc;
 	}
-	if ((rc = store_update_tagged(u, build(u, c, arg), u->tag_chat, u->tag_msg, &st)) < 0)
+	if ((rc = store_update_tagged(u, build_both(u, c, build, arg), u->tag_chat, u->tag_msg, &st)) < 0)
 		return rc;
 	if (c->large) {
 		rc = to_chat(u, c, &st);
@@ -199,13 +240,58 @@ static int deliver(struct upd_ctx *u, const struct store_chat *c, upd_build_cb b
 		free(members.v);
 	}
 	upd_body_unref(st.body);
+	upd_body_unref(u->alt);
+	u->alt = NULL;
 	return rc;
 }
 
 struct msg_arg {
 	const char *type;
 	const struct store_message *m;
+	int restored;          /* a reversed removal brings it back */
 };
+
+struct restr_union {
+	int64_t msg_id;
+	char list[STORE_TERRITORIES_SZ * 2];
+	struct store_restriction first;
+	int n;
+};
+
+static int union_restr(void *ctx, const struct store_restriction *r)
+{
+	struct restr_union *ru = ctx;
+	size_t len = strlen(ru->list);
+
+	if (r->msg_id && r->msg_id != ru->msg_id)
+		return 0;
+	if (!ru->n++)
+		ru->first = *r;
+	if (len + strlen(r->territories) + 2 < sizeof ru->list)
+		snprintf(ru->list + len, sizeof ru->list - len, "%s%s", len ? "," : "", r->territories);
+	return 0;
+}
+
+/* Looks up whether message m of chat c is withheld anywhere; sets up
+ * u->territories and u->wh if so. */
+static int withheld_setup(struct upd_ctx *u, const struct store_chat *c, const struct store_message *m)
+{
+	struct restr_union ru;
+	char norm[STORE_TERRITORIES_SZ];
+	int rc;
+
+	memset(&ru, 0, sizeof ru);
+	ru.msg_id = m->id;
+	if (m->service || (rc = store_restriction_list_chat(u->tx->s, c->id, union_restr, &ru)) < 0 || !ru.n)
+		return 0;
+	if (mod_territories_normalize(ru.list, norm, sizeof norm) < 0)
+		snprintf(norm, sizeof norm, "%s", ru.first.territories);
+	u->wh = ru.first;
+	snprintf(u->wh.territories, sizeof u->wh.territories, "%s", norm);
+	if (!(u->territories = upd_body_new(norm, strlen(norm))))
+		return PL_NOMEM;
+	return 0;
+}
 
 /* Messages in updates are rendered without nesting other messages (replies
  * and pins name them by id), so a stored update carries the content of one
@@ -217,6 +303,8 @@ static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void
 
 	if (!m)
 		return NULL;
+	if (a->restored)
+		json_object_set_new(m, "restored", json_true());
 	if (a->m->reply_to_id)
 		json_object_set_new(m, "reply_to_message_id", json_integer(a->m->reply_to_id));
 	if (a->m->service == CORE_SVC_PINNED && a->m->text)
@@ -227,7 +315,8 @@ static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void
 static int on_message(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
 {
 	struct store_message m;
-	struct msg_arg a = {e->type == BUS_MESSAGE_NEW ? "new_message" : "edit_message", &m};
+	struct msg_arg a = {e->type == BUS_MESSAGE_NEW ? "new_message" : "edit_message", &m,
+			    e->type == BUS_MESSAGE_NEW && e->value == 1};
 	int rc = store_message_get(u->tx->s, c->id, e->msg_id, &m);
 
 	if (rc == PL_NOTFOUND || (rc == 0 && m.deleted)) {
@@ -239,7 +328,10 @@ static int on_message(struct upd_ctx *u, const struct store_chat *c, const struc
 		return rc;
 	u->tag_chat = c->id;
 	u->tag_msg = m.id;
-	rc = deliver(u, c, build_message, &a);
+	if ((rc = withheld_setup(u, c, &m)) == 0)
+		rc = deliver(u, c, build_message, &a);
+	upd_body_unref(u->territories);
+	u->territories = NULL;
 	u->tag_chat = u->tag_msg = 0;
 	store_message_release(&m);
 	return rc;

@@ -48,6 +48,10 @@ struct upd_push {
 	int64_t value;
 	int64_t client_chat_id; /* UPD_CHAT: the chat id clients see; UPD_MEMBERSHIP: 1 join, 0 leave */
 	struct upd_body *body;  /* UPD_USER / UPD_CHAT: owned reference */
+	/* Content withheld in some territories (docs/policy.md): sessions in
+	 * one of them get alt instead of body.  Both NULL for most updates. */
+	struct upd_body *alt;          /* owned reference */
+	struct upd_body *territories;  /* owned reference: "DE,FR" */
 };
 
 #define UPD_PUSHES_MAX 1000000

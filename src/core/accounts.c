@@ -186,6 +186,10 @@ int core_authenticate(struct core_tx *tx, const char *token, struct store_sessio
 	if (rc < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "session lookup failed");
 	tx->uid = ss->user_id;
+	if (ss->country[0]) { /* the account says where it is; else the IP table will */
+		memcpy(tx->country, ss->country, sizeof tx->country);
+		tx->country_known = 1;
+	}
 	return 0;
 }
 
@@ -243,6 +247,19 @@ int core_profile_update(struct core_tx *tx, const char *display, const char *bio
 		snprintf(out->bio, sizeof out->bio, "%s", bio);
 	if ((rc = store_user_update(tx->s, out)) < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "could not save the profile");
+	return 0;
+}
+
+int core_profile_country(struct core_tx *tx, const char *country, struct store_user *out)
+{
+	char cc[STORE_COUNTRY_SZ] = "";
+	int rc;
+
+	if (*country && mod_country_parse(country, cc) < 0)
+		return core_fail(tx, PL_INVAL, PLC_PARAM_INVALID, "country is an ISO 3166-1 alpha-2 code (\"DE\"), or \"\"");
+	if ((rc = store_user_set_country(tx->s, tx->uid, cc)) < 0)
+		return core_fail(tx, rc, PLC_INTERNAL, "could not save the country");
+	memcpy(out->country, cc, sizeof cc);
 	return 0;
 }
 

@@ -38,6 +38,10 @@ int core_access(struct core_tx *tx, const struct store_chat *c, struct core_acce
 
 	memset(a, 0, sizeof *a);
 	a->chat = *c;
+	if (c->ban_statement) /* banned by the platform: for everyone, members and admins too */
+		return core_fail(tx, PL_DENIED, PLC_CHAT_BANNED,
+				 "this chat was banned by the platform's moderators (statement of reasons %lld)",
+				 (long long)c->ban_statement);
 	rc = store_member_get(tx->s, c->id, tx->uid, &a->me);
 	if (rc == PL_NOTFOUND) {
 		a->me.chat_id = c->id;
@@ -362,7 +366,8 @@ int core_member_ban(struct core_tx *tx, struct core_access *a, int64_t uid)
 	if (m.role == STORE_ROLE_KICKED)
 		return 0;
 	int was_member = m.role >= STORE_ROLE_MEMBER;
-	if ((rc = put_member(tx, a->chat.id, uid, STORE_ROLE_KICKED, tx->uid)) < 0)
+	if ((rc = put_member(tx, a->chat.id, uid, STORE_ROLE_KICKED, tx->uid)) < 0 ||
+	    (rc = core_mod_admin_action(tx, a->chat.id, STORE_ADMIN_BAN, 0, uid)) < 0)
 		return rc;
 	return was_member ? service_user(tx, &a->chat, CORE_SVC_MEMBER_REMOVED, uid) : 0;
 }

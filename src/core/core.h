@@ -25,6 +25,7 @@
 
 #include "core/codes.h"
 #include "core/limits.h"
+#include "safety/moderation.h"
 #include "safety/safety.h"
 #include "store/store.h"
 
@@ -40,6 +41,13 @@ struct core {
 	struct rl_table *login_limits; /* login attempts per username (owned by main) */
 	struct rl_table *typing_limits; /* sendChatAction per user and chat (owned by main) */
 	double login_per_min;
+	/* Trust & safety (moderation.c, docs/policy.md). */
+	struct mod_sla sla;         /* deadlines of signals */
+	char platform_name[128];    /* in statements and their DSA export */
+	char terms_url[640];        /* cited by decisions on terms grounds */
+	struct rl_table *notice_limits; /* submitNotice per IP (owned by main) */
+	double notices_per_hour;
+	int64_t system_uid;         /* @parley_safety, set by core_mod_bootstrap at start-up; 0 = look it up */
 };
 
 struct core_tx {
@@ -52,6 +60,15 @@ struct core_tx {
 	int code;                   /* enum pl_code, set on failure */
 	char detail[256];
 	int retry_after;
+	/* Rendering for a viewer (reads): territorial restrictions apply to
+	 * what they see.  The writer builds stored updates with viewer 0; those
+	 * are filtered when fetched (docs/policy.md, "Territorial restriction"). */
+	int viewer;
+	const char *ip;             /* the caller's address (borrowed), for the IP table */
+	char country[STORE_COUNTRY_SZ]; /* the viewer's country: the account's, else from the IP */
+	int country_known;
+	int64_t restr_chat;         /* cache: the chat last checked for restrictions ... */
+	int restr_any;              /* ... and whether it has any in force */
 };
 
 /* Records code + detail on tx; returns rc (a negative pl_err). */
@@ -87,6 +104,9 @@ int core_session_open(struct core_tx *tx, int64_t uid, const char *device, const
 int core_authenticate(struct core_tx *tx, const char *token, struct store_session *ss);
 int core_session_close(struct core_tx *tx, int64_t session_id);
 int core_profile_update(struct core_tx *tx, const char *display, const char *bio, struct store_user *out);
+/* Sets the account's country (ISO 3166-1 alpha-2, "" = from the IP) in
+ * the store and in *out. */
+int core_profile_country(struct core_tx *tx, const char *country, struct store_user *out);
 /* Is name free as both a user and a chat username?  0, or PL_EXISTS with
  * USERNAME_OCCUPIED. */
 int core_username_available(struct core_tx *tx, const char *name);
@@ -189,5 +209,87 @@ enum core_service {
 	CORE_SVC_JOINED,           /* payload: user id (joined by link or by name) */
 };
 int core_service_post(struct core_tx *tx, struct store_chat *c, int kind, const char *payload);
+
+/* --- trust & safety (moderation.c, docs/policy.md) ------------------------
+ * Every signal, decision, action, appeal, role change and flagger
+ * registration is appended to the audit log (safety/audit.h) inside the
+ * caller's transaction and before the change it records. */
+
+/* Creates the system account @parley_safety if it does not exist, and
+ * remembers its id in tx->core (start-up, before threads run). */
+int core_mod_bootstrap(struct core_tx *tx);
+/* The system account's id (created if missing: writes only). */
+int core_mod_system_uid(struct core_tx *tx, int64_t *uid);
+
+/* What a signal or case is about (internal ids; see enum store_target). */
+struct core_target {
+	int type;
+	int64_t chat_id, msg_id, user_id;
+};
+/* Checks that the target exists and completes it (a message's sender). */
+int core_mod_target(struct core_tx *tx, struct core_target *t);
+
+struct core_signal_in {
+	int kind;                   /* enum store_signal_kind */
+	int category;               /* enum mod_category */
+	struct core_target target;
+	int64_t reporter_id;        /* 0: anonymous */
+	int64_t flagger_id;
+	const char *text, *plaintext, *location, *name, *email; /* NULL = none */
+};
+/* Records a signal and opens or joins the open case of its target.  Fills
+ * *sig (borrowing in's texts; a notice gets a fresh reference) and *c. */
+int core_mod_signal(struct core_tx *tx, const struct core_signal_in *in, struct store_signal *sig,
+		    struct store_case *c);
+
+struct core_decision {
+	int64_t case_id;
+	int action;                 /* enum mod_action */
+	int category;               /* 0: the case's */
+	int ground;                 /* enum mod_ground; dismissals may give none */
+	const char *reference;      /* the legal provision or terms clause */
+	const char *facts;
+	const char *territories;    /* restrict: normalized list (mod_territories_normalize) */
+	int64_t duration_days;      /* suspend_user: 0 = permanently */
+	int manifestly_illegal;
+};
+/* Decides an open case: applies the action, writes the statement of
+ * reasons, tells the affected user and the notifiers.  *out is the statement
+ * (store_statement_release). */
+int core_mod_decide(struct core_tx *tx, const struct core_decision *d, struct store_statement *out);
+
+/* Files an appeal against statement_id: by tx->uid, or (tx->uid 0) by the
+ * author of the notice with this reference. */
+int core_mod_appeal(struct core_tx *tx, int64_t statement_id, const char *reference, const char *text,
+		    struct store_appeal *out);
+/* Decides an open appeal (a senior moderator other than the decider):
+ * reverse restores what the decision took away and says so. */
+int core_mod_appeal_decide(struct core_tx *tx, int64_t appeal_id, int reverse, const char *text,
+			   struct store_appeal *out);
+
+/* Platform roles (enum mod_role) and trusted flaggers. */
+int core_mod_role_get(struct core_tx *tx, int64_t uid, int *role);
+int core_mod_role_set(struct core_tx *tx, int64_t uid, int role);
+/* Registers a flagger; key gets its API key (shown once; only its hash is kept). */
+int core_mod_flagger_register(struct core_tx *tx, const char *name, const char *email, char key[72],
+			      struct store_flagger *out);
+int core_mod_flagger_auth(struct core_tx *tx, const char *key, struct store_flagger *out);
+
+/* A statement, if tx->uid may read it: the affected user (not of a
+ * dismissal), a notifier of its case, or a moderator (role >= MODERATOR). */
+int core_mod_statement_get(struct core_tx *tx, int64_t id, int role, struct store_statement *out);
+
+/* Refuses an account that is suspended now: ACCOUNT_SUSPENDED saying why
+ * and until when.  until/statement as in struct store_user. */
+int core_mod_suspension_check(struct core_tx *tx, int64_t until, int64_t statement_id);
+
+/* Is message msg_id (0: the chat as such) of chat_id withheld from the
+ * viewer of tx?  1 and the restriction in *r, 0, or a negative pl_err. */
+int core_mod_withheld(struct core_tx *tx, int64_t chat_id, int64_t msg_id, struct store_restriction *r);
+/* The viewer's country ("" if unknown): the account's, else the IP table's. */
+const char *core_viewer_country(struct core_tx *tx);
+
+/* Records what a chat admin did (delete, ban) in a chat with cases. */
+int core_mod_admin_action(struct core_tx *tx, int64_t chat_id, int action, int64_t msg_id, int64_t user_id);
 
 #endif

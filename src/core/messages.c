@@ -222,15 +222,19 @@ static int may_revoke(const struct core_access *a, const struct store_message *m
 
 int core_messages_delete(struct core_tx *tx, struct core_access *a, const int64_t *ids, size_t n, int revoke)
 {
+	int64_t senders[PL_BATCH_MAX];
 	int rc = 0;
 
 	if (!a->can_read)
 		return core_fail(tx, PL_DENIED, PLC_CHAT_FORBIDDEN, "you are not a member of this chat");
+	if (n > PL_BATCH_MAX)
+		return core_fail(tx, PL_TOOBIG, PLC_PARAM_INVALID, "at most %d messages at once", PL_BATCH_MAX);
 	for (size_t i = 0; i < n; i++) { /* check all first: all or none */
 		struct store_message m;
 		if ((rc = core_message_get(tx, a, ids[i], &m)) < 0)
 			return rc;
 		int ok = !revoke || may_revoke(a, &m, tx->uid);
+		senders[i] = m.sender_id;
 		store_message_release(&m);
 		if (!ok)
 			return core_fail(tx, PL_DENIED, PLC_MESSAGE_DELETE_FORBIDDEN,
@@ -242,6 +246,10 @@ int core_messages_delete(struct core_tx *tx, struct core_access *a, const int64_
 		if (rc < 0)
 			return core_fail(tx, rc, PLC_INTERNAL, "could not delete message %lld", (long long)ids[i]);
 		ev(tx, BUS_MESSAGE_DELETE, a->chat.id, ids[i], revoke ? 0 : tx->uid, 0);
+		/* A chat admin acting on someone else's message: moderators see it in getCase. */
+		if (revoke && a->chat.type != STORE_CHAT_PRIVATE && senders[i] != tx->uid &&
+		    (rc = core_mod_admin_action(tx, a->chat.id, STORE_ADMIN_DELETE, ids[i], senders[i])) < 0)
+			return rc;
 		if (revoke && a->chat.pinned_msg_id == ids[i]) {
 			a->chat.pinned_msg_id = 0;
 			if ((rc = store_chat_update(tx->s, &a->chat)) < 0)

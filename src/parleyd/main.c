@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <uv.h>
@@ -66,7 +67,13 @@ static void usage(FILE *f)
 		"Commands (after the options; they work on --data, the server may be running):\n"
 		"  audit verify                 check the audit log's hash chain (exit 0 OK, 1 broken)\n"
 		"  audit head [--at UNIX_TIME]  the hash of the last entry (at or before a time)\n"
-		"  audit tail [N]               the last N entries (default 10), one JSON object a line\n");
+		"  audit tail [N]               the last N entries (default 10), one JSON object a line\n"
+		"  admin grant-role USERNAME ROLE   give a platform role: moderator, senior_moderator or admin\n"
+		"  admin revoke-role USERNAME       take it away\n"
+		"  admin list-roles                 who has a platform role\n"
+		"  admin add-flagger NAME EMAIL     register a trusted flagger; prints its API key (once)\n"
+		"  admin list-flaggers              trusted flaggers, their notices and accuracy\n"
+		"  admin load-geoip FILE.csv        replace the IP-to-country table (start_ip,end_ip,CC lines, IPv4)\n");
 }
 
 /* First pass: what decides where the config file is. */
@@ -153,6 +160,31 @@ static int make_data_dir(const char *dir)
 	return 0;
 }
 
+/* Trust & safety settings (docs/policy.md). */
+static void set_terms_url(struct parleyd *d)
+{
+	struct core *c = &d->core;
+
+	if (d->cfg.terms_url[0])
+		snprintf(c->terms_url, sizeof c->terms_url, "%s", d->cfg.terms_url);
+	else
+		snprintf(c->terms_url, sizeof c->terms_url, "%.600s/terms", c->public_url);
+}
+
+static int init_safety(struct parleyd *d)
+{
+	struct core *c = &d->core;
+
+	c->sla.flagger_urgent = d->cfg.sla_flagger_urgent_minutes * 60;
+	c->sla.flagger = d->cfg.sla_flagger_minutes * 60;
+	c->sla.report_urgent = d->cfg.sla_report_urgent_minutes * 60;
+	c->sla.report = d->cfg.sla_report_minutes * 60;
+	snprintf(c->platform_name, sizeof c->platform_name, "%s", d->cfg.platform_name);
+	set_terms_url(d);
+	c->notices_per_hour = (double)d->cfg.rate_notices_ip_per_hour;
+	return (c->notice_limits = rl_table_new(LOGIN_KEYS_MAX)) ? 0 : -1;
+}
+
 static int init_core(struct parleyd *d)
 {
 	struct core *c = &d->core;
@@ -176,7 +208,7 @@ static int init_core(struct parleyd *d)
 	safety_chain_init(&c->chain);
 	safety_chain_add(&c->chain, "flood", safety_flood_check, &d->flood);
 	safety_chain_add(&c->chain, "allow", safety_allow_check, NULL);
-	return 0;
+	return init_safety(d);
 }
 
 static int open_store(struct parleyd *d, long long *messages)
@@ -196,6 +228,16 @@ static int open_store(struct parleyd *d, long long *messages)
 		return -1;
 	}
 	*messages = n;
+	/* The system account that sends statements of reasons exists from the first start. */
+	{
+		struct core_tx tx = {&d->core, d->wstore, (int64_t)time(NULL)};
+		if ((rc = store_begin(d->wstore)) < 0 || (rc = core_mod_bootstrap(&tx)) < 0 ||
+		    (rc = store_commit(d->wstore)) < 0) {
+			store_rollback(d->wstore);
+			fprintf(stderr, "parleyd: cannot create the system account: %s\n", pl_strerror(rc));
+			return -1;
+		}
+	}
 	if (store_pool_init(&d->readers, d->cfg.data, (size_t)d->cfg.reader_threads, err, sizeof err) < 0) {
 		fprintf(stderr, "parleyd: cannot open read handles: %s\n", err);
 		return -1;
@@ -342,6 +384,148 @@ out:
 	return status;
 }
 
+/* ---- admin: roles, trusted flaggers, the IP table ---- */
+
+#define GEOIP_LINE_MAX 256
+
+/* Loads "start_ip,end_ip,CC" lines (IPv4; '#' comments and a header line
+ * are skipped) into the store, replacing the table.  Returns rows or -1. */
+static long geoip_load(struct store *s, const char *path)
+{
+	char line[GEOIP_LINE_MAX], a[64], b[64], cc[8], code[3];
+	uint32_t start, end;
+	long n = 0, lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, "parleyd: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (store_geoip_clear(s) < 0)
+		goto bad;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (sscanf(line, " %63[^, ] , %63[^, ] , %7s", a, b, cc) != 3 || mod_country_parse(cc, code) < 0 ||
+		    mod_ipv4_parse(a, &start) < 0 || mod_ipv4_parse(b, &end) < 0 || end < start) {
+			if (lineno == 1 && n == 0)
+				continue; /* a header */
+			fprintf(stderr, "parleyd: %s:%ld: expected start_ip,end_ip,CC (IPv4)\n", path, lineno);
+			goto bad;
+		}
+		if (store_geoip_add(s, start, end, code) < 0)
+			goto bad;
+		n++;
+	}
+	fclose(f);
+	return n;
+bad:
+	fclose(f);
+	return -1;
+}
+
+static int print_role(void *ctx, int64_t uid, int role, int64_t by, int64_t at)
+{
+	struct store_user u;
+
+	if (store_user_get(ctx, uid, &u) == 0)
+		printf("%-32s %s\n", u.username, mod_role_name(role));
+	return 0;
+}
+
+static int print_flagger(void *ctx, const struct store_flagger *f)
+{
+	int64_t decided = f->upheld + f->dismissed;
+
+	printf("%" PRId64 "\t%s\t%s\t%s\tnotices %" PRId64 ", upheld %" PRId64 ", dismissed %" PRId64 ", accuracy %s%.0f%%\n",
+	       f->id, f->name, f->email, f->active ? "active" : "revoked", f->notices, f->upheld, f->dismissed,
+	       decided ? "" : "n/a ", decided ? 100.0 * (double)f->upheld / (double)decided : 0.0);
+	return 0;
+}
+
+/* admin grant-role USERNAME ROLE | revoke-role USERNAME | list-roles |
+ * add-flagger NAME EMAIL | list-flaggers | load-geoip FILE, in one
+ * transaction of their own on the data folder (the server may be running:
+ * SQLite serializes the writers).  Changes are in the audit log, by actor 0
+ * (the operator).  Exit status: 0, 1 refused, 2 usage or I/O. */
+static int cmd_admin(struct parleyd *d, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	struct core_tx tx;
+	struct store_user u;
+	struct store_flagger fl;
+	char err[512], key[72];
+	struct store *s;
+	int rc = 0, status = 2;
+	long rows = 0;
+
+	if (!((!strcmp(sub, "grant-role") && argc == 4) || (!strcmp(sub, "revoke-role") && argc == 3) ||
+	      (!strcmp(sub, "add-flagger") && argc == 4) || (!strcmp(sub, "load-geoip") && argc == 3) ||
+	      ((!strcmp(sub, "list-flaggers") || !strcmp(sub, "list-roles")) && argc == 2))) {
+		fprintf(stderr, "usage: parleyd [--data DIR] admin grant-role USERNAME ROLE | revoke-role USERNAME | "
+				"list-roles | add-flagger NAME EMAIL | list-flaggers | load-geoip FILE.csv\n");
+		return 2;
+	}
+	if (init_safety(d) < 0 || make_data_dir(d->cfg.data) < 0)
+		return 2;
+	if (!(s = store_sqlite_open(d->cfg.data, 0, err, sizeof err))) {
+		fprintf(stderr, "parleyd: cannot open the store: %s\n", err);
+		return 2;
+	}
+	memset(&tx, 0, sizeof tx);
+	tx.core = &d->core;
+	tx.s = s;
+	tx.now = (int64_t)time(NULL);
+	if ((rc = store_migrate(s)) < 0 || (rc = store_begin(s)) < 0 || (rc = core_mod_bootstrap(&tx)) < 0) {
+		fprintf(stderr, "parleyd: cannot use the store in %s: %s\n", d->cfg.data, pl_strerror(rc));
+		goto out;
+	}
+	if (!strcmp(sub, "grant-role") || !strcmp(sub, "revoke-role")) {
+		int role = !strcmp(sub, "grant-role") ? mod_role_parse(argv[3]) : MOD_ROLE_NONE;
+		if (!strcmp(sub, "grant-role") && !role) {
+			fprintf(stderr, "parleyd: role is moderator, senior_moderator or admin\n");
+			goto out;
+		}
+		if ((rc = core_user_find(&tx, argv[2], &u)) < 0 || (rc = core_mod_role_set(&tx, u.id, role)) < 0) {
+			fprintf(stderr, "parleyd: %s: %s\n", pl_code_name(tx.code), tx.detail);
+			status = 1;
+			goto out;
+		}
+		printf(role ? "@%s is now %s\n" : "@%s has no platform role now%s\n", u.username, mod_role_name(role));
+	} else if (!strcmp(sub, "add-flagger")) {
+		if ((rc = core_mod_flagger_register(&tx, argv[2], argv[3], key, &fl)) < 0) {
+			fprintf(stderr, "parleyd: %s: %s\n", pl_code_name(tx.code), tx.detail);
+			status = 1;
+			goto out;
+		}
+		printf("trusted flagger %" PRId64 " (%s) registered.\nAPI key (shown only now; keep it secret): %s\n", fl.id,
+		       fl.name, key);
+		sodium_memzero(key, sizeof key);
+	} else if (!strcmp(sub, "load-geoip")) {
+		if ((rows = geoip_load(s, argv[2])) < 0)
+			goto out;
+		printf("IP-to-country table: %ld ranges\n", rows);
+	} else if (!strcmp(sub, "list-roles")) {
+		rc = store_role_list(s, print_role, s);
+	} else {
+		rc = store_flagger_list(s, print_flagger, NULL);
+	}
+	if (rc < 0 || (rc = store_commit(s)) < 0) {
+		fprintf(stderr, "parleyd: admin %s failed: %s\n", sub, pl_strerror(rc));
+		goto out;
+	}
+	status = 0;
+out:
+	if (status)
+		store_rollback(s);
+	store_close(s);
+	rl_table_free(d->core.notice_limits);
+	d->core.notice_limits = NULL;
+	return status;
+}
+
 /* Runs the command at argv[0]; returns the exit status. */
 static int run_command(struct parleyd *d, int argc, char **argv)
 {
@@ -350,6 +534,7 @@ static int run_command(struct parleyd *d, int argc, char **argv)
 		int (*run)(struct parleyd *d, int argc, char **argv);
 	} commands[] = {
 		{"audit", cmd_audit},
+		{"admin", cmd_admin},
 	};
 
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -379,8 +564,10 @@ static void write_addr_file(struct parleyd *d, int port)
 	fsync(fileno(f));
 	fclose(f);
 	rename(tmp, path);
-	if (!d->cfg.public_url[0]) /* invite links name the port actually bound */
+	if (!d->cfg.public_url[0]) { /* invite links name the port actually bound */
 		snprintf(d->core.public_url, sizeof d->core.public_url, "http://%s:%d", host, port);
+		set_terms_url(d);
+	}
 	pl_log(&d->log, PL_LOG_INFO, "parleyd %s listening on http://%s:%d (data in %s)", PARLEYD_VERSION, host, port,
 	       d->cfg.data);
 }
@@ -498,6 +685,7 @@ out:
 	safety_flood_release(&d->flood);
 	rl_table_free(d->core.login_limits);
 	rl_table_free(d->core.typing_limits);
+	rl_table_free(d->core.notice_limits);
 	free(d);
 	return rc;
 }

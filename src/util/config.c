@@ -48,6 +48,13 @@ static const struct directive directives[] = {
 	L(ws_max_message_bytes, 1024, 67108864, "1048576", "Largest WebSocket message a client may send; more closes with 1009"),
 	L(ws_max_pending_bytes, 4096, 1073741824, "4194304", "Output waiting for a slow WebSocket client; more closes with 4408"),
 	L(ws_ping_interval_ms, 1000, 3600000, "30000", "Idle WebSocket connections are pinged this often; silent for twice this: closed"),
+	L(sla_flagger_urgent_minutes, 1, 525600, "60", "Deadline of a trusted flagger's notice about child sexual abuse material or terrorist content"),
+	L(sla_flagger_minutes, 1, 525600, "1440", "Deadline of a trusted flagger's notice in any other category"),
+	L(sla_report_urgent_minutes, 1, 525600, "1440", "Deadline of a user report or notice about child sexual abuse material or terrorist content"),
+	L(sla_report_minutes, 1, 525600, "4320", "Deadline of a user report or notice in any other category"),
+	L(rate_notices_ip_per_hour, 1, 1000000000, "20", "submitNotice calls per IP address per hour, trusted flaggers exempt (burst the same)"),
+	S(platform_name, "Parley", "Platform name in statements of reasons and their DSA export (platform_name)"),
+	S(terms_url, "", "URL of the terms of service cited by decisions on terms grounds; default PUBLIC_URL/terms"),
 };
 
 #define NDIR (sizeof directives / sizeof directives[0])

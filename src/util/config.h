@@ -42,6 +42,13 @@ struct pl_config {
 	long ws_max_message_bytes;
 	long ws_max_pending_bytes;
 	long ws_ping_interval_ms;
+	long sla_flagger_urgent_minutes;
+	long sla_flagger_minutes;
+	long sla_report_urgent_minutes;
+	long sla_report_minutes;
+	long rate_notices_ip_per_hour;
+	char platform_name[128];
+	char terms_url[PL_CONFIG_STR_SZ];
 };
 
 /* Fills c with the built-in defaults. */
