@@ -103,3 +103,9 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Refreshes docs/screenshots/*.png (the web app at desktop and phone size)
+# with the browser-test harness: tests/web/run.sh starts a fresh parleyd.
+.PHONY: screenshots
+screenshots: deps $(PARLEYD)
+	@sh tests/web/run.sh $(BUILD) screenshots

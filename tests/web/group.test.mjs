@@ -86,6 +86,36 @@ test('forward a message to a private chat', async () => {
   await b.waitForSelector('#msg-list .msg:has-text("Thanks! Count me in.") .fwd:has-text("Forwarded from Carol")');
 });
 
+test('the chat list reorders live', async () => {
+  const b = bob.page;
+  const order = () => b.$$eval('.chat-row .name', (els) => els.map((e) => e.textContent));
+  await until(async () => (await order())[0] === 'Alice');
+  await api('sendMessage', { chat_id: A.user.id, text: 'ping' }, C.token).catch(() => {});
+  await api('sendMessage', { chat_id: (await api('getDialogs', {}, A.token)).find((d) => d.chat.title === TITLE).chat.id,
+    text: 'Bring sunscreen' }, A.token);
+  await until(async () => (await order())[0] === TITLE);
+  assert.match(await b.locator('.chat-row').first().locator('.preview').textContent(), /Alice: Bring sunscreen/);
+});
+
+test('add a member from the info panel', async () => {
+  const a = alice.page;
+  const E = await register('grp_erin', 'Erin');
+  const erin = await signedIn(browser, E);
+  await a.locator('.chat-row', { hasText: TITLE }).click();
+  await a.click('.info-btn');
+  await a.click('#add-members-btn');
+  await a.fill('#add-members', '@' + E.username);
+  await a.click('.modal button:has-text("Add")');
+  await a.waitForSelector('#members .member-row:has-text("Erin")');
+  await erin.page.locator('.chat-row', { hasText: TITLE }).waitFor();
+  await a.keyboard.press('Escape');
+  await send(a, 'Hi Erin');
+  await erin.page.locator('.chat-row', { hasText: TITLE }).click();
+  await waitText(erin.page, 'Hi Erin');
+  clean(erin);
+  await erin.context.close();
+});
+
 test('revoke the link: it no longer lets anyone in', async () => {
   const a = alice.page;
   await a.click('.info-btn');

@@ -81,6 +81,20 @@ test('markup is shown as text and never runs', async () => {
   clean(alice, bob); // includes: no dialog opened
 });
 
+test('search finds messages across chats and opens them', async () => {
+  const b = bob.page;
+  await b.fill('#search', 'wrong');
+  const none = b.locator('.searching:has-text("Nothing found")');
+  await none.waitFor(); // deleted for everyone: not found
+  await b.fill('#search', 'See you');
+  const hit = b.locator('.message-result', { hasText: 'See you at 6' });
+  await hit.waitFor();
+  assert.equal(await hit.locator('mark').first().textContent(), 'See');
+  await hit.click();
+  await b.waitForSelector('#msg-list .msg.flash:has-text("See you at 6")');
+  assert.equal(await b.inputValue('#search'), '');
+});
+
 test('links: http(s) clickable, other schemes stay text', async () => {
   const a = alice.page, b = bob.page;
   await send(a, 'docs at https://example.org/a?b=1, or javascript:alert(3) and www.example.net.');

@@ -73,7 +73,6 @@ export class ChatView {
     this.pendEl = h('ol', { class: 'msg-list pending-list', id: 'pending-list' });
     this.scroller = h('div', { class: 'messages', id: 'messages', tabindex: '0', role: 'log', 'aria-label': 'Messages',
       'aria-live': 'polite' }, this.topEl, this.listEl, this.pendEl);
-    this.typingEl = h('div', { class: 'typing-line', id: 'typing', 'aria-live': 'polite' });
     this.downBadge = h('span', { class: 'badge', hidden: true });
     this.downBtn = h('button', { type: 'button', class: 'to-bottom', id: 'to-bottom', hidden: true, 'aria-label': 'Go to the newest messages',
       onclick: () => this.toNewest() }, icon('down'), this.downBadge);
@@ -89,7 +88,7 @@ export class ChatView {
 
     this.el = h('section', { class: 'chat', 'aria-labelledby': 'chat-title', dataset: { chat: this.id } },
       this.head, this.pinBar,
-      h('div', { class: 'messages-wrap' }, this.scroller, this.typingEl, this.downBtn),
+      h('div', { class: 'messages-wrap' }, this.scroller, this.downBtn),
       this.composer);
   }
 
@@ -269,12 +268,7 @@ export class ChatView {
     } catch (e) { toast(errorText(e), 'error'); }
   }
 
-  renderTyping() {
-    this.renderHead();
-    const t = this.store.typingText(this.cs);
-    this.typingEl.textContent = t && !this.isPrivate ? t : '';
-    this.typingEl.hidden = !this.typingEl.textContent;
-  }
+  renderTyping() { this.renderHead(); }
 
   renderDownBadge() {
     const n = this.cs.unread;

@@ -18,7 +18,13 @@ export class InfoPanel {
       h('header', { class: 'info-head' }, iconButton('close', 'Close info', () => ctx.closeInfo()), h('h2', { text: 'Info' })),
       this.body);
     this.el.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') { ev.preventDefault(); ctx.closeInfo(); } });
-    this.onChat = (ev) => { if (ev.detail.id === this.id) this.render(); };
+    this.onChat = (ev) => {
+      if (ev.detail.id !== this.id) return;
+      this.render();
+      // Someone joined or left: the member list is out of date.
+      const n = this.cs.full?.member_count;
+      if (this.members && n != null && n !== this.members.length && this.members.length < 100) this.loadMembers();
+    };
     ctx.store.addEventListener('chat', this.onChat);
     this.links = null;
     this.members = null;
@@ -56,6 +62,15 @@ export class InfoPanel {
     } catch (e) {
       clear(this.body).append(h('p', { class: 'form-error', text: errorText(e) }));
     }
+  }
+
+  async loadMembers() {
+    if (this.loadingMembers) return;
+    this.loadingMembers = true;
+    try {
+      this.members = await this.ctx.api.call('getChatMembers', { chat_id: this.id, limit: 100 });
+      this.render();
+    } catch { /* keep the old list */ } finally { this.loadingMembers = false; }
   }
 
   render() {
@@ -110,7 +125,7 @@ export class InfoPanel {
       const code = l.invite_link;
       list.append(h('li', { class: 'link-row' + (l.is_revoked ? ' revoked' : ''), dataset: { link: code } },
         h('div', { class: 'link-main' },
-          h('span', { class: 'mono link-url', text: code }),
+          h('span', { class: 'mono link-url', text: code.replace(/^https?:\/\//, ''), title: code }),
           h('span', { class: 'muted small', text: [l.is_primary ? 'primary' : '', l.name || '', plural(l.usage || 0, 'join', 'joins'),
             l.member_limit ? `limit ${l.member_limit}` : '', l.expire_date ? 'until ' + fmtFull(l.expire_date) : '',
             l.is_revoked ? 'revoked' : ''].filter(Boolean).join(' · ') })),

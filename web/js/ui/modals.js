@@ -233,9 +233,13 @@ export function settingsModal(ctx) {
     } catch (e) { err.textContent = errorText(e); }
     saveBtn.disabled = false;
   });
+  // The server does not say what the setting is; remember what was chosen here.
+  const privacyKey = 'parley.privacy.' + me.id;
+  privacy.value = localStorage.getItem(privacyKey) || 'everybody';
   privacy.addEventListener('change', async () => {
     try {
       await ctx.api.call('setPrivacy', { last_seen: privacy.value });
+      localStorage.setItem(privacyKey, privacy.value);
       toast('Privacy saved');
     } catch (e) { toast(errorText(e), 'error'); }
   });
@@ -266,6 +270,11 @@ export function settingsModal(ctx) {
     }
   }
   loadSessions();
+  ctx.api.call('getMe').then((u) => {
+    Object.assign(me, u);
+    if (document.activeElement !== name) name.value = u.first_name || '';
+    if (document.activeElement !== bio) bio.value = u.bio || '';
+  }, () => {});
 
   openModal({
     title: 'Settings', cls: 'modal-wide',

@@ -157,7 +157,7 @@ export class Sidebar {
       const out = store.isOut(cs, m);
       const sender = !m.text || cs.chat.type === 'private' || cs.chat.type === 'channel' ? null
         : (out ? 'You' : store.userName(m.from));
-      preview = h('span', {}, sender ? h('span', { class: 'sender', text: sender + ': ' }) : null, previewText(store, cs, m));
+      preview = h('span', {}, sender ? h('span', { class: 'preview-sender', text: sender + ': ' }) : null, previewText(store, cs, m));
       if (out && cs.chat.type !== 'channel' && m.text != null) {
         const read = cs.chat.type === 'private' && m.message_id <= cs.readOut;
         status = icon(read ? 'checks' : 'check', 'status' + (read ? ' read' : ''));
