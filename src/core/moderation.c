@@ -951,6 +951,8 @@ static int undo_action(struct core_tx *tx, const struct store_statement *orig)
 			rc = store_case_update(tx->s, &cs);
 			if (rc == PL_EXISTS)
 				rc = 0; /* a newer open case on the target holds the queue place */
+			else if (rc == 0) /* its notices are pending again: the next decision answers them */
+				rc = store_signal_reopen(tx->s, cs.id, orig->id);
 		}
 		break;
 	}

@@ -439,9 +439,12 @@ static int print_flagger(void *ctx, const struct store_flagger *f)
 {
 	int64_t decided = f->upheld + f->dismissed;
 
-	printf("%" PRId64 "\t%s\t%s\t%s\tnotices %" PRId64 ", upheld %" PRId64 ", dismissed %" PRId64 ", accuracy %s%.0f%%\n",
-	       f->id, f->name, f->email, f->active ? "active" : "revoked", f->notices, f->upheld, f->dismissed,
-	       decided ? "" : "n/a ", decided ? 100.0 * (double)f->upheld / (double)decided : 0.0);
+	char acc[16] = "n/a";
+
+	if (decided)
+		snprintf(acc, sizeof acc, "%.0f%%", 100.0 * (double)f->upheld / (double)decided);
+	printf("%" PRId64 "\t%s\t%s\t%s\tnotices %" PRId64 ", upheld %" PRId64 ", dismissed %" PRId64 ", accuracy %s\n",
+	       f->id, f->name, f->email, f->active ? "active" : "revoked", f->notices, f->upheld, f->dismissed, acc);
 	return 0;
 }
 

@@ -36,7 +36,7 @@ enum sqs_id {
 	Q_ROLE_GET, Q_ROLE_PUT, Q_ROLE_DEL, Q_ROLE_LIST,
 	Q_FLAGGER_ADD, Q_FLAGGER_GET, Q_FLAGGER_KEY, Q_FLAGGER_LIST, Q_FLAGGER_COUNT,
 	Q_CASE_ADD, Q_CASE_GET, Q_CASE_OPEN, Q_CASE_UPDATE, Q_CASE_QUEUE, Q_CASE_COUNT, Q_CASE_CHAT,
-	Q_SIGNAL_ADD, Q_SIGNAL_REF, Q_SIGNAL_CASE, Q_SIGNAL_CHAT, Q_SIGNAL_CLOSE,
+	Q_SIGNAL_ADD, Q_SIGNAL_REF, Q_SIGNAL_CASE, Q_SIGNAL_CHAT, Q_SIGNAL_CLOSE, Q_SIGNAL_REOPEN,
 	Q_ST_ADD, Q_ST_GET, Q_ST_TEXT, Q_ST_REVERSED, Q_ST_RANGE, Q_ST_SUBJECT, Q_ST_WARNINGS,
 	Q_ST_MSG_ADD, Q_ST_MSG_LIST,
 	Q_APPEAL_ADD, Q_APPEAL_GET, Q_APPEAL_LIST, Q_APPEAL_LIST_ANY, Q_APPEAL_STATEMENT, Q_APPEAL_UPDATE,
@@ -92,6 +92,7 @@ static const char *const sqs_sql[Q__COUNT] = {
 	[Q_SIGNAL_CHAT] = "SELECT " SIGNAL_COLS " FROM cases c JOIN signals sg ON sg.case_id = c.id"
 		" WHERE c.chat_id = ?1 AND sg.kind = ?2 ORDER BY sg.id DESC LIMIT ?3 OFFSET ?4",
 	[Q_SIGNAL_CLOSE] = "UPDATE signals SET status = ?2, statement_id = ?3 WHERE case_id = ?1 AND status = 0",
+	[Q_SIGNAL_REOPEN] = "UPDATE signals SET status = 0, statement_id = 0 WHERE case_id = ?1 AND statement_id = ?2",
 
 	[Q_ST_ADD] = "INSERT INTO statements(case_id, action, decided_by, created_at, target, affected_user_id,"
 		" chat_id, msg_id, category, ground, manifestly_illegal, automated_detection, automated_decision,"
@@ -707,6 +708,11 @@ int sqs_signal_list_chat(struct store *s, int64_t chat_id, int kind, int limit, 
 int sqs_signal_close_case(struct store *s, int64_t case_id, int status, int64_t statement_id)
 {
 	return write_ints(s, Q_SIGNAL_CLOSE, (int64_t[]){case_id, status, statement_id}, 3, 0);
+}
+
+int sqs_signal_reopen(struct store *s, int64_t case_id, int64_t statement_id)
+{
+	return write_ints(s, Q_SIGNAL_REOPEN, (int64_t[]){case_id, statement_id}, 2, 0);
 }
 
 /* ---- statements of reasons ---- */

@@ -557,6 +557,8 @@ struct store_ops {
 				store_signal_cb cb, void *ctx);
 	/* Marks every open signal of a case decided (status, statement). */
 	int (*signal_close_case)(struct store *s, int64_t case_id, int status, int64_t statement_id);
+	/* Opens again the signals a (reversed) statement closed. */
+	int (*signal_reopen)(struct store *s, int64_t case_id, int64_t statement_id);
 
 	/* Statements of reasons. */
 	int (*statement_create)(struct store *s, struct store_statement *st); /* sets st->id */
@@ -726,6 +728,7 @@ static inline int store_signal_create(struct store *s, struct store_signal *sg) 
 static inline int store_signal_get_ref(struct store *s, const char *ref, struct store_signal *o) { return s->ops->signal_get_ref(s, ref, o); }
 static inline int store_signal_list_case(struct store *s, int64_t c, int lim, store_signal_cb cb, void *x) { return s->ops->signal_list_case(s, c, lim, cb, x); }
 static inline int store_signal_list_chat(struct store *s, int64_t c, int k, int lim, int64_t off, store_signal_cb cb, void *x) { return s->ops->signal_list_chat(s, c, k, lim, off, cb, x); }
+static inline int store_signal_reopen(struct store *s, int64_t c, int64_t sid) { return s->ops->signal_reopen(s, c, sid); }
 static inline int store_signal_close_case(struct store *s, int64_t c, int st, int64_t sid) { return s->ops->signal_close_case(s, c, st, sid); }
 static inline int store_statement_create(struct store *s, struct store_statement *st) { return s->ops->statement_create(s, st); }
 static inline int store_statement_get(struct store *s, int64_t id, struct store_statement *o) { return s->ops->statement_get(s, id, o); }

@@ -39,7 +39,7 @@ int store_sqlite_stmt(struct store *s, int slot, const char *sql, sqlite3_stmt *
 	X(message_set_statement) X(role_get) X(role_set) X(role_list) X(flagger_create) X(flagger_get) \
 	X(flagger_find_key) X(flagger_list) X(flagger_count) X(case_create) X(case_get) X(case_find_open) \
 	X(case_update) X(case_queue) X(case_count_open) X(case_count_chat) X(signal_create) \
-	X(signal_get_ref) X(signal_list_case) X(signal_list_chat) X(signal_close_case) \
+	X(signal_get_ref) X(signal_list_case) X(signal_list_chat) X(signal_close_case) X(signal_reopen) \
 	X(statement_create) X(statement_get) X(statement_set_text) X(statement_set_reversed) \
 	X(statement_list_range) X(statement_list_subject) X(statement_count_warnings) \
 	X(statement_message_add) X(statement_message_list) X(appeal_create) X(appeal_get) X(appeal_list) \
@@ -78,6 +78,7 @@ int sqs_signal_list_case(struct store *s, int64_t case_id, int limit, store_sign
 int sqs_signal_list_chat(struct store *s, int64_t chat_id, int kind, int limit, int64_t offset,
 		store_signal_cb cb, void *ctx);
 int sqs_signal_close_case(struct store *s, int64_t case_id, int status, int64_t statement_id);
+int sqs_signal_reopen(struct store *s, int64_t case_id, int64_t statement_id);
 int sqs_statement_create(struct store *s, struct store_statement *st);
 int sqs_statement_get(struct store *s, int64_t id, struct store_statement *out);
 int sqs_statement_set_text(struct store *s, int64_t id, const char *text);
