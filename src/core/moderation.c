@@ -1219,8 +1219,9 @@ int core_mod_suspension_check(struct core_tx *tx, int64_t until, int64_t stateme
 	if (!until || (until > 0 && until <= tx->now))
 		return 0;
 	if (statement_id && store_statement_get(tx->s, statement_id, &st) == 0) {
-		snprintf(why, sizeof why, ": %s, %s", cat_label(st.category),
-			 st.ground == MOD_GROUND_ILLEGAL ? "illegal content" : "against the terms of service");
+		snprintf(why, sizeof why, ": %s; %s, %.60s", cat_label(st.category),
+			 st.ground == MOD_GROUND_ILLEGAL ? "illegal under" : "against the terms of service,",
+			 st.reference ? st.reference : "");
 		store_statement_release(&st);
 	}
 	if (until < 0)
