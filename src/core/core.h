@@ -67,6 +67,7 @@ struct core_tx {
 	const char *ip;             /* the caller's address (borrowed), for the IP table */
 	char country[STORE_COUNTRY_SZ]; /* the viewer's country: the account's, else from the IP */
 	int country_known;
+	int restr_none;             /* cache: no restriction is in force anywhere (1), unknown (0) */
 	int64_t restr_chat;         /* cache: the chat last checked for restrictions ... */
 	int restr_any;              /* ... and whether it has any in force */
 };

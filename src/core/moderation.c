@@ -1274,8 +1274,17 @@ int core_mod_withheld(struct core_tx *tx, int64_t chat_id, int64_t msg_id, struc
 	struct withheld_find w = {msg_id, NULL, r};
 	int n = 0, rc;
 
-	if (!tx->viewer || !chat_id)
+	if (!tx->viewer || !chat_id || tx->restr_none)
 		return 0;
+	if (!tx->restr_chat) { /* first look in this call: most of the time there are none at all */
+		int64_t all = 0;
+		if ((rc = store_restriction_count(tx->s, &all)) < 0)
+			return rc;
+		if (!all) {
+			tx->restr_none = 1;
+			return 0;
+		}
+	}
 	if (tx->restr_chat != chat_id) {
 		if ((rc = store_restriction_list_chat(tx->s, chat_id, count_restr, &n)) < 0)
 			return rc;
