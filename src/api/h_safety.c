@@ -500,6 +500,21 @@ int h_submit_notice(struct api_call *call, struct store *s)
 	return 0;
 }
 
+struct ref_appeals {
+	struct core_tx *tx;
+	const char *reference;
+	json_t *arr;
+};
+
+static int add_ref_appeal(void *ctx, const struct store_appeal *a)
+{
+	struct ref_appeals *r = ctx;
+
+	if (!strcmp(a->reference, r->reference))
+		json_array_append_new(r->arr, render_appeal(r->tx, a, 0));
+	return 0;
+}
+
 /* getNotice: 0 reference.  Public: the reference is the notifier's secret. */
 int h_get_notice(struct api_call *call, struct store *s)
 {
@@ -516,7 +531,12 @@ int h_get_notice(struct api_call *call, struct store *s)
 				 (json_int_t)sg.created_at, "status", PICK(signal_statuses, sg.status), "deadline",
 				 (json_int_t)sg.deadline);
 	if (sg.statement_id && store_statement_get(s, sg.statement_id, &st) == 0) {
+		struct ref_appeals ra = {call->tx, sg.reference, json_array()};
 		json_object_set_new(call->result, "decision", render_statement(call->tx, &st, 0));
+		if (ra.arr && store_appeal_list_statement(s, st.id, add_ref_appeal, &ra) >= 0)
+			json_object_set_new(call->result, "appeals", ra.arr);
+		else
+			json_decref(ra.arr);
 		store_statement_release(&st);
 	}
 	store_signal_release(&sg);
