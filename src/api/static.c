@@ -146,6 +146,15 @@ size_t static_site_count(const struct static_site *site)
 int static_site_find(const struct static_site *site, const char *path, struct static_hit *hit)
 {
 	const char *want = strcmp(path, "/") ? path : "/index.html";
+	char folder[sizeof site->files[0].path + 16];
+	size_t len = strlen(path);
+
+	/* A folder with an index.html — "/mod" or "/mod/" — gets that page. */
+	if (path[0] == '/' && len > 1 && len < sizeof site->files[0].path && !strchr(strrchr(path, '/'), '.')) {
+		snprintf(folder, sizeof folder, "%.*s/index.html", (int)(len - (path[len - 1] == '/')), path);
+		if (static_site_find(site, folder, hit) == 0)
+			return 0;
+	}
 
 	for (int pass = 0; site && pass < 2; pass++) {
 		for (size_t i = 0; i < site->n; i++) {

@@ -72,7 +72,7 @@ while [ ! -s "$DATA/parleyd.addr" ]; do
 	sleep 0.1
 done
 PARLEY_WEB_URL="http://$(cat "$DATA/parleyd.addr")"
-export PARLEY_WEB_URL
+export PARLEY_WEB_URL PARLEYD
 echo "tests/web: parleyd at $PARLEY_WEB_URL"
 
 cd "$HERE" || exit 1
