@@ -32,6 +32,7 @@ INTEG_HOBJS := $(INTEG_HELP:%.c=$(BUILD)/obj/%.o)
 PARLEYD := $(BUILD)/parleyd
 PARLEY  := $(BUILD)/parley
 
+.SECONDARY:
 .PHONY: all run test unit integration asan fuzz bench deps docs check-docs lint clean
 all: $(PARLEYD) $(PARLEY) $(BUILD)/libparley.a
 
