@@ -72,7 +72,8 @@ test('read receipts: sent, then read', async () => {
   await bob.page.evaluate(() => history.back());
   await bob.page.waitForSelector('.pane-empty', { state: 'attached' });
   await send(a, 'Are you there?');
-  const last = a.locator('#msg-list .msg.out').last();
+  await waitText(a, 'Are you there?');
+  const last = a.locator('#msg-list .msg.out', { hasText: 'Are you there?' });
   await last.locator('.tick').waitFor();
   assert.equal(await last.locator('.tick').getAttribute('aria-label'), 'Sent');
   await bob.page.click('.chat-row');
@@ -98,6 +99,28 @@ test('reply to a message', async () => {
   await waitText(a, 'Glad to hear it');
   const bubble = a.locator('#msg-list .msg', { hasText: 'Glad to hear it' });
   await bubble.locator('.quote:has-text("Fine, thanks.")').waitFor();
+});
+
+test('keyboard only: search, open, send, reply', async () => {
+  const a = alice.page;
+  await a.keyboard.press('Control+k');
+  await a.keyboard.type('Bob');
+  await a.waitForSelector('#search-results .result-row');
+  await a.keyboard.press('ArrowDown');
+  await a.keyboard.press('Enter');
+  await a.waitForSelector('#chat-title:text-is("Bob")');
+  await a.waitForFunction(() => document.activeElement?.id === 'composer');
+  await a.keyboard.type('typed without a mouse');
+  await a.keyboard.press('Enter');
+  await waitText(bob.page, 'typed without a mouse');
+  // Into the message list: Up selects the newest message, R replies to it.
+  await a.focus('#messages');
+  await a.keyboard.press('ArrowUp');
+  await a.keyboard.press('r');
+  await a.waitForSelector('.compose-bar:has-text("Reply to")');
+  await a.keyboard.type('and a keyboard reply');
+  await a.keyboard.press('Enter');
+  await waitText(bob.page, 'and a keyboard reply');
 });
 
 test('sessions: list and revoke another device', async () => {

@@ -12,7 +12,7 @@ before(async () => {
   browser = await launch();
   [A, B] = await Promise.all([register('msg_alice', 'Alice'), register('msg_bob', 'Bob')]);
   await api('sendMessage', { chat_id: B.user.id, text: 'first' }, A.token);
-  [alice, bob] = await Promise.all([signedIn(browser, A, { path: `/c/${B.user.id}` }), signedIn(browser, B, { path: `/c/${A.user.id}` })]);
+  [alice, bob] = await Promise.all([signedIn(browser, A, { path: `/#/c/${B.user.id}` }), signedIn(browser, B, { path: `/#/c/${A.user.id}` })]);
   await waitText(alice.page, 'first');
   await waitText(bob.page, 'first');
 });

@@ -85,7 +85,7 @@ for (const scheme of ['light', 'dark']) {
   }
 
   // Desktop: conversation, group with info, channel, settings.
-  const d = await signedIn(browser, alice, { viewport: DESKTOP, colorScheme: scheme, path: `/c/${bob.user.id}` });
+  const d = await signedIn(browser, alice, { viewport: DESKTOP, colorScheme: scheme, path: `/#/c/${bob.user.id}` });
   await waitText(d.page, 'Nothing lost, nothing doubled');
   await d.page.waitForSelector('#chat-sub:text-is("online")', { timeout: 5000 }).catch(() => {});
   await d.page.locator('#composer').fill('Perfect, that is exactly what I needed');

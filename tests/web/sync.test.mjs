@@ -13,7 +13,7 @@ before(async () => {
   browser = await launch();
   [A, B] = await Promise.all([register('sync_alice', 'Alice'), register('sync_bob', 'Bob')]);
   await api('sendMessage', { chat_id: B.user.id, text: 'm0' }, A.token);
-  [alice, bob] = await Promise.all([signedIn(browser, A, { path: `/c/${B.user.id}` }), signedIn(browser, B, { path: `/c/${A.user.id}` })]);
+  [alice, bob] = await Promise.all([signedIn(browser, A, { path: `/#/c/${B.user.id}` }), signedIn(browser, B, { path: `/#/c/${A.user.id}` })]);
   await waitText(bob.page, 'm0');
 });
 after(async () => { await browser?.close(); });
@@ -98,11 +98,38 @@ test('the socket drops in the middle of a burst: every message once', async () =
   clean(alice, bob);
 });
 
+test('a lost push is a gap: filled from getDifference; a repeated push is dropped', async () => {
+  const b = bob.page;
+  // Lose the pushed frame of one message, keep a copy of the next one.
+  await b.evaluate(() => {
+    const sync = window.parley.sync;
+    const orig = sync.onFrame.bind(sync);
+    window.seen = [];
+    sync.onFrame = (data) => {
+      if (data.includes('gap-me')) return;              // lost on the way
+      if (data.includes('after-gap')) window.seen.push(data);
+      orig(data);
+    };
+  });
+  await api('sendMessage', { chat_id: B.user.id, text: 'gap-me' }, A.token);
+  await api('sendMessage', { chat_id: B.user.id, text: 'after-gap' }, A.token);
+  await waitText(b, 'after-gap');
+  await waitText(b, 'gap-me');
+  // The same push again (a duplicate): nothing changes.
+  await b.evaluate(() => window.parley.sync.onFrame(window.seen[0]));
+  await new Promise((r) => setTimeout(r, 300));
+  const t = await texts(b);
+  assert.deepEqual(t.slice(-2), ['gap-me', 'after-gap']);
+  assert.equal(t.filter((x) => x === 'after-gap').length, 1);
+  await settled(b, t);
+  clean(bob);
+});
+
 test('history: scrolling up pages through older messages', async () => {
   const [C, D] = await Promise.all([register('sync_carl', 'Carl'), register('sync_dora', 'Dora')]);
   const N = 130;
   for (let i = 1; i <= N; i++) await api('sendMessage', { chat_id: D.user.id, text: `old ${i}` }, C.token);
-  const dora = await signedIn(browser, D, { path: `/c/${C.user.id}` });
+  const dora = await signedIn(browser, D, { path: `/#/c/${C.user.id}` });
   const p = dora.page;
   await waitText(p, `old ${N}`);
   const first = (await texts(p)).length;

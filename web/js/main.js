@@ -1,5 +1,5 @@
 // main.js — Parley's web app: boots, keeps the session in localStorage,
-// routes (/ the chat list, /c/ID a chat, /+CODE an invite link) and wires
+// routes (/ the chat list, /#/c/ID a chat, /+CODE an invite link) and wires
 // the screens to the store and to live sync.
 //
 //   api.js      HTTP calls            store.js   the model, applies updates
@@ -40,8 +40,10 @@ function takeInviteRoute() {
   }
 }
 
+/* A chat is addressed in the fragment, /#/c/ID or /#/c/ID/MSG: parleyd
+ * serves the app's page for "/" and invite links only. */
 function chatRoute() {
-  const m = /^\/c\/(-?\d+)(?:\/(\d+))?\/?$/.exec(location.pathname);
+  const m = /^#\/c\/(-?\d+)(?:\/(\d+))?\/?$/.exec(location.hash);
   return m ? { id: Number(m[1]), msg: m[2] ? Number(m[2]) : 0 } : null;
 }
 
@@ -97,12 +99,12 @@ class App {
     const r = chatRoute();
     if (r) this.showChat(r.id, r.msg);
     else this.hideChat();
-    if (first && !r && location.pathname !== '/') history.replaceState(null, '', '/');
+    if (first && !r && (location.pathname !== '/' || location.hash)) history.replaceState(null, '', '/');
   }
 
   openChat(id, msgId) {
     this.sidebar.clearSearch();
-    const path = '/c/' + id + (msgId ? '/' + msgId : '');
+    const path = '/#/c/' + id + (msgId ? '/' + msgId : '');
     if (this.chat && this.chat.id === id && !msgId) { this.chat.focusComposer(); return; }
     if (chatRoute()) history.replaceState(null, '', path); else history.pushState(null, '', path);
     this.showChat(id, msgId);
@@ -130,7 +132,8 @@ class App {
     this.pane.append(this.chat.el);
     root.classList.add('chat-open');
     this.sidebar.markActive();
-    if (!msgId) this.chat.focusComposer();
+    // On touch screens focusing the composer would pop up the keyboard.
+    if (!msgId && matchMedia('(pointer: fine)').matches) this.chat.focusComposer();
   }
 
   hideChat() {

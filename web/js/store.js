@@ -53,6 +53,7 @@ export class Store extends EventTarget {
         unread: 0, readIn: 0, readOut: 0, last: null, date: 0, tick: 0,
         listed: false, pinnedId: 0, pinned: null, msgs: null, typing: new Map(),
         deleted: new Set(), edits: new Map(), pending: [], pumping: false, left: false,
+        recent: [],   // the last live messages, for a history page that was in flight when they came
       };
       this.chats.set(id, cs);
     }
@@ -228,6 +229,7 @@ export class Store extends EventTarget {
     }
     if (cs.left && m.new_chat_members?.some((x) => x.id === this.me.id)) cs.left = false;
     this.bumpLast(cs, m, true);
+    this.remember(cs, m);
     this.insert(cs, [m], true);
     // Service messages about members or the title: refresh what is shown.
     if (m.new_chat_members || m.left_chat_member || m.new_chat_title) {
@@ -437,6 +439,20 @@ export class Store extends EventTarget {
     }
   }
 
+  remember(cs, m) {
+    cs.recent.push(m);
+    if (cs.recent.length > 100) cs.recent.shift();
+  }
+
+  /* A page that reaches the newest message may have been read before live
+   * messages that arrived while it was on its way: add those. */
+  addRecent(cs) {
+    const ml = cs.msgs;
+    if (!ml || !ml.newest) return;
+    const top = ml.ids.length ? ml.ids[ml.ids.length - 1] : 0;
+    this.insert(cs, cs.recent.filter((m) => m.message_id > top), false);
+  }
+
   /* The newest page of a chat, once per session (later updates keep it current). */
   async openHistory(chatId) {
     const cs = this.chatState(chatId);
@@ -449,6 +465,7 @@ export class Store extends EventTarget {
     const page = await this.api.call('getHistory', { chat_id: cs.id, limit: HISTORY_PAGE });
     cs.msgs = { ids: [], byId: new Map(), oldest: page.length < HISTORY_PAGE, newest: true, loading: false };
     this.insert(cs, page, false);
+    this.addRecent(cs);
     if (page[0]) this.bumpLast(cs, page[0], false);
     this.emitMsgs(cs.id, 'reset');
     return cs;
@@ -481,6 +498,7 @@ export class Store extends EventTarget {
       if (cs.msgs !== ml) return false;
       if (page.length < HISTORY_PAGE) ml.newest = true;
       this.insert(cs, page, false);
+      this.addRecent(cs);
       return page.length > 0;
     } finally { ml.loading = false; }
   }
@@ -496,6 +514,7 @@ export class Store extends EventTarget {
     cs.msgs = { ids: [], byId: new Map(), oldest: older.length < 25, newest: newer.length < 25, loading: false };
     this.insert(cs, older, false);
     this.insert(cs, newer, false);
+    this.addRecent(cs);
     this.emitMsgs(cs.id, 'reset');
     return cs;
   }
@@ -595,6 +614,7 @@ export class Store extends EventTarget {
           this.emitMsgs(cs.id, 'pending');
           if (!cs.deleted.has(m.message_id)) {
             this.bumpLast(cs, m, false);
+            this.remember(cs, m);
             this.insert(cs, [m], true);
             this.emitChats();
           }

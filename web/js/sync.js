@@ -294,6 +294,8 @@ export class Sync extends EventTarget {
       this.backoff = BACKOFF_MIN;
       this.setState('online');
       this.heartbeat(gen);
+      // A gap seen while catching up (unlikely on one socket): fill it now.
+      if (this.user.pending.size || [...this.chats.values()].some((f) => f.pending.size)) this.fillGaps();
     } catch (e) {
       if (gen !== this.gen) return;
       console.warn('catch-up failed', e);

@@ -47,7 +47,10 @@ export class InfoPanel {
     const { store, api } = this.ctx;
     try {
       if (this.cs.chat.type === 'private') {
-        this.user = await api.call('getUser', { user_id: this.id });
+        const [u, blocked] = await Promise.all([api.call('getUser', { user_id: this.id }),
+          api.call('getBlockedUsers').catch(() => [])]);
+        this.user = u;
+        this.blocked = blocked.some((x) => x.id === this.id);
         this.render();
         return;
       }
@@ -105,8 +108,8 @@ export class InfoPanel {
 
     const actions = h('div', { class: 'info-actions' });
     if (cs.chat.type === 'private' && !store.isSelf(cs)) {
-      actions.append(h('button', { type: 'button', class: 'btn btn-danger-plain btn-wide', text: 'Block user',
-        onclick: () => this.block() }));
+      actions.append(h('button', { type: 'button', class: 'btn btn-danger-plain btn-wide', id: 'block-user',
+        text: this.blocked ? 'Unblock user' : 'Block user', onclick: () => this.block() }));
     } else if (cs.chat.type !== 'private' && this.isMember) {
       const what = cs.chat.type === 'channel' ? 'channel' : 'group';
       actions.append(h('button', { type: 'button', class: 'btn btn-danger-plain btn-wide', id: 'leave-chat',
@@ -199,11 +202,22 @@ export class InfoPanel {
   }
 
   async block() {
+    if (this.blocked) {
+      try {
+        await this.ctx.api.call('unblockUser', { user_id: this.id });
+        this.blocked = false;
+        this.render();
+        toast('User unblocked');
+      } catch (e) { toast(errorText(e), 'error'); }
+      return;
+    }
     const ok = await confirmModal('Block user', 'They will no longer be able to message you or add you to chats.',
       [{ label: 'Cancel', value: false }, { label: 'Block', value: true, danger: true }]);
     if (!ok) return;
     try {
       await this.ctx.api.call('blockUser', { user_id: this.id });
+      this.blocked = true;
+      this.render();
       toast('User blocked');
     } catch (e) { toast(errorText(e), 'error'); }
   }

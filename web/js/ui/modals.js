@@ -23,7 +23,8 @@ export function openModal({ title, body, actions, onClose, cls }) {
   dlg.append(head, h('div', { class: 'modal-body' }, body), foot);
   document.body.append(dlg);
   dlg.showModal();
-  const first = dlg.querySelector('input:not([type=hidden]), textarea, select, .modal-body button, footer button');
+  const first = dlg.querySelector('input:not([type=hidden]), textarea, select') || dlg.querySelector('footer .btn-primary') ||
+    dlg.querySelector('.modal-body button, footer button');
   if (first) first.focus();
   return { el: dlg, close };
 }

@@ -133,7 +133,7 @@ export class Sidebar {
     const name = store.title(cs);
     let a = li.firstChild;
     if (!a) {
-      a = h('a', { class: 'chat-row', href: '/c/' + cs.id, dataset: { id: cs.id } });
+      a = h('a', { class: 'chat-row', href: '/#/c/' + cs.id, dataset: { id: cs.id } });
       a.addEventListener('click', (ev) => {
         if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
         ev.preventDefault();
@@ -159,7 +159,7 @@ export class Sidebar {
         : (out ? 'You' : store.userName(m.from));
       preview = h('span', {}, sender ? h('span', { class: 'preview-sender', text: sender + ': ' }) : null, previewText(store, cs, m));
       if (out && cs.chat.type !== 'channel' && m.text != null) {
-        const read = cs.chat.type === 'private' && m.message_id <= cs.readOut;
+        const read = cs.chat.type === 'private' && (m.message_id <= cs.readOut || store.isSelf(cs));
         status = icon(read ? 'checks' : 'check', 'status' + (read ? ' read' : ''));
       }
     } else {
