@@ -46,6 +46,24 @@
  * memory an idle WebSocket keeps is the part of struct net_conn that is
  * not allocated on demand (the assembler and the shutdown request are).
  *
+ * Streamed bodies.  With a head callback the parser stops at each head
+ * (http_parse.h) and the application picks buffering or streaming.  A
+ * streamed request is dispatched at once with reading stopped; once the
+ * application starts the body, every piece the parser yields goes to its
+ * on_data, the body timer (idle_timeout_ms) runs while reading, and the
+ * parser's end of message becomes on_end(0).  An answer given before the end
+ * makes the connection discard the rest and close after the answer.  A
+ * connection that dies while a body is being read tells the application
+ * with on_end(PL_CLOSED), after detaching the request, so that its answer is
+ * a plain free.
+ *
+ * Streamed answers.  net_req_respond_file() writes the head, then reads the
+ * file NET_FILE_CHUNK at a time with uv_fs_read (thread pool), with one read
+ * and at most NET_FILE_WRITES writes in flight; the send timer runs as for
+ * any answer.  The reader (struct net_fsend) lives apart from the
+ * connection, since a read in flight cannot be cancelled: closing the
+ * connection only detaches it, and whoever finishes last closes the file.
+ *
  * The process must ignore SIGPIPE: libuv writes to sockets with write(2).
  */
 #include "net/net.h"
@@ -58,6 +76,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -91,6 +110,8 @@
 #define NET_WS_ACCEPT_LEN 28
 /* The only WebSocket version there is (RFC 6455). */
 #define NET_WS_VERSION "13"
+/* Pieces of a file answer being written at once (see net_req_respond_file). */
+#define NET_FILE_WRITES 2
 
 #define NET_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
@@ -101,6 +122,7 @@ enum net_timer_mode {
 	NET_TIMER_SEND,     /* a response the peer does not read: close */
 	NET_TIMER_LINGER,   /* final response sent: stop discarding, close */
 	NET_TIMER_WS,       /* a WebSocket's: ws_conn_on_timer() */
+	NET_TIMER_BODY,     /* a streamed body makes no progress: 408 */
 };
 
 /* What to do once a write has completed. */
@@ -108,11 +130,21 @@ enum net_after {
 	NET_AFTER_NOTHING = 0, /* an interim "100 Continue" */
 	NET_AFTER_NEXT,        /* a response: go on with the next request */
 	NET_AFTER_CLOSE,       /* the final response: shut down and close */
+	NET_AFTER_MORE,        /* a piece of a file answer: send the next */
+};
+
+/* Where a streamed request body stands. */
+enum net_body_state {
+	NET_BODY_IDLE = 0,     /* not started by the application */
+	NET_BODY_READING,      /* pieces go to on_data */
+	NET_BODY_DONE,         /* on_end(0) was called */
+	NET_BODY_FAILED,       /* on_end(rc < 0) was called */
 };
 
 enum net_listener_state { NET_LISTENER_NONE = 0, NET_LISTENER_OPEN, NET_LISTENER_CLOSED };
 
 struct net_pending;
+struct net_fsend;
 
 /* One accepted socket.  Owned by the server's list; freed by
  * net_on_handle_closed() after both handles are closed.  Kept small: a
@@ -127,12 +159,14 @@ struct net_conn {
 	struct net_pending *req;  /* being answered by the application, or NULL */
 	struct ws_conn *ws;       /* the WebSocket it became, or NULL */
 	uv_shutdown_t *shutdown;  /* while lingering */
+	struct net_fsend *fsend;  /* a file answer being sent, or NULL */
 	unsigned char timer_mode; /* enum net_timer_mode */
 	unsigned char open_handles; /* handles whose close callback is still due */
 	unsigned char reading;
 	unsigned char closing;    /* uv_close was called */
 	unsigned char lingering;  /* final response written: discard input */
 	unsigned char rejected;   /* over max_connections: only gets a 503 */
+	unsigned char discard;    /* answered before its body was read: ignore input */
 	char peer_ip[64];
 };
 
@@ -140,7 +174,28 @@ struct net_conn {
 struct net_pending {
 	struct net_req pub;        /* what the application sees */
 	struct net_conn *conn;     /* NULL once the connection is gone */
+	uv_loop_t *loop;
 	struct net_parsed_req msg; /* owns the strings pub points to */
+	/* a streamed body */
+	int body_state;            /* enum net_body_state */
+	int paused;
+	uint64_t body_max, body_got;
+	struct net_body_cb bcb;
+	void *bctx;
+};
+
+/* A file answer being sent.  Freed when the file is closed. */
+struct net_fsend {
+	uv_fs_t fs;                /* the read or close in flight */
+	uv_loop_t *loop;
+	struct net_conn *conn;     /* NULL once the connection is gone */
+	uv_file fd;
+	uint64_t off, left;        /* where the next read starts; bytes not read yet */
+	int after;                 /* what the last piece's write does */
+	int reading;               /* fs holds a read in flight */
+	int closing;               /* fs holds the close */
+	unsigned writes;           /* pieces being written */
+	struct net_write *piece;   /* the buffer of the read in flight */
 };
 
 /* One write in flight; owns the bytes, freed in net_on_write(). */
@@ -156,6 +211,7 @@ struct net_server {
 	uv_loop_t *loop;
 	struct net_limits limits;
 	net_request_cb cb;
+	net_head_cb head_cb;
 	void *ctx;
 	uv_tcp_t listener;
 	int listener_state;        /* enum net_listener_state */
@@ -188,6 +244,9 @@ static const struct net_code_row net_codes[] = {
 static void net_conn_close(struct net_conn *c);
 static void net_conn_process(struct net_conn *c, const char *data, size_t len);
 static void net_conn_timer(struct net_conn *c, int mode, unsigned ms);
+static void net_conn_fail(struct net_conn *c, int status);
+static void net_fsend_next(struct net_fsend *f);
+static void net_fsend_close(struct net_fsend *f);
 
 void net_limits_default(struct net_limits *l)
 {
@@ -276,8 +335,9 @@ static int net_conn_send(struct net_conn *c, int status, const char *ctype, cons
 		ctype = "application/json";
 	if (body == NULL)
 		len = 0;
-	/* HEAD is told the length a GET would get. */
-	if (status >= 200 && status != 204)
+	/* HEAD is told the length a GET would get; a 304 names none (it would
+	 * have to be the length of the representation, not of this empty body). */
+	if (status >= 200 && status != 204 && status != 304)
 		snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", len);
 	no_body = head_only || status < 200 || status == 204 || status == 304;
 	if (no_body)
@@ -304,6 +364,46 @@ static int net_conn_send(struct net_conn *c, int status, const char *ctype, cons
 	if (len > 0)
 		memcpy(w->data + at, body, len);
 	w->len = at + len;
+	return net_write_start(c, w);
+}
+
+/* Queues the head of an answer whose len body bytes follow in other writes
+ * (Content-Length: len, except where it is forbidden).  Returns 0 or a
+ * negative pl_err (the caller closes c). */
+static int net_conn_send_head(struct net_conn *c, int status, const char *ctype, uint64_t len,
+			      const char *extra, int after, int final_after)
+{
+	struct net_write *w;
+	char clen[48] = "";
+	size_t extra_len = extra ? strlen(extra) : 0;
+	size_t head_cap, at;
+	int extra_crlf, hlen;
+
+	if (status < 100 || status > 599)
+		status = 500;
+	if (ctype == NULL)
+		ctype = "application/json";
+	if (status >= 200 && status != 204 && status != 304)
+		snprintf(clen, sizeof(clen), "Content-Length: %llu\r\n", (unsigned long long)len);
+	extra_crlf = extra_len > 0 && (extra_len < 2 || memcmp(extra + extra_len - 2, "\r\n", 2) != 0);
+	head_cap = NET_HEAD_FIXED_MAX + strlen(ctype);
+	if (extra_len > UINT_MAX || head_cap > UINT_MAX)
+		return PL_TOOBIG;
+	if ((w = malloc(sizeof(*w) + head_cap + extra_len + 4)) == NULL)
+		return PL_NOMEM;
+	w->conn = c;
+	w->after = after;
+	hlen = net_response_head(w->data, head_cap, status, ctype, clen, final_after);
+	if (hlen < 0 || (size_t)hlen >= head_cap) {
+		free(w);
+		return PL_ERR;
+	}
+	at = (size_t)hlen;
+	memcpy(w->data + at, extra ? extra : "", extra_len);
+	at += extra_len;
+	memcpy(w->data + at, "\r\n\r\n", extra_crlf ? 4 : 2);
+	at += extra_crlf ? 4 : 2;
+	w->len = at;
 	return net_write_start(c, w);
 }
 
@@ -392,12 +492,27 @@ static void net_conn_close(struct net_conn *c)
 	c->closing = 1;
 	if (c->ws != NULL)
 		ws_conn_on_net_close(c->ws);
-	if (c->req != NULL) {
-		c->req->conn = NULL;
-		c->req = NULL;
+	if (c->fsend != NULL) {
+		struct net_fsend *f = c->fsend;
+
+		c->fsend = NULL;
+		f->conn = NULL;
+		if (!f->reading)
+			net_fsend_close(f);
 	}
 	uv_close((uv_handle_t *)&c->timer, net_on_handle_closed);
 	uv_close((uv_handle_t *)&c->tcp, net_on_handle_closed);
+	if (c->req != NULL) {
+		struct net_pending *r = c->req;
+
+		r->conn = NULL;
+		c->req = NULL;
+		/* Last: the application's on_end may answer, which frees r. */
+		if (r->body_state == NET_BODY_READING) {
+			r->body_state = NET_BODY_FAILED;
+			r->bcb.on_end(r->bctx, &r->pub, PL_CLOSED);
+		}
+	}
 }
 
 /* libuv calls this before the socket's close callback, even when the
@@ -465,12 +580,32 @@ static void net_conn_fail(struct net_conn *c, int status)
 	net_conn_fail_with(c, row, row->status, NULL);
 }
 
+/* Fails the connection with status; a request whose body was being read
+ * is detached first and told (on_end(PL_CLOSED)), so that its answer is
+ * dropped rather than sent after the error. */
+static void net_conn_body_abort(struct net_conn *c, int status)
+{
+	struct net_pending *r = c->req;
+
+	if (r == NULL || r->body_state != NET_BODY_READING) {
+		net_conn_fail(c, status);
+		return;
+	}
+	c->req = NULL;
+	r->conn = NULL;
+	r->body_state = NET_BODY_FAILED;
+	net_conn_fail(c, status);
+	r->bcb.on_end(r->bctx, &r->pub, PL_CLOSED);
+}
+
 static void net_on_timer(uv_timer_t *t)
 {
 	struct net_conn *c = t->data;
 
 	if (c->timer_mode == NET_TIMER_HEADER)
 		net_conn_fail(c, 408);
+	else if (c->timer_mode == NET_TIMER_BODY)
+		net_conn_body_abort(c, 408);
 	else if (c->timer_mode == NET_TIMER_WS)
 		ws_conn_on_timer(c->ws);
 	else
@@ -486,8 +621,12 @@ static void net_on_write(uv_write_t *wr, int status)
 	free(w);
 	if (c->closing)
 		return;
+	if (after == NET_AFTER_MORE && c->fsend != NULL)
+		c->fsend->writes--;
 	if (status < 0)
 		net_conn_close(c);
+	else if (after == NET_AFTER_MORE)
+		net_fsend_next(c->fsend);
 	else if (after == NET_AFTER_CLOSE)
 		net_conn_linger(c);
 	else if (after == NET_AFTER_NEXT) {
@@ -504,9 +643,42 @@ static void net_pending_free(struct net_pending *r)
 	free(r);
 }
 
-/* Hands a complete request to the application; reading and the timer rest
- * until it is answered.  Takes msg's contents. */
-static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg)
+static void net_conn_head(struct net_conn *c);
+
+/* The parser's body callback: a piece of a streamed body. */
+static void net_conn_on_body(void *ctx, const char *data, size_t len)
+{
+	struct net_conn *c = ctx;
+	struct net_pending *r = c->req;
+
+	if (r == NULL || c->discard || r->body_state != NET_BODY_READING || len == 0)
+		return;
+	if (len > r->body_max - r->body_got) {
+		r->body_state = NET_BODY_FAILED;
+		r->bcb.on_end(r->bctx, &r->pub, PL_TOOBIG);
+		return;
+	}
+	r->body_got += len;
+	r->bcb.on_data(r->bctx, &r->pub, data, len);
+}
+
+/* A streamed body is complete. */
+static void net_conn_body_end(struct net_conn *c, struct net_pending *r, int keep_alive)
+{
+	r->msg.keep_alive = keep_alive;
+	r->body_state = NET_BODY_DONE;
+	net_conn_timer(c, NET_TIMER_NONE, 0);
+	if (net_conn_read(c, 0) < 0) {
+		net_conn_close(c); /* tells the application */
+		return;
+	}
+	r->bcb.on_end(r->bctx, &r->pub, 0);
+}
+
+/* Hands a complete request (or the head of a streamed one) to the
+ * application; reading and the timer rest until it is answered or its body
+ * started.  Takes msg's contents. */
+static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg, int streaming)
 {
 	struct net_pending *r;
 
@@ -518,6 +690,7 @@ static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg)
 	}
 	r->msg = *msg;
 	r->conn = c;
+	r->loop = c->srv->loop;
 	r->pub.method = msg->method;
 	r->pub.path = msg->path;
 	r->pub.query = msg->query;
@@ -527,12 +700,64 @@ static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg)
 	r->pub.connection = msg->connection;
 	r->pub.sec_websocket_key = msg->ws_key;
 	r->pub.sec_websocket_version = msg->ws_version;
+	r->pub.range = msg->range;
+	r->pub.if_range = msg->if_range;
+	r->pub.if_none_match = msg->if_none_match;
+	r->pub.content_length = msg->content_length;
+	r->pub.streaming = streaming;
 	r->pub.body = msg->body;
 	r->pub.body_len = msg->body_len;
 	memcpy(r->pub.peer_ip, c->peer_ip, sizeof(r->pub.peer_ip));
 	r->pub.start_ns = uv_hrtime();
 	c->req = r;
 	c->srv->cb(c->srv->ctx, &r->pub);
+}
+
+/* The parser stopped at a head: ask the application how to read the body.
+ * A streamed request is dispatched now; a buffered one parses on. */
+static void net_conn_head(struct net_conn *c)
+{
+	const struct net_parsed_req *h = net_parser_head(c->parser);
+	struct net_parsed_req msg;
+	struct net_req view;
+	int mode = NET_BODY_BUFFER, status;
+
+	if (h == NULL) {
+		net_conn_fail(c, 500);
+		return;
+	}
+	if (c->srv->head_cb != NULL) {
+		memset(&view, 0, sizeof(view));
+		view.method = h->method;
+		view.path = h->path;
+		view.query = h->query;
+		view.authorization = h->authorization;
+		view.content_type = h->content_type;
+		view.upgrade = h->upgrade;
+		view.connection = h->connection;
+		view.sec_websocket_key = h->ws_key;
+		view.sec_websocket_version = h->ws_version;
+		view.range = h->range;
+		view.if_range = h->if_range;
+		view.if_none_match = h->if_none_match;
+		view.content_length = h->content_length;
+		view.body = "";
+		memcpy(view.peer_ip, c->peer_ip, sizeof(view.peer_ip));
+		mode = c->srv->head_cb(c->srv->ctx, &view);
+	}
+	if (mode == NET_BODY_STREAM) {
+		if (net_parser_stream(c->parser, UINT64_MAX, net_conn_on_body, c, &msg, &status) < 0) {
+			net_conn_fail(c, status);
+			return;
+		}
+		net_conn_dispatch(c, &msg, 1);
+		return;
+	}
+	if (net_parser_buffer(c->parser, &status) < 0) {
+		net_conn_fail(c, status);
+		return;
+	}
+	net_conn_process(c, NULL, 0);
 }
 
 /* Parses data (may be NULL/0) after any kept bytes: dispatches a complete
@@ -543,13 +768,39 @@ static void net_conn_process(struct net_conn *c, const char *data, size_t len)
 	struct net_parsed_req msg;
 	int status, rc;
 
+	struct net_pending *r;
+
+	if (c->discard)
+		return;
 	rc = net_parser_next(c->parser, data, len, &msg, &status);
+	/* A streamed body's callbacks may have answered or closed meanwhile. */
+	if (c->closing || c->discard)
+		return;
+	r = c->req;
 	if (rc == 0) {
-		net_conn_dispatch(c, &msg);
+		net_conn_dispatch(c, &msg, 0);
+		return;
+	}
+	if (rc == NET_PARSE_HEAD) {
+		net_conn_head(c);
+		return;
+	}
+	if (rc == NET_PARSE_END) {
+		if (r != NULL && r->body_state == NET_BODY_READING)
+			net_conn_body_end(c, r, msg.keep_alive);
 		return;
 	}
 	if (rc != PL_AGAIN) {
-		net_conn_fail(c, status);
+		net_conn_body_abort(c, status);
+		return;
+	}
+	if (r != NULL) {
+		/* A streamed body: read on unless paused or over. */
+		int on = r->body_state == NET_BODY_READING && !r->paused;
+
+		net_conn_timer(c, on ? NET_TIMER_BODY : NET_TIMER_NONE, c->srv->limits.idle_timeout_ms);
+		if (net_conn_read(c, on) < 0)
+			goto fail;
 		return;
 	}
 	if (net_parser_take_continue(c->parser) &&
@@ -601,10 +852,227 @@ void net_req_respond(struct net_req *req, int status, const char *content_type,
 		goto out;
 	c->req = NULL;
 	after = r->msg.keep_alive && !c->srv->closing ? NET_AFTER_NEXT : NET_AFTER_CLOSE;
+	/* Answered before its body was read: the rest of it is not ours to
+	 * parse; discard it and close after the answer. */
+	if (r->pub.streaming && r->body_state != NET_BODY_DONE) {
+		after = NET_AFTER_CLOSE;
+		c->discard = 1;
+		r->body_state = NET_BODY_FAILED;
+		net_conn_timer(c, NET_TIMER_NONE, 0);
+		(void)net_conn_read(c, 0);
+	}
 	/* body may point into the request (an echo): free r only afterwards. */
 	if (net_conn_send(c, status, content_type, body, len, extra_headers,
 			  r->pub.method == NET_HEAD, after) < 0)
 		net_conn_close(c);
+out:
+	net_pending_free(r);
+}
+
+int net_req_body_start(struct net_req *req, uint64_t max_bytes, const struct net_body_cb *cb, void *ctx)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct net_pending *r = NET_CONTAINER_OF(req, struct net_pending, pub);
+	struct net_conn *c = r->conn;
+
+	if (!req->streaming || r->body_state != NET_BODY_IDLE || cb == NULL || cb->on_data == NULL ||
+	    cb->on_end == NULL)
+		return PL_INVAL;
+	if (c == NULL)
+		return PL_CLOSED;
+	if (req->content_length > 0 && (uint64_t)req->content_length > max_bytes)
+		return PL_TOOBIG;
+	r->bcb = *cb;
+	r->bctx = ctx;
+	r->body_max = max_bytes;
+	r->body_got = 0;
+	r->body_state = NET_BODY_READING;
+	if (net_parser_take_continue(c->parser) &&
+	    net_conn_write(c, cont, sizeof(cont) - 1, NET_AFTER_NOTHING) < 0) {
+		net_conn_close(c); /* on_end(PL_CLOSED) */
+		return 0;
+	}
+	/* Bytes that came with the head first; then read on. */
+	net_conn_process(c, NULL, 0);
+	return 0;
+}
+
+void net_req_body_pause(struct net_req *req)
+{
+	struct net_pending *r = NET_CONTAINER_OF(req, struct net_pending, pub);
+	struct net_conn *c = r->conn;
+
+	if (r->paused)
+		return;
+	r->paused = 1;
+	if (c != NULL && c->req == r && r->body_state == NET_BODY_READING) {
+		net_conn_timer(c, NET_TIMER_NONE, 0);
+		if (net_conn_read(c, 0) < 0)
+			net_conn_close(c);
+	}
+}
+
+void net_req_body_resume(struct net_req *req)
+{
+	struct net_pending *r = NET_CONTAINER_OF(req, struct net_pending, pub);
+	struct net_conn *c = r->conn;
+
+	if (!r->paused)
+		return;
+	r->paused = 0;
+	/* Never parses here (this may run inside on_data): the parser holds no
+	 * body bytes, so reading on is all there is to do. */
+	if (c != NULL && c->req == r && r->body_state == NET_BODY_READING) {
+		net_conn_timer(c, NET_TIMER_BODY, c->srv->limits.idle_timeout_ms);
+		if (net_conn_read(c, 1) < 0)
+			net_conn_close(c);
+	}
+}
+
+/* ---- file answers -------------------------------------------------------------- */
+
+static void net_on_file_closed(uv_fs_t *fs)
+{
+	uv_fs_req_cleanup(fs);
+	free(fs);
+}
+
+/* Closes fd on the thread pool (a close is disk work); synchronously only
+ * when there is no memory for the request. */
+static void net_file_close(uv_loop_t *loop, uv_file fd)
+{
+	uv_fs_t *fs = malloc(sizeof(*fs));
+
+	if (fs == NULL || uv_fs_close(loop, fs, fd, net_on_file_closed) < 0) {
+		free(fs);
+		(void)close(fd);
+	}
+}
+
+static void net_on_fsend_closed(uv_fs_t *fs)
+{
+	struct net_fsend *f = NET_CONTAINER_OF(fs, struct net_fsend, fs);
+
+	uv_fs_req_cleanup(fs);
+	free(f->piece);
+	free(f);
+}
+
+/* Closes the file on the pool and frees f afterwards.  Nothing may be in
+ * flight on f->fs. */
+static void net_fsend_close(struct net_fsend *f)
+{
+	if (f->closing)
+		return;
+	f->closing = 1;
+	if (f->conn != NULL) {
+		f->conn->fsend = NULL;
+		f->conn = NULL;
+	}
+	if (uv_fs_close(f->loop, &f->fs, f->fd, net_on_fsend_closed) < 0) {
+		(void)close(f->fd);
+		free(f->piece);
+		free(f);
+	}
+}
+
+static void net_on_fsend_read(uv_fs_t *fs)
+{
+	struct net_fsend *f = NET_CONTAINER_OF(fs, struct net_fsend, fs);
+	struct net_conn *c = f->conn;
+	struct net_write *w = f->piece;
+	ssize_t n = fs->result;
+
+	uv_fs_req_cleanup(fs);
+	f->reading = 0;
+	f->piece = NULL;
+	if (c == NULL || n <= 0) {
+		/* The connection is gone, or the file ended early or failed: an
+		 * answer cut short must not look complete. */
+		free(w);
+		if (c != NULL)
+			net_conn_close(c); /* detaches f */
+		net_fsend_close(f);
+		return;
+	}
+	if ((uint64_t)n > f->left)
+		n = (ssize_t)f->left;
+	f->off += (uint64_t)n;
+	f->left -= (uint64_t)n;
+	w->len = (size_t)n;
+	w->after = f->left == 0 ? f->after : NET_AFTER_MORE;
+	if (w->after == NET_AFTER_MORE)
+		f->writes++;
+	if (f->left == 0)
+		net_fsend_close(f); /* the last piece: the file is done with */
+	if (net_write_start(c, w) < 0) {
+		net_conn_close(c);
+		return;
+	}
+	if (f->left > 0)
+		net_fsend_next(f);
+}
+
+/* Reads the next piece if nothing is being read and few are being written. */
+static void net_fsend_next(struct net_fsend *f)
+{
+	uv_buf_t b;
+	size_t want;
+
+	if (f == NULL || f->reading || f->closing || f->left == 0 || f->writes >= NET_FILE_WRITES)
+		return;
+	want = f->left < NET_FILE_CHUNK ? (size_t)f->left : NET_FILE_CHUNK;
+	if ((f->piece = malloc(sizeof(*f->piece) + want)) == NULL)
+		goto fail;
+	f->piece->conn = f->conn;
+	b = uv_buf_init(f->piece->data, (unsigned)want);
+	if (uv_fs_read(f->loop, &f->fs, f->fd, &b, 1, (int64_t)f->off, net_on_fsend_read) < 0)
+		goto fail;
+	f->reading = 1;
+	return;
+fail:
+	free(f->piece);
+	f->piece = NULL;
+	net_conn_close(f->conn); /* detaches f and closes the file */
+}
+
+void net_req_respond_file(struct net_req *req, int status, const char *content_type, uv_file fd,
+			  uint64_t off, uint64_t len, const char *extra_headers)
+{
+	struct net_pending *r = NET_CONTAINER_OF(req, struct net_pending, pub);
+	struct net_conn *c = r->conn;
+	struct net_fsend *f = NULL;
+	int after, head_only = r->pub.method == NET_HEAD;
+
+	if (c == NULL || c->fsend != NULL || (f = calloc(1, sizeof(*f))) == NULL) {
+		net_file_close(r->loop, fd);
+		if (c != NULL)
+			net_req_respond(req, 500, NULL, NULL, 0, NULL);
+		else
+			net_pending_free(r);
+		return;
+	}
+	f->fd = fd;
+	f->loop = c->srv->loop;
+	f->off = off;
+	f->left = head_only ? 0 : len;
+	c->req = NULL;
+	after = r->msg.keep_alive && !c->srv->closing ? NET_AFTER_NEXT : NET_AFTER_CLOSE;
+	f->after = after;
+	if (net_conn_send_head(c, status, content_type, len, extra_headers, f->left ? NET_AFTER_MORE : after,
+			       after) < 0) {
+		net_conn_close(c);
+		net_fsend_close(f);
+		goto out;
+	}
+	if (f->left == 0) {
+		net_fsend_close(f);
+		goto out;
+	}
+	f->conn = c;
+	c->fsend = f;
+	f->writes = 1; /* the head */
+	net_fsend_next(f);
 out:
 	net_pending_free(r);
 }
@@ -824,6 +1292,7 @@ static struct net_conn *net_conn_new(struct net_server *srv)
 		c->next->prev = c;
 	srv->conns = c;
 	net_parser_init(c->parser, srv->limits.max_header_bytes, srv->limits.max_body_bytes);
+	net_parser_set_head_stop(c->parser, srv->head_cb != NULL);
 	c->rejected = srv->nconns >= srv->limits.max_connections;
 	if (c->rejected)
 		srv->nrejecting++;
@@ -1010,4 +1479,9 @@ void net_server_free(struct net_server *srv)
 unsigned net_server_connections(const struct net_server *srv)
 {
 	return srv->nconns;
+}
+
+void net_server_set_head_cb(struct net_server *srv, net_head_cb cb)
+{
+	srv->head_cb = cb;
 }

@@ -21,8 +21,9 @@
 #include "net/net.h"
 #include "util/err.h"
 
-/* The headers we look at (one bit each, for p->seen).  The first three may
- * appear only once; the last four are lists whose repeats are joined. */
+/* The headers we look at (one bit each, for p->seen).  NET_HDR_ONCE ones
+ * may appear only once; NET_HDR_LIST ones are lists whose repeats are
+ * joined. */
 enum net_hdr {
 	NET_HDR_OTHER = 0,
 	NET_HDR_AUTH = 1,
@@ -33,9 +34,12 @@ enum net_hdr {
 	NET_HDR_CONN = 32,
 	NET_HDR_WSKEY = 64,
 	NET_HDR_WSVER = 128,
+	NET_HDR_RANGE = 256,
+	NET_HDR_IFRANGE = 512,
+	NET_HDR_INM = 1024,
 };
-#define NET_HDR_ONCE (NET_HDR_AUTH | NET_HDR_CTYPE | NET_HDR_CLEN)
-#define NET_HDR_LIST (NET_HDR_UPGRADE | NET_HDR_CONN | NET_HDR_WSKEY | NET_HDR_WSVER)
+#define NET_HDR_ONCE (NET_HDR_AUTH | NET_HDR_CTYPE | NET_HDR_CLEN | NET_HDR_RANGE | NET_HDR_IFRANGE)
+#define NET_HDR_LIST (NET_HDR_UPGRADE | NET_HDR_CONN | NET_HDR_WSKEY | NET_HDR_WSVER | NET_HDR_INM)
 
 /* First allocation of a growing buffer. */
 #define NET_DBUF_MIN 64
@@ -133,7 +137,19 @@ static void net_parser_clear_msg(struct net_parser *p)
 	net_dbuf_free(&p->conn);
 	net_dbuf_free(&p->ws_key);
 	net_dbuf_free(&p->ws_version);
+	net_dbuf_free(&p->range);
+	net_dbuf_free(&p->if_range);
+	net_dbuf_free(&p->inm);
 	net_dbuf_free(&p->body);
+	if (p->head_taken)
+		net_parsed_req_release(&p->head);
+	p->head_taken = 0;
+	p->at_head = 0;
+	p->streaming = 0;
+	p->body_cb = NULL;
+	p->body_ctx = NULL;
+	p->stream_max = 0;
+	p->stream_got = 0;
 	p->name_len = 0;
 	p->name_long = 0;
 	p->expect_len = 0;
@@ -195,6 +211,9 @@ static struct net_dbuf *net_parser_hdr_buf(struct net_parser *p, int h)
 	case NET_HDR_CONN: return &p->conn;
 	case NET_HDR_WSKEY: return &p->ws_key;
 	case NET_HDR_WSVER: return &p->ws_version;
+	case NET_HDR_RANGE: return &p->range;
+	case NET_HDR_IFRANGE: return &p->if_range;
+	case NET_HDR_INM: return &p->inm;
 	default: return NULL;
 	}
 }
@@ -239,6 +258,12 @@ static int net_parser_classify(struct net_parser *p)
 		h = NET_HDR_WSKEY;
 	else if (strcasecmp(p->name, "sec-websocket-version") == 0)
 		h = NET_HDR_WSVER;
+	else if (strcasecmp(p->name, "range") == 0)
+		h = NET_HDR_RANGE;
+	else if (strcasecmp(p->name, "if-range") == 0)
+		h = NET_HDR_IFRANGE;
+	else if (strcasecmp(p->name, "if-none-match") == 0)
+		h = NET_HDR_INM;
 	if (h & NET_HDR_ONCE) {
 		if (p->seen & (unsigned)h)
 			return net_parser_fail(p, 400);
@@ -309,6 +334,9 @@ static int net_on_header_value(http_parser *hp, const char *at, size_t n)
 	case NET_HDR_CONN:
 	case NET_HDR_WSKEY:
 	case NET_HDR_WSVER:
+	case NET_HDR_RANGE:
+	case NET_HDR_IFRANGE:
+	case NET_HDR_INM:
 		rc = net_dbuf_add(net_parser_hdr_buf(p, p->cur), at, n);
 		break;
 	case NET_HDR_EXPECT:
@@ -347,16 +375,22 @@ static int net_on_headers_complete(http_parser *hp)
 		return net_parser_fail(p, 400);
 	if (p->target.len == 0 || p->target.data[0] != '/')
 		return net_parser_fail(p, 400);
+	p->expect[p->expect_len] = '\0';
+	if (hp->http_minor >= 1 && net_parser_body_expected(hp) &&
+	    strcasecmp(p->expect, "100-continue") == 0)
+		p->want_continue = 1;
+	/* Stop here: the caller picks how the body is read, and its limit. */
+	if (p->head_stop) {
+		p->at_head = 1;
+		http_parser_pause(hp, 1);
+		return 0;
+	}
 	if (!(hp->flags & F_CHUNKED) && (hp->flags & F_CONTENTLENGTH)) {
 		if (hp->content_length > p->max_body_bytes)
 			return net_parser_fail(p, 413);
 		if ((rc = net_dbuf_reserve(&p->body, (size_t)hp->content_length)) < 0)
 			return net_parser_fail_rc(p, rc, 413);
 	}
-	p->expect[p->expect_len] = '\0';
-	if (hp->http_minor >= 1 && net_parser_body_expected(hp) &&
-	    strcasecmp(p->expect, "100-continue") == 0)
-		p->want_continue = 1;
 	return 0;
 }
 
@@ -364,8 +398,11 @@ static int net_on_chunk_header(http_parser *hp)
 {
 	struct net_parser *p = hp->data;
 
+	uint64_t max = p->streaming ? p->stream_max : p->max_body_bytes;
+	uint64_t got = p->streaming ? p->stream_got : p->body.len;
+
 	/* content_length holds the size of the chunk announced. */
-	if (hp->content_length > p->max_body_bytes - p->body.len)
+	if (hp->content_length > max - got)
 		return net_parser_fail(p, 413);
 	/* The last chunk: stop, so that the trailer section is measured
 	 * against the header limit exactly (see net_parser_run). */
@@ -381,6 +418,13 @@ static int net_on_body(http_parser *hp, const char *at, size_t n)
 	struct net_parser *p = hp->data;
 	int rc;
 
+	if (p->streaming) {
+		if (n > p->stream_max - p->stream_got)
+			return net_parser_fail(p, 413);
+		p->stream_got += n;
+		p->body_cb(p->body_ctx, at, n);
+		return 0;
+	}
 	if ((rc = net_dbuf_add(&p->body, at, n)) < 0)
 		return net_parser_fail_rc(p, rc, 413);
 	return 0;
@@ -423,33 +467,36 @@ static int net_parser_method(unsigned m)
 	}
 }
 
-/* Moves the finished request into req and readies p for the next one. */
-static int net_parser_emit(struct net_parser *p, struct net_parsed_req *req)
+/* Moves the request line and headers into req (the body stays). */
+static int net_parser_emit_head(struct net_parser *p, struct net_parsed_req *req)
 {
 	char *cut;
-	int rc = PL_NOMEM;
 
 	req->method = net_parser_method(p->hp.method);
 	req->http_major = p->hp.http_major;
 	req->http_minor = p->hp.http_minor;
-	req->keep_alive = p->keep_alive;
-	req->body_len = p->body.len;
-	if ((req->body = net_dbuf_take(&p->body)) == NULL)
-		goto out;
+	req->content_length = (p->hp.flags & F_CONTENTLENGTH) && !(p->hp.flags & F_CHUNKED)
+				      ? (int64_t)p->hp.content_length : -1;
 	if ((req->target = net_dbuf_take(&p->target)) == NULL)
-		goto out;
+		return PL_NOMEM;
 	if ((p->seen & NET_HDR_AUTH) && (req->authorization = net_dbuf_take(&p->auth)) == NULL)
-		goto out;
+		return PL_NOMEM;
 	if ((p->seen & NET_HDR_CTYPE) && (req->content_type = net_dbuf_take(&p->ctype)) == NULL)
-		goto out;
+		return PL_NOMEM;
 	if ((p->seen & NET_HDR_UPGRADE) && (req->upgrade = net_dbuf_take(&p->upgrade)) == NULL)
-		goto out;
+		return PL_NOMEM;
 	if ((p->seen & NET_HDR_CONN) && (req->connection = net_dbuf_take(&p->conn)) == NULL)
-		goto out;
+		return PL_NOMEM;
 	if ((p->seen & NET_HDR_WSKEY) && (req->ws_key = net_dbuf_take(&p->ws_key)) == NULL)
-		goto out;
+		return PL_NOMEM;
 	if ((p->seen & NET_HDR_WSVER) && (req->ws_version = net_dbuf_take(&p->ws_version)) == NULL)
-		goto out;
+		return PL_NOMEM;
+	if ((p->seen & NET_HDR_RANGE) && (req->range = net_dbuf_take(&p->range)) == NULL)
+		return PL_NOMEM;
+	if ((p->seen & NET_HDR_IFRANGE) && (req->if_range = net_dbuf_take(&p->if_range)) == NULL)
+		return PL_NOMEM;
+	if ((p->seen & NET_HDR_INM) && (req->if_none_match = net_dbuf_take(&p->inm)) == NULL)
+		return PL_NOMEM;
 	/* The fragment is never sent by real clients; drop it if one is. */
 	if ((cut = strchr(req->target, '#')) != NULL)
 		*cut = '\0';
@@ -460,9 +507,33 @@ static int net_parser_emit(struct net_parser *p, struct net_parsed_req *req)
 	} else {
 		req->query = req->target + strlen(req->target);
 	}
-	p->closed = !req->keep_alive;
-	rc = 0;
+	return 0;
+}
+
+/* Moves the finished request into req and readies p for the next one.  A
+ * streamed request leaves only keep_alive in req. */
+static int net_parser_emit(struct net_parser *p, struct net_parsed_req *req)
+{
+	int rc = 0;
+
+	if (p->streaming) {
+		req->keep_alive = p->keep_alive;
+		goto out;
+	}
+	if (p->head_taken) {
+		*req = p->head;
+		memset(&p->head, 0, sizeof(p->head));
+		p->head_taken = 0;
+	} else if ((rc = net_parser_emit_head(p, req)) < 0) {
+		goto out;
+	}
+	req->keep_alive = p->keep_alive;
+	req->body_len = p->body.len;
+	if ((req->body = net_dbuf_take(&p->body)) == NULL)
+		rc = PL_NOMEM;
 out:
+	if (rc == 0)
+		p->closed = !req->keep_alive;
 	net_parser_clear_msg(p);
 	if (rc < 0)
 		net_parsed_req_release(req);
@@ -477,6 +548,15 @@ static int net_parser_status_rc(int status)
 	if (status == 500)
 		return PL_NOMEM;
 	return PL_TOOBIG;
+}
+
+/* Makes p dead with status (an error found outside a callback). */
+static int net_parser_die(struct net_parser *p, int status, int *out)
+{
+	net_parser_fail(p, status);
+	p->dead_status = p->err_status;
+	*out = p->dead_status;
+	return net_parser_status_rc(p->dead_status);
 }
 
 /* Feeds buf[0..n) to http-parser, never more header bytes than the limit
@@ -512,6 +592,10 @@ static int net_parser_run(struct net_parser *p, const char *buf, size_t n, size_
 		if (p->complete) {
 			*used = off;
 			return 0;
+		}
+		if (p->at_head && p->err_status == 0) {
+			*used = off;
+			return NET_PARSE_HEAD;
 		}
 		e = HTTP_PARSER_ERRNO(&p->hp);
 		if (e == HPE_PAUSED && p->err_status == 0)
@@ -564,6 +648,9 @@ void net_parser_init(struct net_parser *p, size_t max_header_bytes, size_t max_b
 	net_dbuf_init(&p->conn, max_header_bytes);
 	net_dbuf_init(&p->ws_key, max_header_bytes);
 	net_dbuf_init(&p->ws_version, max_header_bytes);
+	net_dbuf_init(&p->range, max_header_bytes);
+	net_dbuf_init(&p->if_range, max_header_bytes);
+	net_dbuf_init(&p->inm, max_header_bytes);
 	net_dbuf_init(&p->body, max_body_bytes);
 	net_parser_clear_msg(p);
 }
@@ -591,6 +678,11 @@ int net_parser_next(struct net_parser *p, const char *data, size_t len,
 		rc = net_parser_fail(p, 400);
 		goto out;
 	}
+	/* Stopped at a head the caller has not decided on: keep the bytes. */
+	if (p->at_head) {
+		rc = len > 0 && net_parser_hold(p, data, len) < 0 ? PL_ERR : NET_PARSE_HEAD;
+		goto out;
+	}
 	/* New bytes queue up behind kept ones. */
 	if (len > 0 && p->held_off < p->held.len) {
 		if (net_parser_hold(p, data, len) < 0) {
@@ -612,12 +704,24 @@ int net_parser_next(struct net_parser *p, const char *data, size_t len,
 	rc = PL_AGAIN;
 	if (len > 0) {
 		rc = net_parser_run(p, data, len, &used);
-		if (rc == 0 && used < len && net_parser_hold(p, data + used, len - used) < 0)
+		if (rc >= 0 && used < len && net_parser_hold(p, data + used, len - used) < 0)
 			rc = PL_ERR;
 	}
 out:
-	if (rc == 0)
+	if (rc == NET_PARSE_HEAD && !p->head_taken) {
+		if (net_parser_emit_head(p, &p->head) < 0) {
+			net_parsed_req_release(&p->head);
+			p->err_status = 500;
+			rc = PL_ERR;
+		} else {
+			p->head_taken = 1;
+		}
+	}
+	if (rc == 0 && p->streaming) {
+		rc = net_parser_emit(p, req) < 0 ? PL_ERR : NET_PARSE_END;
+	} else if (rc == 0) {
 		rc = net_parser_emit(p, req);
+	}
 	if (rc < 0 && rc != PL_AGAIN) {
 		if (p->err_status == 0)
 			p->err_status = 500;
@@ -650,6 +754,67 @@ int net_parser_take_held(struct net_parser *p, char **data, size_t *len)
 	return 0;
 }
 
+void net_parser_set_head_stop(struct net_parser *p, int on)
+{
+	p->head_stop = on != 0;
+}
+
+const struct net_parsed_req *net_parser_head(const struct net_parser *p)
+{
+	return p->at_head && p->head_taken ? &p->head : NULL;
+}
+
+/* The announced Content-Length of the request at a head, or -1. */
+static int64_t net_parser_clen(const struct net_parser *p)
+{
+	if (!(p->hp.flags & F_CONTENTLENGTH) || (p->hp.flags & F_CHUNKED))
+		return -1;
+	return (int64_t)p->hp.content_length;
+}
+
+int net_parser_buffer(struct net_parser *p, int *status)
+{
+	int64_t clen = net_parser_clen(p);
+	int rc;
+
+	*status = 0;
+	if (p->dead_status != 0 || !p->at_head)
+		return net_parser_die(p, p->dead_status ? p->dead_status : 500, status);
+	if (clen > 0 && (uint64_t)clen > p->max_body_bytes)
+		return net_parser_die(p, 413, status);
+	if (clen > 0 && (rc = net_dbuf_reserve(&p->body, (size_t)clen)) < 0)
+		return net_parser_die(p, rc == PL_TOOBIG ? 413 : 500, status);
+	p->at_head = 0;
+	return 0;
+}
+
+int net_parser_stream(struct net_parser *p, uint64_t max, net_parse_body_cb cb, void *ctx,
+		      struct net_parsed_req *req, int *status)
+{
+	int64_t clen = net_parser_clen(p);
+	char *empty;
+
+	*status = 0;
+	if (p->dead_status != 0 || !p->at_head || !p->head_taken || cb == NULL)
+		return net_parser_die(p, p->dead_status ? p->dead_status : 500, status);
+	if (clen > 0 && (uint64_t)clen > max)
+		return net_parser_die(p, 413, status);
+	if ((empty = calloc(1, 1)) == NULL)
+		return net_parser_die(p, 500, status);
+	*req = p->head;
+	req->body = empty;
+	req->body_len = 0;
+	memset(&p->head, 0, sizeof(p->head));
+	p->head_taken = 0;
+	p->at_head = 0;
+	p->streaming = 1;
+	p->stream_max = max;
+	p->stream_got = 0;
+	p->body_cb = cb;
+	p->body_ctx = ctx;
+	return 0;
+}
+
 int net_parser_take_continue(struct net_parser *p)
 {
 	int want = p->want_continue;
@@ -667,6 +832,9 @@ void net_parsed_req_release(struct net_parsed_req *req)
 	free(req->connection);
 	free(req->ws_key);
 	free(req->ws_version);
+	free(req->range);
+	free(req->if_range);
+	free(req->if_none_match);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 }

@@ -28,6 +28,21 @@
  *
  * Nothing in the target is decoded: the application routes on the raw path.
  *
+ * Stopping at heads (net_parser_set_head_stop).  A server that streams some
+ * bodies to disk (uploads) needs to see a request's line and headers before
+ * its body is read.  With head stop on, net_parser_next() returns
+ * NET_PARSE_HEAD as soon as a request's headers are complete (no body limit
+ * is applied yet; net_parser_head() shows the head) and the caller picks:
+ *   net_parser_buffer()  read the body whole, within max_body_bytes, exactly
+ *                        as without head stop: the next calls return 0 with
+ *                        the complete request;
+ *   net_parser_stream()  take the head now, and have every body byte handed
+ *                        to a callback as it is parsed (chunked coding
+ *                        removed), within a limit given here: the next
+ *                        calls return PL_AGAIN until the body is complete,
+ *                        then NET_PARSE_END.
+ * Either way the request's bytes are parsed exactly as without head stop.
+ *
  * Bytes that follow a complete request (pipelining) are copied and kept for
  * the next call, so the caller never has to hold on to its read buffer.
  */
@@ -35,6 +50,7 @@
 #define PL_NET_HTTP_PARSE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <http_parser.h>
 
 /* Most bytes kept back after a complete request for the next one.  The
@@ -44,6 +60,13 @@
 #define NET_PARSE_NAME_MAX 32
 /* Longest Expect value we compare ("100-continue"). */
 #define NET_PARSE_EXPECT_MAX 16
+
+/* Results of net_parser_next() besides 0 and errors (head stop only). */
+#define NET_PARSE_HEAD 1 /* a request's headers are complete: see net_parser_head() */
+#define NET_PARSE_END 2  /* a streamed body is complete */
+
+/* Receives a streamed body: len bytes, valid only during the call. */
+typedef void (*net_parse_body_cb)(void *ctx, const char *data, size_t len);
 
 /* A growable byte string with a hard maximum (NUL not counted in max). */
 struct net_dbuf {
@@ -69,7 +92,11 @@ struct net_parsed_req {
 	char *connection;          /* owned, or NULL if absent */
 	char *ws_key;              /* Sec-WebSocket-Key: owned, or NULL if absent */
 	char *ws_version;          /* Sec-WebSocket-Version: owned, or NULL if absent */
-	char *body;                /* owned, never NULL ("" if no body) */
+	char *range;               /* Range: owned, or NULL if absent (once only) */
+	char *if_range;            /* If-Range: owned, or NULL if absent (once only) */
+	char *if_none_match;       /* If-None-Match: owned, or NULL (a list: repeats joined) */
+	int64_t content_length;    /* Content-Length, or -1 (none, or chunked) */
+	char *body;                /* owned, never NULL ("" if no body); NULL in a head */
 	size_t body_len;
 };
 
@@ -92,6 +119,9 @@ struct net_parser {
 	struct net_dbuf conn;
 	struct net_dbuf ws_key;
 	struct net_dbuf ws_version;
+	struct net_dbuf range;
+	struct net_dbuf if_range;
+	struct net_dbuf inm;
 	struct net_dbuf body;
 	char name[NET_PARSE_NAME_MAX + 1];
 	size_t name_len;
@@ -112,6 +142,17 @@ struct net_parser {
 	int err_status;            /* status decided in a callback, 0 if none */
 	int closed;                /* the last request ended the connection */
 	int dead_status;           /* the parser failed with this status */
+
+	/* head stop and streamed bodies */
+	int head_stop;             /* stop at every request's head */
+	int at_head;               /* stopped there: net_parser_buffer/_stream next */
+	int head_taken;            /* the head is in `head` (p owns it until emitted) */
+	int streaming;             /* the body goes to body_cb */
+	struct net_parsed_req head;
+	net_parse_body_cb body_cb;
+	void *body_ctx;
+	uint64_t stream_max;       /* body bytes allowed when streaming */
+	uint64_t stream_got;       /* body bytes handed out so far */
 };
 
 /* Sets p up with the two limits (0 is allowed: then any header byte, or any
@@ -150,6 +191,26 @@ int net_parser_take_continue(struct net_parser *p);
  * there are none.  For a connection that switched protocols: those bytes
  * belong to the new protocol.  Returns 0 or PL_NOMEM. */
 int net_parser_take_held(struct net_parser *p, char **data, size_t *len);
+
+/* Turns stopping at heads on or off (off by default).  Only between
+ * requests: call it before feeding any byte, or after a request completed. */
+void net_parser_set_head_stop(struct net_parser *p, int on);
+
+/* After NET_PARSE_HEAD: the request's head, borrowed (p owns it; body is
+ * NULL), valid until net_parser_buffer() or net_parser_stream(). */
+const struct net_parsed_req *net_parser_head(const struct net_parser *p);
+
+/* After NET_PARSE_HEAD: read the body whole.  Returns 0, or PL_TOOBIG with
+ * *status 413 when the announced Content-Length is over max_body_bytes (the
+ * parser is then dead, as for any error). */
+int net_parser_buffer(struct net_parser *p, int *status);
+
+/* After NET_PARSE_HEAD: stream the body to cb(ctx, ...), at most max bytes
+ * (more is a 413 error).  Moves the head into *req (the caller owns it; body
+ * ""), and returns 0, or PL_TOOBIG with *status 413 when the announced
+ * Content-Length is over max (the parser is then dead, *req untouched). */
+int net_parser_stream(struct net_parser *p, uint64_t max, net_parse_body_cb cb, void *ctx,
+		      struct net_parsed_req *req, int *status);
 
 /* Frees the strings of req and clears it. */
 void net_parsed_req_release(struct net_parsed_req *req);
