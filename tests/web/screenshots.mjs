@@ -25,6 +25,9 @@ const carol = await user('carol_d', 'Carol Diaz');
 const dave = await user('dave_ok', 'Dave Okafor');
 const erin = await user('erin_w', 'Erin Walsh');
 
+await api('login', { username: 'alice', password: 'password123', device: 'parley CLI on laptop' });
+await api('login', { username: 'alice', password: 'password123', device: 'Web: Firefox on Android' });
+
 const hike = await api('createGroup', { title: 'Weekend hike', user_ids: [bob.user.id, carol.user.id, dave.user.id] }, alice.token);
 await say(alice, hike.id, 'Who is in for Saturday? The ridge trail should be dry by then.');
 await say(carol, hike.id, 'Me! What time do we meet?');

@@ -250,6 +250,7 @@ export function settingsModal(ctx) {
     let list;
     try { list = await ctx.api.call('getSessions'); } catch (e) { clear(sessions).append(h('li', { text: errorText(e) })); return; }
     clear(sessions);
+    list.sort((x, y) => (y.current ? 1 : 0) - (x.current ? 1 : 0)); // this device first
     for (const s of list) {
       const row = h('li', { class: 'session' + (s.current ? ' current' : ''), dataset: { id: s.id } },
         h('span', { class: 'session-icon' }, icon('devices')),
