@@ -151,7 +151,10 @@ export class Sync extends EventTarget {
     if (this.stopped) return;
     this.setState('connecting');
     clearTimeout(this.retryTimer);
-    if (waitForOnline) return; // the 'online' event reconnects
+    if (waitForOnline) { // the 'online' event reconnects; a slow retry in case it never comes
+      this.retryTimer = setTimeout(() => this.connectNow(), BACKOFF_MAX);
+      return;
+    }
     const delay = Math.min(this.backoff, BACKOFF_MAX) * (0.75 + Math.random() * 0.5);
     this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX);
     this.retryTimer = setTimeout(() => this.connectNow(), delay);
