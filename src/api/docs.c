@@ -127,9 +127,17 @@ void api_print_docs(FILE *f)
 		   "| page size (history, dialogs, members, search) | %d (default %d) |\n"
 		   "| members named in one createGroup / addChatMembers | %d |\n| members of a group | %d |\n"
 		   "| message ids in one deleteMessages / viewMessages | %d |\n| invite link member_limit | %d |\n"
-		   "| sessions per user (oldest dropped) | %d |\n\n"
-		   "Server-wide limits (request sizes, rates, timeouts) are settings: see docs/operations.md.\n",
+		   "| sessions per user (oldest dropped) | %d |\n",
 		PL_USERNAME_MIN, PL_USERNAME_MAX, PL_PASSWORD_MIN, PL_PASSWORD_MAX, PL_NAME_MAX, PL_BIO_MAX,
 		PL_MESSAGE_MAX, PL_QUERY_MAX, PL_PAGE_MAX, PL_PAGE_DEFAULT, PL_INITIAL_MEMBERS_MAX,
 		PL_GROUP_MEMBERS_MAX, PL_BATCH_MAX, PL_INVITE_LIMIT_MAX, PL_SESSIONS_MAX);
+	fprintf(f, "| report text, notice explanation, appeal text | %d characters |\n"
+		   "| a notice's location, as written | %d characters |\n| notifier or flagger email | %d characters |\n"
+		   "| facts of a decision | %d characters |\n| legal provision or terms clause | %d characters |\n"
+		   "| countries in one territorial restriction | %d |\n| a timed suspension | %d days |\n"
+		   "| time to appeal a decision | %d days |\n| priority added by duplicate signals | at most %d |\n"
+		   "| statements per exportStatements page | %d |\n\n"
+		   "Server-wide limits (request sizes, rates, timeouts, deadlines) are settings: see docs/operations.md.\n",
+		PL_REPORT_TEXT_MAX, PL_LOCATION_MAX, PL_EMAIL_MAX, PL_FACTS_MAX, PL_REFERENCE_MAX, PL_TERRITORIES_MAX,
+		PL_SUSPEND_DAYS_MAX, PL_APPEAL_WINDOW_DAYS, PL_DUPLICATE_BONUS_MAX, PL_EXPORT_MAX);
 }

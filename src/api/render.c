@@ -35,7 +35,7 @@ static json_t *restriction_reason(const struct store_restriction *r, const char 
 /* A banned chat says so; a chat withheld where the viewer is carries the reason. */
 static void chat_moderation(struct core_tx *tx, const struct store_chat *c, json_t *j)
 {
-	struct store_restriction r;
+	struct store_restriction r = {0};
 	char text[256];
 
 	if (c->ban_statement) {
@@ -73,7 +73,7 @@ void render_withhold_update(struct core_tx *tx, json_t *update, int64_t client_c
 {
 	const char *type = json_string_value(json_object_get(update, "type"));
 	json_t *msg = json_object_get(update, "message");
-	struct store_restriction r;
+	struct store_restriction r = {0};
 	struct store_chat c;
 	int64_t cid, chat = 0, me = tx->uid;
 
@@ -246,7 +246,7 @@ json_t *render_message(struct core_tx *tx, const struct store_chat *c, const str
 		store_message_release(&r);
 	}
 	if (tx->viewer) {
-		struct store_restriction rs;
+		struct store_restriction rs = {0};
 		if (core_mod_withheld(tx, c->id, m->id, &rs) == 1)
 			render_withheld(tx, j, &rs, core_viewer_country(tx));
 	}
