@@ -47,6 +47,9 @@ enum sqs_id {
 	Q__COUNT
 };
 
+/* The media ops' statements take the ext slots from SQ_MEDIA_STMT_BASE on. */
+_Static_assert(Q__COUNT <= SQ_MEDIA_STMT_BASE, "safety statements overlap the media ones");
+
 static const char *const sqs_sql[Q__COUNT] = {
 	[Q_SUSPEND] = "UPDATE users SET suspended_until = ?2, suspend_statement = ?3 WHERE id = ?1",
 	[Q_COUNTRY] = "UPDATE users SET country = ?2 WHERE id = ?1",

@@ -365,6 +365,64 @@ static const char *const schema_migrations[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  value INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 7: media (docs/media.md).  Blobs are content-addressed (their bytes
+	 * live in the blob store under their SHA-256) and counted: refs is the
+	 * number of message_media rows of messages not deleted for everyone.
+	 * Two triggers keep it, so every way of attaching or deleting counts:
+	 * attaching adds one; a message turning deleted (1) takes its rows
+	 * away, and a blob whose count reaches 0 starts its grace period
+	 * (unref_at).  The collector finds unreferenced blobs through the
+	 * partial index blobs_gc. */
+	"CREATE TABLE blobs ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"          /* enum store_blob_state */
+	"  refs INTEGER NOT NULL DEFAULT 0,"
+	"  unref_at INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX blobs_gc ON blobs(unref_at) WHERE refs <= 0;"
+	"CREATE INDEX blobs_dying ON blobs(state) WHERE state = 2;"
+	"CREATE TABLE files ("
+	"  id INTEGER PRIMARY KEY,"
+	"  file_id TEXT NOT NULL UNIQUE,"
+	"  sha256 TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  mime TEXT NOT NULL,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  size INTEGER NOT NULL,"
+	"  width INTEGER NOT NULL DEFAULT 0,"
+	"  height INTEGER NOT NULL DEFAULT 0,"
+	"  duration INTEGER NOT NULL DEFAULT 0,"
+	"  uploader_id INTEGER NOT NULL,"
+	"  group_id INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX files_sha ON files(sha256);"
+	"CREATE INDEX files_group ON files(group_id) WHERE group_id != 0;"
+	"CREATE TABLE message_media ("
+	"  chat_id INTEGER NOT NULL,"
+	"  msg_id INTEGER NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  file INTEGER NOT NULL,"
+	"  PRIMARY KEY (chat_id, msg_id, ord)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX message_media_file ON message_media(file);"
+	"CREATE TRIGGER message_media_ref AFTER INSERT ON message_media BEGIN"
+	"  UPDATE blobs SET refs = refs + 1"
+	"   WHERE sha256 = (SELECT sha256 FROM files WHERE id = new.file);"
+	" END;"
+	"CREATE TRIGGER message_media_unref AFTER UPDATE OF deleted ON messages"
+	"  WHEN new.deleted = 1 AND old.deleted != 1 BEGIN"
+	"  UPDATE blobs SET"
+	"   refs = refs - (SELECT count(*) FROM message_media mm JOIN files f ON f.id = mm.file"
+	"                  WHERE mm.chat_id = new.chat_id AND mm.msg_id = new.id AND f.sha256 = blobs.sha256),"
+	"   unref_at = CASE WHEN refs - (SELECT count(*) FROM message_media mm JOIN files f ON f.id = mm.file"
+	"                  WHERE mm.chat_id = new.chat_id AND mm.msg_id = new.id AND f.sha256 = blobs.sha256) <= 0"
+	"              THEN CAST(strftime('%s', 'now') AS INTEGER) ELSE unref_at END"
+	"   WHERE sha256 IN (SELECT f.sha256 FROM message_media mm JOIN files f ON f.id = mm.file"
+	"                    WHERE mm.chat_id = new.chat_id AND mm.msg_id = new.id);"
+	" END;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

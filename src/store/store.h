@@ -35,7 +35,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 3
+#define STORE_OPS_VERSION 4
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -339,6 +339,61 @@ typedef int (*store_role_cb)(void *ctx, int64_t user_id, int role, int64_t grant
 /* A message named by chat and id. */
 typedef int (*store_msg_ref_cb)(void *ctx, int64_t chat_id, int64_t msg_id);
 
+/* --- media rows (docs/media.md) ---------------------------------------- */
+
+#define STORE_SHA_SZ 65          /* SHA-256 in lower-case hex */
+#define STORE_FILE_ID_SZ 48      /* a file's public id */
+#define STORE_MIME_SZ 128        /* a sniffed media type */
+#define STORE_FILE_NAME_SZ 1025  /* a file name as uploaded: 255 characters */
+
+/* A stored blob's state (blobs.state).  A blob row is written before its
+ * bytes are moved into place (pending) and marked live after; the garbage
+ * collector marks unreferenced ones dying (committed) before it removes
+ * their bytes and then the row.  So the bytes of a live blob are always
+ * there, and nothing is left on disk that no row names. */
+enum store_blob_state {
+	STORE_BLOB_LIVE = 0,
+	STORE_BLOB_PENDING = 1,      /* the bytes may or may not be in place yet */
+	STORE_BLOB_DYING = 2,        /* the bytes may or may not be gone already */
+};
+
+struct store_blob {
+	char sha256[STORE_SHA_SZ];
+	int64_t size;
+	int state;                   /* enum store_blob_state */
+	int64_t refs;                /* message_media rows of live messages that use it */
+	int64_t unref_at;            /* when refs last became 0 (or the row was made) */
+	int64_t created_at;
+};
+
+enum store_file_kind {
+	STORE_FILE_PHOTO = 1,        /* one size of a photo (re-encoded JPEG) */
+	STORE_FILE_DOCUMENT = 2,
+	STORE_FILE_VOICE = 3,
+	STORE_FILE_VIDEO = 4,
+};
+
+/* One file as clients know it (file_id): a blob with a kind, a type, a
+ * name and who uploaded it.  The sizes of one photo share group_id (the id
+ * of its largest size's row); other files have group_id 0. */
+struct store_file {
+	int64_t id;
+	char file_id[STORE_FILE_ID_SZ];
+	char sha256[STORE_SHA_SZ];
+	int kind;                    /* enum store_file_kind */
+	char mime[STORE_MIME_SZ];
+	char name[STORE_FILE_NAME_SZ];
+	int64_t size;
+	int64_t width, height;       /* photos */
+	int64_t duration;            /* voice and video, seconds (0: unknown) */
+	int64_t uploader_id;
+	int64_t group_id;
+	int64_t created_at;
+};
+
+typedef int (*store_blob_cb)(void *ctx, const struct store_blob *b);
+typedef int (*store_file_cb)(void *ctx, const struct store_file *f);
+
 void store_signal_release(struct store_signal *sg);
 void store_statement_release(struct store_statement *st);
 void store_appeal_release(struct store_appeal *a);
@@ -610,6 +665,44 @@ struct store_ops {
 	/* Small named values of the safety module (e.g. the system account's id). */
 	int (*safety_meta_get)(struct store *s, const char *key, int64_t *value); /* PL_NOTFOUND if unset */
 	int (*safety_meta_set)(struct store *s, const char *key, int64_t value);
+
+	/* --- media (docs/media.md) -------------------------------------- */
+	/* blobs.refs counts the message_media rows of messages not deleted for
+	 * everyone: attaching a file adds one, deleting its message takes it
+	 * away (the backend keeps this itself, whatever deletes the message). */
+	/* Before an upload's bytes are moved into place: a missing, pending or
+	 * dying row becomes pending (*need_write 1: move the bytes, then
+	 * publish); a live one stays (*need_write 0: the bytes are there).
+	 * Either way unref_at is set to now, so the collector leaves it alone
+	 * for a grace period. */
+	int (*blob_reserve)(struct store *s, const char *sha256, int64_t size, int64_t now, int *need_write);
+	/* The bytes are in place: pending becomes live.  PL_NOTFOUND if the
+	 * row is missing or dying (the upload took longer than the grace). */
+	int (*blob_publish)(struct store *s, const char *sha256);
+	int (*blob_get)(struct store *s, const char *sha256, struct store_blob *out);
+	int (*file_put)(struct store *s, struct store_file *f); /* sets f->id; PL_EXISTS if file_id is taken */
+	int (*file_get)(struct store *s, const char *file_id, struct store_file *out);
+	/* Sets the group of file id (photos: after the group's rows exist). */
+	int (*file_set_group)(struct store *s, int64_t id, int64_t group_id);
+	/* The files of group_id, smallest first. */
+	int (*file_group)(struct store *s, int64_t group_id, store_file_cb cb, void *ctx);
+	/* Attaches file id to message (chat_id, msg_id) at position ord. */
+	int (*media_attach)(struct store *s, int64_t chat_id, int64_t msg_id, int ord, int64_t file);
+	/* The files of a message, by position (none: returns 0, no call). */
+	int (*media_list)(struct store *s, int64_t chat_id, int64_t msg_id, store_file_cb cb, void *ctx);
+	/* Chats holding file id in a message not deleted for everyone, at most
+	 * limit, most recently attached first. */
+	int (*file_chats)(struct store *s, int64_t file, int limit, store_id_cb cb, void *ctx);
+	/* Garbage collection, in two commits: blob_gc_mark marks up to limit
+	 * unreferenced blobs whose unref_at is before cutoff dying (*n); after
+	 * that has committed, blob_gc_dying lists dying blobs (up to limit),
+	 * the caller removes their bytes, and blob_delete drops each row with
+	 * its files (PL_NOTFOUND unless it is still dying). */
+	int (*blob_gc_mark)(struct store *s, int64_t cutoff, int limit, int64_t *n);
+	int (*blob_gc_dying)(struct store *s, int limit, store_blob_cb cb, void *ctx);
+	int (*blob_delete)(struct store *s, const char *sha256);
+	/* Rows and bytes of blobs by state (live + pending, dying). */
+	int (*blob_count)(struct store *s, int64_t *rows, int64_t *bytes);
 };
 
 struct store {
@@ -755,5 +848,20 @@ static inline int store_admin_action_add(struct store *s, const struct store_adm
 static inline int store_admin_action_list(struct store *s, int64_t c, int64_t since, int lim, store_admin_action_cb cb, void *x) { return s->ops->admin_action_list(s, c, since, lim, cb, x); }
 static inline int store_safety_meta_get(struct store *s, const char *k, int64_t *v) { return s->ops->safety_meta_get(s, k, v); }
 static inline int store_safety_meta_set(struct store *s, const char *k, int64_t v) { return s->ops->safety_meta_set(s, k, v); }
+
+static inline int store_blob_reserve(struct store *s, const char *h, int64_t size, int64_t now, int *w) { return s->ops->blob_reserve(s, h, size, now, w); }
+static inline int store_blob_publish(struct store *s, const char *h) { return s->ops->blob_publish(s, h); }
+static inline int store_blob_get(struct store *s, const char *h, struct store_blob *o) { return s->ops->blob_get(s, h, o); }
+static inline int store_file_put(struct store *s, struct store_file *f) { return s->ops->file_put(s, f); }
+static inline int store_file_get(struct store *s, const char *fid, struct store_file *o) { return s->ops->file_get(s, fid, o); }
+static inline int store_file_set_group(struct store *s, int64_t id, int64_t g) { return s->ops->file_set_group(s, id, g); }
+static inline int store_file_group(struct store *s, int64_t g, store_file_cb cb, void *x) { return s->ops->file_group(s, g, cb, x); }
+static inline int store_media_attach(struct store *s, int64_t c, int64_t m, int ord, int64_t f) { return s->ops->media_attach(s, c, m, ord, f); }
+static inline int store_media_list(struct store *s, int64_t c, int64_t m, store_file_cb cb, void *x) { return s->ops->media_list(s, c, m, cb, x); }
+static inline int store_file_chats(struct store *s, int64_t f, int lim, store_id_cb cb, void *x) { return s->ops->file_chats(s, f, lim, cb, x); }
+static inline int store_blob_gc_mark(struct store *s, int64_t cutoff, int lim, int64_t *n) { return s->ops->blob_gc_mark(s, cutoff, lim, n); }
+static inline int store_blob_gc_dying(struct store *s, int lim, store_blob_cb cb, void *x) { return s->ops->blob_gc_dying(s, lim, cb, x); }
+static inline int store_blob_delete(struct store *s, const char *h) { return s->ops->blob_delete(s, h); }
+static inline int store_blob_count(struct store *s, int64_t *rows, int64_t *bytes) { return s->ops->blob_count(s, rows, bytes); }
 
 #endif

@@ -2852,6 +2852,7 @@ static const struct store_ops sq_ops = {
 	.user_set_privacy = sq_user_set_privacy,
 	.message_moderate = sq_message_moderate,
 	SQ_SAFETY_OPS
+	SQ_MEDIA_OPS
 	.audit_last = sq_audit_last,
 	.audit_put = sq_audit_put,
 	.audit_range = sq_audit_range,
