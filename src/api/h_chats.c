@@ -275,7 +275,9 @@ int h_join_chat(struct api_call *call, struct store *s)
 		return api_fail(call, PLC_PARAM_MISSING, "give invite_link or chat_id");
 	if ((rc = h_chat_arg(call, 1, 0, CORE_NEED_NONE, &a)) < 0 || (rc = core_chat_join_public(call->tx, &a)) < 0)
 		return rc;
-	return chat_full(call, &a.chat);
+	if ((rc = store_chat_get(s, a.chat.id, &c)) < 0) /* the member count after the join */
+		return api_fail(call, PLC_INTERNAL, "chat lookup failed");
+	return chat_full(call, &c);
 }
 
 /* createChatInviteLink: 0 chat_id, 1 name, 2 expire_date, 3 member_limit */
