@@ -4,17 +4,17 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libuv jansson sqlite3 libsodium
+PKGS    := libuv jansson sqlite3 libsodium libmagic libjpeg libpng libwebp
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
            -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Isrc -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lwslay -lpthread -lm
-TEST_LDLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+TEST_LDLIBS := $(shell pkg-config --libs cmocka zlib 2>/dev/null)
 LISTEN  ?= 127.0.0.1:8080
 DATA    ?= ./data
 
 SERVER_SRCS := $(wildcard src/util/*.c src/net/*.c src/api/*.c src/core/*.c src/store/*.c \
-                 src/bus/*.c src/safety/*.c)
+                 src/bus/*.c src/safety/*.c src/media/*.c)
 LIB_SRCS    := $(wildcard src/lib/*.c)
 CLI_SRCS    := $(wildcard src/cli/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)

@@ -15,7 +15,7 @@ CC=clang
 # -fno-sanitize-recover makes an UBSan finding a crash, not just a message.
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 \
 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Isrc -Iinclude"
-PKGS="libuv jansson sqlite3 libsodium"
+PKGS="libuv jansson sqlite3 libsodium libmagic libjpeg libpng libwebp"
 
 cd "$(dirname "$0")/.." || exit 1
 
@@ -28,7 +28,7 @@ LIBS="$PKG_LIBS -lhttp_parser -lwslay -lpthread -lm"
 # Every server source, as the Makefile's SERVER_SRCS (globs that match
 # nothing are dropped).
 SRCS=""
-for f in src/util/*.c src/net/*.c src/api/*.c src/core/*.c src/store/*.c src/bus/*.c src/safety/*.c; do
+for f in src/util/*.c src/net/*.c src/api/*.c src/core/*.c src/store/*.c src/bus/*.c src/safety/*.c src/media/*.c; do
 	[ -f "$f" ] && SRCS="$SRCS $f"
 done
 

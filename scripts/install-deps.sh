@@ -4,7 +4,8 @@
 # exact command to run.
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libuv1-dev libhttp-parser-dev \
-libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libwslay-dev cppcheck"
+libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libwslay-dev cppcheck \
+libmagic-dev libjpeg62-turbo-dev libpng-dev libwebp-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
