@@ -32,6 +32,8 @@ H(h_report_content) H(h_submit_notice_prep) H(h_submit_notice) H(h_get_notice) H
 H(h_appeal_decision) H(h_get_chat_reports) H(h_get_queue) H(h_get_case) H(h_decide_case) H(h_export_statements)
 H(h_get_appeals) H(h_decide_appeal) H(h_grant_role) H(h_revoke_role) H(h_get_roles) H(h_register_flagger)
 H(h_get_flaggers)
+/* media (h_media.c) */
+H(h_send_media_prep) H(h_send_media) H(h_get_file) H(h_upload)
 #undef H
 
 /* Resolves chat parameter i of call (numeric id or @name) with core_chat_resolve. */

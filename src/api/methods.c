@@ -24,6 +24,14 @@
 #define P_LIMIT {"limit", API_INT, 0, 1, PL_PAGE_MAX, "Page size, default 50"}
 #define P_OFFSET {"offset", API_INT, 0, 0, I64MAX, "Paging: items to skip"}
 #define P_CASE {"case_id", API_INT, 1, 1, I64MAX, "Case id"}
+#define P_CAPTION {"caption", API_STR, 0, 0, PL_CAPTION_MAX, "Caption, 0-1024 characters (found by searchMessages)", PLC_MEDIA_CAPTION_TOO_LONG}
+#define P_REPLY_TO {"reply_to_message_id", API_INT, 0, 1, I64MAX, "Message in the same chat this one answers"}
+#define P_REPLY_PARAMS {"reply_parameters", API_OBJECT, 0, 0, 0, "ReplyParameters {message_id} (Bot API form of reply_to_message_id)"}
+#define P_DURATION {"duration", API_INT, 0, 0, PL_DURATION_MAX, "Seconds, as the sender says (kept with an upload)"}
+#define E_MEDIA PLC_CHAT_NOT_FOUND, PLC_CHAT_WRITE_FORBIDDEN, PLC_USER_BLOCKED, PLC_FILE_ID_INVALID, PLC_FILE_FORBIDDEN, \
+	PLC_FILE_TYPE_INVALID, PLC_FILE_TOO_BIG, PLC_FILE_EMPTY, PLC_FILE_REFUSED, PLC_MEDIA_CAPTION_TOO_LONG, \
+	PLC_UPLOADS_TOO_MANY, PLC_MESSAGE_NOT_FOUND, PLC_FLOOD_WAIT
+#define UPLOAD_DOC " Upload: POST the file as multipart/form-data (this parameter's field, with the others as fields) or as the raw body (the others in the query string); its type is told from its bytes, never from its name or Content-Type. docs/media.md."
 #define P_CATEGORY {"category", API_STR, 1, 1, 32, "child_sexual_abuse, terrorist_content, illegal_goods, scams_fraud, spam, violence, hate, non_consensual_imagery, privacy_violation, intellectual_property or other", PLC_CATEGORY_INVALID}
 
 const struct api_method api_methods[] = {
@@ -210,6 +218,39 @@ const struct api_method api_methods[] = {
 	 "Counts the caller as a viewer of channel posts (once per user) and returns their view counts.",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_FORBIDDEN, PLC_CHAT_TYPE_INVALID),
 	 {P_CHAT, {"message_ids", API_INT_ARRAY, 1, 1, PL_BATCH_MAX, "Message ids"}}},
+
+	/* --- media (docs/media.md) -------------------------------------- */
+	{"sendPhoto", API_USER, API_WRITE, API_RATE_DEFAULT, h_send_media_prep, h_send_media, "Message",
+	 "Sends a photo: JPEG, PNG or WebP of at most photo_max_bytes and photo_max_pixels. It is kept as JPEGs of up to 4 sizes (photo: Array of PhotoSize, smallest first: 90, 320 and 800 px and the full size up to photo_max_side), re-encoded from the pixels, so no metadata of the upload (EXIF, GPS) is kept." UPLOAD_DOC,
+	 E(E_MEDIA, PLC_PHOTO_INVALID, PLC_PHOTO_INVALID_DIMENSIONS),
+	 {P_CHAT, {"photo", API_STR, 1, 1, 64, "file_id of a photo (any of its sizes), or the upload"}, P_CAPTION, P_REPLY_TO,
+	  P_REPLY_PARAMS}},
+	{"sendDocument", API_USER, API_WRITE, API_RATE_DEFAULT, h_send_media_prep, h_send_media, "Message",
+	 "Sends a file of any type (document: Document {file_id, file_unique_id, file_name, mime_type, file_size}), at most file_max_bytes, kept byte for byte." UPLOAD_DOC,
+	 E(E_MEDIA),
+	 {P_CHAT, {"document", API_STR, 1, 1, 64, "file_id of a document, voice note or video, or the upload"}, P_CAPTION,
+	  P_REPLY_TO, P_REPLY_PARAMS}},
+	{"sendVoice", API_USER, API_WRITE, API_RATE_DEFAULT, h_send_media_prep, h_send_media, "Message",
+	 "Sends a voice note (voice: Voice {file_id, file_unique_id, duration, mime_type, file_size}): audio (OGG/Opus, MP3, M4A, ...), kept as a file, at most file_max_bytes." UPLOAD_DOC,
+	 E(E_MEDIA),
+	 {P_CHAT, {"voice", API_STR, 1, 1, 64, "file_id of a voice note, or the upload"}, P_CAPTION, P_REPLY_TO,
+	  P_REPLY_PARAMS, P_DURATION}},
+	{"sendVideo", API_USER, API_WRITE, API_RATE_DEFAULT, h_send_media_prep, h_send_media, "Message",
+	 "Sends a video (video: Video {file_id, file_unique_id, duration, file_name, mime_type, file_size}), kept as a file (not transcoded), at most file_max_bytes." UPLOAD_DOC,
+	 E(E_MEDIA),
+	 {P_CHAT, {"video", API_STR, 1, 1, 64, "file_id of a video, or the upload"}, P_CAPTION, P_REPLY_TO,
+	  P_REPLY_PARAMS, P_DURATION}},
+	{"getFile", API_USER, API_READ, API_RATE_DEFAULT, NULL, h_get_file, "File {file_id, file_unique_id, file_size, file_path}",
+	 "A file the caller may see (uploaded by them, or in a chat they can read). Download it with GET /file/<file_path> and the session token (Authorization: Bearer, or ?token=); Range, ETag and If-None-Match work there.",
+	 E(PLC_FILE_ID_INVALID, PLC_FILE_FORBIDDEN), {{"file_id", API_STR, 1, 1, 64, "A file_id"}}},
+	{"upload", API_USER, API_READ, API_RATE_DEFAULT, NULL, h_upload,
+	 "File (photos: with photo, Array of PhotoSize)",
+	 "Stores a file without sending it, for a later send by file_id. It is deleted if no message uses it within blob_grace_seconds. Only as an upload (field \"file\" of multipart/form-data, or the raw body): a JSON body is refused with CONTENT_TYPE_INVALID." UPLOAD_DOC,
+	 E(PLC_FILE_TOO_BIG, PLC_FILE_EMPTY, PLC_FILE_TYPE_INVALID, PLC_FILE_REFUSED, PLC_PHOTO_INVALID,
+	   PLC_PHOTO_INVALID_DIMENSIONS, PLC_UPLOADS_TOO_MANY, PLC_CONTENT_TYPE_INVALID),
+	 {{"kind", API_STR, 0, 1, 16, "photo, document (default), voice or video"},
+	  {"file_name", API_STR, 0, 0, PL_FILE_NAME_MAX, "The file's name (raw bodies; multipart takes the part's filename)"},
+	  P_DURATION}},
 
 	/* --- sync (docs/sync.md) ---------------------------------------- */
 	{"getState", API_USER, API_READ, API_RATE_DEFAULT, NULL, h_get_state, "State {pts, date, chats: [{chat_id, pts}]}",

@@ -64,6 +64,7 @@ void render_withheld(struct core_tx *tx, json_t *msg, const struct store_restric
 		snprintf(text, sizeof text,
 			 "This message is not available in your country: it is restricted there by a decision of the "
 			 "platform's moderators (statement of reasons %lld).", (long long)r->statement_id);
+	render_media_drop(msg);
 	json_object_set_new(msg, "text", json_string(text));
 	json_object_set_new(msg, "restriction_reason", restriction_reason(r, text));
 	json_object_del(msg, "reply_to_message");
@@ -87,7 +88,7 @@ void render_withhold_update(struct core_tx *tx, json_t *update, int64_t client_c
 	if (!chat)
 		return;
 	if (core_mod_withheld(tx, chat, json_integer_value(json_object_get(msg, "message_id")), &r) == 1 &&
-	    json_object_get(msg, "text"))
+	    render_has_content(msg))
 		render_withheld(tx, msg, &r, core_viewer_country(tx));
 	if (core_mod_withheld(tx, chat, 0, &r) == 1) {
 		char text[256];
@@ -229,7 +230,8 @@ json_t *render_message(struct core_tx *tx, const struct store_chat *c, const str
 		render_service(tx, c, m, j, depth);
 		return j;
 	}
-	json_object_set_new(j, "text", json_string(m->text ? m->text : ""));
+	if (render_media(tx, m, j) == 0)
+		json_object_set_new(j, "text", json_string(m->text ? m->text : ""));
 	if (m->statement_id)
 		json_object_set_new(j, "statement_id", json_integer(m->statement_id));
 	if (m->deleted == STORE_REMOVED) /* only moderators' tools render these */

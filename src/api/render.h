@@ -35,4 +35,20 @@ json_t *render_last_message(struct core_tx *tx, const struct store_chat *c);
 void render_withheld(struct core_tx *tx, json_t *msg, const struct store_restriction *r, const char *country);
 void render_withhold_update(struct core_tx *tx, json_t *update, int64_t client_chat);
 
+/* Files (render_media.c).  render_media adds a message's files to msg
+ * (photo: Array of PhotoSize; document, voice or video) and its caption
+ * (the message's text, if any) and returns 1, or returns 0 for a message
+ * without files (which then has "text").  render_media_drop takes them out
+ * again (a withheld message); render_has_content tells whether a rendered
+ * message has text or files. */
+int render_media(struct core_tx *tx, const struct store_message *m, json_t *msg);
+void render_media_drop(json_t *msg);
+int render_has_content(json_t *msg);
+/* PhotoSize {file_id, file_unique_id, width, height, file_size}. */
+json_t *render_photo_size(const struct store_file *f);
+/* Document / Voice / Video {file_id, file_unique_id, [duration], [file_name], mime_type, file_size}. */
+json_t *render_file_kind(const struct store_file *f);
+/* File {file_id, file_unique_id, file_size, file_path} (getFile). */
+json_t *render_file(const struct store_file *f);
+
 #endif

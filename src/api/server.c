@@ -17,8 +17,10 @@
 
 #include "api/api.h"
 #include "api/hub.h"
+#include "api/media_http.h"
 #include "api/metrics.h"
 #include "api/server.h"
+#include "api/server_int.h"
 #include "api/static.h"
 #include "api/updates.h"
 #include "bus/bus.h"
@@ -50,6 +52,8 @@ struct api_server {
 	uv_timer_t prune_timer;
 	struct api_job *parked;          /* getUpdates calls waiting for an update */
 	struct static_site *site;        /* the web app */
+	struct uploads *uploads;         /* streamed uploads and the file collector (upload.c) */
+	struct api_env env;              /* what upload.c and download.c borrow */
 	size_t inflight;
 	int closing;
 };
@@ -237,10 +241,9 @@ static void phase_read(uv_work_t *w)
 	if (m->scope >= API_MODERATOR && (rc = authenticate(job)) == 0)
 		rc = check_role(job, s);
 	if (rc < 0) {
-		if (job->ws)
-			json_decref(job->params);
+		json_decref(job->params);
 		job->params = NULL;
-	} else if (job->ws) {
+	} else if (job->params) { /* a WebSocket call, or the call an upload makes */
 		rc = api_args_decode_json(call, m, job->params);
 		job->params = NULL;
 	} else {
@@ -839,6 +842,10 @@ static void on_request(void *ctx, struct net_req *req)
 
 	if (srv->closing) {
 		respond_error(srv, req, -1, PLC_SERVER_BUSY, "the server is shutting down", 0);
+	} else if (req->streaming) { /* uploads_head chose it */
+		uploads_start(srv->uploads, req);
+	} else if (strncmp(req->path, "/file/", 6) == 0) {
+		download_start(srv, req, req->path + 6);
 	} else if (strcmp(req->path, "/api/ws") == 0) {
 		serve_ws(srv, req);
 	} else if (strncmp(req->path, "/api/", 5) == 0) {
@@ -852,6 +859,73 @@ static void on_request(void *ctx, struct net_req *req)
 	} else {
 		respond_error(srv, req, -1, PLC_NOT_FOUND, "no such page", 0);
 	}
+}
+
+/* Uploads are streamed; every other body is read whole. */
+static int on_head(void *ctx, const struct net_req *req)
+{
+	struct api_server *srv = ctx;
+
+	return srv->closing ? NET_BODY_BUFFER : uploads_head(srv->uploads, req);
+}
+
+/* --- what upload.c and download.c borrow (server_int.h) ------------------ */
+
+const struct api_env *api_srv_env(const struct api_server *srv)
+{
+	return &srv->env;
+}
+
+void api_srv_respond_error(struct api_server *srv, struct net_req *req, int method, int code, const char *detail,
+			   int retry_after)
+{
+	respond_error(srv, req, method, code, detail, retry_after);
+}
+
+void api_srv_respond_json(struct api_server *srv, struct net_req *req, int method, int status, const char *body,
+			  size_t len)
+{
+	respond(srv, req, method, status, body, len, 0);
+}
+
+void api_srv_observe(struct api_server *srv, const struct net_req *req, int method, int status)
+{
+	metrics_observe(&srv->metrics, method, status, (double)(uv_hrtime() - req->start_ns) / 1e9);
+}
+
+void api_srv_call(struct api_server *srv, struct net_req *req, const char *name, json_t *params)
+{
+	const struct api_method *m = api_method_find(name);
+	struct api_job *job;
+
+	if (!m || !params || !(job = job_new(srv, (int)(m - api_methods), req->peer_ip, bearer(req->authorization)))) {
+		json_decref(params);
+		respond_error(srv, req, m ? (int)(m - api_methods) : -1, m ? PLC_SERVER_BUSY : PLC_METHOD_NOT_FOUND,
+			      m ? "out of memory" : "no such API method", 0);
+		return;
+	}
+	job->req = req;
+	job->params = params;
+	if (job_start(job, phase_read, after_read) < 0) {
+		json_decref(job->params);
+		free(job);
+		respond_error(srv, req, (int)(m - api_methods), PLC_SERVER_BUSY, "could not queue the call", 0);
+	}
+}
+
+void api_srv_hold(struct api_server *srv)
+{
+	srv->inflight++;
+}
+
+void api_srv_unhold(struct api_server *srv)
+{
+	srv->inflight--;
+}
+
+int api_srv_closing(const struct api_server *srv)
+{
+	return srv->closing;
 }
 
 /* A write the server makes on its own behalf (presence, pruning). */
@@ -944,8 +1018,10 @@ struct api_server *api_server_new(uv_loop_t *loop, struct core *core, struct sto
 		}
 		pl_log(log, PL_LOG_INFO, "web app: %zu files from %s", static_site_count(srv->site), cfg->web_root);
 	}
-	if (!(srv->net = net_server_new(loop, &lim, on_request, srv)))
+	srv->env = (struct api_env){loop, core, writer, readers, cfg, log, srv->session_limits};
+	if (!(srv->net = net_server_new(loop, &lim, on_request, srv)) || !(srv->uploads = uploads_new(srv)))
 		goto fail;
+	net_server_set_head_cb(srv->net, on_head);
 	uv_timer_init(loop, &srv->prune_timer);
 	srv->prune_timer.data = srv;
 	uv_timer_start(&srv->prune_timer, on_prune, 60000, 3600000);
@@ -974,6 +1050,7 @@ void api_server_close(struct api_server *srv)
 	}
 	net_server_close(srv->net);
 	hub_close(srv->hub);
+	uploads_close(srv->uploads);
 	uv_close((uv_handle_t *)&srv->prune_timer, NULL);
 }
 
@@ -982,6 +1059,7 @@ void api_server_free(struct api_server *srv)
 	if (!srv)
 		return;
 	net_server_free(srv->net);
+	uploads_free(srv->uploads);
 	hub_free(srv->hub);
 	static_site_free(srv->site);
 	rl_table_free(srv->ip_limits);

@@ -79,7 +79,18 @@
 	X(APPEAL_NOT_FOUND, 400, "no such appeal")                                          \
 	X(APPEAL_DECIDED, 400, "this appeal was already decided")                           \
 	X(APPEAL_SAME_MODERATOR, 403, "an appeal is decided by a moderator other than the one who decided the case") \
-	X(ROLE_INVALID, 400, "role is moderator, senior_moderator or admin")
+	X(ROLE_INVALID, 400, "role is moderator, senior_moderator or admin") \
+	X(FILE_TOO_BIG, 413, "the file is larger than the limit")                          \
+	X(FILE_EMPTY, 400, "the file is empty")                                            \
+	X(FILE_TYPE_INVALID, 400, "this kind of file is not accepted here (the type is told from its bytes)") \
+	X(PHOTO_INVALID, 400, "the photo cannot be decoded: corrupt, truncated, or not JPEG, PNG or WebP") \
+	X(PHOTO_INVALID_DIMENSIONS, 400, "the photo has more pixels than the limit")      \
+	X(FILE_ID_INVALID, 400, "no such file")                                            \
+	X(FILE_FORBIDDEN, 403, "you cannot see this file: it is in no chat of yours")      \
+	X(FILE_REFUSED, 403, "the file was refused by the platform's content checks")      \
+	X(MEDIA_CAPTION_TOO_LONG, 400, "captions are at most 1024 characters")             \
+	X(UPLOADS_TOO_MANY, 429, "too many uploads at once; wait for one to finish")       \
+	X(RANGE_NOT_SATISFIABLE, 416, "the requested range is not in the file")
 
 enum pl_code {
 #define PL_CODE_ENUM(name, status, msg) PLC_##name,

@@ -31,6 +31,21 @@
 
 struct bus_events;
 struct rl_table;
+struct blob_store;
+struct blob_temp;
+struct media_sniffer;
+
+/* Media (media.c, docs/media.md): where files are kept and their limits. */
+struct core_media {
+	struct blob_store *blobs;          /* owned by main */
+	struct media_sniffer *sniffer;     /* owned by main */
+	struct safety_upload_chain chain;  /* every upload, and every new use of a stored file */
+	uint64_t photo_max_bytes;
+	uint64_t file_max_bytes;
+	uint64_t photo_max_pixels;
+	unsigned photo_max_side;
+	int64_t grace;                     /* seconds an unreferenced blob is kept */
+};
 
 /* Shared, read-mostly state of the domain layer.  Owned by parleyd's main. */
 struct core {
@@ -48,6 +63,7 @@ struct core {
 	struct rl_table *notice_limits; /* submitNotice per IP (owned by main) */
 	double notices_per_hour;
 	int64_t system_uid;         /* @parley_safety, set by core_mod_bootstrap at start-up; 0 = look it up */
+	struct core_media media;
 };
 
 struct core_tx {
@@ -292,5 +308,97 @@ const char *core_viewer_country(struct core_tx *tx);
 
 /* Records what a chat admin did (delete, ban) in a chat with cases. */
 int core_mod_admin_action(struct core_tx *tx, int64_t chat_id, int action, int64_t msg_id, int64_t user_id);
+
+/* --- media (media.c, docs/media.md) ----------------------------------------
+ * A file is a row of the store (struct store_file: file_id, kind, type,
+ * name, size) over a content-addressed blob; a photo is a group of files,
+ * one per size.  Uploads are processed on worker threads
+ * (core_upload_process, with tx->s NULL), then registered by the writer in
+ * two commits around moving the bytes into place (core_upload_reserve,
+ * core_upload_place on a worker, core_upload_publish), so that no stored
+ * row ever names bytes that are not there, and no bytes are left that no
+ * row names. */
+
+#define CORE_FILE_UNIQUE_SZ 24       /* file_unique_id, NUL included */
+
+/* The file_unique_id of a blob: the same for the same bytes (Bot API). */
+void core_file_unique_id(const char *sha256, char out[CORE_FILE_UNIQUE_SZ]);
+/* A new random file_id. */
+void core_file_id_new(char out[STORE_FILE_ID_SZ]);
+/* A file name from an upload as kept: valid UTF-8 (bad bytes become '_'),
+ * no control characters, slashes or backslashes, no leading or trailing
+ * dots and spaces, at most PL_FILE_NAME_MAX characters; "" if nothing is
+ * left.  out has STORE_FILE_NAME_SZ bytes. */
+void core_file_name_clean(const char *in, char out[STORE_FILE_NAME_SZ]);
+/* The path getFile gives ("photos/<file_id>.jpg"), served at GET /file/<path>. */
+void core_file_path(const struct store_file *f, char *out, size_t len);
+/* The file_id in a path core_file_path made (or any ".../<file_id>[.ext]"). */
+int core_file_path_id(const char *path, char out[STORE_FILE_ID_SZ]);
+
+/* Looks file_id up (FILE_ID_INVALID if there is none or its bytes are no
+ * longer kept) and checks that tx->uid may see it (FILE_FORBIDDEN): its
+ * uploader, or anyone who can read a chat holding it in a message not
+ * deleted for everyone (anyone at all for a public channel, tx->uid 0
+ * too). */
+int core_file_get(struct core_tx *tx, const char *file_id, struct store_file *out);
+/* The files one file_id brings into a message: every size of a photo,
+ * smallest first, else the file alone; *n of them (at most
+ * MEDIA_PHOTO_SIZES_MAX, 4). */
+int core_file_set(struct core_tx *tx, const struct store_file *f, struct store_file *out, size_t *n);
+
+/* Sends a message carrying files (one photo's sizes, or one file) with a
+ * caption ("" for none, at most PL_CAPTION_MAX characters) in a's chat:
+ * posting rights, the reply, the message chain over the caption, the
+ * upload chain over each file (hash only) and that each file's bytes are
+ * still kept are checked.  Writer. */
+int core_media_send(struct core_tx *tx, struct core_access *a, const struct store_file *files, size_t n,
+		    const char *caption, int64_t reply_to, struct store_message *out);
+/* Gives message (dst_chat, dst_id) the files of (src_chat, src_id), if any
+ * (forwarding), through the upload chain again.  Writer. */
+int core_media_copy(struct core_tx *tx, int64_t src_chat, int64_t src_id, int64_t dst_chat, int64_t dst_id);
+/* 1 if the message carries files, 0 if not, or a negative pl_err. */
+int core_message_has_media(struct core_tx *tx, int64_t chat_id, int64_t msg_id);
+
+/* One file an upload stores. */
+struct core_upload_item {
+	struct blob_temp *temp;            /* its bytes, until placed */
+	struct store_file file;            /* sha256, kind, mime, name, size, width, height, duration */
+	int need;                          /* the bytes must be moved into place (reserve says) */
+};
+
+/* What an upload stores: a photo's sizes (smallest first), or one file. */
+struct core_upload {
+	size_t n;
+	struct core_upload_item items[4];
+};
+
+/* Worker thread (tx->s NULL; tx->uid the uploader): finishes orig (the
+ * uploaded bytes, taken over whatever happens), tells its type from the
+ * bytes and checks it against kind (FILE_EMPTY, FILE_TYPE_INVALID,
+ * FILE_TOO_BIG), and for a photo decodes it (PHOTO_INVALID,
+ * PHOTO_INVALID_DIMENSIONS), runs the upload chain with the pixels and
+ * makes its sizes as new objects (the original bytes are never kept); any
+ * other file is kept as it is after the upload chain.  name is the file
+ * name as sent (may be NULL), duration the sender's (voice, video). */
+int core_upload_process(struct core_tx *tx, int kind, struct blob_temp *orig, const char *name, int64_t duration,
+			struct core_upload *out);
+/* Writer: registers the blobs before their bytes move (sets need). */
+int core_upload_reserve(struct core_tx *tx, struct core_upload *up);
+/* Worker, after the reserve committed: moves the bytes that need it into
+ * place and drops the others. */
+int core_upload_place(struct core *c, struct core_upload *up);
+/* Writer, after placing: the blobs become live and the files are made
+ * (up->items[i].file gets its id and file_id); a photo's sizes share a
+ * group.  SERVER_BUSY if a blob was collected meanwhile (the upload took
+ * longer than the grace period). */
+int core_upload_publish(struct core_tx *tx, struct core_upload *up);
+/* Worker: drops the objects still held (failure paths). */
+void core_upload_release(struct core_upload *up);
+
+/* Writer: the collector's step.  Removes the bytes of blobs marked dying
+ * in an earlier commit (into the blob store's trash) with their rows, then
+ * marks the blobs unreferenced for longer than the grace period dying.
+ * Empty the trash after the commit (blob_trash_empty, on a worker). */
+int core_media_gc(struct core_tx *tx, int limit, int64_t *removed, int64_t *marked);
 
 #endif

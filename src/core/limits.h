@@ -42,4 +42,12 @@
 #define PL_EXPORT_MAX 1000         /* statements per exportStatements page */
 #define PL_CASE_SIGNALS_MAX 200    /* signals listed per case in getCase (newest) */
 
+/* Media (docs/media.md; the byte and pixel limits are settings). */
+#define PL_CAPTION_MAX 1024        /* caption of a photo, document, voice note or video */
+#define PL_FILE_NAME_MAX 255       /* characters of a file name kept (longer ones are cut) */
+#define PL_DURATION_MAX 86400      /* seconds of a voice note or video, as the sender says */
+#define PL_UPLOAD_FIELDS_MAX 16    /* form fields of one multipart upload */
+#define PL_UPLOAD_FIELD_MAX 8192   /* bytes of one form field (not the file) */
+#define PL_FILE_CHATS_CHECKED 100  /* chats holding a file looked at to grant access */
+
 #endif

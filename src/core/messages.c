@@ -7,6 +7,7 @@
 
 #include "bus/bus.h"
 #include "core/core.h"
+#include "core/core_int.h"
 #include "util/utf8.h"
 
 static void ev(struct core_tx *tx, int type, int64_t chat, int64_t msg, int64_t user, int64_t value)
@@ -67,7 +68,7 @@ int core_message_get(struct core_tx *tx, struct core_access *a, int64_t msg_id, 
 }
 
 /* Refuses posting where the chat or a block forbids it. */
-static int check_post(struct core_tx *tx, struct core_access *a)
+int core_post_check(struct core_tx *tx, struct core_access *a)
 {
 	int64_t peer;
 	int rc;
@@ -94,7 +95,7 @@ static int check_post(struct core_tx *tx, struct core_access *a)
 }
 
 /* Runs the safety chain over a message about to be committed. */
-static int check_safety(struct core_tx *tx, struct core_access *a, const char *text)
+int core_text_safety(struct core_tx *tx, struct core_access *a, const char *text)
 {
 	struct safety_msg m = {tx->uid, a->chat.id, a->chat.type, text, strlen(text), tx->mono};
 	struct safety_result r;
@@ -105,7 +106,7 @@ static int check_safety(struct core_tx *tx, struct core_access *a, const char *t
 	return core_fail(tx, PL_DENIED, r.code, "%s", r.reason[0] ? r.reason : "refused by policy");
 }
 
-static int append(struct core_tx *tx, struct core_access *a, struct store_message *m)
+int core_message_append(struct core_tx *tx, struct core_access *a, struct store_message *m)
 {
 	int rc;
 
@@ -123,7 +124,7 @@ int core_message_send(struct core_tx *tx, struct core_access *a, const char *tex
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = check_post(tx, a)) < 0 || (rc = core_text_check(tx, text)) < 0)
+	if ((rc = core_post_check(tx, a)) < 0 || (rc = core_text_check(tx, text)) < 0)
 		return rc;
 	if (reply_to) {
 		struct store_message r;
@@ -131,7 +132,7 @@ int core_message_send(struct core_tx *tx, struct core_access *a, const char *tex
 			return rc;
 		store_message_release(&r);
 	}
-	if ((rc = check_safety(tx, a, text)) < 0)
+	if ((rc = core_text_safety(tx, a, text)) < 0)
 		return rc;
 	out->chat_id = a->chat.id;
 	out->sender_id = tx->uid;
@@ -140,7 +141,7 @@ int core_message_send(struct core_tx *tx, struct core_access *a, const char *tex
 	out->text = strdup(text);
 	if (!out->text)
 		return core_fail(tx, PL_NOMEM, PLC_INTERNAL, "out of memory");
-	return append(tx, a, out);
+	return core_message_append(tx, a, out);
 }
 
 int core_message_forward(struct core_tx *tx, struct core_access *dst, struct core_access *src, int64_t msg_id,
@@ -150,13 +151,13 @@ int core_message_forward(struct core_tx *tx, struct core_access *dst, struct cor
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = check_post(tx, dst)) < 0 || (rc = core_message_get(tx, src, msg_id, &orig)) < 0)
+	if ((rc = core_post_check(tx, dst)) < 0 || (rc = core_message_get(tx, src, msg_id, &orig)) < 0)
 		return rc;
 	if (orig.service) {
 		store_message_release(&orig);
 		return core_fail(tx, PL_INVAL, PLC_MESSAGE_NOT_FOUND, "service messages cannot be forwarded");
 	}
-	if ((rc = check_safety(tx, dst, orig.text)) < 0) {
+	if ((rc = core_text_safety(tx, dst, orig.text)) < 0) {
 		store_message_release(&orig);
 		return rc;
 	}
@@ -177,7 +178,10 @@ int core_message_forward(struct core_tx *tx, struct core_access *dst, struct cor
 		out->fwd_user_id = orig.sender_id;
 		out->fwd_date = orig.date;
 	}
-	return append(tx, dst, out);
+	if ((rc = core_message_append(tx, dst, out)) < 0)
+		return rc;
+	/* A photo or file travels with its message (checked again on the way). */
+	return core_media_copy(tx, src->chat.id, msg_id, dst->chat.id, out->id);
 }
 
 int core_message_edit(struct core_tx *tx, struct core_access *a, int64_t msg_id, const char *text,
@@ -189,6 +193,12 @@ int core_message_edit(struct core_tx *tx, struct core_access *a, int64_t msg_id,
 		return rc;
 	if (out->sender_id != tx->uid || out->service || !a->is_member) {
 		rc = core_fail(tx, PL_DENIED, PLC_MESSAGE_EDIT_FORBIDDEN, "only the sender can edit a message");
+		goto fail;
+	}
+	if ((rc = core_message_has_media(tx, a->chat.id, msg_id)) != 0) {
+		rc = rc < 0 ? core_fail(tx, rc, PLC_INTERNAL, "media lookup failed")
+			    : core_fail(tx, PL_DENIED, PLC_MESSAGE_EDIT_FORBIDDEN,
+					"this message carries a photo or file: its caption cannot be edited as text");
 		goto fail;
 	}
 	if ((rc = core_text_check(tx, text)) < 0)

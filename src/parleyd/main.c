@@ -26,7 +26,9 @@
 #include "api/server.h"
 #include "bus/bus.h"
 #include "core/core.h"
+#include "media/media.h"
 #include "safety/audit.h"
+#include "store/blob.h"
 #include "store/store.h"
 #include "store/writer.h"
 #include "util/config.h"
@@ -47,6 +49,8 @@ struct parleyd {
 	struct store_writer *writer;
 	struct bus *bus;
 	struct api_server *api;
+	struct blob_store *blobs;       /* uploaded files (docs/media.md) */
+	struct media_sniffer *sniffer;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain;
 	int stopping;
@@ -208,7 +212,40 @@ static int init_core(struct parleyd *d)
 	safety_chain_init(&c->chain);
 	safety_chain_add(&c->chain, "flood", safety_flood_check, &d->flood);
 	safety_chain_add(&c->chain, "allow", safety_allow_check, NULL);
+	/* Media: limits, and the chain every upload passes (hash banks go
+	 * before "allow"). */
+	c->media.photo_max_bytes = (uint64_t)d->cfg.photo_max_bytes;
+	c->media.file_max_bytes = (uint64_t)d->cfg.file_max_bytes;
+	c->media.photo_max_pixels = (uint64_t)d->cfg.photo_max_pixels;
+	c->media.photo_max_side = (unsigned)d->cfg.photo_max_side;
+	c->media.grace = d->cfg.blob_grace_seconds;
+	safety_upload_chain_init(&c->media.chain);
+	safety_upload_chain_add(&c->media.chain, "allow", safety_upload_allow, NULL);
 	return init_safety(d);
+}
+
+/* The blob store (temporary files a crash left are deleted now, before any
+ * upload runs) and libmagic. */
+static int init_media(struct parleyd *d)
+{
+	char err[512];
+	int64_t removed = 0;
+
+	if (!(d->blobs = blob_local_open(d->cfg.data, err, sizeof err))) {
+		fprintf(stderr, "parleyd: cannot open the file store: %s\n", err);
+		return -1;
+	}
+	if (blob_clean(d->blobs, &removed) < 0)
+		pl_log(&d->log, PL_LOG_WARN, "files: could not remove every leftover temporary file");
+	else if (removed)
+		pl_log(&d->log, PL_LOG_INFO, "files: %lld leftover temporary file(s) removed", (long long)removed);
+	if (!(d->sniffer = media_sniffer_new(err, sizeof err))) {
+		fprintf(stderr, "parleyd: %s\n", err);
+		return -1;
+	}
+	d->core.media.blobs = d->blobs;
+	d->core.media.sniffer = d->sniffer;
+	return 0;
 }
 
 static int open_store(struct parleyd *d, long long *messages)
@@ -639,6 +676,8 @@ static void cleanup(struct parleyd *d)
 	bus_free(d->bus);
 	store_pool_release(&d->readers);
 	store_close(d->wstore);
+	media_sniffer_free(d->sniffer);
+	blob_close(d->blobs);
 	uv_loop_close(&d->loop);
 }
 
@@ -681,7 +720,7 @@ int main(int argc, char **argv)
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	if (uv_loop_init(&d->loop) < 0)
 		goto out;
-	if (open_store(d, &messages) == 0 && serve(d, messages) == 0)
+	if (open_store(d, &messages) == 0 && init_media(d) == 0 && serve(d, messages) == 0)
 		rc = 0;
 	cleanup(d);
 out:

@@ -68,4 +68,45 @@ int safety_flood_check(void *ctx, const struct safety_msg *m, struct safety_resu
 /* The default policy: always ALLOW. */
 int safety_allow_check(void *ctx, const struct safety_msg *m, struct safety_result *r);
 
+/* --- uploads (upload.c, docs/media.md) ------------------------------------
+ * Every uploaded file passes its own chain before it can be used in a
+ * message: with its SHA-256 and, for photos, the decoded pixels, so that a
+ * hash bank (exact SHA-256, or a perceptual hash of the pixels) can refuse a
+ * known-bad image before anyone receives it.  The same chain runs again,
+ * with the hash only, when a stored file is attached to another message
+ * (sent again by file_id, or forwarded), so a bank that learns of a file
+ * later stops its spread.  Same rules as the message chain: first ALLOW or
+ * DENY decides, all-DEFER denies; a DENY without a code is FILE_REFUSED.
+ * Checks run on worker threads, several at once: a check must be
+ * thread-safe.  parleyd's chain today: allow. */
+struct safety_upload {
+	int64_t user_id;
+	int kind;                  /* enum store_file_kind */
+	const char *sha256;        /* hex, of the bytes as uploaded */
+	uint64_t size;
+	const char *mime;          /* sniffed from the bytes */
+	const unsigned char *rgb;  /* photos at upload: 8-bit RGB, upright; else NULL */
+	unsigned width, height;    /* of rgb */
+};
+
+typedef int (*safety_upload_cb)(void *ctx, const struct safety_upload *u, struct safety_result *r);
+
+struct safety_upload_chain {
+	struct {
+		const char *name;
+		safety_upload_cb cb;
+		void *ctx;
+	} checks[SAFETY_CHAIN_MAX];
+	size_t n;
+};
+
+void safety_upload_chain_init(struct safety_upload_chain *c);
+/* Appends a check.  Returns 0 or PL_TOOBIG. */
+int safety_upload_chain_add(struct safety_upload_chain *c, const char *name, safety_upload_cb cb, void *ctx);
+/* Runs the chain; returns SAFETY_ALLOW or SAFETY_DENY (r says why). */
+int safety_upload_chain_run(const struct safety_upload_chain *c, const struct safety_upload *u,
+			    struct safety_result *r);
+/* The default policy for uploads: always ALLOW. */
+int safety_upload_allow(void *ctx, const struct safety_upload *u, struct safety_result *r);
+
 #endif

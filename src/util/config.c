@@ -55,6 +55,13 @@ static const struct directive directives[] = {
 	L(rate_notices_ip_per_hour, 1, 1000000000, "20", "submitNotice calls per IP address per hour, trusted flaggers exempt (burst the same)"),
 	S(platform_name, "Parley", "Platform name in statements of reasons and their DSA export (platform_name)"),
 	S(terms_url, "", "URL of the terms of service cited by decisions on terms grounds; default PUBLIC_URL/terms"),
+	L(photo_max_bytes, 1024, 1073741824, "10485760", "Largest photo upload (sendPhoto); more is answered 413 FILE_TOO_BIG"),
+	L(file_max_bytes, 1024, 1099511627776, "2147483648", "Largest file upload (documents, voice notes, videos); more is answered 413 FILE_TOO_BIG"),
+	L(photo_max_pixels, 1, 1000000000, "40000000", "Pixels of a photo (width x height, read from its header before decoding); more is PHOTO_INVALID_DIMENSIONS"),
+	L(photo_max_side, 90, 10000, "2560", "Longest side of the largest size kept of a photo; smaller sizes are 90, 320 and 800"),
+	L(upload_concurrency_per_user, 1, 1000, "4", "Uploads one user may have in progress at once; more is answered 429 UPLOADS_TOO_MANY"),
+	L(uploads_max, 1, 100000, "64", "Uploads in progress on the server at once (each holds up to 2 MiB of buffers)"),
+	L(blob_grace_seconds, 1, 31536000, "86400", "A stored file no message refers to is deleted this long after it lost its last reference (or was uploaded)"),
 };
 
 #define NDIR (sizeof directives / sizeof directives[0])

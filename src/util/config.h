@@ -49,6 +49,13 @@ struct pl_config {
 	long rate_notices_ip_per_hour;
 	char platform_name[128];
 	char terms_url[PL_CONFIG_STR_SZ];
+	long photo_max_bytes;
+	long file_max_bytes;
+	long photo_max_pixels;
+	long photo_max_side;
+	long upload_concurrency_per_user;
+	long uploads_max;
+	long blob_grace_seconds;
 };
 
 /* Fills c with the built-in defaults. */
