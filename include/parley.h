@@ -213,6 +213,39 @@ int parley_create_group(struct parley_client *c, const char *title, const int64_
 int parley_create_channel(struct parley_client *c, const char *title, const char *username,
 			  int64_t *chat_id, struct parley_error *err);
 
+/* --- files (docs/media.md) ------------------------------------------------ */
+
+/* Progress of a transfer: bytes moved so far and the total (0 if unknown).
+ * Return 0 to go on; anything else cancels (PARLEY_ECANCELED). */
+typedef int (*parley_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+
+/* Bytes of a file_id. */
+#define PARLEY_FILE_ID_MAX 63
+
+/* Uploads the file at path with API method (sendPhoto, sendDocument,
+ * sendVoice, sendVideo, or upload) as multipart/form-data, streamed from the
+ * disk (never held whole in memory): field names the file's part ("photo",
+ * "document", "voice", "video"; "file" for upload), params (a JSON object,
+ * borrowed; may be NULL) the other fields (strings as they are, numbers and
+ * booleans as text, objects as JSON).  file_name is the name sent (NULL:
+ * the path's last part).  The server tells the type from the bytes.  On
+ * success returns 0 with the reply's "result" in *result (may be NULL).
+ * There is no deadline for the whole upload: it fails when no byte moves
+ * for the client's timeout.  progress may be NULL. */
+int parley_upload(struct parley_client *c, const char *method, const char *field, json_t *params, const char *path,
+		  const char *file_name, parley_progress_cb progress, void *progress_ctx, json_t **result,
+		  struct parley_error *err);
+
+/* Downloads file_id to out_path: getFile, then GET /file/<file_path>,
+ * streamed into out_path.part, which is renamed to out_path once complete
+ * and its SHA-256 matches the server's ETag (else it is deleted and the
+ * call fails with PARLEY_EPROTO).  A out_path.part left by an interrupted
+ * download is resumed with a Range request from its size.  No deadline for
+ * the whole, as for parley_upload.  *size (may be NULL) gets the file's
+ * size.  progress may be NULL. */
+int parley_download(struct parley_client *c, const char *file_id, const char *out_path, parley_progress_cb progress,
+		    void *progress_ctx, uint64_t *size, struct parley_error *err);
+
 /* --- config file ------------------------------------------------------ */
 
 /* What the CLI keeps between runs: "key=value" lines, '#' comments. */

@@ -199,6 +199,17 @@ static int args_scan(struct args_state *st, int argc, char **argv, char **pos, i
 		const struct cli_arg *a;
 		size_t n;
 
+		/* A one-letter option ("-o PATH") is one only if the command has
+		 * it: "-100" stays a (negative) positional. */
+		if (!only_pos && s[0] == '-' && s[1] != '-' && s[1] != '\0' &&
+		    (a = args_find_option(st->cmd, s, strcspn(s, "="))) != NULL) {
+			eq = strchr(s, '=');
+			if (!eq && i + 1 >= argc)
+				return args_usage(st, "%s needs a value", a->name);
+			if (args_one(st, a, eq ? eq + 1 : argv[++i]) < 0)
+				return -1;
+			continue;
+		}
 		if (only_pos || s[0] != '-' || s[1] != '-') {
 			pos[(*npos)++] = argv[i];
 			continue;

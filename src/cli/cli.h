@@ -46,6 +46,7 @@ enum cli_type {
 	CA_TRUE,       /* option without value: sets true */
 	CA_FALSE,      /* option without value: sets false */
 	CA_PASSWORD,   /* not on the command line: read from the terminal or stdin */
+	CA_FILE,       /* a local file to upload (CF_UPLOAD): param names its form field */
 };
 
 /* Command flags. */
@@ -56,12 +57,15 @@ enum cli_flag {
 	CF_CONFIRM = 1 << 3,     /* ask for the password twice on a terminal */
 	CF_HEALTH = 1 << 4,      /* not an API call: GET /healthz */
 	CF_LISTEN = 1 << 5,      /* not one call: `parley listen` (listen.c) */
+	CF_UPLOAD = 1 << 6,      /* the method's file is uploaded from the CA_FILE argument (parley_upload) */
+	CF_DOWNLOAD = 1 << 7,    /* not one call: download file_id to "output" (parley_download) */
 };
 
 typedef void (*cli_print_cb)(FILE *out, json_t *result);
 
 /* One argument row.  name is "WORD" for a positional (in order; "WORD..."
- * for CA_TEXT/CA_INTS) or "--option META" / "--flag" for an option. */
+ * for CA_TEXT/CA_INTS) or "--option META" / "--flag" for an option ("-o
+ * META": a one-letter option). */
 struct cli_arg {
 	const char *name;
 	const char *param;    /* the JSON parameter it sets */

@@ -18,6 +18,8 @@
 #define A_FOR_ME {"--for-me", "revoke", CA_FALSE, 0, NULL, "delete only for yourself, not for everyone"}
 #define A_DEVICE {"--device NAME", "device", CA_STR, 0, NULL, "label of this session (default: parley CLI)"}
 #define A_PASSWORD {"(password)", "password", CA_PASSWORD, 1, NULL, "asked on the terminal, or one line of stdin"}
+#define A_CAPTION {"--caption TEXT", "caption", CA_STR, 0, NULL, "0-1024 characters"}
+#define A_REPLY {"--reply MESSAGE_ID", "reply_to_message_id", CA_INT, 0, NULL, "the message this one answers"}
 #define NOARGS {{0}}
 
 const struct cli_cmd cli_cmds[] = {
@@ -121,6 +123,23 @@ const struct cli_cmd cli_cmds[] = {
 	  {"--chat CHAT", "chat_id", CA_CHAT, 0, NULL, "search only this chat"}, A_LIMIT}},
 	{"view", "viewMessages", 0, cli_print_value, NULL, "Count yourself as a viewer of channel posts",
 	 {A_CHAT, {"MESSAGE_ID...", "message_ids", CA_INTS, 1, NULL, "1-100 message ids"}}},
+
+	/* --- files (uploads stream from the disk; docs/media.md) --------------- */
+	{"send-photo", "sendPhoto", CF_UPLOAD, cli_print_message, NULL,
+	 "Send a photo (JPEG, PNG or WebP; the server keeps no metadata of it)",
+	 {A_CHAT, {"FILE", "photo", CA_FILE, 1, NULL, "the picture"}, A_CAPTION, A_REPLY}},
+	{"send-file", "sendDocument", CF_UPLOAD, cli_print_message, NULL, "Send a file of any type, kept byte for byte",
+	 {A_CHAT, {"FILE", "document", CA_FILE, 1, NULL, "the file"}, A_CAPTION, A_REPLY}},
+	{"send-voice", "sendVoice", CF_UPLOAD, cli_print_message, NULL, "Send a voice note (an audio file)",
+	 {A_CHAT, {"FILE", "voice", CA_FILE, 1, NULL, "the audio file"}, A_CAPTION, A_REPLY,
+	  {"--duration SECONDS", "duration", CA_INT, 0, NULL, "its length"}}},
+	{"send-video", "sendVideo", CF_UPLOAD, cli_print_message, NULL, "Send a video (kept as it is)",
+	 {A_CHAT, {"FILE", "video", CA_FILE, 1, NULL, "the video file"}, A_CAPTION, A_REPLY,
+	  {"--duration SECONDS", "duration", CA_INT, 0, NULL, "its length"}}},
+	{"download", "getFile", CF_DOWNLOAD, cli_print_kv, NULL,
+	 "Download a file by its file_id (an interrupted download is resumed)",
+	 {{"FILE_ID", "file_id", CA_STR, 1, NULL, "from a message's photo, document, voice or video"},
+	  {"-o PATH", "output", CA_STR, 0, NULL, "where to write it (default: the name of its file_path, here)"}}},
 
 	/* --- live updates ------------------------------------------------------ */
 	{"listen", NULL, CF_LISTEN, cli_print_ok, NULL,

@@ -196,6 +196,75 @@ static int cli_params_complete(struct cli_run *r)
 	return 0;
 }
 
+/* Progress of a transfer on a terminal: "\r 42%" now and then. */
+static int cli_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	int *last = ctx;
+	int pct = total ? (int)(done * 100 / total) : -1;
+
+	if (pct >= 0 && pct != *last) {
+		*last = pct;
+		fprintf(stderr, "\r%3d%%", pct);
+		if (pct == 100)
+			fputc('\n', stderr);
+	}
+	return 0;
+}
+
+/* send-photo and the others: the CA_FILE argument's path goes up as the
+ * file part named by its row; every other parameter as a form field. */
+static int cli_upload(struct cli_run *r)
+{
+	const struct cli_arg *fa = NULL;
+	char *path;
+	int last = -1, rc;
+
+	for (const struct cli_arg *a = r->cmd->args; a < r->cmd->args + CLI_ARGS_MAX && a->name; a++)
+		if (a->type == CA_FILE)
+			fa = a;
+	if (!fa || !json_string_value(json_object_get(r->params, fa->param))) {
+		snprintf(r->err.code, sizeof(r->err.code), "INVALID_ARGUMENT");
+		snprintf(r->err.description, sizeof(r->err.description), "no file to upload");
+		return PARLEY_EINVAL;
+	}
+	if (!(path = strdup(json_string_value(json_object_get(r->params, fa->param)))))
+		return PARLEY_ENOMEM;
+	json_object_del(r->params, fa->param);
+	rc = parley_upload(r->client, r->method, fa->param, r->params, path, NULL, isatty(2) ? cli_progress : NULL,
+			   &last, &r->result, &r->err);
+	free(path);
+	return rc;
+}
+
+/* download: the default path is the last part of the file's file_path. */
+static int cli_download(struct cli_run *r)
+{
+	const char *file_id = json_string_value(json_object_get(r->params, "file_id"));
+	const char *out = json_string_value(json_object_get(r->params, "output")), *fp, *base;
+	json_t *file = NULL, *p;
+	char path[1024];
+	uint64_t size = 0;
+	int last = -1, rc;
+
+	if (!out) {
+		if (!(p = json_pack("{s:s}", "file_id", file_id)))
+			return PARLEY_ENOMEM;
+		rc = parley_call(r->client, "getFile", p, &file, &r->err);
+		json_decref(p);
+		if (rc < 0)
+			return rc;
+		fp = json_string_value(json_object_get(file, "file_path"));
+		base = fp && strrchr(fp, '/') ? strrchr(fp, '/') + 1 : fp;
+		snprintf(path, sizeof(path), "%s", base && *base && strcmp(base, "..") ? base : file_id);
+		json_decref(file);
+		out = path;
+	}
+	rc = parley_download(r->client, file_id, out, isatty(2) ? cli_progress : NULL, &last, &size, &r->err);
+	if (rc == 0)
+		r->result = json_pack("{s:s, s:s, s:I}", "file_id", file_id, "saved_to", out, "file_size", (json_int_t)size);
+	return rc;
+}
+
 static int cli_execute(struct cli_run *r)
 {
 	int rc;
@@ -203,6 +272,10 @@ static int cli_execute(struct cli_run *r)
 	if (r->cmd->flags & CF_HEALTH) {
 		rc = parley_health(r->client, &r->err);
 		r->result = rc == 0 ? json_true() : NULL;
+	} else if (r->cmd->flags & CF_UPLOAD) {
+		rc = cli_upload(r);
+	} else if (r->cmd->flags & CF_DOWNLOAD) {
+		rc = cli_download(r);
 	} else {
 		rc = parley_call(r->client, r->method, r->params, &r->result, &r->err);
 	}

@@ -339,15 +339,40 @@ static int print_service(FILE *out, json_t *m, const char *sender)
 	return 1;
 }
 
+/* "[photo 1280x960 <file_id>] " for a message with files (the largest
+ * size of a photo): the file_id is what `parley download` takes. */
+static int print_media(FILE *out, json_t *m)
+{
+	static const char *const kinds[] = {"document", "voice", "video"};
+	json_t *ph = json_object_get(m, "photo"), *f;
+
+	if (json_is_array(ph) && json_array_size(ph) > 0) {
+		f = json_array_get(ph, json_array_size(ph) - 1);
+		fprintf(out, "[photo %lldx%lld %s] ", (long long)print_int(f, "width"), (long long)print_int(f, "height"),
+			print_str(f, "file_id") ? print_str(f, "file_id") : "?");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if ((f = json_object_get(m, kinds[i])) != NULL) {
+			fprintf(out, "[%s %s%s%lld bytes %s] ", kinds[i], print_str(f, "file_name") ? print_str(f, "file_name") : "",
+				print_str(f, "file_name") ? ", " : "", (long long)print_int(f, "file_size"),
+				print_str(f, "file_id") ? print_str(f, "file_id") : "?");
+			return 1;
+		}
+	return 0;
+}
+
 void cli_print_message(FILE *out, json_t *m)
 {
 	char when[PRINT_TIME_MAX];
 	json_t *reply = json_object_get(m, "reply_to_message"), *origin = json_object_get(m, "forward_origin");
 	const char *text = print_str(m, "text"), *sender = print_sender(m);
+	int media = json_object_get(m, "photo") || json_object_get(m, "document") || json_object_get(m, "voice") ||
+		    json_object_get(m, "video");
 
 	print_time(print_int(m, "date"), when, sizeof(when));
 	fprintf(out, "[#%lld %s] ", (long long)print_int(m, "message_id"), when);
-	if (!text && print_service(out, m, sender)) {
+	if (!text && !media && print_service(out, m, sender)) {
 		fputc('\n', out);
 		return;
 	}
@@ -357,6 +382,8 @@ void cli_print_message(FILE *out, json_t *m)
 	fprintf(out, ": ");
 	if (origin)
 		fprintf(out, "[forwarded from %s] ", print_origin(origin));
+	if (media && print_media(out, m))
+		text = print_str(m, "caption");
 	fputs(text ? text : "", out);
 	if (json_object_get(m, "edit_date"))
 		fprintf(out, " (edited)");
@@ -404,6 +431,9 @@ static void print_last(FILE *out, json_t *m)
 		fputc('-', out);
 		return;
 	}
+	if (!text && (json_object_get(m, "photo") || json_object_get(m, "document") || json_object_get(m, "voice") ||
+		      json_object_get(m, "video")))
+		text = json_object_get(m, "photo") ? "[photo]" : "[file]";
 	if (!text && print_service(out, m, sender))
 		return;
 	snprintf(line, sizeof(line), "%.*s: ", PRINT_NAME_MAX / 2, sender);

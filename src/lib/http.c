@@ -12,6 +12,12 @@
  * EPIPE/ECONNRESET, or EOF/reset before any reply byte), the request is sent
  * once more on a fresh connection.  After a reply byte has arrived nothing is
  * retried: the server may have acted on the request.
+ *
+ * Streamed transfers (files.c): a request body may go on with the bytes of
+ * a file, read with pread in HTTP_READ_CHUNK pieces (so that a retry sends
+ * them again from the start), and a 2xx reply's body may go to a sink
+ * instead of memory, with no size limit.  Their deadline is one of
+ * progress: every wait may last the client's timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +61,9 @@ enum http_state {
 };
 
 struct http_parser {
+	const struct parley_http_req *req;
+	struct parley_http_resp *resp;
+	uint64_t sunk;      /* body bytes handed to req->sink */
 	int state;          /* enum http_state */
 	int status;
 	int keep_alive;     /* the connection may carry another request */
@@ -104,6 +113,13 @@ int parley_fd_wait(int fd, short events, int64_t deadline, const volatile sig_at
 		if (errno != EINTR)
 			return PARLEY_ENETWORK;
 	}
+}
+
+/* The deadline of one wait: the request's, or during a streamed transfer
+ * the client's timeout from now. */
+static int64_t http_wait_deadline(const struct parley_client *c, int64_t deadline)
+{
+	return c->io_idle_ms > 0 ? parley_now_ms() + c->io_idle_ms : deadline;
 }
 
 static int http_timeout(struct parley_client *c, struct parley_error *err)
@@ -231,9 +247,11 @@ static int http_build(struct parley_client *c, const struct parley_http_req *req
 	if (!http_visible(req->method, 0) || !*req->method || req->path[0] != '/' ||
 	    !http_visible(req->path, 0) || (req->content_type && !http_visible(req->content_type, 1)))
 		return parley_error_set(err, PARLEY_EINVAL, "invalid HTTP method, path or content type");
-	if (req->body_len > PARLEY_REQUEST_MAX)
+	if (req->body_len > PARLEY_REQUEST_MAX || req->tail_len > PARLEY_REQUEST_MAX)
 		return parley_error_set(err, PARLEY_ETOOBIG, "request body larger than %u bytes",
 					PARLEY_REQUEST_MAX);
+	if (req->range && !http_visible(req->range, 1))
+		return parley_error_set(err, PARLEY_EINVAL, "invalid Range header");
 	parley_buf_init(out, HTTP_REQ_HEAD_MAX + PARLEY_REQUEST_MAX);
 	rc = parley_buf_addf(out, "%s %s%s HTTP/1.1\r\nHost: %s%s%s%s%s\r\n", req->method, c->url.prefix,
 			     req->path, c->url.ipv6 ? "[" : "", c->url.host, c->url.ipv6 ? "]" : "",
@@ -245,8 +263,11 @@ static int http_build(struct parley_client *c, const struct parley_http_req *req
 		rc = parley_buf_addf(out, "Authorization: Bearer %s\r\n", c->token);
 	if (rc == 0 && req->content_type)
 		rc = parley_buf_addf(out, "Content-Type: %s\r\n", req->content_type);
-	if (rc == 0 && (req->body_len || req->content_type))
-		rc = parley_buf_addf(out, "Content-Length: %zu\r\n", req->body_len);
+	if (rc == 0 && req->range)
+		rc = parley_buf_addf(out, "Range: %s\r\n", req->range);
+	if (rc == 0 && (req->body_len || req->content_type || req->body_fd_len || req->tail_len))
+		rc = parley_buf_addf(out, "Content-Length: %llu\r\n",
+				     (unsigned long long)(req->body_len + req->body_fd_len + req->tail_len));
 	if (rc == 0)
 		rc = parley_buf_add(out, "\r\n", 2);
 	if (rc == 0 && req->body_len)
@@ -258,15 +279,15 @@ static int http_build(struct parley_client *c, const struct parley_http_req *req
 	return 0;
 }
 
-static int http_send_all(struct parley_client *c, const struct parley_buf *out, int64_t deadline,
-			 struct parley_error *err)
+static int http_send_bytes(struct parley_client *c, const char *p, size_t len, int64_t deadline,
+			   struct parley_error *err)
 {
 	size_t off = 0;
 	ssize_t n;
 	int rc;
 
-	while (off < out->len) {
-		n = send(c->fd, out->p + off, out->len - off, MSG_NOSIGNAL);
+	while (off < len) {
+		n = send(c->fd, p + off, len - off, MSG_NOSIGNAL);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -274,7 +295,7 @@ static int http_send_all(struct parley_client *c, const struct parley_buf *out, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((rc = parley_fd_wait(c->fd, POLLOUT, deadline, NULL)) == PARLEY_ETIMEDOUT)
+			if ((rc = parley_fd_wait(c->fd, POLLOUT, http_wait_deadline(c, deadline), NULL)) == PARLEY_ETIMEDOUT)
 				return http_timeout(c, err);
 			if (rc < 0)
 				return parley_error_set(err, rc, "poll failed while sending");
@@ -286,6 +307,34 @@ static int http_send_all(struct parley_client *c, const struct parley_buf *out, 
 					n < 0 ? strerror(errno) : "no progress");
 	}
 	return 0;
+}
+
+/* Sends the request: the built head and body, the file's bytes, the tail. */
+static int http_send_all(struct parley_client *c, const struct parley_http_req *req, const struct parley_buf *out,
+			 int64_t deadline, struct parley_error *err)
+{
+	char buf[HTTP_READ_CHUNK];
+	uint64_t off = 0, total = req->body_fd_len;
+	int rc;
+
+	if ((rc = http_send_bytes(c, out->p, out->len, deadline, err)) != 0)
+		return rc;
+	while (off < total) {
+		size_t want = total - off < sizeof(buf) ? (size_t)(total - off) : sizeof(buf);
+		ssize_t n = pread(req->body_fd, buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return parley_error_set(err, PARLEY_EIO, "cannot read the file to send: %s",
+						n < 0 ? strerror(errno) : "it is shorter than it was");
+		if ((rc = http_send_bytes(c, buf, (size_t)n, deadline, err)) != 0)
+			return rc;
+		off += (uint64_t)n;
+		if (req->progress && req->progress(req->progress_ctx, off, total) != 0)
+			return parley_error_set(err, PARLEY_ECANCELED, "cancelled");
+	}
+	return req->tail_len ? http_send_bytes(c, req->tail, req->tail_len, deadline, err) : 0;
 }
 
 /* --- parsing the reply ----------------------------------------------- */
@@ -344,9 +393,25 @@ static int http_parse_status(struct http_parser *p, const char *l, size_t n)
 	return 0;
 }
 
+/* May the body of this reply go to the request's sink (a 2xx)? */
+static int http_sinking(const struct http_parser *p)
+{
+	return p->req->sink != NULL && p->status >= 200 && p->status < 300;
+}
+
+/* Copies a header value into dst (PARLEY_HEADER_VALUE_MAX bytes), or "" if
+ * it does not fit. */
+static void http_keep_value(char *dst, const char *v, size_t n)
+{
+	if (n >= PARLEY_HEADER_VALUE_MAX)
+		n = 0;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
 static int http_parse_length(struct http_parser *p, const char *v, size_t n)
 {
-	uint64_t len = 0;
+	uint64_t len = 0, max = http_sinking(p) ? (UINT64_MAX - 10) / 10 : PARLEY_RESPONSE_MAX;
 
 	if (n == 0)
 		return PARLEY_EPROTO;
@@ -354,7 +419,7 @@ static int http_parse_length(struct http_parser *p, const char *v, size_t n)
 		if (v[i] < '0' || v[i] > '9')
 			return PARLEY_EPROTO;
 		len = len * 10 + (uint64_t)(v[i] - '0');
-		if (len > PARLEY_RESPONSE_MAX)
+		if (len > max)
 			return PARLEY_ETOOBIG;
 	}
 	if (p->has_len && p->length != len)
@@ -386,6 +451,10 @@ static int http_parse_header(struct http_parser *p, const char *l, size_t n)
 		if (!(vlen == 7 && strncasecmp(v, "chunked", 7) == 0))
 			return PARLEY_EPROTO;
 		p->chunked = 1;
+	} else if (nlen == 4 && strncasecmp(l, "ETag", nlen) == 0) {
+		http_keep_value(p->resp->etag, v, vlen);
+	} else if (nlen == 13 && strncasecmp(l, "Content-Range", nlen) == 0) {
+		http_keep_value(p->resp->content_range, v, vlen);
 	} else if (nlen == 10 && strncasecmp(l, "Connection", nlen) == 0) {
 		if (parley_http_has_token(v, vlen, "close"))
 			p->keep_alive = 0;
@@ -416,6 +485,7 @@ static int http_parse_head(struct http_parser *p, struct parley_buf *in)
 	parley_buf_consume(in, end);
 	if (rc < 0)
 		return rc;
+	p->resp->status = p->status; /* a sink may look at it */
 	if (p->status < 200) {
 		p->state = HS_HEAD; /* an interim 1xx reply: the real one follows */
 	} else if (p->no_body || p->status == 204 || p->status == 304) {
@@ -423,6 +493,7 @@ static int http_parse_head(struct http_parser *p, struct parley_buf *in)
 	} else if (p->chunked) {
 		p->state = HS_CHUNK_SIZE;
 	} else if (p->has_len) {
+		p->resp->content_length = (int64_t)p->length;
 		p->remaining = p->length;
 		p->state = p->length ? HS_BODY_LEN : HS_DONE;
 	} else {
@@ -453,7 +524,7 @@ static int http_parse_chunk_size(struct http_parser *p, struct parley_buf *in, c
 		else
 			break;
 		size = size * 16 + (uint64_t)d;
-		if (size > PARLEY_RESPONSE_MAX - body->len)
+		if (http_sinking(p) ? size > UINT64_MAX / 32 : size > PARLEY_RESPONSE_MAX - body->len)
 			return PARLEY_ETOOBIG;
 	}
 	if (i == 0 || (i < eol && in->p[i] != ';' && in->p[i] != ' ' && in->p[i] != '\t'))
@@ -472,8 +543,17 @@ static int http_take_body(struct http_parser *p, struct parley_buf *in, struct p
 
 	if (p->state != HS_BODY_EOF && (uint64_t)n > p->remaining)
 		n = (size_t)p->remaining;
-	if ((rc = parley_buf_add(body, in->p, n)) < 0)
+	if (http_sinking(p)) {
+		if (n > 0 && p->req->sink(p->req->sink_ctx, in->p, n) != 0)
+			return PARLEY_ECANCELED;
+		p->sunk += n;
+		if (p->req->progress && p->req->progress(p->req->progress_ctx, p->sunk, p->resp->content_length > 0
+										      ? (uint64_t)p->resp->content_length
+										      : 0) != 0)
+			return PARLEY_ECANCELED;
+	} else if ((rc = parley_buf_add(body, in->p, n)) < 0) {
 		return rc;
+	}
 	parley_buf_consume(in, n);
 	if (p->state != HS_BODY_EOF)
 		p->remaining -= n;
@@ -544,6 +624,8 @@ static int http_parse_fail(struct parley_client *c, int rc, struct parley_error 
 					c->server, PARLEY_RESPONSE_MAX >> 20, PARLEY_HEADERS_MAX >> 10);
 	if (rc == PARLEY_ENOMEM)
 		return parley_error_set(err, rc, "out of memory reading the reply");
+	if (rc == PARLEY_ECANCELED)
+		return parley_error_set(err, rc, "the transfer was stopped");
 	return parley_error_set(err, PARLEY_EPROTO, "malformed HTTP reply from %s", c->server);
 }
 
@@ -570,7 +652,7 @@ static long http_recv_some(struct parley_client *c, struct parley_buf *in, int64
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return parley_error_set(err, PARLEY_ENETWORK, "receive from %s failed: %s", c->server,
 						strerror(errno));
-		if ((rc = parley_fd_wait(c->fd, POLLIN, deadline, NULL)) == PARLEY_ETIMEDOUT)
+		if ((rc = parley_fd_wait(c->fd, POLLIN, http_wait_deadline(c, deadline), NULL)) == PARLEY_ETIMEDOUT)
 			return http_timeout(c, err);
 		if (rc < 0)
 			return parley_error_set(err, rc, "poll failed while receiving");
@@ -651,15 +733,24 @@ int parley_http_do(struct parley_client *c, const struct parley_http_req *req,
 
 	memset(&p, 0, sizeof(p));
 	resp->status = 0;
+	resp->etag[0] = resp->content_range[0] = '\0';
+	resp->content_length = -1;
 	parley_buf_init(&resp->body, PARLEY_RESPONSE_MAX);
 	if ((rc = http_build(c, req, &out, err)) < 0)
 		return rc;
+	/* A streamed transfer has no deadline as a whole, only for progress. */
+	if (req->sink || req->body_fd_len) {
+		c->io_idle_ms = c->timeout_ms > 0 ? c->timeout_ms : PARLEY_TIMEOUT_DEFAULT_MS;
+		deadline = parley_now_ms() + c->io_idle_ms; /* for connecting */
+	}
 	for (int attempt = 0;; attempt++) {
 		if ((rc = reused = http_ready(c, deadline, err)) < 0)
 			break;
 		memset(&p, 0, sizeof(p));
+		p.req = req;
+		p.resp = resp;
 		p.no_body = strcmp(req->method, "HEAD") == 0;
-		rc = http_send_all(c, &out, deadline, err);
+		rc = http_send_all(c, req, &out, deadline, err);
 		if (rc == 0)
 			rc = http_read_reply(c, &p, resp, deadline, err);
 		if (rc != HTTP_CLOSED_EARLY || !reused || attempt > 0)
@@ -668,6 +759,7 @@ int parley_http_do(struct parley_client *c, const struct parley_http_req *req,
 		resp->body.len = 0;
 	}
 	parley_buf_release(&out);
+	c->io_idle_ms = 0;
 	if (rc == HTTP_CLOSED_EARLY)
 		rc = parley_error_set(err, PARLEY_ENETWORK, "%s closed the connection without replying", c->server);
 	if (rc < 0 || !p.keep_alive)

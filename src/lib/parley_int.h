@@ -11,6 +11,8 @@
  *   api.c     typed conveniences over parley_call()
  *   config.c  the CLI's config file
  *   sha1.c    SHA-1, base64 and random bytes for the WebSocket handshake
+ *   sha256.c  SHA-256 for checking downloads
+ *   files.c   uploads (multipart/form-data from a file) and downloads (Range)
  *   ws.c      the WebSocket client: handshake, frames, closing handshake
  *   sync.c    the sync rules of docs/sync.md as pure logic (no I/O)
  *   state.c   struct parley_state and its file
@@ -77,6 +79,8 @@ struct parley_client {
 	int fd;                             /* kept-alive connection or -1 */
 	unsigned long fd_requests;          /* replies read on fd so far */
 	unsigned long connects;             /* connections opened in total */
+	int io_idle_ms;                     /* > 0 during a streamed transfer: each wait's
+					     * deadline (no progress for this long), none for the whole */
 };
 
 /* --- http.c ------------------------------------------------------------ */
@@ -87,11 +91,32 @@ struct parley_http_req {
 	const char *content_type;  /* NULL: no body headers unless body given */
 	const char *body;
 	size_t body_len;
+	/* Streamed transfers (files.c).  A request body may go on with the
+	 * bytes of an open file (read with pread, so a retry can send them
+	 * again) and then tail; a 2xx reply's body may go to sink instead of
+	 * resp->body (with no size limit).  Either makes the deadline one of
+	 * progress: each wait may last the client's timeout, the whole may
+	 * take as long as bytes keep moving. */
+	int body_fd;               /* -1 (or 0 with body_fd_len 0): none */
+	uint64_t body_fd_len;
+	const char *tail;
+	size_t tail_len;
+	const char *range;         /* a Range header to send, or NULL */
+	int (*sink)(void *ctx, const char *data, size_t len); /* non-zero stops: PARLEY_ECANCELED */
+	void *sink_ctx;
+	parley_progress_cb progress; /* bytes of the body sent (upload) or received (sink) */
+	void *progress_ctx;
 };
+
+/* Bytes of a reply header value kept (ETag, Content-Range). */
+#define PARLEY_HEADER_VALUE_MAX 160
 
 struct parley_http_resp {
 	int status;
 	struct parley_buf body;    /* init'd by parley_http_do, caller releases */
+	char etag[PARLEY_HEADER_VALUE_MAX];          /* "" if none */
+	char content_range[PARLEY_HEADER_VALUE_MAX]; /* "" if none */
+	int64_t content_length;    /* -1 if none */
 };
 
 /* Sends req on c's connection (connecting, and reconnecting once if a
@@ -145,6 +170,20 @@ void parley_sha1(const void *data, size_t len, unsigned char out[PARLEY_SHA1_LEN
 size_t parley_base64(const unsigned char *in, size_t n, char *out, size_t outlen);
 /* Fills buf with n bytes from the kernel's random source.  0 or PARLEY_EIO. */
 int parley_random(void *buf, size_t n);
+
+/* --- sha256.c ------------------------------------------------------------------ */
+
+struct parley_sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	unsigned char buf[64];
+	size_t n;
+};
+
+void parley_sha256_init(struct parley_sha256 *s);
+void parley_sha256_update(struct parley_sha256 *s, const void *data, size_t len);
+/* Finishes s and writes the digest as 64 lower-case hex digits and a NUL. */
+void parley_sha256_hex(struct parley_sha256 *s, char out[65]);
 
 /* --- ws.c: the WebSocket client (RFC 6455) --------------------------------- */
 
