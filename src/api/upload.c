@@ -541,6 +541,32 @@ static int up_params(struct upload *u)
 	return 0;
 }
 
+/* The method's parameters, checked as the call will check them, before
+ * anything is stored: a caption too long or a chat_id that is not one is
+ * refused now rather than after the upload was processed. */
+static int up_check_params(struct upload *u)
+{
+	const struct api_method *m = &api_methods[u->method];
+	struct api_call call;
+	json_t *probe = json_deep_copy(u->fields);
+	int rc;
+
+	memset(&call, 0, sizeof(call));
+	if (probe == NULL) {
+		u->tx.code = PLC_SERVER_BUSY;
+		return PL_NOMEM;
+	}
+	if (u->route != UP_UPLOAD)
+		json_object_set_new(probe, up_routes[u->route].field, json_string("pending-upload"));
+	rc = api_args_decode_json(&call, m, probe);
+	if (rc < 0) {
+		u->tx.code = call.code;
+		snprintf(u->tx.detail, sizeof(u->tx.detail), "%s", call.detail);
+	}
+	api_call_release(&call);
+	return rc;
+}
+
 static void up_on_end(void *ctx, struct net_req *req, int rc)
 {
 	struct upload *u = ctx;
@@ -572,7 +598,7 @@ static void up_on_end(void *ctx, struct net_req *req, int rc)
 		up_fail(u, PLC_PARAM_MISSING, d, 0);
 		return;
 	}
-	if (up_params(u) < 0) {
+	if (up_params(u) < 0 || up_check_params(u) < 0) {
 		up_fail_tx(u);
 		return;
 	}

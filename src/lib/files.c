@@ -31,15 +31,18 @@
 
 /* ---- uploads ----------------------------------------------------------------- */
 
-/* Appends s to b with every '"', CR and LF percent-encoded (what browsers
- * do in a quoted form-data name or filename). */
+/* Appends s to b as the inside of a quoted-string: '"' and '\\' escaped
+ * with a backslash, CR and LF (which no quoted-string may hold)
+ * percent-encoded. */
 static int files_add_quoted(struct parley_buf *b, const char *s)
 {
 	int rc = 0;
 
 	for (; *s && rc == 0; s++) {
 		if (*s == '"')
-			rc = parley_buf_adds(b, "%22");
+			rc = parley_buf_adds(b, "\\\"");
+		else if (*s == '\\')
+			rc = parley_buf_adds(b, "\\\\");
 		else if (*s == '\r')
 			rc = parley_buf_adds(b, "%0D");
 		else if (*s == '\n')
