@@ -575,6 +575,19 @@ export class Store extends EventTarget {
     return p;
   }
 
+  /* A message this device sent outside the text queue (a photo or file):
+   * shown at once; its update, before or after, changes nothing. */
+  addSent(chatId, m) {
+    const cs = this.chatState(chatId);
+    this.sentIds.add(cs.id + ':' + m.message_id);
+    if (cs.deleted.has(m.message_id)) return;
+    cs.listed = true;
+    this.bumpLast(cs, m, false);
+    this.remember(cs, m);
+    this.insert(cs, [m], true);
+    this.emitChats();
+  }
+
   retry(chatId, tmp) {
     const cs = this.chatState(chatId);
     const p = cs.pending.find((x) => x.tmp === tmp);

@@ -8,6 +8,7 @@ import { errorText } from '../api.js';
 import { openMenu } from './menu.js';
 import { serviceText, isService, snippet, forwardFrom, previewText } from './format.js';
 import { forwardModal, deleteModal, membersText } from './modals.js';
+import { uploadFile, uploadErrorText, photoThumb, docView, fmtSize } from './media.js';
 
 const NEAR_TOP = 600;          // px from the top that loads an older page
 const NEAR_BOTTOM = 80;        // px from the bottom that counts as "at the bottom"
@@ -82,14 +83,20 @@ export class ChatView {
     this.input = h('textarea', { id: 'composer', class: 'composer-input', rows: 1, maxlength: 4096,
       placeholder: 'Message', 'aria-label': 'Message text', autocomplete: 'off' });
     this.sendBtn = h('button', { type: 'submit', class: 'send-btn', id: 'send', 'aria-label': 'Send', title: 'Send (Enter)' }, icon('send'));
-    this.form = h('form', { class: 'composer-form' }, this.input, this.sendBtn);
+    this.fileInput = h('input', { type: 'file', id: 'attach-input', multiple: true, hidden: true, tabindex: '-1' });
+    this.attachBtn = h('button', { type: 'button', class: 'attach-btn', id: 'attach', 'aria-label': 'Attach photos or files',
+      title: 'Attach photos or files', onclick: () => this.fileInput.click() }, icon('attach'));
+    this.form = h('form', { class: 'composer-form' }, this.attachBtn, this.fileInput, this.input, this.sendBtn);
+    this.upEl = h('ul', { class: 'uploads', id: 'uploads', 'aria-label': 'Uploads', hidden: true });
+    this.dropEl = h('div', { class: 'drop-zone', hidden: true, 'aria-hidden': 'true' },
+      h('div', { class: 'drop-card' }, icon('attach'), h('span', { text: 'Drop files here to send them' })));
     this.lockedEl = h('div', { class: 'composer-locked', hidden: true });
-    this.composer = h('footer', { class: 'composer' }, this.barEl, this.form, this.lockedEl);
+    this.composer = h('footer', { class: 'composer' }, this.upEl, this.barEl, this.form, this.lockedEl);
 
     this.el = h('section', { class: 'chat', 'aria-labelledby': 'chat-title', dataset: { chat: this.id } },
       this.head, this.pinBar,
       h('div', { class: 'messages-wrap' }, this.scroller, this.downBtn),
-      this.composer);
+      this.composer, this.dropEl);
   }
 
   listen() {
@@ -120,6 +127,37 @@ export class ChatView {
       if (li && this.canPost && !window.getSelection()?.toString()) this.startReply(Number(li.dataset.id));
     });
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
+    this.fileInput.addEventListener('change', () => {
+      const files = [...this.fileInput.files];
+      this.fileInput.value = '';
+      this.sendFiles(files);
+    });
+    // Drag and drop of files anywhere on the conversation.
+    let depth = 0;
+    const hasFiles = (ev) => [...(ev.dataTransfer?.types || [])].includes('Files');
+    this.el.addEventListener('dragenter', (ev) => {
+      if (!hasFiles(ev) || !this.canPost) return;
+      ev.preventDefault();
+      depth++;
+      this.dropEl.hidden = false;
+    });
+    this.el.addEventListener('dragover', (ev) => {
+      if (!hasFiles(ev) || !this.canPost) return;
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = 'copy';
+    });
+    this.el.addEventListener('dragleave', (ev) => {
+      if (!hasFiles(ev)) return;
+      depth = Math.max(0, depth - 1);
+      if (!depth) this.dropEl.hidden = true;
+    });
+    this.el.addEventListener('drop', (ev) => {
+      depth = 0;
+      this.dropEl.hidden = true;
+      if (!hasFiles(ev)) return;
+      ev.preventDefault();
+      if (this.canPost) this.sendFiles([...ev.dataTransfer.files]);
+    });
     this.input.addEventListener('keydown', (ev) => this.onInputKey(ev));
     this.input.addEventListener('input', () => this.onInput());
     this.seenMax = 0;
@@ -359,8 +397,12 @@ export class ChatView {
     }
     const replyId = m.reply_to_message?.message_id || m.reply_to_message_id;
     if (replyId) bubble.append(this.renderQuote(replyId, m.reply_to_message));
+    const caption = m.text ?? m.caption ?? '';
+    if (m.photo?.length) { bubble.append(photoThumb(this.ctx, m, caption)); li.classList.add('has-photo'); }
+    const doc = m.document || m.video || m.voice;
+    if (doc) bubble.append(docView(this.ctx, { file_name: m.document ? 'File' : m.video ? 'Video' : 'Voice message', ...doc }));
     const text = h('div', { class: 'text' });
-    linkify(text, m.text || '');
+    linkify(text, caption);
     bubble.append(text);
     const meta = h('span', { class: 'meta' });
     if (m.edit_date) meta.append(h('span', { class: 'edited', text: 'edited', title: 'Edited ' + fmtFull(m.edit_date) }));
@@ -590,6 +632,7 @@ export class ChatView {
     const id = Number(li.dataset.id);
     const m = this.cs.msgs?.byId.get(id);
     if (!m || isService(m)) return;
+    if ((ev.key === 'Enter' || ev.key === ' ') && ev.target !== li && ev.target.closest('button, a')) return; // its own action
     if (ev.key === 'Enter' || ev.key === 'ContextMenu' || (ev.key === 'F10' && ev.shiftKey)) { ev.preventDefault(); this.openActions(li, li); }
     else if (ev.key === 'r' && this.canPost) { ev.preventDefault(); this.startReply(id); }
     else if (ev.key === 'e' && this.canEdit(m)) { ev.preventDefault(); this.startEdit(m); }
@@ -658,6 +701,56 @@ export class ChatView {
     this.input.focus();
   }
 
+  /* Sends files picked or dropped: photos (JPEG, PNG, WebP) with sendPhoto,
+   * anything else with sendDocument, one row with a progress bar and Cancel
+   * each.  The composer's text, if any, goes as the first file's caption. */
+  sendFiles(files) {
+    if (!files.length || !this.canPost) return;
+    let caption = '';
+    if (!this.editing) {
+      caption = this.input.value.replace(/^\s+|\s+$/g, '');
+      if ([...caption].length > 1024) { toast('A caption can be at most 1024 characters long', 'error'); return; }
+      if (caption) { this.input.value = ''; drafts.delete(this.id); this.autoGrow(); }
+    }
+    const reply = this.replyTo ? this.replyTo.message_id : 0;
+    if (reply) this.cancelBar();
+    files.forEach((f, i) => this.startUpload(f, i === 0 ? caption : '', i === 0 ? reply : 0));
+  }
+
+  startUpload(file, caption, replyTo) {
+    const bar = h('progress', { class: 'upload-bar', max: '1', value: '0', 'aria-label': 'Sending ' + file.name });
+    const status = h('span', { class: 'upload-status', text: fmtSize(file.size) });
+    const li = h('li', { class: 'upload' }, icon('attach', 'upload-icon'),
+      h('span', { class: 'upload-main' }, h('span', { class: 'upload-name', text: file.name || 'file' }), bar, status));
+    const up = uploadFile(this.ctx.api, this.id, file, { caption, replyTo,
+      onProgress: (f) => {
+        bar.value = f;
+        status.textContent = f >= 1 ? 'Processing…' : `${fmtSize(file.size * f)} of ${fmtSize(file.size)}`;
+      } });
+    const cancel = iconButton('close', 'Cancel sending ' + (file.name || 'file'), () => up.abort(), 'upload-cancel');
+    li.append(cancel);
+    this.upEl.append(li);
+    this.upEl.hidden = false;
+    const done = () => { li.remove(); this.upEl.hidden = !this.upEl.children.length; };
+    up.promise.then((m) => {
+      done();
+      this.store.addSent(this.id, m);
+      this.scrollToBottom();
+    }, (e) => {
+      if (e.cancelled) { done(); return; }
+      const words = uploadErrorText(e, file);
+      li.classList.add('failed');
+      bar.remove();
+      status.textContent = words;
+      status.setAttribute('role', 'alert');
+      cancel.setAttribute('aria-label', 'Dismiss');
+      cancel.title = 'Dismiss';
+      cancel.onclick = null;
+      cancel.addEventListener('click', done);
+      toast(words, 'error', 6000);
+    });
+  }
+
   showBar(kind, m) {
     clear(this.barEl);
     this.barEl.hidden = false;
@@ -716,7 +809,7 @@ export class ChatView {
     openMenu(at, [
       this.canPost ? { label: 'Reply', icon: 'reply', onClick: () => this.startReply(id) } : null,
       this.canEdit(m) ? { label: 'Edit', icon: 'edit', onClick: () => this.startEdit(m) } : null,
-      { label: 'Copy text', icon: 'copy', onClick: () => copyText(m.text || '') },
+      { label: 'Copy text', icon: 'copy', onClick: () => copyText(m.text ?? m.caption ?? '') },
       { label: 'Forward', icon: 'forward', onClick: () => forwardModal(this.ctx, this.id, [id]) },
       this.canPin ? { label: pinned ? 'Unpin' : 'Pin', icon: 'pin', onClick: () => (pinned ? this.unpin() : this.pin(id)) } : null,
       { label: 'Delete', icon: 'trash', danger: true, onClick: () => this.askDelete(m) },

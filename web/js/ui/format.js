@@ -48,5 +48,9 @@ export function previewText(store, cs, m) {
   if (!m) return '';
   const s = serviceText(store, cs, m);
   if (s) return s;
-  return snippet(m.text || '', 120) || 'Message';
+  const caption = m.text ?? m.caption ?? '';
+  if (m.photo) return caption ? 'Photo, ' + snippet(caption, 112) : 'Photo';
+  const file = m.document || m.video || m.voice;
+  if (file) return (m.voice ? 'Voice message' : file.file_name || (m.video ? 'Video' : 'File')) + (caption ? ', ' + snippet(caption, 100) : '');
+  return snippet(caption, 120) || 'Message';
 }

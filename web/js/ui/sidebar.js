@@ -5,7 +5,7 @@
 import { h, clear, icon, iconButton, avatar, fmtListDate, debounce, plural } from '../dom.js';
 import { errorText } from '../api.js';
 import { openMenu } from './menu.js';
-import { previewText, snippet } from './format.js';
+import { previewText, snippet, isService } from './format.js';
 import { newGroupModal, newChannelModal, newMessageModal, settingsModal } from './modals.js';
 
 const CONN_TEXT = { connecting: 'Connecting…', updating: 'Updating…', online: '' };
@@ -155,10 +155,10 @@ export class Sidebar {
       status = pend.state === 'failed' ? icon('error', 'status failed') : icon('clock', 'status');
     } else if (m) {
       const out = store.isOut(cs, m);
-      const sender = !m.text || cs.chat.type === 'private' || cs.chat.type === 'channel' ? null
+      const sender = isService(m) || cs.chat.type === 'private' || cs.chat.type === 'channel' ? null
         : (out ? 'You' : store.userName(m.from));
       preview = h('span', {}, sender ? h('span', { class: 'preview-sender', text: sender + ': ' }) : null, previewText(store, cs, m));
-      if (out && cs.chat.type !== 'channel' && m.text != null) {
+      if (out && cs.chat.type !== 'channel' && !isService(m)) {
         const read = cs.chat.type === 'private' && (m.message_id <= cs.readOut || store.isSelf(cs));
         status = icon(read ? 'checks' : 'check', 'status' + (read ? ' read' : ''));
       }
@@ -236,7 +236,7 @@ export class Sidebar {
     const cs = store.mergeChat(m.chat);
     const name = store.title(cs);
     const text = h('span', { class: 'preview' });
-    highlight(text, snippet(m.text || '', 140), this.query);
+    highlight(text, snippet(m.text ?? m.caption ?? '', 140), this.query);
     return h('li', {}, h('button', { type: 'button', class: 'result-row message-result', dataset: { chat: cs.id, id: m.message_id },
       onclick: () => this.ctx.openChat(cs.id, m.message_id) },
     avatar(cs.id, name, 'sm'), h('span', { class: 'result-main' },
