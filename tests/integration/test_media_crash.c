@@ -306,6 +306,7 @@ static void test_kill9_during_uploads(void **state)
 	/* And the files still work. */
 	snprintf(fields, sizeof(fields), "{\"file_id\":\"%s\"}", s->file_id[0]);
 	assert_int_equal(parley_call_json(bob, "getFile", fields, NULL, &err), 0);
+	assert_int_equal(harness_stop(h), 0);
 	harness_free(h);
 	free(s);
 }
