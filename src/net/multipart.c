@@ -213,7 +213,7 @@ static int mp_disposition(const char *v, size_t len, struct mp_part *part)
 				return rc;
 		}
 	}
-	if (!have_name)
+	if (!have_name || part->name[0] == '\0')
 		return PL_INVAL;
 	if (have_ext) {
 		memcpy(part->filename, ext, strlen(ext) + 1);

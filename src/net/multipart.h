@@ -11,7 +11,8 @@
  * CRLF "--BOUNDARY" and so on, and the closing CRLF "--BOUNDARY--" after
  * which everything (the epilogue) is ignored.  A part is a header block of
  * at most MP_HEADER_MAX bytes ending with an empty line, then its content.
- * Each part must have "Content-Disposition: form-data" with a name; it may
+ * Each part must have "Content-Disposition: form-data" with a name (not
+ * empty); it may
  * have a filename (filename*=UTF-8''... wins over filename=) and a
  * Content-Type; other headers are ignored; folded header lines are refused.
  * Names, file names and types longer than their buffers are refused, not cut.

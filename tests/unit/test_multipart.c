@@ -182,6 +182,7 @@ static void test_malformed(void **state)
 		{"--b\r\n\r\nabc\r\n--b--", PL_INVAL},                    /* no Content-Disposition */
 		{"--b\r\nContent-Disposition: attachment; name=a\r\n\r\n\r\n--b--", PL_INVAL},
 		{"--b\r\nContent-Disposition: form-data\r\n\r\n\r\n--b--", PL_INVAL}, /* no name */
+		{"--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\n\r\n--b--", PL_INVAL}, /* an empty one */
 		{"--b\r\nContent-Disposition: form-data; name=a; name=b\r\n\r\n\r\n--b--", PL_INVAL},
 		{"--b\r\nContent-Disposition: form-data;\r\n name=a\r\n\r\n\r\n--b--", PL_INVAL}, /* folded */
 		{"--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\n\r\n--b--", PL_INVAL},
