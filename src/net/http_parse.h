@@ -6,8 +6,9 @@
  * the bytes it has read, and it yields one complete request at a time —
  * method, raw path and query, the Authorization and Content-Type values, the
  * four headers of a WebSocket handshake (Upgrade, Connection,
- * Sec-WebSocket-Key, Sec-WebSocket-Version), the body and whether the
- * connection may carry another request.  It enforces the
+ * Sec-WebSocket-Key, Sec-WebSocket-Version), Range, If-Range and
+ * If-None-Match (for files), the announced Content-Length, the body and
+ * whether the connection may carry another request.  It enforces the
  * server's limits while the bytes arrive:
  *   - request line + headers longer than max_header_bytes, or
  *     the trailer section of a chunked body longer than it      -> 431
@@ -15,15 +16,16 @@
  *     the headers end, before any body byte is read), or a
  *     chunked body growing past it                              -> 413
  *   - anything malformed, a request target not starting with
- *     '/', a repeated Authorization, Content-Length or
- *     Content-Type header, an HTTP version other than 1.x       -> 400
+ *     '/', a repeated Authorization, Content-Length,
+ *     Content-Type, Range or If-Range header, an HTTP version
+ *     other than 1.x                                           -> 400
  * Any byte after a request that ends the connection (keep_alive 0) is a 400.
  * A request that asks to switch protocols (http-parser's "upgrade": Upgrade
  * plus Connection: upgrade) always ends the HTTP conversation: bytes after it
  * belong to the new protocol and are kept for net_parser_take_held().
- * The four handshake headers may repeat: their values are joined with ", "
- * as for any list-valued header (RFC 9110 5.3), so a repeated
- * Sec-WebSocket-Key simply fails the handshake's checks.
+ * The four handshake headers and If-None-Match may repeat: their values are
+ * joined with ", " as for any list-valued header (RFC 9110 5.3), so a
+ * repeated Sec-WebSocket-Key simply fails the handshake's checks.
  * After an error the parser is dead: every later call returns the same error.
  *
  * Nothing in the target is decoded: the application routes on the raw path.
