@@ -822,11 +822,20 @@ static void test_concurrency(void **state)
 	sa.sin_port = htons((uint16_t)atoi(strrchr(url, ':') + 1));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* "100 Continue" comes once the upload is authenticated and counted. */
 	snprintf(req, sizeof(req), "POST /api/sendDocument?chat_id=%lld HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-		 "Content-Type: application/octet-stream\r\nContent-Length: 200000\r\n\r\nhalf", (long long)t->bob_id,
-		 parley_client_token(t->alice));
+		 "Content-Type: application/octet-stream\r\nContent-Length: 200000\r\nExpect: 100-continue\r\n\r\n",
+		 (long long)t->bob_id, parley_client_token(t->alice));
 	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-	usleep(300000); /* authenticated and counted by now */
+	{
+		char cont[32] = "";
+		struct pollfd p = {fd, POLLIN, 0};
+
+		assert_int_equal(poll(&p, 1, TM_WAIT_MS), 1);
+		assert_true(recv(fd, cont, 25, MSG_WAITALL) == 25);
+		assert_memory_equal(cont, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	}
+	assert_int_equal(send(fd, "half", 4, MSG_NOSIGNAL), 4);
 	tm_random_file(tm_path(t, "second.bin"), 100, 30);
 	tm_refused(t->alice, "sendDocument", "document", to_bob, tm_path(t, "second.bin"), "UPLOADS_TOO_MANY", 429);
 	json_decref(tm_send(t->carol, "sendDocument", "document", to_bob, tm_path(t, "second.bin")));

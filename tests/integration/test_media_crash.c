@@ -101,7 +101,9 @@ static void *mc_send_loop(void *arg)
 	return NULL;
 }
 
-/* A connection that sends the head and part of an upload, then waits. */
+/* A connection that sends the head of an upload, waits for "100 Continue"
+ * (the server has authenticated it and opened its temporary file), sends
+ * part of the body, then waits. */
 static int mc_half_upload(const char *url, const char *token, int64_t to, size_t sent)
 {
 	struct sockaddr_in sa;
@@ -116,9 +118,11 @@ static int mc_half_upload(const char *url, const char *token, int64_t to, size_t
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	snprintf(head, sizeof(head), "POST /api/sendDocument?chat_id=%lld HTTP/1.1\r\nHost: x\r\n"
-		 "Authorization: Bearer %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\n\r\n",
-		 (long long)to, token, sent * 4);
+		 "Authorization: Bearer %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\n"
+		 "Expect: 100-continue\r\n\r\n", (long long)to, token, sent * 4);
 	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	assert_true(recv(fd, head, 25, MSG_WAITALL) == 25);
+	assert_memory_equal(head, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	assert_int_equal(send(fd, buf, sent, MSG_NOSIGNAL), (ssize_t)sent);
 	free(buf);
 	return fd;
@@ -250,7 +254,7 @@ static void test_kill9_during_uploads(void **state)
 	snprintf(s->dir, sizeof(s->dir), "%s", harness_tmp_dir(h));
 	assert_int_equal(pthread_create(&s->thread, NULL, mc_send_loop, s), 0);
 	/* Let a few sends complete, then kill in the middle of the next ones. */
-	for (int i = 0; i < 400 && s->n < 3; i++)
+	for (int i = 0; i < 2000 && s->n < 3; i++)
 		usleep(10000);
 	usleep(30000);
 	snprintf(tmp, sizeof(tmp), "%s/blobs/tmp", harness_data_dir(h));

@@ -289,6 +289,28 @@ static int t_teardown(void **state)
 	return 0;
 }
 
+/* Waits up to 5 s for the count of on_end calls to reach n; returns it
+ * with the last rc (never asserts while holding the mutex: a failed
+ * assertion leaves by longjmp). */
+static int t_wait_ends(struct t_srv *t, int n, int *last_rc, unsigned *while_paused)
+{
+	int ends = 0;
+
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&t->mu);
+		ends = t->ends;
+		if (last_rc)
+			*last_rc = t->last_end_rc;
+		if (while_paused)
+			*while_paused = t->while_paused;
+		pthread_mutex_unlock(&t->mu);
+		if (ends >= n)
+			break;
+		usleep(10000);
+	}
+	return ends;
+}
+
 /* ---- a blocking client ---------------------------------------------------- */
 
 static int t_connect(struct t_srv *t)
@@ -458,9 +480,12 @@ static void test_stream_pause_resume(void **state)
 	assert_string_equal(body, want);
 	free(body);
 	/* Pausing stops reading: nothing beyond the piece being delivered. */
-	pthread_mutex_lock(&t->mu);
-	assert_int_equal(t->while_paused, 0);
-	pthread_mutex_unlock(&t->mu);
+	{
+		unsigned wp = 1;
+
+		assert_int_equal(t_wait_ends(t, 1, NULL, &wp), 1);
+		assert_int_equal(wp, 0);
+	}
 	free(data);
 	close(fd);
 }
@@ -517,9 +542,7 @@ static void test_stream_answer_midway(void **state)
 	assert_true(t_closed(fd));
 	close(fd);
 	free(data);
-	pthread_mutex_lock(&t->mu);
-	assert_int_equal(t->ends, 0); /* answered before the end: no on_end */
-	pthread_mutex_unlock(&t->mu);
+	assert_int_equal(t_wait_ends(t, 0, NULL, NULL), 0); /* answered before the end: no on_end */
 }
 
 static void test_stream_too_big(void **state)
@@ -546,9 +569,12 @@ static void test_stream_too_big(void **state)
 	free(body);
 	assert_true(t_closed(fd));
 	close(fd);
-	pthread_mutex_lock(&t->mu);
-	assert_int_equal(t->last_end_rc, PL_TOOBIG);
-	pthread_mutex_unlock(&t->mu);
+	{
+		int rc = 0;
+
+		assert_int_equal(t_wait_ends(t, 1, &rc, NULL), 1);
+		assert_int_equal(rc, PL_TOOBIG);
+	}
 }
 
 static void test_stream_stall_and_disconnect(void **state)
@@ -556,35 +582,23 @@ static void test_stream_stall_and_disconnect(void **state)
 	struct t_srv *t = *state;
 	char head[1024], *body;
 	size_t blen;
-	int fd = t_connect(t), ends;
+	int fd = t_connect(t), rc = 0;
 
 	/* A body that stops coming: 408 from the server, on_end(PL_CLOSED). */
 	t_sends(fd, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
 	assert_int_equal(t_read_response(fd, head, sizeof(head), &body, &blen), 408);
 	free(body);
 	close(fd);
-	pthread_mutex_lock(&t->mu);
-	assert_int_equal(t->ends, 1);
-	assert_int_equal(t->last_end_rc, PL_CLOSED);
-	pthread_mutex_unlock(&t->mu);
+	assert_int_equal(t_wait_ends(t, 1, &rc, NULL), 1);
+	assert_int_equal(rc, PL_CLOSED);
 
 	/* A client that goes away midway: on_end(PL_CLOSED). */
 	fd = t_connect(t);
 	t_sends(fd, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
 	usleep(50000);
 	close(fd);
-	for (int i = 0; i < 200; i++) {
-		pthread_mutex_lock(&t->mu);
-		ends = t->ends;
-		pthread_mutex_unlock(&t->mu);
-		if (ends == 2)
-			break;
-		usleep(10000);
-	}
-	assert_int_equal(ends, 2);
-	pthread_mutex_lock(&t->mu);
-	assert_int_equal(t->last_end_rc, PL_CLOSED);
-	pthread_mutex_unlock(&t->mu);
+	assert_int_equal(t_wait_ends(t, 2, &rc, NULL), 2);
+	assert_int_equal(rc, PL_CLOSED);
 }
 
 static void test_buffered_limit_still_applies(void **state)
