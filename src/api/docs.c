@@ -136,8 +136,12 @@ void api_print_docs(FILE *f)
 		   "| facts of a decision | %d characters |\n| legal provision or terms clause | %d characters |\n"
 		   "| countries in one territorial restriction | %d |\n| a timed suspension | %d days |\n"
 		   "| time to appeal a decision | %d days |\n| priority added by duplicate signals | at most %d |\n"
-		   "| statements per exportStatements page | %d |\n\n"
-		   "Server-wide limits (request sizes, rates, timeouts, deadlines) are settings: see docs/operations.md.\n",
+		   "| statements per exportStatements page | %d |\n",
 		PL_REPORT_TEXT_MAX, PL_LOCATION_MAX, PL_EMAIL_MAX, PL_FACTS_MAX, PL_REFERENCE_MAX, PL_TERRITORIES_MAX,
 		PL_SUSPEND_DAYS_MAX, PL_APPEAL_WINDOW_DAYS, PL_DUPLICATE_BONUS_MAX, PL_EXPORT_MAX);
+	fprintf(f, "| caption of a photo or file | %d characters |\n| file name kept from an upload | %d characters |\n"
+		   "| form fields of an upload besides the file | %d of %d bytes |\n\n"
+		   "Server-wide limits (request sizes, upload sizes and pixels, rates, timeouts, deadlines) are settings: "
+		   "see docs/operations.md and docs/media.md.\n",
+		PL_CAPTION_MAX, PL_FILE_NAME_MAX, PL_UPLOAD_FIELDS_MAX, PL_UPLOAD_FIELD_MAX);
 }
