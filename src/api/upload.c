@@ -59,7 +59,7 @@
 #define UP_BUF_MAX (2 * UP_CHUNK)          /* a buffer never grows past this */
 #define UP_MULTIPART_SLACK (256 * 1024)    /* body bytes besides the file: fields, part headers */
 #define UP_GC_PERIOD_MAX_S 600
-#define UP_GC_BATCH 1000
+#define UP_GC_BATCH 200            /* blobs removed per writer job (each a rename + fsync) */
 #define UP_TOKEN_MAX 256
 
 /* The routes. */
