@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -36,75 +37,13 @@
 
 #include "parley.h"
 
-/* Named limits of the generator. */
-#define LG_RUNS_MAX 9              /* --runs */
-#define LG_THREADS_MAX 256         /* --threads, --fetchers */
-#define LG_FIGS_MAX 96             /* figures in one report */
-#define LG_SAMPLES_MAX (1u << 22)  /* latency samples kept per thread and run */
-#define LG_GROUP_SIZE 200          /* members of the group workload, creator included */
-#define LG_HELD_MAX 18000          /* connections held at once (a process may open 20,000 files here) */
-#define LG_ERRORS_MAX 1000         /* failed calls after which a thread gives up */
-#define LG_ADD_BATCH 200           /* user ids per addChatMembers call (the API's limit) */
-#define LG_FSYNC_BYTES 4096        /* bytes written per fsync probe */
-#define LG_PASSWORD "bench-password"
-#define LG_TEXT "The quick brown fox jumps over the lazy dog: a benchmark message of ordinary length."
+#include "lg.h"
 
-struct lg_opts {
-	const char *server;
-	const char *out;
-	const char *data;      /* the server's data folder: the fsync probe writes there */
-	const char *pinning;   /* how run.sh pinned the processes, for the report */
-	const char *only;      /* run just this workload (and the baselines) */
-	long pid;
-	int quick;
-	int runs;
-	int threads;           /* closed-loop writer threads */
-	int fetchers;          /* channel readers */
-	int conns;             /* idle connections held */
-	int subscribers;       /* channel subscribers */
-	double seconds;        /* per timed run */
-	int history_min;       /* messages in the history chat */
-};
-
-struct lg_user {
-	int64_t id;
-	char token[PARLEY_TOKEN_MAX + 1];
-};
-
-/* One figure of the report, with its value from each run. */
-struct lg_fig {
-	char workload[32];
-	char name[64];
-	char unit[24];
-	const char *note;
-	double v[LG_RUNS_MAX];
-	int n;
-};
-
-struct lg_report {
-	struct lg_fig f[LG_FIGS_MAX];
-	int n;
-};
-
-struct lg {
-	struct lg_opts o;
-	struct lg_user *users;     /* users[0] owns the group and the channel */
-	int nusers;
-	int64_t group_id, channel_id;
-	int64_t latest_post;       /* id the channel fetchers expect to see */
-	long long history_count;   /* messages known to be in the history chat */
-	struct parley_client *probe; /* main thread's client: /metrics, /healthz */
-	struct lg_report rep;
-	unsigned long long failures;
-	double loadavg;            /* 1-minute load average before the runs */
-};
-
-static const char *lg_durable = "durability: fsync per group commit";
+const char *lg_durable = "durable: sync=full, acknowledged after the fsync of its group commit";
 
 /* ---- small utilities ------------------------------------------------- */
 
-static void lg_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void lg_die(const char *fmt, ...)
+void lg_die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -116,19 +55,22 @@ static void lg_die(const char *fmt, ...)
 	exit(2);
 }
 
-static void lg_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void lg_log(const char *fmt, ...)
+static uint64_t lg_t0; /* start of the process, for the log's clock */
+
+void lg_log(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "loadgen: ");
+	if (!lg_t0)
+		lg_t0 = lg_now_ns();
+	fprintf(stderr, "loadgen: [%5.1f s] ", (double)(lg_now_ns() - lg_t0) / 1e9);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
 
-static uint64_t lg_now_ns(void)
+uint64_t lg_now_ns(void)
 {
 	struct timespec ts;
 
@@ -136,7 +78,7 @@ static uint64_t lg_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void lg_sleep_ms(long ms)
+void lg_sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
@@ -145,7 +87,7 @@ static void lg_sleep_ms(long ms)
 }
 
 /* This process's CPU seconds (user + system, all threads). */
-static double lg_self_cpu(void)
+double lg_self_cpu(void)
 {
 	struct rusage ru;
 
@@ -155,7 +97,7 @@ static double lg_self_cpu(void)
 }
 
 /* The server's CPU seconds from /proc/PID/stat (utime + stime), or -1. */
-static double lg_server_cpu(long pid)
+double lg_server_cpu(long pid)
 {
 	char path[64], buf[2048], *p;
 	unsigned long long ut, st;
@@ -177,7 +119,7 @@ static double lg_server_cpu(long pid)
 }
 
 /* The server's resident set in KiB from /proc/PID/status (VmRSS), or -1. */
-static long lg_server_rss_kib(long pid)
+long lg_server_rss_kib(long pid)
 {
 	char path[64], line[256];
 	long kib = -1;
@@ -195,7 +137,7 @@ static long lg_server_rss_kib(long pid)
 
 /* Seconds all CPUs of the machine spent busy (user, system, interrupts) and
  * stolen by the hypervisor, from the first line of /proc/stat. */
-static void lg_machine_cpu(double *busy, double *steal)
+void lg_machine_cpu(double *busy, double *steal)
 {
 	unsigned long long v[8] = {0};
 	FILE *f = fopen("/proc/stat", "r");
@@ -229,12 +171,7 @@ static double lg_loadavg(void)
 
 /* ---- latency samples --------------------------------------------------- */
 
-struct lg_lat {
-	uint64_t *v;   /* nanoseconds */
-	size_t n, cap;
-};
-
-static void lg_lat_add(struct lg_lat *l, uint64_t ns)
+void lg_lat_add(struct lg_lat *l, uint64_t ns)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 4096;
@@ -247,7 +184,7 @@ static void lg_lat_add(struct lg_lat *l, uint64_t ns)
 	l->v[l->n++] = ns;
 }
 
-static void lg_lat_release(struct lg_lat *l)
+void lg_lat_release(struct lg_lat *l)
 {
 	free(l->v);
 	memset(l, 0, sizeof *l);
@@ -261,7 +198,7 @@ static int lg_cmp_u64(const void *a, const void *b)
 }
 
 /* Appends src's samples to dst (dst grows without the per-thread cap). */
-static void lg_lat_merge(struct lg_lat *dst, const struct lg_lat *src)
+void lg_lat_merge(struct lg_lat *dst, const struct lg_lat *src)
 {
 	uint64_t *v;
 
@@ -276,7 +213,7 @@ static void lg_lat_merge(struct lg_lat *dst, const struct lg_lat *src)
 }
 
 /* The q-quantile (0..1) in milliseconds, nearest rank; sorts l. */
-static double lg_lat_ms(struct lg_lat *l, double q)
+double lg_lat_ms(struct lg_lat *l, double q)
 {
 	size_t i;
 
@@ -312,7 +249,7 @@ static struct lg_fig *lg_fig(struct lg *g, const char *workload, const char *nam
 }
 
 /* Records one run's value of a figure. */
-static void lg_put(struct lg *g, const char *workload, const char *name, const char *unit, const char *note,
+void lg_put(struct lg *g, const char *workload, const char *name, const char *unit, const char *note,
 		   double v)
 {
 	struct lg_fig *f = lg_fig(g, workload, name, unit, note);
@@ -339,7 +276,7 @@ static double lg_median(const struct lg_fig *f)
 	return f->n % 2 ? v[f->n / 2] : (v[f->n / 2 - 1] + v[f->n / 2]) / 2;
 }
 
-static double lg_get(struct lg *g, const char *workload, const char *name)
+double lg_get(struct lg *g, const char *workload, const char *name)
 {
 	for (int i = 0; i < g->rep.n; i++)
 		if (!strcmp(g->rep.f[i].workload, workload) && !strcmp(g->rep.f[i].name, name))
@@ -357,37 +294,128 @@ static void lg_ratio(struct lg *g, const char *workload, const char *name, const
 		lg_put(g, workload, name, "x", NULL, lg_get(g, num_w, num) / d);
 }
 
+static void lg_fmt(char *val, size_t len, double m)
+{
+	if (m != 0 && (m < 0.1 && m > -0.1))
+		snprintf(val, len, "%.4f", m);
+	else if (m < 100 && m > -100)
+		snprintf(val, len, "%.2f", m);
+	else
+		snprintf(val, len, "%.0f", m);
+}
+
+void lg_compare(struct lg *g, const char *label, const char *pw, const char *pf, const char *m1, const char *m0,
+		const char *mf, int higher_better, const char *note)
+{
+	struct lg_cmp *c;
+
+	if (g->ncmp == LG_CMPS_MAX)
+		lg_die("more than %d comparisons", LG_CMPS_MAX);
+	c = &g->cmp[g->ncmp++];
+	memset(c, 0, sizeof *c);
+	snprintf(c->label, sizeof c->label, "%s", label);
+	snprintf(c->pw, sizeof c->pw, "%s", pw);
+	snprintf(c->pf, sizeof c->pf, "%s", pf);
+	snprintf(c->m1, sizeof c->m1, "%s", m1 ? m1 : "");
+	snprintf(c->m0, sizeof c->m0, "%s", m0 ? m0 : "");
+	snprintf(c->mf, sizeof c->mf, "%s", mf);
+	c->higher_better = higher_better;
+	c->note = note;
+}
+
+static const struct lg_fig *lg_find(const struct lg *g, const char *workload, const char *name)
+{
+	for (int i = 0; i < g->rep.n; i++)
+		if (!strcmp(g->rep.f[i].workload, workload) && !strcmp(g->rep.f[i].name, name))
+			return &g->rep.f[i];
+	return NULL;
+}
+
+/* The ratio Parley / Mosquitto as printed: for figures where higher is
+ * better, > 1 means Parley is ahead; for latency and memory (lower is
+ * better) it is the plain quotient too, so < 1 means Parley is ahead. */
+static int lg_cmp_values(const struct lg *g, const struct lg_cmp *c, double *p, double *q1, double *q0)
+{
+	const struct lg_fig *fp = lg_find(g, c->pw, c->pf), *f1 = c->m1[0] ? lg_find(g, c->m1, c->mf) : NULL,
+			    *f0 = c->m0[0] ? lg_find(g, c->m0, c->mf) : NULL;
+
+	*p = fp ? lg_median(fp) : NAN;
+	*q1 = f1 ? lg_median(f1) : NAN;
+	*q0 = f0 ? lg_median(f0) : NAN;
+	return fp != NULL;
+}
+
 static void lg_report_print(struct lg *g)
 {
 	const char *last = "";
 
-	printf("\nParley %s benchmark: median of %d run%s per figure; %d writer threads, %d fetchers, %d "
-	       "connections, %d subscribers, %.0f s per timed run; server sync=full; pinning: %s\n",
-	       PARLEY_VERSION, g->o.runs, g->o.runs == 1 ? "" : "s", g->o.threads, g->o.fetchers, g->o.conns,
-	       g->o.subscribers, g->o.seconds, g->o.pinning ? g->o.pinning : "none");
-	printf("\n%-12s %-38s %12s  %-14s %s\n", "workload", "figure", "median", "unit", "");
-	printf("%-12s %-38s %12s  %-14s %s\n", "--------", "------", "------", "----", "");
+	printf("\nParley %s benchmark (%s): median of %d run%s per figure; %.0f s per timed HTTP run, %.1f s per "
+	       "live run; Parley with durability on (sync=full: a message is acknowledged after its group commit "
+	       "was fsynced); pinning: %s\n",
+	       PARLEY_VERSION, g->o.versions ? g->o.versions : "", g->o.runs, g->o.runs == 1 ? "" : "s", g->o.seconds,
+	       g->o.live_seconds, g->o.pinning ? g->o.pinning : "none");
+	printf("settings: %d HTTP writer threads, %d fetchers, %d HTTP connections, %d subscribers; live: %d idle "
+	       "connections in %d steps, fan-out up to %d, %d 1:1 pairs x %d in flight, paced load %d msgs/s, "
+	       "payload 100 bytes, store %lld messages\n",
+	       g->o.threads, g->o.fetchers, g->o.conns, g->o.subscribers, g->o.ws_idle, g->o.ws_steps, g->o.fanout_max,
+	       g->o.pairs, g->o.window, g->o.rate, g->o.store_msgs);
+	printf("\n%-28s %-46s %12s  %-16s %s\n", "workload", "figure", "median", "unit", "");
+	printf("%-28s %-46s %12s  %-16s %s\n", "--------", "------", "------", "----", "");
 	for (int i = 0; i < g->rep.n; i++) {
 		const struct lg_fig *f = &g->rep.f[i];
-		double m = lg_median(f);
 		const char *w = strcmp(f->workload, last) ? f->workload : "";
 		char val[32];
 
-		if (m != 0 && (m < 0.1 && m > -0.1))
-			snprintf(val, sizeof val, "%.4f", m);
-		else if (m < 100 && m > -100)
-			snprintf(val, sizeof val, "%.2f", m);
-		else
-			snprintf(val, sizeof val, "%.0f", m);
-		printf("%-12s %-38s %12s  %-14s %s\n", w, f->name, val, f->unit, f->note ? f->note : "");
+		lg_fmt(val, sizeof val, lg_median(f));
+		printf("%-28s %-46s %12s  %-16s %s\n", w, f->name, val, f->unit, f->note ? f->note : "");
 		last = f->workload;
+	}
+	if (g->ncmp) {
+		printf("\nParley against Mosquitto %s (same run, same shapes, 100-byte payloads; Parley durable: "
+		       "sync=full; Mosquitto: persistence off).\nratio = Parley / Mosquitto; for latency and memory "
+		       "lower is better, so a ratio below 1 favours Parley there.\n",
+		       g->mqtt_version[0] ? g->mqtt_version : "");
+		printf("\n%-40s %12s %12s %12s %10s %10s  %s\n", "figure", "Parley", "Mosq QoS1", "Mosq QoS0",
+		       "P/QoS1", "P/QoS0", "unit");
+		printf("%-40s %12s %12s %12s %10s %10s  %s\n", "------", "------", "---------", "---------", "------",
+		       "------", "----");
+		for (int i = 0; i < g->ncmp; i++) {
+			const struct lg_cmp *c = &g->cmp[i];
+			const struct lg_fig *fp = lg_find(g, c->pw, c->pf);
+			double p, q1, q0;
+			char a[32], b[32], d[32], r1[32], r0[32];
+
+			if (!lg_cmp_values(g, c, &p, &q1, &q0))
+				continue;
+			lg_fmt(a, sizeof a, p);
+			snprintf(b, sizeof b, "-");
+			snprintf(d, sizeof d, "-");
+			snprintf(r1, sizeof r1, "-");
+			snprintf(r0, sizeof r0, "-");
+			if (!isnan(q1)) {
+				lg_fmt(b, sizeof b, q1);
+				if (q1 > 0)
+					snprintf(r1, sizeof r1, "%.2f", p / q1);
+			}
+			if (!isnan(q0)) {
+				lg_fmt(d, sizeof d, q0);
+				if (q0 > 0)
+					snprintf(r0, sizeof r0, "%.2f", p / q0);
+			}
+			printf("%-40s %12s %12s %12s %10s %10s  %s\n", c->label, a, b, d, r1, r0, fp ? fp->unit : "");
+		}
 	}
 	fflush(stdout);
 }
 
+static json_t *lg_num(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
 static void lg_report_write(struct lg *g, const char *path)
 {
-	json_t *doc, *figs = json_array(), *cfg;
+	json_t *doc, *figs = json_array(), *cmps = json_array(), *cfg;
 	char tmp[4096], date[32];
 	time_t t = time(NULL);
 	struct tm tm;
@@ -403,14 +431,31 @@ static void lg_report_write(struct lg *g, const char *path)
 						      "figure", f->name, "value", lg_median(f), "unit", f->unit,
 						      "runs", runs, "note", f->note));
 	}
-	cfg = json_pack("{s:b, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:i, s:s, s:s}", "quick", g->o.quick, "runs",
-			g->o.runs, "threads", g->o.threads, "fetchers", g->o.fetchers, "connections", g->o.conns,
-			"subscribers", g->o.subscribers, "seconds", g->o.seconds, "group_members", LG_GROUP_SIZE,
-			"history_messages_min", g->o.history_min, "sync", "full",
-			"pinning", g->o.pinning ? g->o.pinning : "none");
-	doc = json_pack("{s:i, s:s, s:s, s:f, s:o, s:o, s:I}", "format", 1, "date", date, "parley_version",
-			PARLEY_VERSION, "loadavg_at_start", g->loadavg, "config", cfg, "figures", figs,
-			"failed_calls", (json_int_t)g->failures);
+	for (int i = 0; i < g->ncmp; i++) {
+		const struct lg_cmp *c = &g->cmp[i];
+		double p, q1, q0;
+		if (!lg_cmp_values(g, c, &p, &q1, &q0))
+			continue;
+		json_array_append_new(cmps, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "figure", c->label,
+						      "parley_workload", c->pw, "parley_figure", c->pf, "parley", lg_num(p),
+						      "mosquitto_qos1", lg_num(q1), "mosquitto_qos0", lg_num(q0),
+						      "ratio_qos1", lg_num(q1 > 0 ? p / q1 : NAN),
+						      "ratio_qos0", lg_num(q0 > 0 ? p / q0 : NAN), "higher_is_better",
+						      c->higher_better));
+	}
+	cfg = json_pack("{s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
+			"s:f, s:I, s:i, s:s}",
+			"quick", g->o.quick, "big", g->o.big, "runs", g->o.runs, "threads", g->o.threads, "fetchers",
+			g->o.fetchers, "connections", g->o.conns, "subscribers", g->o.subscribers, "seconds",
+			g->o.seconds, "group_members", LG_GROUP_SIZE, "history_messages_min", g->o.history_min, "sync",
+			"full", "pinning", g->o.pinning ? g->o.pinning : "none", "ws_idle", g->o.ws_idle, "ws_steps",
+			g->o.ws_steps, "fanout_max", g->o.fanout_max, "pairs", g->o.pairs, "window", g->o.window,
+			"paced_rate", g->o.rate, "live_seconds", g->o.live_seconds, "store_messages",
+			(json_int_t)g->o.store_msgs, "payload_bytes", 100, "versions",
+			g->o.versions ? g->o.versions : "");
+	doc = json_pack("{s:i, s:s, s:s, s:s, s:f, s:o, s:o, s:o, s:I}", "format", 2, "date", date, "parley_version",
+			PARLEY_VERSION, "mosquitto_version", g->mqtt_version, "loadavg_at_start", g->loadavg, "config",
+			cfg, "figures", figs, "comparisons", cmps, "failed_calls", (json_int_t)g->failures);
 	snprintf(tmp, sizeof tmp, "%s.new", path);
 	if (!doc || json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) < 0 || rename(tmp, path) < 0)
 		lg_die("cannot write %s", path);
@@ -420,7 +465,7 @@ static void lg_report_write(struct lg *g, const char *path)
 /* ---- server counters ----------------------------------------------------- */
 
 /* Reads one un-labelled counter or gauge from GET /metrics; -1 if absent. */
-static double lg_metric(struct lg *g, const char *name)
+double lg_metric(struct lg *g, const char *name)
 {
 	char *body = NULL, *p;
 	size_t nlen = strlen(name);
@@ -440,19 +485,24 @@ static double lg_metric(struct lg *g, const char *name)
 
 /* ---- clients --------------------------------------------------------------- */
 
-static struct parley_client *lg_client(struct lg *g, const char *token)
+struct parley_client *lg_client_at(const char *server, const char *token)
 {
 	char err[256];
-	struct parley_client *c = parley_client_new(g->o.server, err, sizeof err);
+	struct parley_client *c = parley_client_new(server, err, sizeof err);
 
 	if (!c)
-		lg_die("client for %s: %s", g->o.server, err);
+		lg_die("client for %s: %s", server, err);
 	if (token && parley_client_set_token(c, token) < 0)
 		lg_die("bad token");
 	return c;
 }
 
-static void lg_check(int rc, const struct parley_error *err, const char *what)
+static struct parley_client *lg_client(struct lg *g, const char *token)
+{
+	return lg_client_at(g->o.server, token);
+}
+
+void lg_check(int rc, const struct parley_error *err, const char *what)
 {
 	if (rc < 0)
 		lg_die("%s failed: %s %s %s", what, parley_strerror(rc), err->code, err->description);
@@ -664,50 +714,72 @@ static void lg_put_write_run(struct lg *g, const char *wl, const char *phase, co
 
 struct lg_reg {
 	pthread_t th;
-	struct lg *g;
+	const char *server, *prefix;
+	struct lg_user *users;
 	int from, to;
 };
 
 static void *lg_register_main(void *arg)
 {
 	struct lg_reg *r = arg;
-	struct lg *g = r->g;
-	struct parley_client *c = lg_client(g, NULL);
+	struct parley_client *c = lg_client_at(r->server, NULL);
 
 	for (int i = r->from; i < r->to; i++) {
 		struct parley_error err;
 		char name[40];
 		int rc;
-		snprintf(name, sizeof name, "bench_%06d", i);
-		rc = parley_register(c, name, LG_PASSWORD, NULL, &g->users[i].id, &err);
+		snprintf(name, sizeof name, "bench_%s%06d", r->prefix, i);
+		rc = parley_register(c, name, LG_PASSWORD, NULL, &r->users[i].id, &err);
 		lg_check(rc, &err, "register");
-		snprintf(g->users[i].token, sizeof g->users[i].token, "%s", parley_client_token(c));
+		snprintf(r->users[i].token, sizeof r->users[i].token, "%s", parley_client_token(c));
 		parley_client_set_token(c, NULL);
 	}
 	parley_client_free(c);
 	return NULL;
 }
 
-static void lg_setup_users(struct lg *g, int n)
+struct lg_user *lg_register(const char *server, const char *prefix, int n)
 {
-	int nt = g->o.threads < 32 ? 32 : g->o.threads;
-	struct lg_reg *r = calloc((size_t)nt, sizeof *r);
+	enum { NT = 32 };
+	struct lg_reg r[NT];
+	struct lg_user *users = calloc((size_t)n, sizeof *users);
 	uint64_t t0 = lg_now_ns();
 
-	if (!r || !(g->users = calloc((size_t)n, sizeof *g->users)))
+	if (!users)
 		lg_die("out of memory");
-	g->nusers = n;
-	for (int i = 0; i < nt; i++) {
-		r[i].g = g;
-		r[i].from = (int)((long long)n * i / nt);
-		r[i].to = (int)((long long)n * (i + 1) / nt);
+	for (int i = 0; i < NT; i++) {
+		r[i] = (struct lg_reg){.server = server, .prefix = prefix, .users = users,
+				       .from = (int)((long long)n * i / NT), .to = (int)((long long)n * (i + 1) / NT)};
 		if (pthread_create(&r[i].th, NULL, lg_register_main, &r[i]) != 0)
 			lg_die("cannot start thread");
 	}
-	for (int i = 0; i < nt; i++)
+	for (int i = 0; i < NT; i++)
 		pthread_join(r[i].th, NULL);
-	free(r);
-	lg_log("registered %d users in %.1f s", n, (double)(lg_now_ns() - t0) / 1e9);
+	lg_log("registered %d users on %s in %.1f s", n, server, (double)(lg_now_ns() - t0) / 1e9);
+	return users;
+}
+
+static void lg_setup_users(struct lg *g, int n)
+{
+	g->users = lg_register(g->o.server, "", n);
+	g->nusers = n;
+}
+
+void lg_add_members(const char *server, const char *owner_token, int64_t chat_id, const struct lg_user *users,
+		    int from, int to)
+{
+	struct parley_client *c = lg_client_at(server, owner_token);
+	struct parley_error err;
+
+	for (int i = from; i < to; i += LG_ADD_BATCH) {
+		json_t *p, *arr = json_array();
+		for (int k = i; k < i + LG_ADD_BATCH && k < to; k++)
+			json_array_append_new(arr, json_integer(users[k].id));
+		p = json_pack("{s:I, s:o}", "chat_id", (json_int_t)chat_id, "user_ids", arr);
+		lg_check(parley_call(c, "addChatMembers", p, NULL, &err), &err, "addChatMembers");
+		json_decref(p);
+	}
+	parley_client_free(c);
 }
 
 static void lg_setup_chats(struct lg *g)
@@ -722,15 +794,8 @@ static void lg_setup_chats(struct lg *g)
 		ids[n++] = g->users[i].id;
 	lg_check(parley_create_group(c, "bench group", ids, (size_t)n, &g->group_id, &err), &err, "createGroup");
 	lg_check(parley_create_channel(c, "bench channel", NULL, &g->channel_id, &err), &err, "createChannel");
-	for (int i = 1; i <= g->o.subscribers; i += LG_ADD_BATCH) {
-		json_t *p, *arr = json_array();
-		for (int k = i; k < i + LG_ADD_BATCH && k <= g->o.subscribers; k++)
-			json_array_append_new(arr, json_integer(g->users[k].id));
-		p = json_pack("{s:I, s:o}", "chat_id", (json_int_t)g->channel_id, "user_ids", arr);
-		lg_check(parley_call(c, "addChatMembers", p, NULL, &err), &err, "addChatMembers");
-		json_decref(p);
-	}
 	parley_client_free(c);
+	lg_add_members(g->o.server, g->users[0].token, g->channel_id, g->users, 1, g->o.subscribers + 1);
 	lg_log("group %lld (%d members), channel %lld (%d subscribers) in %.1f s", (long long)g->group_id,
 	       LG_GROUP_SIZE, (long long)g->channel_id, g->o.subscribers, (double)(lg_now_ns() - t0) / 1e9);
 }
@@ -913,6 +978,44 @@ static double lg_conns_open(struct lg *g, struct parley_client **c)
 	return (double)(lg_now_ns() - t0) / 1e9;
 }
 
+struct lg_warm {
+	pthread_t th;
+	struct lg *g;
+	int from, to;
+};
+
+static void *lg_warm_main(void *arg)
+{
+	struct lg_warm *w = arg;
+	struct parley_client *c = lg_client(w->g, NULL);
+
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = w->from; i < w->to; i++) {
+			struct parley_error err;
+			parley_client_set_token(c, w->g->users[1 + i].token);
+			if (parley_get_me(c, NULL, &err) < 0)
+				lg_die("getMe: %s %s", err.code, err.description);
+		}
+	parley_client_free(c);
+	return NULL;
+}
+
+/* Looks up the sessions of users[1..n] twice (getMe over 8 connections),
+ * so the store's page caches hold them before connections are counted. */
+void lg_warm_sessions(struct lg *g, int n)
+{
+	enum { NT = 8 };
+	struct lg_warm w[NT];
+
+	for (int i = 0; i < NT; i++) {
+		w[i] = (struct lg_warm){.g = g, .from = n * i / NT, .to = n * (i + 1) / NT};
+		if (pthread_create(&w[i].th, NULL, lg_warm_main, &w[i]) != 0)
+			lg_die("cannot start thread");
+	}
+	for (int i = 0; i < NT; i++)
+		pthread_join(w[i].th, NULL);
+}
+
 /* Connections held: each run opens o.conns more keep-alive connections,
  * each authenticated by one getMe, and compares the server's RSS before and
  * after.  Earlier runs' connections stay open (when the file limit allows),
@@ -942,12 +1045,12 @@ static void lg_wl_connections(struct lg *g)
 		lg_sleep_ms(300);
 		rss1 = lg_server_rss_kib(g->o.pid);
 		open1 = lg_metric(g, "parley_connections_open");
-		lg_put(g, "connections", "connections added (server's count)", "conns", NULL, open1 - open0);
-		lg_put(g, "connections", "server RSS before", "MiB", NULL, (double)rss0 / 1024);
-		lg_put(g, "connections", "server RSS after opening", "MiB", NULL, (double)rss1 / 1024);
-		lg_put(g, "connections", "memory per idle connection", "KiB/conn", NULL,
+		lg_put(g, "http connections", "connections added (server's count)", "conns", NULL, open1 - open0);
+		lg_put(g, "http connections", "server RSS before", "MiB", NULL, (double)rss0 / 1024);
+		lg_put(g, "http connections", "server RSS after opening", "MiB", NULL, (double)rss1 / 1024);
+		lg_put(g, "http connections", "memory per idle connection", "KiB/conn", NULL,
 		       (double)(rss1 - rss0) / (double)g->o.conns);
-		lg_put(g, "connections", "open + authenticate rate", "conns/s", NULL, g->o.conns / t);
+		lg_put(g, "http connections", "open + authenticate rate", "conns/s", NULL, g->o.conns / t);
 		if (!keep)
 			for (int i = 0; i < g->o.conns; i++)
 				parley_client_free(batch[i]);
@@ -957,8 +1060,8 @@ static void lg_wl_connections(struct lg *g)
 	free(c);
 	lg_sleep_ms(300);
 	rss2 = lg_server_rss_kib(g->o.pid);
-	lg_put(g, "connections", "server RSS before the first run", "MiB", NULL, (double)base / 1024);
-	lg_put(g, "connections", "server RSS after closing them all", "MiB", NULL, (double)rss2 / 1024);
+	lg_put(g, "http connections", "server RSS before the first run", "MiB", NULL, (double)base / 1024);
+	lg_put(g, "http connections", "server RSS after closing them all", "MiB", NULL, (double)rss2 / 1024);
 }
 
 /* Durable 1:1 messages: thread i is users[1+2i] writing to users[2+2i]. */
@@ -979,7 +1082,7 @@ static void lg_wl_direct(struct lg *g, double seconds, int record)
 	lg_drive_run(&d, w, &r);
 	g->history_count += (long long)w[0].ops;
 	if (record)
-		lg_put_write_run(g, "1:1", "", "msgs/s", &r);
+		lg_put_write_run(g, "http 1:1", "", "msgs/s", &r);
 	lg_workers_free(w, n);
 }
 
@@ -999,7 +1102,7 @@ static void lg_wl_group(struct lg *g)
 	}
 	lg_workers_connect(w, n);
 	lg_drive_run(&d, w, &r);
-	lg_put_write_run(g, "group-200", "", "msgs/s", &r);
+	lg_put_write_run(g, "http group-200", "", "msgs/s", &r);
 	lg_workers_free(w, n);
 }
 
@@ -1021,7 +1124,7 @@ static void lg_wl_channel(struct lg *g)
 		w[i].chat_id = g->channel_id;
 	lg_workers_connect(w, np);
 	lg_drive_run(&d, w, &r);
-	lg_put_write_run(g, "channel", "post", "posts/s", &r);
+	lg_put_write_run(g, "http channel", "post", "posts/s", &r);
 	lg_workers_free(w, np);
 
 	/* What the fetchers must see: the newest post. */
@@ -1037,15 +1140,15 @@ static void lg_wl_channel(struct lg *g)
 		w[i].chat_id = g->channel_id;
 	lg_workers_connect(w, nf);
 	lg_drive_run(&d, w, &r);
-	lg_put(g, "channel", "deliveries (getHistory of latest post)", "fetches/s", NULL, r.rate);
-	lg_put(g, "channel", "delivery getHistory p50", "ms", NULL, r.p50);
-	lg_put(g, "channel", "delivery getHistory p99", "ms", NULL, r.p99);
+	lg_put(g, "http channel", "deliveries (getHistory of latest post)", "fetches/s", NULL, r.rate);
+	lg_put(g, "http channel", "delivery getHistory p50", "ms", NULL, r.p50);
+	lg_put(g, "http channel", "delivery getHistory p99", "ms", NULL, r.p99);
 	snprintf(name, sizeof name, "time to reach all %d subscribers", g->o.subscribers);
-	lg_put(g, "channel", name, "s", NULL, r.rate > 0 ? g->o.subscribers / r.rate : 0);
-	lg_put(g, "channel", "stale fetches (not the latest post)", "fetches", NULL, (double)r.stale);
+	lg_put(g, "http channel", name, "s", NULL, r.rate > 0 ? g->o.subscribers / r.rate : 0);
+	lg_put(g, "http channel", "stale fetches (not the latest post)", "fetches", NULL, (double)r.stale);
 	if (r.ops > 0 && r.server_cpu >= 0)
-		lg_put(g, "channel", "server CPU per 1,000 deliveries", "CPU-s", NULL, r.server_cpu * 1000 / r.ops);
-	lg_put_cpu(g, "channel", "fetch", &r);
+		lg_put(g, "http channel", "server CPU per 1,000 deliveries", "CPU-s", NULL, r.server_cpu * 1000 / r.ops);
+	lg_put_cpu(g, "http channel", "fetch", &r);
 	lg_workers_free(w, nf);
 }
 
@@ -1062,16 +1165,16 @@ static void lg_wl_history(struct lg *g)
 		w[i].chat_id = g->users[2].id;
 	lg_workers_connect(w, g->o.threads);
 	lg_drive_run(&d, w, &r);
-	lg_put(g, "history", "getHistory limit 50 p50", "ms", NULL, r.p50);
-	lg_put(g, "history", "getHistory limit 50 p99", "ms", NULL, r.p99);
-	lg_put(g, "history", "GET /healthz p50, same connection", "ms", NULL, r.p50b);
-	lg_put(g, "history", "GET /healthz p99, same connection", "ms", NULL, r.p99b);
+	lg_put(g, "http history", "getHistory limit 50 p50", "ms", NULL, r.p50);
+	lg_put(g, "http history", "getHistory limit 50 p99", "ms", NULL, r.p99);
+	lg_put(g, "http history", "GET /healthz p50, same connection", "ms", NULL, r.p50b);
+	lg_put(g, "http history", "GET /healthz p99, same connection", "ms", NULL, r.p99b);
 	d.nthreads = g->o.threads;
 	lg_drive_run(&d, w, &r);
-	lg_put(g, "history", "pages/s (with as many /healthz)", "pages/s", NULL, r.rate);
+	lg_put(g, "http history", "pages/s (with as many /healthz)", "pages/s", NULL, r.rate);
 	if (r.ops > 0 && r.server_cpu >= 0)
-		lg_put(g, "history", "server CPU per 1,000 pages", "CPU-s", NULL, r.server_cpu * 1000 / r.ops);
-	lg_put_cpu(g, "history", "", &r);
+		lg_put(g, "http history", "server CPU per 1,000 pages", "CPU-s", NULL, r.server_cpu * 1000 / r.ops);
+	lg_put_cpu(g, "http history", "", &r);
 	lg_workers_free(w, g->o.threads);
 }
 
@@ -1102,14 +1205,30 @@ static void lg_usage(void)
 	fprintf(stderr,
 		"usage: loadgen --server URL --pid PID --data DIR --out FILE [options]\n"
 		"  --quick            small sizes, one run (about a minute)\n"
+		"  --big              build the store up to 10 million messages (opt-in: it takes a while)\n"
 		"  --runs N           runs per workload; the median is reported (default 3)\n"
-		"  --threads N        closed-loop writer threads (default 16)\n"
-		"  --fetchers N       channel reader threads (default 32)\n"
-		"  --conns N          idle connections to hold (default 2000)\n"
-		"  --subscribers N    channel subscribers (default 10000)\n"
-		"  --seconds S        length of each timed run (default 5)\n"
+		"  --threads N        HTTP closed-loop writer threads (default 16)\n"
+		"  --fetchers N       HTTP channel reader threads (default 32)\n"
+		"  --conns N          idle HTTP connections to hold (default 2000)\n"
+		"  --subscribers N    HTTP channel subscribers (default 10000)\n"
+		"  --seconds S        length of each timed HTTP run (default 5)\n"
+		"  --live-seconds S   length of each timed live run (default 3)\n"
+		"  --idle N           idle WebSocket / MQTT connections held at the last step (default 15000)\n"
+		"  --steps N          steps to reach them (default 3)\n"
+		"  --fanout N         largest channel fan-out (default 10000)\n"
+		"  --pairs N          1:1 pairs (default 64)\n"
+		"  --window N         1:1 messages in flight per pair (default 32)\n"
+		"  --rate N           paced offered load in messages per second (default 1000)\n"
+		"  --store N          messages in the big store (default 1000000; --big 10000000)\n"
+		"  --server2 URL --pid2 PID   a second parleyd with large_group_threshold=1000\n"
+		"  --mqtt HOST:PORT --mqtt-pid PID   the mosquitto broker to compare with\n"
 		"  --pinning TEXT     how the processes were pinned, for the report\n"
-		"  --only NAME        one workload: connections, 1:1, group-200, channel, history\n");
+		"  --versions TEXT    versions of the programs, for the report\n"
+		"  --mqtt-version TEXT   the broker's version, for the report\n"
+		"  --shapes LIST      live shapes to run, comma-separated: 1:1, 1:1 paced, channel-100 paced,\n"
+		"                     fan-out N, group-200, group-200 paced (default: all)\n"
+		"  --only NAME        one workload: http (connections, 1:1, group-200, channel, history), live, idle,\n"
+		"                     store\n");
 	exit(2);
 }
 
@@ -1125,18 +1244,24 @@ static long lg_arg_long(const char *s, long lo, long hi, const char *what)
 
 static void lg_parse(struct lg_opts *o, int argc, char **argv)
 {
-	int quick = 0;
+	int quick = 0, big = 0;
 
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--quick"))
 			quick = 1;
-	*o = (struct lg_opts){.quick = quick, .runs = quick ? 1 : 3, .threads = quick ? 8 : 16,
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--big"))
+			big = 1;
+	*o = (struct lg_opts){.quick = quick, .big = big, .runs = quick ? 1 : 3, .threads = quick ? 8 : 16,
 			      .fetchers = quick ? 16 : 32, .conns = quick ? 1000 : 2000,
-			      .subscribers = quick ? 2000 : 10000, .seconds = quick ? 3 : 5,
-			      .history_min = quick ? 1000 : 5000};
+			      .subscribers = quick ? 2000 : 10000, .seconds = quick ? 1 : 5,
+			      .history_min = quick ? 1000 : 5000, .ws_idle = quick ? 6000 : 15000, .ws_steps = 3,
+			      .fanout_max = quick ? 2000 : 10000, .pairs = 64, .window = 32, .rate = 1000,
+			      .live_seconds = quick ? 1.0 : 3.0,
+			      .store_msgs = big ? 10000000 : quick ? 50000 : 1000000};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--quick"))
+		if (!strcmp(a, "--quick") || !strcmp(a, "--big"))
 			continue;
 		if (!v)
 			lg_usage();
@@ -1165,6 +1290,36 @@ static void lg_parse(struct lg_opts *o, int argc, char **argv)
 			o->subscribers = (int)lg_arg_long(v, LG_GROUP_SIZE, 1000000, "--subscribers");
 		else if (!strcmp(a, "--seconds"))
 			o->seconds = (double)lg_arg_long(v, 1, 3600, "--seconds");
+		else if (!strcmp(a, "--live-seconds"))
+			o->live_seconds = (double)lg_arg_long(v, 1, 3600, "--live-seconds");
+		else if (!strcmp(a, "--idle"))
+			o->ws_idle = (int)lg_arg_long(v, 1, LG_HELD_MAX, "--idle");
+		else if (!strcmp(a, "--steps"))
+			o->ws_steps = (int)lg_arg_long(v, 1, LG_RUNS_MAX, "--steps");
+		else if (!strcmp(a, "--fanout"))
+			o->fanout_max = (int)lg_arg_long(v, LG_GROUP_SIZE, LG_HELD_MAX, "--fanout");
+		else if (!strcmp(a, "--pairs"))
+			o->pairs = (int)lg_arg_long(v, 1, 4096, "--pairs");
+		else if (!strcmp(a, "--window"))
+			o->window = (int)lg_arg_long(v, 1, 4096, "--window");
+		else if (!strcmp(a, "--rate"))
+			o->rate = (int)lg_arg_long(v, 10, 1000000, "--rate");
+		else if (!strcmp(a, "--store"))
+			o->store_msgs = lg_arg_long(v, 10000, 1000000000L, "--store");
+		else if (!strcmp(a, "--server2"))
+			o->server2 = v;
+		else if (!strcmp(a, "--pid2"))
+			o->pid2 = lg_arg_long(v, 1, 1L << 30, "--pid2");
+		else if (!strcmp(a, "--mqtt"))
+			o->mqtt = v;
+		else if (!strcmp(a, "--mqtt-pid"))
+			o->mqtt_pid = lg_arg_long(v, 1, 1L << 30, "--mqtt-pid");
+		else if (!strcmp(a, "--shapes"))
+			o->shapes = v;
+		else if (!strcmp(a, "--versions"))
+			o->versions = v;
+		else if (!strcmp(a, "--mqtt-version"))
+			o->mqtt_version = v;
 		else
 			lg_usage();
 	}
@@ -1172,9 +1327,19 @@ static void lg_parse(struct lg_opts *o, int argc, char **argv)
 		lg_usage();
 }
 
+/* Whether workload (an HTTP one or a group: "live", "idle", "store") runs
+ * under --only; "http" selects every HTTP workload. */
 static int lg_want(const struct lg *g, const char *workload)
 {
-	return !g->o.only || !strcmp(g->o.only, workload);
+	static const char *http[] = {"connections", "1:1", "group-200", "channel", "history"};
+
+	if (!g->o.only || !strcmp(g->o.only, workload))
+		return 1;
+	if (!strcmp(g->o.only, "http"))
+		for (size_t i = 0; i < sizeof http / sizeof *http; i++)
+			if (!strcmp(http[i], workload))
+				return 1;
+	return 0;
 }
 
 /* Waits for the server to answer /healthz (it was just started). */
@@ -1197,6 +1362,7 @@ int main(int argc, char **argv)
 
 	if (!g)
 		lg_die("out of memory");
+	lg_t0 = lg_now_ns();
 	lg_parse(&g->o, argc, argv);
 	g->probe = lg_client(g, NULL);
 	lg_wait_ready(g);
@@ -1204,16 +1370,35 @@ int main(int argc, char **argv)
 	if (g->loadavg > 0.5)
 		lg_log("WARNING: load average %.2f before the runs: other work shares the CPUs, figures will be noisy",
 		       g->loadavg);
-	/* users[0] owns the chats; users[1..subscribers] subscribe; 1:1 pairs
-	 * and group members are taken from the front of the same list. */
-	nusers = g->o.subscribers + 1;
-	if (nusers < 2 * g->o.threads + 1)
-		nusers = 2 * g->o.threads + 1;
+	/* users[0] owns the chats; users[1..] subscribe and receive (HTTP
+	 * channel subscribers, live receivers, idle connections); the HTTP
+	 * 1:1 pairs and group members are taken from the front of the same
+	 * list; the live 1:1 senders are the last o.pairs users. */
+	nusers = g->o.subscribers;
+	if (nusers < g->o.ws_idle)
+		nusers = g->o.ws_idle;
+	if (nusers < g->o.fanout_max)
+		nusers = g->o.fanout_max;
+	if (nusers < 2 * g->o.threads)
+		nusers = 2 * g->o.threads;
+	if (nusers < g->o.pairs)
+		nusers = g->o.pairs;
+	nusers += 1 + g->o.pairs;
 	if (g->o.threads >= LG_GROUP_SIZE)
 		lg_die("--threads must be below %d (the group's size)", LG_GROUP_SIZE);
+	if (g->o.mqtt)
+		snprintf(g->mqtt_version, sizeof g->mqtt_version, "%s", g->o.mqtt_version ? g->o.mqtt_version : "");
 	lg_setup_users(g, nusers);
 	lg_setup_chats(g);
+	lv_setup(g);
 
+	/* Idle connections first: a server that has already held and freed
+	 * thousands of connections would hand the new ones recycled memory,
+	 * and the RSS growth would understate what a connection costs. */
+	if (lg_want(g, "idle")) {
+		lg_warm_sessions(g, g->o.ws_idle);
+		lv_run_idle(g);
+	}
 	lg_log("warm-up");
 	lg_wl_direct(g, g->o.quick ? 1 : 2, 0);
 	for (int run = 0; run < g->o.runs; run++) {
@@ -1238,19 +1423,24 @@ int main(int argc, char **argv)
 			lg_wl_history(g);
 		}
 	}
-	lg_ratio(g, "ratios", "1:1 send p50 / fsync p50", "1:1", "sendMessage latency p50", "baseline",
+	for (int run = 0; run < g->o.runs && lg_want(g, "live"); run++)
+		lv_run_live(g, run);
+	if (lg_want(g, "store"))
+		st_run(g);
+	lv_compare_rows(g);
+	lg_ratio(g, "ratios", "1:1 send p50 / fsync p50", "http 1:1", "sendMessage latency p50", "baseline",
 		 "fsync (4 KiB write + fdatasync) p50");
-	lg_ratio(g, "ratios", "group send p50 / 1:1 send p50", "group-200", "sendMessage latency p50", "1:1",
+	lg_ratio(g, "ratios", "group send p50 / 1:1 send p50", "http group-200", "sendMessage latency p50", "http 1:1",
 		 "sendMessage latency p50");
-	lg_ratio(g, "ratios", "channel post p50 / 1:1 send p50", "channel", "sendMessage latency p50", "1:1",
+	lg_ratio(g, "ratios", "channel post p50 / 1:1 send p50", "http channel", "sendMessage latency p50", "http 1:1",
 		 "sendMessage latency p50");
-	lg_ratio(g, "ratios", "history p50 / healthz p50", "history", "getHistory limit 50 p50", "history",
+	lg_ratio(g, "ratios", "history p50 / healthz p50", "http history", "getHistory limit 50 p50", "http history",
 		 "GET /healthz p50, same connection");
-	lg_ratio(g, "ratios", "history p50 / getMe p50", "history", "getHistory limit 50 p50", "baseline",
+	lg_ratio(g, "ratios", "history p50 / getMe p50", "http history", "getHistory limit 50 p50", "baseline",
 		 "getMe p50");
-	lg_ratio(g, "ratios", "delivery CPU / getMe CPU", "channel", "server CPU per 1,000 deliveries", "baseline",
+	lg_ratio(g, "ratios", "delivery CPU / getMe CPU", "http channel", "server CPU per 1,000 deliveries", "baseline",
 		 "server CPU per 1,000 getMe");
-	lg_ratio(g, "ratios", "history page CPU / getMe CPU", "history", "server CPU per 1,000 pages", "baseline",
+	lg_ratio(g, "ratios", "history page CPU / getMe CPU", "http history", "server CPU per 1,000 pages", "baseline",
 		 "server CPU per 1,000 getMe");
 
 	lg_report_print(g);
@@ -1260,6 +1450,7 @@ int main(int argc, char **argv)
 		lg_log("%llu calls failed during measurement", g->failures);
 	parley_client_free(g->probe);
 	free(g->users);
+	free(g->users2);
 	free(g);
 	return rc;
 }
