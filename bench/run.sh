@@ -104,8 +104,16 @@ if command -v taskset >/dev/null 2>&1 && [ "$CORES" -ge 2 ] && taskset -c 1 true
 	PINNING="parleyd (both) and mosquitto on cpu 0, loadgen on cpu 1"
 fi
 
+# What the servers were built from: this work tree's commit ("-dirty" with
+# uncommitted changes) when BUILD is inside it, else $BENCH_COMMIT if the
+# caller says, else unknown.
+COMMIT=${BENCH_COMMIT:-"unknown (built outside this work tree)"}
+case "$(cd "$BUILD" && pwd -P)/" in
+"$(pwd -P)"/*) COMMIT=$(git describe --always --dirty 2>/dev/null || echo unknown) ;;
+esac
+
 FSTYPE=$(stat -f -c %T "$TMP" 2>/dev/null || echo unknown)
-echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $COMMIT," \
 	"$CORES cores ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //'))," \
 	"pinning: $PINNING, data on $FSTYPE" >&2
 case "$FSTYPE" in
@@ -203,7 +211,7 @@ MQVERSION=$("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto version \(.*\)/\1
 echo "bench: mosquitto $MQVERSION (pid $MQPID) on 127.0.0.1:$MQPORT" >&2
 
 VERSIONS="parleyd $("$PARLEYD" --version 2>/dev/null | head -n 1 | sed 's/^parleyd //')"
-VERSIONS="$VERSIONS (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)), mosquitto $MQVERSION"
+VERSIONS="$VERSIONS (commit $COMMIT), mosquitto $MQVERSION"
 VERSIONS="$VERSIONS, libmosquitto $(dpkg-query -W -f '${Version}' libmosquitto1 2>/dev/null || echo '?')"
 VERSIONS="$VERSIONS, SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo '?')"
 VERSIONS="$VERSIONS, libuv $(pkg-config --modversion libuv 2>/dev/null || echo '?'), Linux $(uname -r)"
