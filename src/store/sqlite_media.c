@@ -63,33 +63,6 @@ static int prep(struct store *s, enum sqm_id id, sqlite3_stmt **q)
 	return store_sqlite_stmt(s, SQ_MEDIA_STMT_BASE + (int)id, sqm_sql[id], q);
 }
 
-static void done(sqlite3_stmt *q)
-{
-	if (q) {
-		sqlite3_reset(q);
-		sqlite3_clear_bindings(q);
-	}
-}
-
-/* 1 with a row, 0 when done, or a negative pl_err. */
-static int row(sqlite3_stmt *q)
-{
-	int rc = sqlite3_step(q);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return store_sqlite_err(rc);
-}
-
-static int run(sqlite3_stmt *q)
-{
-	int rc = row(q);
-
-	return rc > 0 ? 0 : rc;
-}
-
 static int bind_text(sqlite3_stmt *q, int i, const char *t, size_t max)
 {
 	return store_sqlite_err(sqlite3_bind_text(q, i, t, (int)strnlen(t, max), SQLITE_STATIC));
@@ -153,11 +126,11 @@ static int write_sha(struct store *s, enum sqm_id id, const char *sha, int64_t v
 		goto out;
 	if (sqlite3_bind_parameter_count(q) >= 2)
 		sqlite3_bind_int64(q, 2, v);
-	rc = run(q);
+	rc = store_sqlite_run(q);
 	if (rc == 0 && want_change && sqlite3_changes(store_sqlite_db(s)) == 0)
 		rc = PL_NOTFOUND;
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -172,13 +145,13 @@ static int file_each(struct store *s, enum sqm_id id, const int64_t *v, int n, s
 		goto out;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 1, v[i]);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		read_file(q, &f);
 		if ((rc = cb(ctx, &f)) != 0)
 			break;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -194,14 +167,14 @@ int sqm_blob_get(struct store *s, const char *sha256, struct store_blob *out)
 		goto out;
 	if ((rc = bind_text(q, 1, sha256, STORE_SHA_SZ)) < 0)
 		goto out;
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		read_blob(q, out);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -227,10 +200,10 @@ int sqm_blob_reserve(struct store *s, const char *sha256, int64_t size, int64_t 
 		goto out;
 	sqlite3_bind_int64(q, 2, size);
 	sqlite3_bind_int64(q, 3, now);
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		*need_write = 1;
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -249,10 +222,10 @@ int sqm_blob_gc_mark(struct store *s, int64_t cutoff, int limit, int64_t *n)
 		goto out;
 	sqlite3_bind_int64(q, 1, cutoff);
 	sqlite3_bind_int64(q, 2, limit);
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		*n = sqlite3_changes(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -265,13 +238,13 @@ int sqm_blob_gc_dying(struct store *s, int limit, store_blob_cb cb, void *ctx)
 	if ((rc = prep(s, M_GC_DYING, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, limit);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		read_blob(q, &b);
 		if ((rc = cb(ctx, &b)) != 0)
 			break;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -292,13 +265,13 @@ int sqm_blob_count(struct store *s, int64_t *rows, int64_t *bytes)
 	*rows = *bytes = 0;
 	if ((rc = prep(s, M_BLOB_COUNT, &q)) < 0)
 		goto out;
-	if ((rc = row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*rows = sqlite3_column_int64(q, 0);
 		*bytes = sqlite3_column_int64(q, 1);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -325,10 +298,10 @@ int sqm_file_put(struct store *s, struct store_file *f)
 	sqlite3_bind_int64(q, 10, f->uploader_id);
 	sqlite3_bind_int64(q, 11, f->group_id);
 	sqlite3_bind_int64(q, 12, f->created_at);
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		f->id = sqlite3_last_insert_rowid(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -342,14 +315,14 @@ int sqm_file_get(struct store *s, const char *file_id, struct store_file *out)
 		goto out;
 	if ((rc = bind_text(q, 1, file_id, STORE_FILE_ID_SZ)) < 0)
 		goto out;
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		read_file(q, out);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -362,11 +335,11 @@ int sqm_file_set_group(struct store *s, int64_t id, int64_t group_id)
 		goto out;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, group_id);
-	rc = run(q);
+	rc = store_sqlite_run(q);
 	if (rc == 0 && sqlite3_changes(store_sqlite_db(s)) == 0)
 		rc = PL_NOTFOUND;
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -388,9 +361,9 @@ int sqm_media_attach(struct store *s, int64_t chat_id, int64_t msg_id, int ord, 
 	sqlite3_bind_int64(q, 2, msg_id);
 	sqlite3_bind_int(q, 3, ord);
 	sqlite3_bind_int64(q, 4, file);
-	rc = run(q);
+	rc = store_sqlite_run(q);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -410,10 +383,10 @@ int sqm_file_chats(struct store *s, int64_t file, int limit, store_id_cb cb, voi
 		goto out;
 	sqlite3_bind_int64(q, 1, file);
 	sqlite3_bind_int64(q, 2, limit);
-	while ((rc = row(q)) > 0)
+	while ((rc = store_sqlite_row(q)) > 0)
 		if ((rc = cb(ctx, sqlite3_column_int64(q, 0))) != 0)
 			break;
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }

@@ -153,37 +153,10 @@ static int prep(struct store *s, enum sqs_id id, sqlite3_stmt **q)
 	return store_sqlite_stmt(s, (int)id, sqs_sql[id], q);
 }
 
-static void done(sqlite3_stmt *q)
-{
-	if (q) {
-		sqlite3_reset(q);
-		sqlite3_clear_bindings(q);
-	}
-}
-
-/* 1 with a row, 0 when done, or a negative pl_err. */
-static int row(sqlite3_stmt *q)
-{
-	int rc = sqlite3_step(q);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return store_sqlite_err(rc);
-}
-
-static int run(sqlite3_stmt *q)
-{
-	int rc = row(q);
-
-	return rc > 0 ? 0 : rc;
-}
-
 /* Runs a write that must change one row: PL_NOTFOUND if it changed none. */
 static int run_one(struct store *s, sqlite3_stmt *q)
 {
-	int rc = run(q);
+	int rc = store_sqlite_run(q);
 
 	if (rc == 0 && sqlite3_changes(store_sqlite_db(s)) == 0)
 		rc = PL_NOTFOUND;
@@ -250,12 +223,12 @@ static int scalar(struct store *s, enum sqs_id id, int64_t a, int64_t b, int npa
 	sqlite3_bind_int64(q, 1, a);
 	if (nparams > 1)
 		sqlite3_bind_int64(q, 2, b);
-	if ((rc = row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*out = sqlite3_column_int64(q, 0);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -270,9 +243,9 @@ static int write_ints(struct store *s, enum sqs_id id, const int64_t *v, int n, 
 		goto out;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 1, v[i]);
-	rc = one ? run_one(s, q) : run(q);
+	rc = one ? run_one(s, q) : store_sqlite_run(q);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -294,7 +267,7 @@ int sqs_user_set_country(struct store *s, int64_t user_id, const char *country)
 	bind_field(q, 2, country ? country : "", STORE_COUNTRY_SZ);
 	rc = run_one(s, q);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -312,11 +285,11 @@ int sqs_message_ids_by_sender(struct store *s, int64_t chat_id, int64_t sender_i
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, sender_id);
-	while ((rc = row(q)) > 0)
+	while ((rc = store_sqlite_row(q)) > 0)
 		if ((rc = cb(ctx, sqlite3_column_int64(q, 0))) != 0)
 			goto out;
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -350,12 +323,12 @@ int sqs_role_list(struct store *s, store_role_cb cb, void *ctx)
 
 	if ((rc = prep(s, Q_ROLE_LIST, &q)) < 0)
 		goto out;
-	while ((rc = row(q)) > 0)
+	while ((rc = store_sqlite_row(q)) > 0)
 		if ((rc = cb(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int(q, 1), sqlite3_column_int64(q, 2),
 			     sqlite3_column_int64(q, 3))) != 0)
 			goto out;
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -387,10 +360,10 @@ int sqs_flagger_create(struct store *s, struct store_flagger *f)
 	bind_field(q, 3, f->key_hash, sizeof f->key_hash);
 	sqlite3_bind_int64(q, 4, f->created_at);
 	sqlite3_bind_int(q, 5, f->active);
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		f->id = sqlite3_last_insert_rowid(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -405,14 +378,14 @@ static int flagger_one(struct store *s, enum sqs_id id, int64_t key, const char 
 		sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_int64(q, 1, key);
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		read_flagger(q, out);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -434,13 +407,13 @@ int sqs_flagger_list(struct store *s, store_flagger_cb cb, void *ctx)
 
 	if ((rc = prep(s, Q_FLAGGER_LIST, &q)) < 0)
 		goto out;
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		read_flagger(q, &f);
 		if ((rc = cb(ctx, &f)) != 0)
 			goto out;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -493,10 +466,10 @@ int sqs_case_create(struct store *s, struct store_case *c)
 	sqlite3_bind_int64(q, 13, c->updated_at);
 	sqlite3_bind_int64(q, 14, c->closed_at);
 	sqlite3_bind_int64(q, 15, c->statement_id);
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		c->id = sqlite3_last_insert_rowid(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -510,14 +483,14 @@ static int case_one(struct store *s, enum sqs_id id, const int64_t *v, int n, st
 		goto out;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 1, v[i]);
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		read_case(q, out);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -550,13 +523,13 @@ int sqs_case_queue(struct store *s, int limit, int64_t offset, store_case_cb cb,
 		goto out;
 	sqlite3_bind_int(q, 1, limit);
 	sqlite3_bind_int64(q, 2, offset);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		read_case(q, &c);
 		if ((rc = cb(ctx, &c)) != 0)
 			goto out;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -569,13 +542,13 @@ int sqs_case_count_open(struct store *s, int64_t now, int64_t *open, int64_t *ov
 	if ((rc = prep(s, Q_CASE_COUNT, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, now);
-	if ((rc = row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*open = sqlite3_column_int64(q, 0);
 		*overdue = sqlite3_column_int64(q, 1);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -649,10 +622,10 @@ int sqs_signal_create(struct store *s, struct store_signal *sg)
 	if ((rc = bind_text(q, 13, sg->text ? sg->text : "")) < 0 || (rc = bind_text(q, 14, sg->plaintext)) < 0 ||
 	    (rc = bind_text(q, 15, sg->location ? sg->location : "")) < 0)
 		goto out;
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		sg->id = sqlite3_last_insert_rowid(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -667,12 +640,12 @@ int sqs_signal_get_ref(struct store *s, const char *reference, struct store_sign
 	if ((rc = prep(s, Q_SIGNAL_REF, &q)) < 0)
 		goto out;
 	sqlite3_bind_text(q, 1, reference, -1, SQLITE_STATIC);
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0)
 		rc = read_signal(q, out, 1);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -687,13 +660,13 @@ static int signal_each(struct store *s, enum sqs_id id, const int64_t *v, int n,
 		goto out;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 1, v[i]);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		read_signal(q, &sg, 0);
 		if ((rc = cb(ctx, &sg)) != 0)
 			goto out;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -796,10 +769,10 @@ int sqs_statement_create(struct store *s, struct store_statement *st)
 	if ((rc = bind_text(q, 21, st->reference ? st->reference : "")) < 0 ||
 	    (rc = bind_text(q, 22, st->facts ? st->facts : "")) < 0 || (rc = bind_text(q, 23, st->text ? st->text : "")) < 0)
 		goto out;
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		st->id = sqlite3_last_insert_rowid(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -812,12 +785,12 @@ int sqs_statement_get(struct store *s, int64_t id, struct store_statement *out)
 	if ((rc = prep(s, Q_ST_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, id);
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0)
 		rc = read_statement(q, out, 1);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -832,7 +805,7 @@ int sqs_statement_set_text(struct store *s, int64_t id, const char *text)
 	if ((rc = bind_text(q, 2, text ? text : "")) == 0)
 		rc = run_one(s, q);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -852,13 +825,13 @@ static int statement_each(struct store *s, enum sqs_id id, const int64_t *v, int
 		goto out;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 1, v[i]);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		read_statement(q, &st, 0);
 		if ((rc = cb(ctx, &st)) != 0)
 			goto out;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -892,11 +865,11 @@ int sqs_statement_message_list(struct store *s, int64_t statement_id, store_msg_
 	if ((rc = prep(s, Q_ST_MSG_LIST, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, statement_id);
-	while ((rc = row(q)) > 0)
+	while ((rc = store_sqlite_row(q)) > 0)
 		if ((rc = cb(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1))) != 0)
 			goto out;
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -947,10 +920,10 @@ int sqs_appeal_create(struct store *s, struct store_appeal *a)
 	sqlite3_bind_int64(q, 4, a->created_at);
 	if ((rc = bind_text(q, 5, a->text ? a->text : "")) < 0)
 		goto out;
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		a->id = sqlite3_last_insert_rowid(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -963,12 +936,12 @@ int sqs_appeal_get(struct store *s, int64_t id, struct store_appeal *out)
 	if ((rc = prep(s, Q_APPEAL_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, id);
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0)
 		rc = read_appeal(q, out, 1);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -982,13 +955,13 @@ static int appeal_each(struct store *s, enum sqs_id id, const int64_t *v, int n,
 		goto out;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 1, v[i]);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		read_appeal(q, &a, 0);
 		if ((rc = cb(ctx, &a)) != 0)
 			goto out;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1018,7 +991,7 @@ int sqs_appeal_update(struct store *s, const struct store_appeal *a)
 	if ((rc = bind_text(q, 6, a->outcome ? a->outcome : "")) == 0)
 		rc = run_one(s, q);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1036,10 +1009,10 @@ int sqs_restriction_add(struct store *s, struct store_restriction *r)
 	bind_field(q, 3, r->territories, sizeof r->territories);
 	sqlite3_bind_int64(q, 4, r->statement_id);
 	sqlite3_bind_int64(q, 5, r->created_at);
-	if ((rc = run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		r->id = sqlite3_last_insert_rowid(store_sqlite_db(s));
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1057,7 +1030,7 @@ int sqs_restriction_list_chat(struct store *s, int64_t chat_id, store_restrictio
 	if ((rc = prep(s, Q_RESTR_CHAT, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		memset(&r, 0, sizeof r);
 		r.id = sqlite3_column_int64(q, 0);
 		r.chat_id = sqlite3_column_int64(q, 1);
@@ -1069,7 +1042,7 @@ int sqs_restriction_list_chat(struct store *s, int64_t chat_id, store_restrictio
 			goto out;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1081,12 +1054,12 @@ int sqs_restriction_count(struct store *s, int64_t *out)
 	*out = 0;
 	if ((rc = prep(s, Q_RESTR_COUNT, &q)) < 0)
 		goto out;
-	if ((rc = row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*out = sqlite3_column_int64(q, 0);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1109,9 +1082,9 @@ int sqs_geoip_add(struct store *s, uint32_t start, uint32_t end, const char *cou
 	sqlite3_bind_int64(q, 1, start);
 	sqlite3_bind_int64(q, 2, end);
 	bind_field(q, 3, country, STORE_COUNTRY_SZ);
-	rc = run(q);
+	rc = store_sqlite_run(q);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1124,13 +1097,13 @@ int sqs_geoip_lookup(struct store *s, uint32_t ip, char country[STORE_COUNTRY_SZ
 	if ((rc = prep(s, Q_GEO_LOOKUP, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, ip);
-	if ((rc = row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		if (sqlite3_column_int64(q, 0) >= (int64_t)ip)
 			col_copy(q, 1, country, STORE_COUNTRY_SZ);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1154,7 +1127,7 @@ int sqs_admin_action_list(struct store *s, int64_t chat_id, int64_t since, int l
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, since);
 	sqlite3_bind_int(q, 3, limit);
-	while ((rc = row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		a.id = sqlite3_column_int64(q, 0);
 		a.chat_id = sqlite3_column_int64(q, 1);
 		a.actor_id = sqlite3_column_int64(q, 2);
@@ -1166,7 +1139,7 @@ int sqs_admin_action_list(struct store *s, int64_t chat_id, int64_t since, int l
 			goto out;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1181,14 +1154,14 @@ int sqs_safety_meta_get(struct store *s, const char *key, int64_t *value)
 	if ((rc = prep(s, Q_META_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	if ((rc = row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		*value = sqlite3_column_int64(q, 0);
 		rc = 0;
 	}
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1201,8 +1174,8 @@ int sqs_safety_meta_set(struct store *s, const char *key, int64_t value)
 		goto out;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, value);
-	rc = run(q);
+	rc = store_sqlite_run(q);
 out:
-	done(q);
+	store_sqlite_done(q);
 	return rc;
 }

@@ -399,7 +399,7 @@ static int sq_prep(struct sq_store *st, enum sq_stmt_id id, sqlite3_stmt **out)
 }
 
 /* Makes q ready for its next use and drops pointers to bound memory. */
-static void sq_done(sqlite3_stmt *q)
+void store_sqlite_done(sqlite3_stmt *q)
 {
 	if (q) {
 		sqlite3_reset(q);
@@ -408,7 +408,7 @@ static void sq_done(sqlite3_stmt *q)
 }
 
 /* Steps q: 1 with a row, 0 when done, or a negative pl_err. */
-static int sq_row(sqlite3_stmt *q)
+int store_sqlite_row(sqlite3_stmt *q)
 {
 	int rc = sqlite3_step(q);
 
@@ -420,9 +420,9 @@ static int sq_row(sqlite3_stmt *q)
 }
 
 /* Runs q to its first result; 0 or a negative pl_err. */
-static int sq_run(sqlite3_stmt *q)
+int store_sqlite_run(sqlite3_stmt *q)
 {
-	int rc = sq_row(q);
+	int rc = store_sqlite_row(q);
 
 	return rc > 0 ? 0 : rc;
 }
@@ -435,9 +435,9 @@ static int sq_exec(struct sq_store *st, enum sq_stmt_id id)
 
 	if ((rc = sq_prep(st, id, &q)) < 0)
 		goto out;
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -452,11 +452,11 @@ static int sq_write_ints(struct sq_store *st, enum sq_stmt_id id, const int64_t 
 		goto out;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(q, i + 1, v[i]);
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 	if (rc == 0 && one && sqlite3_changes(st->db) == 0)
 		rc = PL_NOTFOUND;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -476,11 +476,11 @@ static int sq_each_id(struct sq_store *st, enum sq_stmt_id id, int64_t key, int6
 		sqlite3_bind_int64(q, 2, a);
 	if (n >= 3)
 		sqlite3_bind_int64(q, 3, b);
-	while ((rc = sq_row(q)) > 0)
+	while ((rc = store_sqlite_row(q)) > 0)
 		if ((rc = cb(ctx, sqlite3_column_int64(q, 0))) != 0)
 			goto out;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -672,9 +672,9 @@ static int sq_fts_write(struct sq_store *st, int64_t gid, int64_t chat_id, const
 	if ((rc = sq_bind_text(q, 2, text)) < 0)
 		goto out;
 	sqlite3_bind_text(q, 3, tok, -1, SQLITE_STATIC);
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -945,17 +945,17 @@ static int sq_user_create(struct store *s, struct store_user *u)
 	sq_bind_field(q, 4, u->pw_hash, sizeof(u->pw_hash));
 	sqlite3_bind_int64(q, 5, u->created_at);
 	sqlite3_bind_int(q, 6, u->is_bot);
-	if ((rc = sq_run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		u->id = sqlite3_last_insert_rowid(st->db);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
 /* Runs a single-row user query whose ?1 was bound by the caller. */
 static int sq_user_one(sqlite3_stmt *q, struct store_user *out)
 {
-	int rc = sq_row(q);
+	int rc = store_sqlite_row(q);
 
 	if (rc == 0)
 		return PL_NOTFOUND;
@@ -976,7 +976,7 @@ static int sq_user_get(struct store *s, int64_t id, struct store_user *out)
 	sqlite3_bind_int64(q, 1, id);
 	rc = sq_user_one(q, out);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -994,14 +994,14 @@ static int sq_user_find(struct store *s, const char *username, struct store_user
 	sqlite3_bind_text(q, 1, name, len, SQLITE_STATIC);
 	rc = sq_user_one(q, out);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
 /* Runs a bound UPDATE/DELETE of one keyed row: PL_NOTFOUND if none matched. */
 static int sq_run_one(struct sq_store *st, sqlite3_stmt *q)
 {
-	int rc = sq_run(q);
+	int rc = store_sqlite_run(q);
 
 	if (rc == 0 && sqlite3_changes(st->db) == 0)
 		rc = PL_NOTFOUND;
@@ -1022,7 +1022,7 @@ static int sq_user_update(struct store *s, const struct store_user *u)
 	sq_bind_field(q, 4, u->pw_hash, sizeof(u->pw_hash));
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1035,12 +1035,12 @@ static int sq_count(struct sq_store *st, enum sq_stmt_id id, int64_t *out)
 	*out = 0;
 	if ((rc = sq_prep(st, id, &q)) < 0)
 		goto out;
-	if ((rc = sq_row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*out = sqlite3_column_int64(q, 0);
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1082,10 +1082,10 @@ static int sq_session_create(struct store *s, struct store_session *ss)
 	sq_bind_field(q, 4, ss->ip, sizeof(ss->ip));
 	sqlite3_bind_int64(q, 5, ss->created_at);
 	sqlite3_bind_int64(q, 6, ss->last_seen);
-	if ((rc = sq_run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		ss->id = sqlite3_last_insert_rowid(st->db);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1100,7 +1100,7 @@ static int sq_session_find(struct store *s, const char *token_hash, struct store
 	if ((rc = sq_prep(sq(s), SQ_SESSION_FIND, &q)) < 0)
 		goto out;
 	sqlite3_bind_text(q, 1, token_hash, -1, SQLITE_STATIC);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		sq_read_session(q, out);
@@ -1110,7 +1110,7 @@ static int sq_session_find(struct store *s, const char *token_hash, struct store
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1123,13 +1123,13 @@ static int sq_session_list(struct store *s, int64_t user_id, store_session_cb cb
 	if ((rc = sq_prep(sq(s), SQ_SESSION_LIST, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, user_id);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		sq_read_session(q, &ss);
 		if ((rc = cb(ctx, &ss)) != 0)
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1145,7 +1145,7 @@ static int sq_session_delete(struct store *s, int64_t user_id, int64_t session_i
 	sqlite3_bind_int64(q, 2, session_id);
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1164,7 +1164,7 @@ static int sq_session_touch(struct store *s, int64_t session_id, int64_t now, co
 		sq_bind_field(q, 3, ip, STORE_IP_SZ - 1);
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1181,9 +1181,9 @@ static int sq_block_set(struct store *s, int64_t blocker, int64_t blocked, int o
 	sqlite3_bind_int64(q, 2, blocked);
 	if (on)
 		sqlite3_bind_int64(q, 3, now);
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1196,9 +1196,9 @@ static int sq_block_get(struct store *s, int64_t blocker, int64_t blocked)
 		goto out;
 	sqlite3_bind_int64(q, 1, blocker);
 	sqlite3_bind_int64(q, 2, blocked);
-	rc = sq_row(q);
+	rc = store_sqlite_row(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1211,13 +1211,13 @@ static int sq_block_list(struct store *s, int64_t blocker, store_user_cb cb, voi
 	if ((rc = sq_prep(sq(s), SQ_BLOCK_LIST, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, blocker);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		sq_read_user(q, &u);
 		if ((rc = cb(ctx, &u)) != 0)
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1263,7 +1263,7 @@ static int sq_chat_create(struct store *s, struct store_chat *c)
 	sqlite3_bind_int64(q, 11, c->type == STORE_CHAT_PRIVATE ? c->user_hi : 0);
 	sqlite3_bind_int(q, 12, large);
 	sqlite3_bind_int64(q, 13, sq_date_key(last_date));
-	if ((rc = sq_run(q)) < 0)
+	if ((rc = store_sqlite_run(q)) < 0)
 		goto out;
 	c->id = sqlite3_last_insert_rowid(st->db);
 	c->last_msg_id = 0;
@@ -1271,14 +1271,14 @@ static int sq_chat_create(struct store *s, struct store_chat *c)
 	c->last_date = last_date;
 	c->large = large;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
 /* Runs a single-row chat query whose parameters were bound. */
 static int sq_chat_one(sqlite3_stmt *q, struct store_chat *out)
 {
-	int rc = sq_row(q);
+	int rc = store_sqlite_row(q);
 
 	if (rc == 0)
 		return PL_NOTFOUND;
@@ -1299,7 +1299,7 @@ static int sq_chat_get(struct store *s, int64_t id, struct store_chat *out)
 	sqlite3_bind_int64(q, 1, id);
 	rc = sq_chat_one(q, out);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1317,7 +1317,7 @@ static int sq_chat_find(struct store *s, const char *username, struct store_chat
 	sqlite3_bind_text(q, 1, name, len, SQLITE_STATIC);
 	rc = sq_chat_one(q, out);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1333,7 +1333,7 @@ static int sq_chat_find_private(struct store *s, int64_t user_lo, int64_t user_h
 	sqlite3_bind_int64(q, 2, user_hi);
 	rc = sq_chat_one(q, out);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1356,7 +1356,7 @@ static int sq_chat_update(struct store *s, const struct store_chat *c)
 	sqlite3_bind_int64(q, 6, c->pinned_msg_id);
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1387,10 +1387,10 @@ static int sq_member_role(struct sq_store *st, int64_t chat_id, int64_t user_id,
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, user_id);
-	if ((rc = sq_row(q)) > 0)
+	if ((rc = store_sqlite_row(q)) > 0)
 		*role = sqlite3_column_int(q, 0);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1407,9 +1407,9 @@ static int sq_member_upsert(struct sq_store *st, const struct store_member *m)
 	sqlite3_bind_int64(q, 4, m->joined_at);
 	sqlite3_bind_int64(q, 5, m->invited_by);
 	sqlite3_bind_int64(q, 6, m->read_max_id);
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1424,7 +1424,7 @@ static int sq_chat_add_members(struct sq_store *st, int64_t chat_id, int delta)
 	sqlite3_bind_int(q, 2, delta);
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1459,14 +1459,14 @@ static int sq_member_get(struct store *s, int64_t chat_id, int64_t user_id, stru
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, user_id);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		sq_read_member(q, 0, out);
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1484,13 +1484,13 @@ static int sq_member_list(struct store *s, int64_t chat_id, int admins_only, int
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, after_user_id);
 	sqlite3_bind_int(q, 3, limit);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		sq_read_member(q, 0, &mb);
 		if ((rc = cb(ctx, &mb)) != 0)
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1507,7 +1507,7 @@ static int sq_member_set_read(struct store *s, int64_t chat_id, int64_t user_id,
 	sqlite3_bind_int64(q, 3, read_max_id);
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1536,11 +1536,11 @@ static int sq_large_chats(struct store *s, int64_t user_id, store_chat_pts_cb cb
 	if ((rc = sq_prep(sq(s), SQ_LARGE_CHATS, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, user_id);
-	while ((rc = sq_row(q)) > 0)
+	while ((rc = store_sqlite_row(q)) > 0)
 		if ((rc = cb(ctx, sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1))) != 0)
 			goto out;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1563,9 +1563,9 @@ static int sq_link_create(struct store *s, const struct store_link *l)
 	sqlite3_bind_int64(q, 8, l->usage);
 	sqlite3_bind_int(q, 9, l->revoked);
 	sqlite3_bind_int(q, 10, l->is_primary != 0);
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1580,14 +1580,14 @@ static int sq_link_get(struct store *s, const char *code, struct store_link *out
 	if ((rc = sq_prep(sq(s), SQ_LINK_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		sq_read_link(q, out);
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1607,7 +1607,7 @@ static int sq_link_update(struct store *s, const struct store_link *l)
 	sqlite3_bind_int64(q, 6, l->member_limit);
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1620,13 +1620,13 @@ static int sq_link_list(struct store *s, int64_t chat_id, store_link_cb cb, void
 	if ((rc = sq_prep(sq(s), SQ_LINK_LIST, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		sq_read_link(q, &l);
 		if ((rc = cb(ctx, &l)) != 0)
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1644,22 +1644,22 @@ static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, in
 	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc < 0)
 		goto out;
 	last = sqlite3_column_int64(q, 0);
-	sq_done(q);
+	store_sqlite_done(q);
 	if ((rc = sq_prep(st, SQ_MSG_ADVANCE, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, last + 1);
 	sqlite3_bind_int64(q, 3, date);
 	sqlite3_bind_int64(q, 4, gid);
-	if ((rc = sq_run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		*id = last + 1;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1679,7 +1679,7 @@ static int sq_msg_next_gid(struct sq_store *st, int64_t date, int64_t *gid)
 			goto out;
 		sqlite3_bind_int64(q, 1, base);
 		sqlite3_bind_int64(q, 2, base + SQ_GID_SEQ_MAX);
-		if ((rc = sq_row(q)) == 0)
+		if ((rc = store_sqlite_row(q)) == 0)
 			rc = PL_IO;
 		if (rc < 0)
 			goto out;
@@ -1694,7 +1694,7 @@ static int sq_msg_next_gid(struct sq_store *st, int64_t date, int64_t *gid)
 	}
 	*gid = ++st->gid_last;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1720,9 +1720,9 @@ static int sq_msg_insert(struct sq_store *st, const struct store_message *m, int
 	sqlite3_bind_int64(q, 11, m->fwd_msg_id);
 	sqlite3_bind_int64(q, 12, m->fwd_date);
 	sqlite3_bind_int(q, 13, m->service); /* the kind: core renders it */
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1769,12 +1769,12 @@ static int sq_message_get(struct store *s, int64_t chat_id, int64_t id, struct s
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, id);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0)
 		rc = sq_read_message(q, out, 1);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1799,7 +1799,7 @@ static int sq_msg_state(struct sq_store *st, int64_t chat_id, int64_t id, struct
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, id);
-	if ((rc = sq_row(q)) <= 0) {
+	if ((rc = store_sqlite_row(q)) <= 0) {
 		if (rc == 0)
 			rc = PL_NOTFOUND;
 		goto out;
@@ -1816,7 +1816,7 @@ static int sq_msg_state(struct sq_store *st, int64_t chat_id, int64_t id, struct
 	if (ms->indexed && !(ms->text = strdup(text)))
 		rc = PL_NOMEM;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1839,7 +1839,7 @@ static int sq_msg_update(struct sq_store *st, enum sq_stmt_id sid, int64_t chat_
 	}
 	rc = sq_run_one(st, q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1919,7 +1919,7 @@ static int sq_message_moderate(struct store *s, int64_t chat_id, int64_t id, int
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, id);
-	if ((rc = sq_row(q)) <= 0) {
+	if ((rc = store_sqlite_row(q)) <= 0) {
 		rc = rc == 0 ? PL_NOTFOUND : rc;
 		goto out;
 	}
@@ -1934,7 +1934,7 @@ static int sq_message_moderate(struct store *s, int64_t chat_id, int64_t id, int
 		rc = PL_NOMEM;
 		goto out;
 	}
-	sq_done(q);
+	store_sqlite_done(q);
 	if ((rc = sq_prep(st, SQ_MSG_MODERATE, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
@@ -1946,7 +1946,7 @@ static int sq_message_moderate(struct store *s, int64_t chat_id, int64_t id, int
 	if (text)
 		rc = sq_index(st, outer, gid, chat_id, text, remove);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	if ((rc = sq_op_end(st, outer, rc)) < 0)
 		sq_fq_truncate(st, fq0);
 	free(text);
@@ -1963,14 +1963,14 @@ static int sq_msg_views(struct sq_store *st, int64_t chat_id, int64_t id, int64_
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, id);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		*views = sqlite3_column_int64(q, 0);
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -1986,10 +1986,10 @@ static int sq_msg_mark_user(struct sq_store *st, enum sq_stmt_id sid, int64_t a,
 	sqlite3_bind_int64(q, 1, a);
 	sqlite3_bind_int64(q, 2, b);
 	sqlite3_bind_int64(q, 3, c);
-	if ((rc = sq_run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0)
 		rc = sqlite3_changes(st->db) > 0;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2018,7 +2018,7 @@ static int sq_msg_view_inc(struct sq_store *st, int64_t chat_id, int64_t id, int
 	if ((rc = sq_run_one(st, q)) == 0)
 		(*views)++;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2059,13 +2059,13 @@ static int sq_message_history(struct store *s, int64_t chat_id, int64_t user_id,
 	sqlite3_bind_int64(q, 2, from_id);
 	sqlite3_bind_int64(q, 3, user_id);
 	sqlite3_bind_int(q, 4, limit);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		sq_read_message(q, &m, 0);
 		if ((rc = cb(ctx, &m)) != 0)
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2171,10 +2171,10 @@ static int sq_msg_gid(struct sq_store *st, int64_t chat_id, int64_t id, int64_t 
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, id);
-	if ((rc = sq_row(q)) > 0)
+	if ((rc = store_sqlite_row(q)) > 0)
 		*gid = sqlite3_column_int64(q, 0);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2211,13 +2211,13 @@ static int sq_message_search(struct store *s, int64_t user_id, int64_t chat_id, 
 	sqlite3_bind_int64(q, 3, user_id);
 	sqlite3_bind_int64(q, 4, hi);
 	sqlite3_bind_int(q, 5, limit);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		sq_read_message(q, &m, 0);
 		if ((rc = cb(ctx, &m)) != 0)
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	free(match);
 	return rc;
 }
@@ -2234,12 +2234,12 @@ static int sq_message_unread(struct store *s, int64_t chat_id, int64_t user_id, 
 	sqlite3_bind_int64(q, 1, chat_id);
 	sqlite3_bind_int64(q, 2, user_id);
 	sqlite3_bind_int64(q, 3, after_id);
-	if ((rc = sq_row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*out = sqlite3_column_int64(q, 0);
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2266,7 +2266,7 @@ static int sq_dialog_key(struct sq_store *st, int64_t offset_date, int64_t offse
 	if ((rc = sq_prep(st, SQ_DIALOG_KEY, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, offset_chat);
-	if ((rc = sq_row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		if (sqlite3_column_int64(q, 1) == offset_date) {
 			*key = sqlite3_column_int64(q, 0);
 			*chat = offset_chat;
@@ -2274,7 +2274,7 @@ static int sq_dialog_key(struct sq_store *st, int64_t offset_date, int64_t offse
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2301,14 +2301,14 @@ static int sq_dialog_list(struct store *s, int64_t user_id, int64_t offset_date,
 	sqlite3_bind_int64(q, 2, key);
 	sqlite3_bind_int64(q, 3, chat);
 	sqlite3_bind_int(q, 4, limit);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		sq_read_chat(q, &d.chat);
 		sq_read_member(q, SQ_CHAT_NCOLS, &d.member);
 		if ((rc = cb(ctx, &d)) != 0)
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2354,10 +2354,10 @@ static int sq_payload_put(struct store *s, const char *body, size_t len, int64_t
 	}
 	sqlite3_bind_int64(q, 3, chat_id);
 	sqlite3_bind_int64(q, 4, msg_id);
-	if ((rc = sq_run(q)) == 0 && id)
+	if ((rc = store_sqlite_run(q)) == 0 && id)
 		*id = sqlite3_last_insert_rowid(st->db);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2378,9 +2378,9 @@ static int sq_payload_redact(struct store *s, int64_t chat_id, int64_t msg_id, c
 		rc = store_sqlite_err(rc);
 		goto out;
 	}
-	rc = sq_run(q);
+	rc = store_sqlite_run(q);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2395,14 +2395,14 @@ static int sq_log_pts(struct sq_store *st, const struct sq_log *lg, int64_t owne
 	if ((rc = sq_prep(st, lg->pts, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, owner);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = lg->no_counter_rc;
 	if (rc > 0) {
 		*pts = sqlite3_column_int64(q, 0);
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2472,7 +2472,7 @@ static int sq_log_state(struct sq_store *st, const struct sq_log *lg, int64_t ow
 	if ((rc = sq_prep(st, lg->state, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, owner);
-	if ((rc = sq_row(q)) == 0)
+	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		p = sqlite3_column_int64(q, 0);
@@ -2480,7 +2480,7 @@ static int sq_log_state(struct sq_store *st, const struct sq_log *lg, int64_t ow
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	if (pts)
 		*pts = p;
 	if (min_kept)
@@ -2514,7 +2514,7 @@ static int sq_log_range(struct sq_store *st, const struct sq_log *lg, int64_t ow
 	sqlite3_bind_int64(q, 1, owner);
 	sqlite3_bind_int64(q, 2, after_pts);
 	sqlite3_bind_int(q, 3, limit);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		const char *body = sqlite3_column_blob(q, 1);
 		size_t len = (size_t)sqlite3_column_bytes(q, 1);
 
@@ -2522,7 +2522,7 @@ static int sq_log_range(struct sq_store *st, const struct sq_log *lg, int64_t ow
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2549,10 +2549,10 @@ static int sq_prune_candidates(struct sq_store *st, int64_t before_date, int n, 
 		goto out;
 	sqlite3_bind_int64(q, 1, before_date);
 	sqlite3_bind_int(q, 2, n);
-	while (got < n && (rc = sq_row(q)) > 0)
+	while (got < n && (rc = store_sqlite_row(q)) > 0)
 		ids[got++] = sqlite3_column_int64(q, 0);
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc < 0 ? rc : got;
 }
 
@@ -2659,7 +2659,7 @@ static int sq_audit_last(struct store *s, int64_t *seq, int64_t *ts, unsigned ch
 	memset(hash, 0, AUDIT_HASH_BYTES);
 	if ((rc = sq_prep(sq(s), SQ_AUDIT_LAST, &q)) < 0)
 		goto out;
-	if ((rc = sq_row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*seq = sqlite3_column_int64(q, 0);
 		if (ts)
 			*ts = sqlite3_column_int64(q, 1);
@@ -2667,7 +2667,7 @@ static int sq_audit_last(struct store *s, int64_t *seq, int64_t *ts, unsigned ch
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2692,15 +2692,15 @@ static int sq_audit_put(struct store *s, const struct audit_entry *e)
 		goto out;
 	sqlite3_bind_blob(q, 7, e->prev, AUDIT_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 8, e->hash, AUDIT_HASH_BYTES, SQLITE_STATIC);
-	if ((rc = sq_run(q)) < 0 || sqlite3_changes(st->db) == 1)
+	if ((rc = store_sqlite_run(q)) < 0 || sqlite3_changes(st->db) == 1)
 		goto out;
 	/* Refused by the chain conditions: say whether someone came first. */
-	sq_done(q);
+	store_sqlite_done(q);
 	q = NULL;
 	if ((rc = sq_audit_last(s, &last, NULL, h)) == 0)
 		rc = e->seq <= last ? PL_EXISTS : PL_INVAL;
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2716,7 +2716,7 @@ static int sq_audit_range(struct store *s, int64_t after_seq, int limit, store_a
 		goto out;
 	sqlite3_bind_int64(q, 1, after_seq);
 	sqlite3_bind_int(q, 2, limit);
-	while ((rc = sq_row(q)) > 0) {
+	while ((rc = store_sqlite_row(q)) > 0) {
 		const char *details = (const char *)sqlite3_column_text(q, 5);
 		int bad = 0;
 
@@ -2737,7 +2737,7 @@ static int sq_audit_range(struct store *s, int64_t after_seq, int limit, store_a
 			goto out;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 
@@ -2751,13 +2751,13 @@ static int sq_audit_head_at(struct store *s, int64_t ts, int64_t *seq, unsigned 
 	if ((rc = sq_prep(sq(s), SQ_AUDIT_HEAD_AT, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, ts);
-	if ((rc = sq_row(q)) > 0) {
+	if ((rc = store_sqlite_row(q)) > 0) {
 		*seq = sqlite3_column_int64(q, 0);
 		sq_col_hash(q, 1, hash);
 		rc = 0;
 	}
 out:
-	sq_done(q);
+	store_sqlite_done(q);
 	return rc;
 }
 

@@ -17,6 +17,14 @@ int store_sqlite_schema_latest(void);
  * (which may be NULL).  A database newer than this build is refused. */
 int store_sqlite_schema_migrate(sqlite3 *db, char *errbuf, size_t errlen);
 
+/* Statement helpers shared by the backend's files (store_sqlite.c defines them):
+ * _done resets q and drops its bindings (NULL is fine); _row steps it: 1 with a
+ * row, 0 when done, or a negative pl_err; _run steps to the first result: 0 or
+ * a negative pl_err. */
+void store_sqlite_done(sqlite3_stmt *q);
+int store_sqlite_row(sqlite3_stmt *q);
+int store_sqlite_run(sqlite3_stmt *q);
+
 /* Maps an (extended) SQLite result code to a negative enum pl_err. */
 int store_sqlite_err(int rc);
 
