@@ -51,13 +51,16 @@
  *                 handle close callback, then c is freed
  *
  * Memory per idle connection (x86-64, glibc, libuv 1.44; test_ws.c's
- * test_memory_figures measures it): struct ws_conn 240 bytes and the
- * struct net_conn http.c keeps, 528 (of which uv_tcp_t 248 and uv_timer_t
- * 152) — about 820 bytes of heap with malloc's overhead.  No wslay context
- * (8.8 KB) and no read buffer (reads land in the server's one buffer) is
- * held between messages.  While output waits: 16 bytes per queued frame
- * reference plus one struct ws_write (about 340 bytes) in flight; the
- * frames themselves are shared.
+ * test_memory_figures measures it): the struct net_conn http.c keeps, 480
+ * bytes with this struct ws_conn (160, of which the parser at rest is 112)
+ * inside it, the uv_tcp_t 248 — one heap block of 496 bytes — plus an
+ * 8-byte slot in the server's deadline heap.  No timer of its own (the
+ * server's one timer, deadline.h), no copy of the limits and callbacks (a
+ * shared struct ws_conf), no wslay context (8.8 KB) and no read buffer
+ * (reads land in the server's one buffer) is held between messages.  While
+ * output waits: one struct ws_write (about 370 bytes) with the write in
+ * flight and 16 bytes per frame reference queued behind it; the frames
+ * themselves are shared.
  */
 #include "net/ws.h"
 
@@ -719,40 +722,29 @@ int ws_parser_close(struct ws_parser *p, int code, const char *reason, size_t re
 
 enum ws_state { WS_OPEN = 0, WS_CLOSING, WS_FINISHING, WS_LINGER, WS_DEAD };
 
-/* A frame waiting for the write in flight. */
+/* A frame waiting behind the write in flight. */
 struct ws_out {
 	struct ws_out *next;
 	struct ws_frame *f;
 };
 
-/* The one write in flight; holds a reference to each of its frames. */
+/* The one write in flight; holds a reference to each of its frames and to
+ * each frame queued behind it.  It is reused for the next batch while the
+ * queue is not empty, and freed when it is. */
 struct ws_write {
 	uv_write_t req;
 	struct ws_conn *c;
 	unsigned n;
 	struct ws_frame *f[WS_WRITE_BATCH];
+	struct ws_out *head;          /* frames not yet handed to libuv */
+	struct ws_out *tail;
+	size_t queued;                /* their length */
 };
 
-struct ws_conn {
-	struct ws_parser parser;
-	struct net_conn *net;         /* the socket and timer, owned by http.c */
-	struct ws_callbacks cb;
-	void *ctx;
-	void *data;                   /* ws_conn_set_data */
-	size_t max_pending;
-	unsigned ping_interval_ms;
-	unsigned pong_timeout_ms;
-	uint64_t last_heard;          /* uv_now() when the peer last sent a byte */
-	struct ws_out *out_head;      /* frames not yet handed to libuv */
-	struct ws_out *out_tail;
-	size_t out_bytes;             /* their length */
-	struct ws_write *wr;          /* the write in flight, or NULL */
-	char *early;                  /* bytes that came with the handshake, not yet read */
-	size_t early_len;
-	int state;                    /* enum ws_state */
-	int code;                     /* for on_close */
-	unsigned char pinged;         /* a ping went out since the peer was last heard */
-	unsigned char timer_off;      /* WS_OPEN with no deadline armed */
+/* Bytes that came with the handshake. */
+struct ws_early {
+	size_t len;
+	char data[];
 };
 
 size_t ws_conn_size(void)
@@ -768,49 +760,80 @@ void ws_limits_default(struct ws_limits *l)
 	l->pong_timeout_ms = 60000;
 }
 
-static uint64_t ws_conn_now(struct ws_conn *c)
+static struct net_conn *ws_net(const struct ws_conn *c)
 {
-	return uv_now(net_conn_ws_stream(c->net)->loop);
+	return net_conn_of_ws(c);
+}
+
+static uint64_t ws_conn_now(const struct ws_conn *c)
+{
+	return uv_now(net_conn_ws_stream(ws_net(c))->loop);
 }
 
 static void ws_on_write(uv_write_t *req, int status);
 
-static void ws_write_free(struct ws_write *w)
+/* Drops the references of the frames being written. */
+static void ws_write_done(struct ws_write *w)
 {
 	for (unsigned i = 0; i < w->n; i++)
 		ws_frame_unref(w->f[i]);
+	w->n = 0;
+}
+
+/* Frees w with every frame it holds, written or queued. */
+static void ws_write_free(struct ws_write *w)
+{
+	struct ws_out *o;
+
+	ws_write_done(w);
+	while ((o = w->head) != NULL) {
+		w->head = o->next;
+		ws_frame_unref(o->f);
+		free(o);
+	}
 	free(w);
 }
 
-/* Starts one write of the queued frames, then of last (may be NULL), up to
- * WS_WRITE_BATCH frames; last's reference moves into the write (also on
- * failure).  Returns 0 or a negative pl_err. */
-static int ws_conn_write(struct ws_conn *c, struct ws_frame *last)
+/* Hands up to WS_WRITE_BATCH frames of w's queue to one uv_write (w holds
+ * none being written).  Returns 0 or PL_IO. */
+static int ws_write_next(struct ws_conn *c, struct ws_write *w)
 {
 	uv_buf_t bufs[WS_WRITE_BATCH];
-	struct ws_write *w;
 	struct ws_out *o;
 	unsigned n = 0;
 
-	if ((w = malloc(sizeof(*w))) == NULL) {
-		ws_frame_unref(last);
-		return PL_NOMEM;
-	}
-	w->c = c;
-	while (n < WS_WRITE_BATCH - (last != NULL) && (o = c->out_head) != NULL) {
-		c->out_head = o->next;
-		if (c->out_head == NULL)
-			c->out_tail = NULL;
-		c->out_bytes -= o->f->len;
+	while (n < WS_WRITE_BATCH && (o = w->head) != NULL) {
+		w->head = o->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		w->queued -= o->f->len;
 		w->f[n++] = o->f;
 		free(o);
 	}
-	if (last != NULL)
-		w->f[n++] = last;
 	w->n = n;
 	for (unsigned i = 0; i < n; i++)
 		bufs[i] = uv_buf_init(w->f[i]->data, (unsigned)w->f[i]->len);
-	if (n == 0 || uv_write(&w->req, net_conn_ws_stream(c->net), bufs, n, ws_on_write) < 0) {
+	if (n == 0 || uv_write(&w->req, net_conn_ws_stream(ws_net(c)), bufs, n, ws_on_write) < 0)
+		return PL_IO;
+	return 0;
+}
+
+/* Starts a write of f when nothing is in flight; f's reference moves into
+ * the write (also on failure).  Returns 0 or a negative pl_err. */
+static int ws_conn_write(struct ws_conn *c, struct ws_frame *f)
+{
+	struct ws_write *w;
+	uv_buf_t b;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		ws_frame_unref(f);
+		return PL_NOMEM;
+	}
+	w->c = c;
+	w->f[0] = f;
+	w->n = 1;
+	b = uv_buf_init(f->data, (unsigned)f->len);
+	if (uv_write(&w->req, net_conn_ws_stream(ws_net(c)), &b, 1, ws_on_write) < 0) {
 		ws_write_free(w);
 		return PL_IO;
 	}
@@ -830,15 +853,15 @@ static void ws_conn_abort(struct ws_conn *c, int code, int send_close)
 	if (c->state == WS_DEAD)
 		return;
 	if (c->state == WS_OPEN) {
-		c->code = code;
-		if (send_close && c->wr == NULL && c->out_head == NULL) {
+		c->code = (unsigned short)code;
+		if (send_close && c->wr == NULL) {
 			ws_close_frame_encode(fr, code);
 			if ((f = ws_frame_raw((const char *)fr, sizeof(fr))) != NULL)
 				ws_conn_write(c, f);
 		}
 	}
 	c->state = WS_DEAD;
-	net_conn_ws_abort(c->net);
+	net_conn_ws_abort(ws_net(c));
 }
 
 /* Queues f (the caller keeps its reference) behind everything queued.
@@ -846,17 +869,19 @@ static void ws_conn_abort(struct ws_conn *c, int code, int send_close)
  * 4408), PL_CLOSED, PL_NOMEM or PL_IO (the connection is then closed). */
 static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 {
+	size_t max = c->conf->lim.max_pending_bytes;
+	struct ws_write *w = c->wr;
 	struct ws_out *o;
 	size_t pending;
 
 	if (c->state == WS_DEAD)
 		return PL_CLOSED;
 	pending = ws_conn_pending(c);
-	if (f->len > c->max_pending || pending > c->max_pending - f->len) {
+	if (f->len > max || pending > max - f->len) {
 		ws_conn_abort(c, WS_CODE_TOO_SLOW, 1);
 		return PL_TOOBIG;
 	}
-	if (c->wr == NULL && c->out_head == NULL) {
+	if (w == NULL) {
 		ws_frame_ref(f);
 		if (ws_conn_write(c, f) < 0) {
 			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
@@ -871,12 +896,12 @@ static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 	ws_frame_ref(f);
 	o->f = f;
 	o->next = NULL;
-	if (c->out_tail != NULL)
-		c->out_tail->next = o;
+	if (w->tail != NULL)
+		w->tail->next = o;
 	else
-		c->out_head = o;
-	c->out_tail = o;
-	c->out_bytes += f->len;
+		w->head = o;
+	w->tail = o;
+	w->queued += f->len;
 	return 0;
 }
 
@@ -884,7 +909,7 @@ static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 static void ws_conn_linger(struct ws_conn *c)
 {
 	c->state = WS_LINGER;
-	net_conn_ws_finish(c->net);
+	net_conn_ws_finish(ws_net(c));
 }
 
 static void ws_on_write(uv_write_t *req, int status)
@@ -892,17 +917,18 @@ static void ws_on_write(uv_write_t *req, int status)
 	struct ws_write *w = WS_CONTAINER_OF(req, struct ws_write, req);
 	struct ws_conn *c = w->c;
 
+	ws_write_done(w);
+	if (c->state != WS_DEAD && status == 0 && w->head != NULL) {
+		if (ws_write_next(c, w) == 0)
+			return;
+		status = UV_EIO;
+	}
 	c->wr = NULL;
 	ws_write_free(w);
 	if (c->state == WS_DEAD)
 		return;
 	if (status < 0) {
 		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
-		return;
-	}
-	if (c->out_head != NULL) {
-		if (ws_conn_write(c, NULL) < 0)
-			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 		return;
 	}
 	if (c->state == WS_FINISHING)
@@ -915,17 +941,17 @@ static void ws_on_write(uv_write_t *req, int status)
 static void ws_conn_close_timer(struct ws_conn *c)
 {
 	if (c->early == NULL)
-		net_conn_ws_timer(c->net, WS_CLOSE_WAIT_MS);
+		net_conn_ws_timer(ws_net(c), WS_CLOSE_WAIT_MS);
 }
 
 /* The closing handshake is over or the connection was failed: write what
  * is left (for at most WS_CLOSE_WAIT_MS), then linger. */
 static void ws_conn_finishing(struct ws_conn *c)
 {
-	c->code = c->parser.code;
+	c->code = (unsigned short)c->parser.code;
 	c->state = WS_FINISHING;
 	ws_conn_close_timer(c);
-	if (c->wr == NULL && c->out_head == NULL)
+	if (c->wr == NULL)
 		ws_conn_linger(c);
 }
 
@@ -934,31 +960,33 @@ static void ws_conn_finishing(struct ws_conn *c)
  * the drop (pong_timeout_ms after it). */
 static void ws_conn_arm(struct ws_conn *c)
 {
+	unsigned ping = c->conf->lim.ping_interval_ms, pong = c->conf->lim.pong_timeout_ms;
 	uint64_t now = ws_conn_now(c);
 	uint64_t next = UINT64_MAX;
 
-	if (c->ping_interval_ms > 0 && !c->pinged)
-		next = c->last_heard + c->ping_interval_ms;
-	if (c->pong_timeout_ms > 0 && c->last_heard + c->pong_timeout_ms < next)
-		next = c->last_heard + c->pong_timeout_ms;
+	if (ping > 0 && !c->pinged)
+		next = c->last_heard + ping;
+	if (pong > 0 && c->last_heard + pong < next)
+		next = c->last_heard + pong;
 	c->timer_off = next == UINT64_MAX;
 	if (!c->timer_off)
-		net_conn_ws_timer(c->net, next > now ? next - now : 0);
+		net_conn_ws_timer(ws_net(c), next > now ? next - now : 0);
 }
 
 /* The timer of an open connection: drop it, ping it, or wait on.  Reads
  * only update last_heard; the timer catches up when it fires. */
 static void ws_conn_tick(struct ws_conn *c)
 {
+	unsigned ping_ms = c->conf->lim.ping_interval_ms, pong_ms = c->conf->lim.pong_timeout_ms;
 	uint64_t silent = ws_conn_now(c) - c->last_heard;
 	struct ws_frame *ping;
 	int rc;
 
-	if (c->pong_timeout_ms > 0 && silent >= c->pong_timeout_ms) {
+	if (pong_ms > 0 && silent >= pong_ms) {
 		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 		return;
 	}
-	if (c->ping_interval_ms > 0 && !c->pinged && silent >= c->ping_interval_ms) {
+	if (ping_ms > 0 && !c->pinged && silent >= ping_ms) {
 		c->pinged = 1;
 		if ((ping = ws_frame_make(WS_OP_PING, NULL, 0)) == NULL) {
 			ws_conn_abort(c, WS_CODE_INTERNAL, 0);
@@ -986,8 +1014,8 @@ static void ws_conn_on_parser_message(struct ws_parser *p, const char *text, siz
 {
 	struct ws_conn *c = WS_CONTAINER_OF(p, struct ws_conn, parser);
 
-	if (c->state == WS_OPEN && c->cb.on_message != NULL)
-		c->cb.on_message(c->ctx, c, text, len);
+	if (c->state == WS_OPEN && c->conf->cb.on_message != NULL)
+		c->conf->cb.on_message(c->conf->ctx, c, text, len);
 }
 
 static int ws_conn_on_parser_output(struct ws_parser *p, const char *data, size_t len)
@@ -1067,7 +1095,7 @@ void ws_conn_close(struct ws_conn *c, int code, const char *reason)
 	}
 	if (rc < 0)
 		return; /* the parser is failing the connection: its feed ends it */
-	c->code = code;
+	c->code = (unsigned short)code;
 	c->state = WS_CLOSING;
 	if (c->parser.state == WS_PARSER_DONE)
 		ws_conn_finishing(c);
@@ -1087,56 +1115,48 @@ void *ws_conn_data(const struct ws_conn *c)
 
 size_t ws_conn_pending(const struct ws_conn *c)
 {
-	size_t n = c->out_bytes + ws_parser_queued(&c->parser);
+	size_t n = (c->wr != NULL ? c->wr->queued : 0) + ws_parser_queued(&c->parser);
 
 	if (c->state != WS_DEAD)
-		n += uv_stream_get_write_queue_size(net_conn_ws_stream(c->net));
+		n += uv_stream_get_write_queue_size(net_conn_ws_stream(ws_net(c)));
 	return n;
 }
 
-const char *ws_conn_peer_ip(const struct ws_conn *c)
+const char *ws_conn_peer_ip(const struct ws_conn *c, char *buf, size_t len)
 {
-	return net_conn_ws_peer_ip(c->net);
+	net_conn_ws_peer_ip(ws_net(c), buf, len);
+	return buf;
 }
 
 /* ---- the calls from http.c ---------------------------------------------------- */
 
-struct ws_conn *ws_conn_new(struct net_conn *nc, const struct ws_limits *lim,
-			    const struct ws_callbacks *cb, void *ctx)
+void ws_conn_init(struct ws_conn *c, const struct ws_conf *conf)
 {
-	struct ws_limits def;
-	struct ws_conn *c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	if (lim == NULL) {
-		ws_limits_default(&def);
-		lim = &def;
-	}
-	ws_parser_init(&c->parser, &ws_conn_parser_ops, lim->max_message_bytes);
-	c->net = nc;
-	if (cb != NULL)
-		c->cb = *cb;
-	c->ctx = ctx;
-	c->max_pending = lim->max_pending_bytes;
-	c->ping_interval_ms = lim->ping_interval_ms;
-	c->pong_timeout_ms = lim->pong_timeout_ms;
+	memset(c, 0, sizeof(*c));
+	ws_parser_init(&c->parser, &ws_conn_parser_ops, conf->lim.max_message_bytes);
+	c->conf = conf;
 	c->state = WS_OPEN;
 	c->code = WS_CODE_ABNORMAL;
-	return c;
 }
 
 void ws_conn_start(struct ws_conn *c, char *early, size_t len)
 {
 	c->last_heard = ws_conn_now(c);
 	if (early != NULL && len > 0) {
-		c->early = early;
-		c->early_len = len;
-		net_conn_ws_timer(c->net, 0);
+		/* Copied behind its length: one pointer in the connection. */
+		if ((c->early = malloc(sizeof(*c->early) + len)) == NULL) {
+			free(early);
+			ws_conn_abort(c, WS_CODE_INTERNAL, 0);
+			return;
+		}
+		c->early->len = len;
+		memcpy(c->early->data, early, len);
+		free(early);
+		net_conn_ws_timer(ws_net(c), 0);
 		return;
 	}
 	free(early);
-	if (net_conn_ws_read(c->net, 1) < 0) {
+	if (net_conn_ws_read(ws_net(c), 1) < 0) {
 		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 		return;
 	}
@@ -1169,16 +1189,16 @@ void ws_conn_on_read(struct ws_conn *c, const char *data, ssize_t nread)
 
 void ws_conn_on_timer(struct ws_conn *c)
 {
-	char *early = c->early;
+	struct ws_early *early = c->early;
 
 	if (early != NULL) {
 		/* The bytes that came with the handshake, then reading on. */
 		c->early = NULL;
-		ws_conn_feed(c, early, c->early_len);
+		ws_conn_feed(c, early->data, early->len);
 		free(early);
 		if (c->state == WS_DEAD)
 			return;
-		if (net_conn_ws_read(c->net, 1) < 0) {
+		if (net_conn_ws_read(ws_net(c), 1) < 0) {
 			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 			return;
 		}
@@ -1210,24 +1230,21 @@ void ws_conn_on_net_close(struct ws_conn *c)
 void ws_conn_on_server_close(struct ws_conn *c)
 {
 	if (c->state == WS_DEAD)
-		net_conn_ws_abort(c->net);
+		net_conn_ws_abort(ws_net(c));
 	else
 		ws_conn_abort(c, WS_CODE_NORMAL, 1);
 }
 
 void ws_conn_on_closed(struct ws_conn *c)
 {
-	struct ws_out *o;
-
-	if (c->cb.on_close != NULL)
-		c->cb.on_close(c->ctx, c, c->code);
-	/* libuv ran every write callback before the close callback. */
-	while ((o = c->out_head) != NULL) {
-		c->out_head = o->next;
-		ws_frame_unref(o->f);
-		free(o);
-	}
+	if (c->conf->cb.on_close != NULL)
+		c->conf->cb.on_close(c->conf->ctx, c, c->code);
+	/* libuv ran every write callback before the close callback, so no
+	 * write is left; free one anyway rather than leak it. */
+	if (c->wr != NULL)
+		ws_write_free(c->wr);
+	c->wr = NULL;
 	ws_parser_release(&c->parser);
 	free(c->early);
-	free(c);
+	c->early = NULL;
 }

@@ -144,16 +144,49 @@ long ws_frames_live(void);
 size_t ws_conn_size(void);
 size_t net_conn_size(void);
 
+/* ---- a connection ------------------------------------------------------------ */
+
+/* What net_req_accept_ws() was given (limits, callbacks, context), kept
+ * once per server for every connection that was given the same: an idle
+ * connection holds a pointer, not a copy.  http.c owns the list. */
+struct ws_conf {
+	struct ws_limits lim;
+	struct ws_callbacks cb;
+	void *ctx;
+	struct ws_conf *next;         /* the server's list */
+	size_t refs;                  /* connections using it */
+};
+
+struct ws_write;
+struct ws_early;
+
+/* A WebSocket.  It is part of http.c's struct net_conn (the socket's one
+ * allocation), which ws.c reaches through net_conn_of_ws(); http.c sets it
+ * up with ws_conn_init() and frees the memory after ws_conn_on_closed().
+ * Output waits in the queue of the write in flight (struct ws_write, ws.c),
+ * so a connection with nothing to send holds no queue. */
+struct ws_conn {
+	struct ws_parser parser;
+	const struct ws_conf *conf;   /* limits and callbacks, shared */
+	void *data;                   /* ws_conn_set_data */
+	uint64_t last_heard;          /* uv_now() when the peer last sent a byte */
+	struct ws_write *wr;          /* the write in flight and what waits behind it, or NULL */
+	struct ws_early *early;       /* bytes that came with the handshake, not yet read */
+	unsigned short code;          /* for on_close */
+	unsigned char state;          /* enum ws_state (ws.c) */
+	unsigned char pinged;         /* a ping went out since the peer was last heard */
+	unsigned char timer_off;      /* WS_OPEN with no deadline armed */
+};
+
 /* ---- between http.c and ws.c ------------------------------------------------ */
 
 struct net_conn;
 
 /* ws.c, called by http.c. */
 
-/* A WebSocket for the connection nc, whose 101 answer is queued.  lim may
- * be NULL (defaults).  Returns NULL on allocation failure. */
-struct ws_conn *ws_conn_new(struct net_conn *nc, const struct ws_limits *lim,
-			    const struct ws_callbacks *cb, void *ctx);
+/* Sets up the WebSocket c (inside a connection whose 101 answer is
+ * queued) with conf, which must outlive it. */
+void ws_conn_init(struct ws_conn *c, const struct ws_conf *conf);
 /* Starts the connection: early (malloc'd, len bytes, may be NULL) are bytes
  * the client sent right after its handshake; c takes them and processes
  * them on the next loop iteration, before reading on (never inside
@@ -167,11 +200,14 @@ void ws_conn_on_timer(struct ws_conn *c);
 void ws_conn_on_net_close(struct ws_conn *c);
 /* The server is shutting down: best-effort close frame 1000, then close. */
 void ws_conn_on_server_close(struct ws_conn *c);
-/* Both handles are closed: calls on_close and frees c. */
+/* The socket is closed: calls on_close and frees what c holds (not c: it
+ * is part of the connection, which http.c frees next). */
 void ws_conn_on_closed(struct ws_conn *c);
 
 /* http.c, called by ws.c. */
 
+/* The connection c is part of. */
+struct net_conn *net_conn_of_ws(const struct ws_conn *c);
 uv_stream_t *net_conn_ws_stream(struct net_conn *nc);
 /* (Re)starts the connection's timer: ws_conn_on_timer() in ms (0: on the
  * next loop iteration). */
@@ -183,6 +219,7 @@ int net_conn_ws_read(struct net_conn *nc, int on);
 void net_conn_ws_finish(struct net_conn *nc);
 /* Closes the socket now (ws_conn_on_net_close, later ws_conn_on_closed). */
 void net_conn_ws_abort(struct net_conn *nc);
-const char *net_conn_ws_peer_ip(const struct net_conn *nc);
+/* Writes the peer's address as text into buf (len bytes; "" if unknown). */
+void net_conn_ws_peer_ip(const struct net_conn *nc, char *buf, size_t len);
 
 #endif
