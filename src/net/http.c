@@ -45,7 +45,7 @@
  * keeps the socket, lingers when ws.c is done, and frees everything after
  * the socket is closed.  Bytes the client sent after its handshake, before
  * the 101, are handed over too: they are frames.  The memory an idle
- * WebSocket keeps is this one struct net_conn (480 bytes on x86-64: the
+ * WebSocket keeps is this one struct net_conn (408 bytes on x86-64: the
  * uv_tcp_t is 248 of them) plus its 8-byte slot in the deadline heap; the
  * limits and callbacks it was accepted with are one struct ws_conf shared
  * by every connection given the same.

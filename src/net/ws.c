@@ -19,8 +19,9 @@
  * it gives wslay one frame at a time, a close frame's payload only whole
  * (see ws_wslay_recv), and refuses a message past max_message_bytes as soon
  * as a header announces it (wslay would wait for a first payload byte).
- * The wslay context — about 8.8 KB — is freed whenever it holds nothing
- * (see struct ws_parser in ws_int.h).  fuzz/fuzz_ws.c checks that how the
+ * The wslay context — about 8.8 KB — and the parser's state that lives with
+ * it (struct ws_parser_busy) are freed whenever they hold nothing (see
+ * struct ws_parser in ws_int.h).  fuzz/fuzz_ws.c checks that how the
  * input is split never changes what comes out.
  *
  * Frames (struct ws_frame) are encoded once and shared by an atomic
@@ -51,9 +52,9 @@
  *                 handle close callback, then c is freed
  *
  * Memory per idle connection (x86-64, glibc, libuv 1.44; test_ws.c's
- * test_memory_figures measures it): the struct net_conn http.c keeps, 480
- * bytes with this struct ws_conn (160, of which the parser at rest is 112)
- * inside it, the uv_tcp_t 248 — one heap block of 496 bytes — plus an
+ * test_memory_figures measures it): the struct net_conn http.c keeps, 408
+ * bytes with this struct ws_conn (88, of which the parser at rest is 40)
+ * inside it, the uv_tcp_t 248 — one heap block of 416 bytes — plus an
  * 8-byte slot in the server's deadline heap.  No timer of its own (the
  * server's one timer, deadline.h), no copy of the limits and callbacks (a
  * shared struct ws_conf), no wslay context (8.8 KB) and no read buffer
@@ -285,7 +286,7 @@ static int ws_text_valid(const char *s, size_t len)
 static void ws_parser_fail(struct ws_parser *p, wslay_event_context_ptr ctx, int code)
 {
 	if (wslay_event_queue_close(ctx, (uint16_t)code, NULL, 0) == 0 && p->code == 0)
-		p->code = code;
+		p->code = (unsigned short)code;
 	wslay_event_shutdown_read(ctx);
 }
 
@@ -296,22 +297,22 @@ static int ws_parser_flush(struct ws_parser *p);
  * checks the same, but only once a first payload byte has arrived. */
 static void ws_scan_message(struct ws_parser *p, wslay_event_context_ptr ctx)
 {
-	int first = p->sc_op == WS_OP_TEXT || p->sc_op == WS_OP_BINARY;
+	int first = p->b->sc_op == WS_OP_TEXT || p->b->sc_op == WS_OP_BINARY;
 
-	if (!first && p->sc_op != WS_OP_CONT)
+	if (!first && p->b->sc_op != WS_OP_CONT)
 		return;
 	/* A start inside a message, or a continuation outside one, is
 	 * wslay's 1002: leave it to wslay. */
-	if (first == p->sc_in_msg)
+	if (first == p->b->sc_in_msg)
 		return;
 	if (first)
-		p->sc_msg = 0;
-	if (p->sc_left > p->max_message - p->sc_msg) {
+		p->b->sc_msg = 0;
+	if (p->b->sc_left > p->max_message - p->b->sc_msg) {
 		ws_parser_fail(p, ctx, WS_CODE_TOO_BIG);
 		return;
 	}
-	p->sc_msg += p->sc_left;
-	p->sc_in_msg = !p->sc_fin;
+	p->b->sc_msg += p->b->sc_left;
+	p->b->sc_in_msg = !p->b->sc_fin;
 }
 
 /* Follows one header byte b of the frame being handed to wslay.  Returns 1
@@ -320,26 +321,26 @@ static int ws_scan_header(struct ws_parser *p, wslay_event_context_ptr ctx, unsi
 {
 	unsigned l7;
 
-	if (p->sc_pos == 0) {
-		p->sc_op = b & 0x0F;
-		p->sc_fin = b >> 7;
-		p->sc_left = 0;
-	} else if (p->sc_pos == 1) {
+	if (p->b->sc_pos == 0) {
+		p->b->sc_op = b & 0x0F;
+		p->b->sc_fin = b >> 7;
+		p->b->sc_left = 0;
+	} else if (p->b->sc_pos == 1) {
 		l7 = b & 0x7Fu;
-		p->sc_ext = l7 == 126 ? 2 : l7 == 127 ? 8 : 0;
-		p->sc_hlen = (unsigned char)(2 + p->sc_ext + ((b & 0x80) ? 4 : 0));
-		p->sc_left = l7 < 126 ? l7 : 0;
-	} else if (p->sc_pos < 2 + p->sc_ext) {
-		p->sc_left = p->sc_left << 8 | b;
+		p->b->sc_ext = l7 == 126 ? 2 : l7 == 127 ? 8 : 0;
+		p->b->sc_hlen = (unsigned char)(2 + p->b->sc_ext + ((b & 0x80) ? 4 : 0));
+		p->b->sc_left = l7 < 126 ? l7 : 0;
+	} else if (p->b->sc_pos < 2 + p->b->sc_ext) {
+		p->b->sc_left = p->b->sc_left << 8 | b;
 	}
-	p->sc_pos++;
-	if (p->sc_pos < 2 || p->sc_pos < p->sc_hlen)
+	p->b->sc_pos++;
+	if (p->b->sc_pos < 2 || p->b->sc_pos < p->b->sc_hlen)
 		return 0;
-	p->sc_pos = 0;
-	p->sc_hold = p->sc_op == WS_OP_CLOSE && p->sc_left <= WS_CTRL_MAX;
-	p->sc_payload = p->sc_left > 0;
+	p->b->sc_pos = 0;
+	p->b->sc_hold = p->b->sc_op == WS_OP_CLOSE && p->b->sc_left <= WS_CTRL_MAX;
+	p->b->sc_payload = p->b->sc_left > 0;
 	ws_scan_message(p, ctx);
-	return !p->sc_payload;
+	return !p->b->sc_payload;
 }
 
 /* wslay's input.  It hands over at most one frame per call, and a close
@@ -351,14 +352,14 @@ static ssize_t ws_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
 			     void *user)
 {
 	struct ws_parser *p = user;
-	struct ws_parser_in *in = p->in;
+	struct ws_parser_in *in = p->b->in;
 	size_t given = 0, n, take;
 	const char *src;
 
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	while (in != NULL && given < len && ws_in_avail(in) > 0 && wslay_event_get_read_enabled(ctx)) {
-		if (!p->sc_payload) {
+		if (!p->b->sc_payload) {
 			src = ws_in_peek(in, &n);
 			buf[given++] = (uint8_t)src[0];
 			ws_in_skip(in, 1);
@@ -366,20 +367,20 @@ static ssize_t ws_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
 				break;
 			continue;
 		}
-		if (p->sc_hold && (ws_in_avail(in) < p->sc_left || len - given < p->sc_left))
+		if (p->b->sc_hold && (ws_in_avail(in) < p->b->sc_left || len - given < p->b->sc_left))
 			break;
 		src = ws_in_peek(in, &n);
 		take = len - given;
 		if (take > n)
 			take = n;
-		if (take > p->sc_left)
-			take = (size_t)p->sc_left;
+		if (take > p->b->sc_left)
+			take = (size_t)p->b->sc_left;
 		memcpy(buf + given, src, take);
 		ws_in_skip(in, take);
 		given += take;
-		p->sc_left -= take;
-		if (p->sc_left == 0) {
-			p->sc_payload = 0;
+		p->b->sc_left -= take;
+		if (p->b->sc_left == 0) {
+			p->b->sc_payload = 0;
 			break;
 		}
 	}
@@ -387,7 +388,7 @@ static ssize_t ws_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
-	p->loose += given;
+	p->b->loose += given;
 	return (ssize_t)given;
 }
 
@@ -395,7 +396,7 @@ static ssize_t ws_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, s
 			     int flags, void *user)
 {
 	struct ws_parser *p = user;
-	struct ws_parser_out *out = p->out;
+	struct ws_parser_out *out = p->b->out;
 	size_t cap;
 	char *nd;
 
@@ -428,16 +429,16 @@ static void ws_wslay_frame_start(wslay_event_context_ptr ctx,
 {
 	struct ws_parser *p = user;
 
-	p->in_frame = 1;
+	p->b->in_frame = 1;
 	/* wslay refuses lengths past 2^63 (and non-minimal ones). */
-	p->frame_bytes = ws_header_len(arg->payload_length, 1) + arg->payload_length;
+	p->b->frame_bytes = ws_header_len(arg->payload_length, 1) + arg->payload_length;
 	switch (arg->opcode) {
 	case WS_OP_TEXT:
 	case WS_OP_CONT:
-		p->in_message = !arg->fin;
+		p->b->in_message = !arg->fin;
 		break;
 	case WS_OP_BINARY:
-		p->in_message = !arg->fin;
+		p->b->in_message = !arg->fin;
 		ws_parser_fail(p, ctx, WS_CODE_UNSUPPORTED);
 		break;
 	case WS_OP_CLOSE:
@@ -454,11 +455,11 @@ static void ws_wslay_frame_end(wslay_event_context_ptr ctx, void *user)
 {
 	struct ws_parser *p = user;
 
-	p->in_frame = 0;
-	if (p->frame_bytes > p->loose)
+	p->b->in_frame = 0;
+	if (p->b->frame_bytes > p->b->loose)
 		p->lost = 1;
 	else
-		p->loose -= p->frame_bytes;
+		p->b->loose -= p->b->frame_bytes;
 }
 
 static void ws_wslay_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
@@ -503,39 +504,40 @@ static const struct wslay_event_callbacks ws_wslay_callbacks = {
 	.on_msg_recv_callback = ws_wslay_msg,
 };
 
+/* Creates the wslay context and the state that lives with it, zeroed. */
 static int ws_parser_wslay_new(struct ws_parser *p)
 {
+	if ((p->b = calloc(1, sizeof(*p->b))) == NULL)
+		return PL_NOMEM;
 	if (wslay_event_context_server_init(&p->wslay, &ws_wslay_callbacks, p) != 0) {
 		p->wslay = NULL;
+		free(p->b);
+		p->b = NULL;
 		return PL_NOMEM;
 	}
 	wslay_event_config_set_max_recv_msg_length(p->wslay, p->max_message);
-	p->loose = 0;
-	p->frame_bytes = 0;
-	p->in_frame = 0;
-	p->in_message = 0;
-	p->sc_pos = 0;
-	p->sc_payload = 0;
-	p->sc_left = 0;
-	p->sc_in_msg = 0;
-	p->sc_msg = 0;
 	return 0;
 }
 
 static void ws_parser_drop_carry(struct ws_parser *p)
 {
-	free(p->carry);
-	p->carry = NULL;
-	p->carry_len = 0;
+	free(p->b->carry);
+	p->b->carry = NULL;
+	p->b->carry_len = 0;
 }
 
-/* Frees the wslay context and the input kept for it. */
+/* Frees the wslay context, the input kept for it and the state that lives
+ * with it. */
 static void ws_parser_wslay_free(struct ws_parser *p)
 {
 	if (p->wslay != NULL)
 		wslay_event_context_free(p->wslay);
 	p->wslay = NULL;
-	ws_parser_drop_carry(p);
+	if (p->b != NULL) {
+		ws_parser_drop_carry(p);
+		free(p->b);
+		p->b = NULL;
+	}
 }
 
 void ws_parser_init(struct ws_parser *p, const struct ws_parser_ops *ops, size_t max_message)
@@ -568,10 +570,10 @@ static int ws_parser_flush(struct ws_parser *p)
 		return PL_IO;
 	if (p->wslay == NULL || !wslay_event_want_write(p->wslay))
 		return 0;
-	p->out = &out;
+	p->b->out = &out;
 	if (wslay_event_send(p->wslay) != 0)
 		rc = PL_NOMEM;
-	p->out = NULL;
+	p->b->out = NULL;
 	if (rc == 0 && out.len > 0)
 		rc = p->ops->output(p, out.data, out.len);
 	free(out.data);
@@ -589,7 +591,7 @@ static void ws_parser_break(struct ws_parser *p, int code)
 
 	if (!p->out_failed && (p->wslay == NULL || !wslay_event_get_close_sent(p->wslay))) {
 		ws_close_frame_encode(fr, code);
-		p->code = code;
+		p->code = (unsigned short)code;
 		p->ops->output(p, (const char *)fr, sizeof(fr));
 	}
 	ws_parser_wslay_free(p);
@@ -626,8 +628,8 @@ static int ws_parser_settle(struct ws_parser *p, int broken)
 		p->state = WS_PARSER_DONE;
 		return PL_CLOSED;
 	}
-	if (p->state == WS_PARSER_OPEN && !p->in_frame && !p->in_message && p->loose == 0 &&
-	    !p->lost && p->sc_pos == 0 && !p->sc_payload && p->carry_len == 0)
+	if (p->state == WS_PARSER_OPEN && !p->b->in_frame && !p->b->in_message && p->b->loose == 0 &&
+	    !p->lost && p->b->sc_pos == 0 && !p->b->sc_payload && p->b->carry_len == 0)
 		ws_parser_wslay_free(p);
 	return 0;
 }
@@ -649,15 +651,15 @@ static int ws_parser_carry(struct ws_parser *p, struct ws_parser_in *in)
 		memcpy(nc, in->seg[0], in->len[0]);
 	if (in->len[1] > 0)
 		memcpy(nc + in->len[0], in->seg[1], in->len[1]);
-	free(p->carry);
-	p->carry = nc;
-	p->carry_len = n;
+	free(p->b->carry);
+	p->b->carry = nc;
+	p->b->carry_len = n;
 	return 0;
 }
 
 int ws_parser_feed(struct ws_parser *p, const char *data, size_t len)
 {
-	struct ws_parser_in in = {{p->carry, data}, {p->carry_len, len}};
+	struct ws_parser_in in;
 	size_t before;
 	int rc = 0;
 	int broken = 0;
@@ -670,7 +672,9 @@ int ws_parser_feed(struct ws_parser *p, const char *data, size_t len)
 		ws_parser_break(p, WS_CODE_INTERNAL);
 		return PL_CLOSED;
 	}
-	p->in = &in;
+	/* What was carried over from the last feed, then the new bytes. */
+	in = (struct ws_parser_in){{p->b->carry, data}, {p->b->carry_len, len}};
+	p->b->in = &in;
 	/* wslay reads until the recv callback runs dry; go on should it stop
 	 * early with bytes left and reading still enabled. */
 	do {
@@ -678,7 +682,7 @@ int ws_parser_feed(struct ws_parser *p, const char *data, size_t len)
 		rc = wslay_event_recv(p->wslay);
 	} while (rc == 0 && ws_in_avail(&in) > 0 && ws_in_avail(&in) < before &&
 		 wslay_event_get_read_enabled(p->wslay));
-	p->in = NULL;
+	p->b->in = NULL;
 	/* Our recv callback fails only with "would block": a callback failure
 	 * is a frame wslay's frame layer refused (its close has no code). */
 	if (rc == WSLAY_ERR_CALLBACK_FAILURE)
@@ -707,11 +711,11 @@ int ws_parser_close(struct ws_parser *p, int code, const char *reason, size_t re
 	if (rc != 0)
 		return rc == WSLAY_ERR_NOMEM ? PL_NOMEM : PL_INVAL;
 	p->initiated = 1;
-	p->code = code;
+	p->code = (unsigned short)code;
 	p->state = WS_PARSER_CLOSING;
 	/* Inside a feed the context must live on: the feed's end sees the
 	 * failure and settles. */
-	if (ws_parser_flush(p) < 0 && p->in == NULL) {
+	if (ws_parser_flush(p) < 0 && p->b->in == NULL) {
 		ws_parser_wslay_free(p);
 		p->state = WS_PARSER_DONE;
 	}

@@ -55,34 +55,21 @@ struct ws_parser_ops {
 	int (*output)(struct ws_parser *p, const char *data, size_t len);
 };
 
-/* The receive state of one connection.  Embed it; set it up with
- * ws_parser_init() and free what it holds with ws_parser_release().
- *
- * The wslay context (about 8.8 KB: wslay keeps a 4 KB input and a 4 KB
- * output buffer in it) exists only while it holds something: it is created
- * when bytes arrive and freed again at the end of ws_parser_feed() when no
- * frame or fragmented message is half-read, no input byte is left inside it
- * and the connection is open.  Whether input bytes are left is known twice
- * over: the recv callback follows the frame headers it hands to wslay
- * (sc_*: it is at a frame boundary, nothing is carried), and every byte
- * handed over is "loose" until the frame it belongs to has ended (header
- * size follows from the payload length, since wslay refuses non-minimal
- * length encodings). */
-struct ws_parser {
-	const struct ws_parser_ops *ops;
-	wslay_event_context_ptr wslay; /* NULL while at rest */
+/* What a parser holds only while its wslay context exists: the input and
+ * output of the call in progress, where the frame stream stands, and bytes
+ * carried to the next feed.  Allocated and freed with the context (zeroed
+ * when created), so that a parser at rest is small. */
+struct ws_parser_busy {
 	struct ws_parser_in *in;       /* the bytes being fed, during ws_parser_feed() */
 	struct ws_parser_out *out;     /* collects wslay's output, during a flush */
-	uint64_t max_message;
 	uint64_t loose;                /* bytes given to wslay, not yet part of an ended frame */
 	uint64_t frame_bytes;          /* header + payload of the frame being read */
-	int state;                     /* enum ws_parser_state */
-	int code;                      /* close code: ours if we closed first, else the peer's */
+	uint64_t sc_left;              /* payload bytes not yet given */
+	uint64_t sc_msg;               /* payload bytes of the data message so far */
+	char *carry;                   /* input kept for the next feed (a partial close payload) */
+	size_t carry_len;
 	unsigned char in_frame;        /* a frame has started and not ended */
 	unsigned char in_message;      /* a fragmented data message is open */
-	unsigned char lost;            /* counting went wrong: never free the context again */
-	unsigned char initiated;       /* we sent the first close frame */
-	unsigned char out_failed;      /* ops->output failed: output no more */
 	/* Where wslay's input stands in the frame stream (ws_wslay_recv). */
 	unsigned char sc_pos;          /* header bytes given so far */
 	unsigned char sc_hlen;         /* header length, once known */
@@ -92,10 +79,32 @@ struct ws_parser {
 	unsigned char sc_hold;         /* a close frame: its payload goes in one piece */
 	unsigned char sc_fin;          /* the frame's FIN bit */
 	unsigned char sc_in_msg;       /* a fragmented data message has begun */
-	uint64_t sc_left;              /* payload bytes not yet given */
-	uint64_t sc_msg;               /* payload bytes of the data message so far */
-	char *carry;                   /* input kept for the next feed (a partial close payload) */
-	size_t carry_len;
+};
+
+/* The receive state of one connection.  Embed it; set it up with
+ * ws_parser_init() and free what it holds with ws_parser_release().
+ *
+ * The wslay context (about 8.8 KB: wslay keeps a 4 KB input and a 4 KB
+ * output buffer in it) and struct ws_parser_busy exist only while they hold
+ * something: they are created when bytes arrive and freed again at the end
+ * of ws_parser_feed() when no frame or fragmented message is half-read, no
+ * input byte is left inside wslay and the connection is open.  Whether
+ * input bytes are left is known twice over: the recv callback follows the
+ * frame headers it hands to wslay (sc_*: it is at a frame boundary, nothing
+ * is carried), and every byte handed over is "loose" until the frame it
+ * belongs to has ended (header size follows from the payload length, since
+ * wslay refuses non-minimal length encodings).  At rest a parser is 40
+ * bytes. */
+struct ws_parser {
+	const struct ws_parser_ops *ops;
+	wslay_event_context_ptr wslay; /* NULL while at rest */
+	struct ws_parser_busy *b;      /* NULL while at rest (with wslay) */
+	uint64_t max_message;
+	unsigned short code;           /* close code: ours if we closed first, else the peer's */
+	unsigned char state;           /* enum ws_parser_state */
+	unsigned char lost;            /* counting went wrong: never free the context again */
+	unsigned char initiated;       /* we sent the first close frame */
+	unsigned char out_failed;      /* ops->output failed: output no more */
 };
 
 /* Sets p up; max_message bounds a reassembled message (close 1009 past it). */
