@@ -32,12 +32,13 @@ struct hub_chat {
 	size_t n, cap;
 };
 
+/* One per connected user (40 bytes). */
 struct hub_user {
 	int64_t uid;
 	struct hub_sess *head;
-	size_t nsess;
 	int64_t *contacts;
-	size_t ncontacts;
+	uint32_t nsess;
+	uint32_t ncontacts;
 	int privacy;
 };
 
@@ -166,8 +167,8 @@ static int follow(struct hub *h, struct hub_sess *s, int64_t chat_id)
 		c->cap = cap;
 	}
 	if (s->nsubs == s->capsubs) {
-		size_t cap = s->capsubs ? s->capsubs * 2 : 4;
-		struct hub_sub **v = realloc(s->subs, cap * sizeof *v);
+		uint32_t cap = s->capsubs ? s->capsubs * 2 : 4;
+		struct hub_sub **v = cap > s->capsubs ? realloc(s->subs, cap * sizeof *v) : NULL;
 		if (!v)
 			return PL_NOMEM;
 		s->subs = v;
@@ -546,9 +547,9 @@ int hub_sess_auth(struct hub *h, struct hub_sess *s, const struct hub_auth *a)
 	free(u->contacts);
 	u->contacts = NULL;
 	u->ncontacts = 0;
-	if (a->ncontacts && (u->contacts = malloc(a->ncontacts * sizeof *u->contacts))) {
+	if (a->ncontacts && a->ncontacts <= UINT32_MAX && (u->contacts = malloc(a->ncontacts * sizeof *u->contacts))) {
 		memcpy(u->contacts, a->contacts, a->ncontacts * sizeof *u->contacts);
-		u->ncontacts = a->ncontacts;
+		u->ncontacts = (uint32_t)a->ncontacts;
 	}
 	u->privacy = a->privacy;
 	s->uid = a->uid;

@@ -26,16 +26,17 @@ struct ws_conn;
 struct upd_list;
 struct hub;
 
+/* One per WebSocket, for its whole life: kept small (72 bytes). */
 struct hub_sess {
 	struct ws_conn *conn;       /* NULL once the connection is gone */
-	int64_t uid, sid;           /* 0 until authenticated */
-	char *token;                /* bearer token (owned), for calls */
-	int refs;
-	int authing;                /* an auth call is running */
-	char country[3];            /* the viewer's country ("" unknown): withheld content is chosen by it */
+	int64_t uid, sid;           /* 0 until authenticated; calls then authenticate by sid */
+	char *token;                /* bearer token (owned) while the socket authenticates; NULL after */
 	struct hub_sess *unext, *uprev;
 	struct hub_sub **subs;      /* large chats followed */
-	size_t nsubs, capsubs;
+	uint32_t nsubs, capsubs;
+	int refs;
+	unsigned char authing;      /* an auth call is running */
+	char country[3];            /* the viewer's country ("" unknown): withheld content is chosen by it */
 };
 
 /* Called when a user's last session closes: persist last_seen. */

@@ -74,6 +74,8 @@ struct api_job {
 	uint64_t start_ns;
 	struct upd_list pushes;          /* live deliveries after commit */
 	struct hub_sess *ws;             /* WebSocket call: the session to answer on */
+	int64_t ws_sid;                  /* its session, once authenticated: calls check it by id */
+	char *token_own;                 /* call.token when the job owns it */
 	json_t *ws_id;                   /* its "id" */
 	json_t *params;                  /* its "params" (until decoded) */
 	struct hub_auth *auth;           /* an authentication of a WebSocket */
@@ -149,6 +151,7 @@ static void job_finish(struct api_job *job)
 	api_call_release(&job->call);
 	json_decref(job->ws_id);
 	json_decref(job->params);
+	free(job->token_own);
 	if (job->ws)
 		hub_sess_unref(srv->hub, job->ws);
 	srv->inflight--;
@@ -191,7 +194,11 @@ static int authenticate(struct api_job *job)
 	double rate = (double)job->srv->cfg->rate_requests_per_sec;
 	int rc, wait;
 
-	if ((rc = core_authenticate(&job->tx, call->token, &ss)) < 0)
+	if (!call->token && job->ws_sid)
+		rc = core_authenticate_session(&job->tx, job->ws_sid, &ss);
+	else
+		rc = core_authenticate(&job->tx, call->token, &ss);
+	if (rc < 0)
 		return rc;
 	/* A suspended account's sessions answer ACCOUNT_SUSPENDED, except for
 	 * reading the statement of reasons and appealing it. */
@@ -249,7 +256,7 @@ static void phase_read(uv_work_t *w)
 	} else {
 		rc = api_args_decode(call, m, job->req->body, job->req->body_len);
 	}
-	if (rc == 0 && (m->scope == API_USER || (m->scope == API_OPTIONAL && call->token)))
+	if (rc == 0 && (m->scope == API_USER || (m->scope == API_OPTIONAL && (call->token || job->ws_sid))))
 		rc = authenticate(job);
 	job->tx.uid = call->user_id;
 	if (call->country[0] && !job->tx.country_known) {
@@ -622,7 +629,11 @@ static void after_auth(uv_work_t *w, int status)
 	struct api_server *srv = job->srv;
 	char buf[160];
 
+	/* Authenticated or refused, the socket keeps no token: its calls are
+	 * checked by session id from now on (a closed session fails them). */
 	sess->authing = 0;
+	free(sess->token);
+	sess->token = NULL;
 	if (!job->auth || !sess->conn || hub_sess_auth(srv->hub, sess, job->auth) < 0) {
 		if (sess->conn) {
 			int suspended = job->tx.code == PLC_ACCOUNT_SUSPENDED;
@@ -650,7 +661,8 @@ static void after_auth(uv_work_t *w, int status)
 
 static void ws_start_auth(struct api_server *srv, struct hub_sess *sess, json_t *id)
 {
-	struct api_job *job = job_new(srv, 0, ws_conn_peer_ip(sess->conn), sess->token);
+	char ip[NET_PEER_IP_MAX];
+	struct api_job *job = job_new(srv, 0, ws_conn_peer_ip(sess->conn, ip, sizeof ip), sess->token);
 
 	if (!job) {
 		ws_error(sess, id, PLC_SERVER_BUSY, "out of memory");
@@ -673,20 +685,28 @@ static void ws_call(struct api_server *srv, struct hub_sess *sess, json_t *id, c
 {
 	const struct api_method *m = api_method_find(name);
 	struct api_job *job;
-	int wait;
+	char ip[NET_PEER_IP_MAX];
+	char *token = NULL;
 
 	if (!m) {
 		ws_error(sess, id, PLC_METHOD_NOT_FOUND, "no such API method");
 		return;
 	}
-	if ((wait = auth_limited(srv, m, ws_conn_peer_ip(sess->conn)))) {
+	ws_conn_peer_ip(sess->conn, ip, sizeof ip);
+	if (auth_limited(srv, m, ip)) {
 		ws_error(sess, id, PLC_FLOOD_WAIT, "too many sign-up or login attempts from your address");
 		return;
 	}
-	if (!(job = job_new(srv, (int)(m - api_methods), ws_conn_peer_ip(sess->conn), sess->token))) {
+	/* While the socket authenticates, a call checks the token itself (its
+	 * own copy: the session drops the token once authenticated). */
+	if ((!sess->sid && sess->token && !(token = strdup(sess->token))) ||
+	    !(job = job_new(srv, (int)(m - api_methods), ip, token))) {
+		free(token);
 		ws_error(sess, id, PLC_SERVER_BUSY, "out of memory");
 		return;
 	}
+	job->token_own = token;
+	job->ws_sid = sess->sid;
 	job->ws = sess;
 	hub_sess_ref(sess);
 	job->ws_id = id ? json_incref(id) : NULL;
@@ -726,7 +746,7 @@ static void on_ws_message(void *ctx, struct ws_conn *c, const char *text, size_t
 			sess->token = strdup(token);
 			ws_start_auth(srv, sess, id);
 		}
-	} else if (!sess->token) {
+	} else if (!sess->token && !sess->sid) {
 		ws_error(sess, id, PLC_UNAUTHORIZED, "authenticate first: {\"method\":\"auth\",\"params\":{\"token\":...}}");
 		ws_conn_close(c, 4401, "unauthorized");
 	} else {

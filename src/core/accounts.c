@@ -172,15 +172,9 @@ int core_session_open(struct core_tx *tx, int64_t uid, const char *device, const
 	return 0;
 }
 
-int core_authenticate(struct core_tx *tx, const char *token, struct store_session *ss)
+/* The end of an authentication: rc of the session lookup into ss. */
+static int core_authenticated(struct core_tx *tx, int rc, struct store_session *ss)
 {
-	char hash[STORE_TOKEN_HASH_SZ];
-	int rc;
-
-	if (!token || strlen(token) != 64)
-		return core_fail(tx, PL_DENIED, PLC_UNAUTHORIZED, "send Authorization: Bearer <token>");
-	core_token_hash(token, hash);
-	rc = store_session_find(tx->s, hash, ss);
 	if (rc == PL_NOTFOUND)
 		return core_fail(tx, PL_DENIED, PLC_UNAUTHORIZED, "this session token is not valid");
 	if (rc < 0)
@@ -191,6 +185,21 @@ int core_authenticate(struct core_tx *tx, const char *token, struct store_sessio
 		tx->country_known = 1;
 	}
 	return 0;
+}
+
+int core_authenticate(struct core_tx *tx, const char *token, struct store_session *ss)
+{
+	char hash[STORE_TOKEN_HASH_SZ];
+
+	if (!token || strlen(token) != 64)
+		return core_fail(tx, PL_DENIED, PLC_UNAUTHORIZED, "send Authorization: Bearer <token>");
+	core_token_hash(token, hash);
+	return core_authenticated(tx, store_session_find(tx->s, hash, ss), ss);
+}
+
+int core_authenticate_session(struct core_tx *tx, int64_t session_id, struct store_session *ss)
+{
+	return core_authenticated(tx, store_session_get(tx->s, session_id, ss), ss);
 }
 
 int core_session_close(struct core_tx *tx, int64_t session_id)

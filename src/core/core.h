@@ -119,6 +119,9 @@ int core_session_open(struct core_tx *tx, int64_t uid, const char *device, const
 		      const char *token_hash, struct store_session *ss);
 /* Finds the session for a bearer token; UNAUTHORIZED if none. */
 int core_authenticate(struct core_tx *tx, const char *token, struct store_session *ss);
+/* The same for a session known by id (a WebSocket that authenticated with
+ * its token once): fails as a bad token does once the session is closed. */
+int core_authenticate_session(struct core_tx *tx, int64_t session_id, struct store_session *ss);
 int core_session_close(struct core_tx *tx, int64_t session_id);
 int core_profile_update(struct core_tx *tx, const char *display, const char *bio, struct store_user *out);
 /* Sets the account's country (ISO 3166-1 alpha-2, "" = from the IP) in

@@ -2,13 +2,13 @@
  * http.c — Parley's HTTP/1.1 server on libuv (the contract is net.h).
  *
  * One struct net_conn per accepted socket holds a request assembler
- * (http_parse.h), a timer and the request the application is answering.  A
+ * (http_parse.h), a deadline and the request the application is answering.  A
  * connection serves one request at a time: when a request is complete the
  * server stops reading, hands it to the application and, once the response
  * has been written, parses whatever pipelined bytes were kept and reads on.
  *
- * Lifetimes.  A connection is freed only in the close callback of the last of
- * its two handles (socket and timer), never inside one of its own callbacks.
+ * Lifetimes.  A connection is freed only in the close callback of its one
+ * handle (the socket), never inside one of its own callbacks.
  * A request handed to the application (struct net_pending) outlives its
  * connection if need be: closing the connection just clears the request's
  * pointer to it, and net_req_respond() then frees the request without
@@ -22,7 +22,8 @@
  * connection — and destroy the response — because of request bytes the
  * server never read (nginx's lingering close).
  *
- * Timers.  Each connection has one timer, in one of these modes: the header
+ * Timers.  Each connection has one timeout (struct net_deadline; all of them
+ * share the server's one uv_timer_t, deadline.h), in one of these modes: the header
  * timer (header_timeout_ms, then 408) runs from the accept, or from the first
  * byte of a later request, to the end of the request; the idle timer
  * (idle_timeout_ms, then a silent close) while a kept-alive connection waits
@@ -30,7 +31,7 @@
  * is being written, so that a peer that never reads cannot hold the
  * connection; the linger timer (NET_LINGER_MS) while lingering.  No timer
  * runs while the application holds a request.  A limit of 0 ms disables its
- * timer.
+ * timer.  A closing connection has none.
  *
  * Connections over max_connections are accepted, told 503 and closed; they do
  * not count in net_server_connections().
@@ -38,13 +39,16 @@
  * WebSockets.  An upgrade request reaches the application like any other
  * (req->upgrade set).  net_req_accept_ws() checks the handshake, writes the
  * 101 and hands the connection to ws.c: the request assembler is freed, and
- * from then on every byte read goes to the struct ws_conn (ws_int.h says
- * what each side calls), the timer runs in NET_TIMER_WS mode for it, and
- * http.c only keeps the handles, lingers when ws.c is done, and frees
- * everything after the handles are closed.  Bytes the client sent after its
- * handshake, before the 101, are handed over too: they are frames.  The
- * memory an idle WebSocket keeps is the part of struct net_conn that is
- * not allocated on demand (the assembler and the shutdown request are).
+ * the connection's HTTP state makes room (a union) for the struct ws_conn
+ * that every byte read goes to from then on (ws_int.h says what each side
+ * calls); the timeout runs in NET_TIMER_WS mode for it, and http.c only
+ * keeps the socket, lingers when ws.c is done, and frees everything after
+ * the socket is closed.  Bytes the client sent after its handshake, before
+ * the 101, are handed over too: they are frames.  The memory an idle
+ * WebSocket keeps is this one struct net_conn (408 bytes on x86-64: the
+ * uv_tcp_t is 248 of them) plus its 8-byte slot in the deadline heap; the
+ * limits and callbacks it was accepted with are one struct ws_conf shared
+ * by every connection given the same.
  *
  * Streamed bodies.  With a head callback the parser stops at each head
  * (http_parse.h) and the application picks buffering or streaming.  A
@@ -81,6 +85,7 @@
 #include <sodium.h>
 
 #include "core/codes.h"
+#include "net/deadline.h"
 #include "net/http_parse.h"
 #include "net/ws_int.h"
 #include "util/err.h"
@@ -146,28 +151,36 @@ enum net_listener_state { NET_LISTENER_NONE = 0, NET_LISTENER_OPEN, NET_LISTENER
 struct net_pending;
 struct net_fsend;
 
-/* One accepted socket.  Owned by the server's list; freed by
- * net_on_handle_closed() after both handles are closed.  Kept small: a
- * WebSocket holds one for its whole life. */
+/* One accepted socket, in one allocation for its whole life: an HTTP
+ * connection, or the WebSocket it became (the union).  Owned by the
+ * server's list; freed by net_on_handle_closed() once the socket is closed.
+ * Kept small, since a WebSocket holds one for its whole life: no timer of
+ * its own (a deadline on the server's one timer, deadline.h), the peer's
+ * address in binary, the WebSocket's limits and callbacks shared. */
 struct net_conn {
 	uv_tcp_t tcp;
-	uv_timer_t timer;
 	struct net_server *srv;
 	struct net_conn *prev;
 	struct net_conn *next;
-	struct net_parser *parser; /* HTTP only: NULL once a WebSocket */
-	struct net_pending *req;  /* being answered by the application, or NULL */
-	struct ws_conn *ws;       /* the WebSocket it became, or NULL */
+	struct net_deadline deadline; /* the one timeout, in timer_mode */
 	uv_shutdown_t *shutdown;  /* while lingering */
-	struct net_fsend *fsend;  /* a file answer being sent, or NULL */
+	union {
+		struct {
+			struct net_parser *parser; /* the request assembler */
+			struct net_pending *req;  /* being answered by the application, or NULL */
+			struct net_fsend *fsend;  /* a file answer being sent, or NULL */
+		} http;                   /* while is_ws is 0 */
+		struct ws_conn ws;        /* once is_ws is 1 */
+	} u;
+	unsigned char peer[16];   /* the peer's address (network order), 4 or 16 bytes */
+	unsigned char peer_family; /* AF_INET, AF_INET6, or 0: unknown */
 	unsigned char timer_mode; /* enum net_timer_mode */
-	unsigned char open_handles; /* handles whose close callback is still due */
+	unsigned char is_ws;      /* a WebSocket: u.ws is in use */
 	unsigned char reading;
 	unsigned char closing;    /* uv_close was called */
 	unsigned char lingering;  /* final response written: discard input */
 	unsigned char rejected;   /* over max_connections: only gets a 503 */
 	unsigned char discard;    /* answered before its body was read: ignore input */
-	char peer_ip[64];
 };
 
 /* A request handed to the application.  Freed by net_req_respond(). */
@@ -224,6 +237,8 @@ struct net_server {
 	unsigned nconns;           /* connections being served */
 	unsigned nrejecting;       /* connections being sent a 503 */
 	struct net_conn *conns;
+	struct net_deadlines deadlines; /* every connection's timeout, on one timer */
+	struct ws_conf *ws_confs;  /* what the WebSockets were accepted with, shared */
 	char readbuf[NET_READ_BUF_SIZE]; /* every read lands here, then is parsed */
 };
 
@@ -422,15 +437,15 @@ static int net_status_code(int status)
 
 /* ---- timers and reading ---------------------------------------------------- */
 
-static void net_on_timer(uv_timer_t *t);
-
-/* Runs the connection's one timer in mode for ms (0: never fires). */
+/* Runs the connection's one timeout in mode for ms (0: never fires).  A
+ * closing connection has none: its memory goes in its close callback. */
 static void net_conn_timer(struct net_conn *c, int mode, unsigned ms)
 {
 	c->timer_mode = mode;
-	uv_timer_stop(&c->timer);
-	if (mode != NET_TIMER_NONE && ms > 0)
-		uv_timer_start(&c->timer, net_on_timer, ms, 0);
+	if (mode != NET_TIMER_NONE && ms > 0 && !c->closing)
+		net_deadline_set(&c->srv->deadlines, &c->deadline, ms);
+	else
+		net_deadline_clear(&c->srv->deadlines, &c->deadline);
 }
 
 static void net_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -457,13 +472,13 @@ static int net_conn_read(struct net_conn *c, int on)
 
 /* ---- closing --------------------------------------------------------------- */
 
+static void net_ws_conf_put(struct net_server *srv, const struct ws_conf *conf);
+
 static void net_on_handle_closed(uv_handle_t *h)
 {
 	struct net_conn *c = h->data;
 	struct net_server *srv = c->srv;
 
-	if (--c->open_handles > 0)
-		return;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -474,11 +489,12 @@ static void net_on_handle_closed(uv_handle_t *h)
 		srv->nrejecting--;
 	else
 		srv->nconns--;
-	if (c->ws != NULL)
-		ws_conn_on_closed(c->ws);
-	if (c->parser != NULL) {
-		net_parser_release(c->parser);
-		free(c->parser);
+	if (c->is_ws) {
+		ws_conn_on_closed(&c->u.ws);
+		net_ws_conf_put(srv, c->u.ws.conf);
+	} else if (c->u.http.parser != NULL) {
+		net_parser_release(c->u.http.parser);
+		free(c->u.http.parser);
 	}
 	free(c);
 }
@@ -490,23 +506,25 @@ static void net_conn_close(struct net_conn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (c->ws != NULL)
-		ws_conn_on_net_close(c->ws);
-	if (c->fsend != NULL) {
-		struct net_fsend *f = c->fsend;
+	net_deadline_clear(&c->srv->deadlines, &c->deadline);
+	uv_close((uv_handle_t *)&c->tcp, net_on_handle_closed);
+	if (c->is_ws) {
+		ws_conn_on_net_close(&c->u.ws);
+		return;
+	}
+	if (c->u.http.fsend != NULL) {
+		struct net_fsend *f = c->u.http.fsend;
 
-		c->fsend = NULL;
+		c->u.http.fsend = NULL;
 		f->conn = NULL;
 		if (!f->reading)
 			net_fsend_close(f);
 	}
-	uv_close((uv_handle_t *)&c->timer, net_on_handle_closed);
-	uv_close((uv_handle_t *)&c->tcp, net_on_handle_closed);
-	if (c->req != NULL) {
-		struct net_pending *r = c->req;
+	if (c->u.http.req != NULL) {
+		struct net_pending *r = c->u.http.req;
 
 		r->conn = NULL;
-		c->req = NULL;
+		c->u.http.req = NULL;
 		/* Last: the application's on_end may answer, which frees r. */
 		if (r->body_state == NET_BODY_READING) {
 			r->body_state = NET_BODY_FAILED;
@@ -585,29 +603,30 @@ static void net_conn_fail(struct net_conn *c, int status)
  * dropped rather than sent after the error. */
 static void net_conn_body_abort(struct net_conn *c, int status)
 {
-	struct net_pending *r = c->req;
+	struct net_pending *r = c->u.http.req;
 
 	if (r == NULL || r->body_state != NET_BODY_READING) {
 		net_conn_fail(c, status);
 		return;
 	}
-	c->req = NULL;
+	c->u.http.req = NULL;
 	r->conn = NULL;
 	r->body_state = NET_BODY_FAILED;
 	net_conn_fail(c, status);
 	r->bcb.on_end(r->bctx, &r->pub, PL_CLOSED);
 }
 
-static void net_on_timer(uv_timer_t *t)
+/* A connection's timeout is due (the server's timer, deadline.h). */
+static void net_on_deadline(struct net_deadlines *d, struct net_deadline *e)
 {
-	struct net_conn *c = t->data;
+	struct net_conn *c = NET_CONTAINER_OF(e, struct net_conn, deadline);
 
 	if (c->timer_mode == NET_TIMER_HEADER)
 		net_conn_fail(c, 408);
 	else if (c->timer_mode == NET_TIMER_BODY)
 		net_conn_body_abort(c, 408);
 	else if (c->timer_mode == NET_TIMER_WS)
-		ws_conn_on_timer(c->ws);
+		ws_conn_on_timer(&c->u.ws);
 	else
 		net_conn_close(c);
 }
@@ -621,12 +640,12 @@ static void net_on_write(uv_write_t *wr, int status)
 	free(w);
 	if (c->closing)
 		return;
-	if (after == NET_AFTER_MORE && c->fsend != NULL)
-		c->fsend->writes--;
+	if (after == NET_AFTER_MORE && c->u.http.fsend != NULL)
+		c->u.http.fsend->writes--;
 	if (status < 0)
 		net_conn_close(c);
 	else if (after == NET_AFTER_MORE)
-		net_fsend_next(c->fsend);
+		net_fsend_next(c->u.http.fsend);
 	else if (after == NET_AFTER_CLOSE)
 		net_conn_linger(c);
 	else if (after == NET_AFTER_NEXT) {
@@ -636,6 +655,16 @@ static void net_on_write(uv_write_t *wr, int status)
 }
 
 /* ---- requests -------------------------------------------------------------- */
+
+/* Writes c's peer address as text into buf ("" if unknown). */
+static void net_conn_peer_format(const struct net_conn *c, char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (c->peer_family != 0 && uv_inet_ntop(c->peer_family, c->peer, buf, len) < 0)
+		buf[0] = '\0';
+}
 
 static void net_pending_free(struct net_pending *r)
 {
@@ -649,7 +678,7 @@ static void net_conn_head(struct net_conn *c);
 static void net_conn_on_body(void *ctx, const char *data, size_t len)
 {
 	struct net_conn *c = ctx;
-	struct net_pending *r = c->req;
+	struct net_pending *r = c->u.http.req;
 
 	if (r == NULL || c->discard || r->body_state != NET_BODY_READING || len == 0)
 		return;
@@ -707,9 +736,9 @@ static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg, in
 	r->pub.streaming = streaming;
 	r->pub.body = msg->body;
 	r->pub.body_len = msg->body_len;
-	memcpy(r->pub.peer_ip, c->peer_ip, sizeof(r->pub.peer_ip));
+	net_conn_peer_format(c, r->pub.peer_ip, sizeof(r->pub.peer_ip));
 	r->pub.start_ns = uv_hrtime();
-	c->req = r;
+	c->u.http.req = r;
 	c->srv->cb(c->srv->ctx, &r->pub);
 }
 
@@ -717,7 +746,7 @@ static void net_conn_dispatch(struct net_conn *c, struct net_parsed_req *msg, in
  * A streamed request is dispatched now; a buffered one parses on. */
 static void net_conn_head(struct net_conn *c)
 {
-	const struct net_parsed_req *h = net_parser_head(c->parser);
+	const struct net_parsed_req *h = net_parser_head(c->u.http.parser);
 	struct net_parsed_req msg;
 	struct net_req view;
 	int mode = NET_BODY_BUFFER, status;
@@ -742,18 +771,18 @@ static void net_conn_head(struct net_conn *c)
 		view.if_none_match = h->if_none_match;
 		view.content_length = h->content_length;
 		view.body = "";
-		memcpy(view.peer_ip, c->peer_ip, sizeof(view.peer_ip));
+		net_conn_peer_format(c, view.peer_ip, sizeof(view.peer_ip));
 		mode = c->srv->head_cb(c->srv->ctx, &view);
 	}
 	if (mode == NET_BODY_STREAM) {
-		if (net_parser_stream(c->parser, UINT64_MAX, net_conn_on_body, c, &msg, &status) < 0) {
+		if (net_parser_stream(c->u.http.parser, UINT64_MAX, net_conn_on_body, c, &msg, &status) < 0) {
 			net_conn_fail(c, status);
 			return;
 		}
 		net_conn_dispatch(c, &msg, 1);
 		return;
 	}
-	if (net_parser_buffer(c->parser, &status) < 0) {
+	if (net_parser_buffer(c->u.http.parser, &status) < 0) {
 		net_conn_fail(c, status);
 		return;
 	}
@@ -772,11 +801,11 @@ static void net_conn_process(struct net_conn *c, const char *data, size_t len)
 
 	if (c->discard)
 		return;
-	rc = net_parser_next(c->parser, data, len, &msg, &status);
+	rc = net_parser_next(c->u.http.parser, data, len, &msg, &status);
 	/* A streamed body's callbacks may have answered or closed meanwhile. */
 	if (c->closing || c->discard)
 		return;
-	r = c->req;
+	r = c->u.http.req;
 	if (rc == 0) {
 		net_conn_dispatch(c, &msg, 0);
 		return;
@@ -803,12 +832,12 @@ static void net_conn_process(struct net_conn *c, const char *data, size_t len)
 			goto fail;
 		return;
 	}
-	if (net_parser_take_continue(c->parser) &&
+	if (net_parser_take_continue(c->u.http.parser) &&
 	    net_conn_write(c, cont, sizeof(cont) - 1, NET_AFTER_NOTHING) < 0)
 		goto fail;
 	/* The header timer runs from a request's first byte (or the accept) to
 	 * its end; the idle timer while a kept-alive connection waits. */
-	if (net_parser_started(c->parser)) {
+	if (net_parser_started(c->u.http.parser)) {
 		if (c->timer_mode != NET_TIMER_HEADER)
 			net_conn_timer(c, NET_TIMER_HEADER, c->srv->limits.header_timeout_ms);
 	} else if (c->timer_mode == NET_TIMER_NONE) {
@@ -827,8 +856,8 @@ static void net_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	if (c->closing)
 		return;
-	if (c->ws != NULL && !c->lingering) {
-		ws_conn_on_read(c->ws, buf->base, nread);
+	if (c->is_ws && !c->lingering) {
+		ws_conn_on_read(&c->u.ws, buf->base, nread);
 		return;
 	}
 	if (nread < 0) {
@@ -850,7 +879,7 @@ void net_req_respond(struct net_req *req, int status, const char *content_type,
 
 	if (c == NULL)
 		goto out;
-	c->req = NULL;
+	c->u.http.req = NULL;
 	after = r->msg.keep_alive && !c->srv->closing ? NET_AFTER_NEXT : NET_AFTER_CLOSE;
 	/* Answered before its body was read: the rest of it is not ours to
 	 * parse; discard it and close after the answer. */
@@ -887,7 +916,7 @@ int net_req_body_start(struct net_req *req, uint64_t max_bytes, const struct net
 	r->body_max = max_bytes;
 	r->body_got = 0;
 	r->body_state = NET_BODY_READING;
-	if (net_parser_take_continue(c->parser) &&
+	if (net_parser_take_continue(c->u.http.parser) &&
 	    net_conn_write(c, cont, sizeof(cont) - 1, NET_AFTER_NOTHING) < 0) {
 		net_conn_close(c); /* on_end(PL_CLOSED) */
 		return 0;
@@ -905,7 +934,7 @@ void net_req_body_pause(struct net_req *req)
 	if (r->paused)
 		return;
 	r->paused = 1;
-	if (c != NULL && c->req == r && r->body_state == NET_BODY_READING) {
+	if (c != NULL && c->u.http.req == r && r->body_state == NET_BODY_READING) {
 		net_conn_timer(c, NET_TIMER_NONE, 0);
 		if (net_conn_read(c, 0) < 0)
 			net_conn_close(c);
@@ -922,7 +951,7 @@ void net_req_body_resume(struct net_req *req)
 	r->paused = 0;
 	/* Never parses here (this may run inside on_data): the parser holds no
 	 * body bytes, so reading on is all there is to do. */
-	if (c != NULL && c->req == r && r->body_state == NET_BODY_READING) {
+	if (c != NULL && c->u.http.req == r && r->body_state == NET_BODY_READING) {
 		net_conn_timer(c, NET_TIMER_BODY, c->srv->limits.idle_timeout_ms);
 		if (net_conn_read(c, 1) < 0)
 			net_conn_close(c);
@@ -966,7 +995,7 @@ static void net_fsend_close(struct net_fsend *f)
 		return;
 	f->closing = 1;
 	if (f->conn != NULL) {
-		f->conn->fsend = NULL;
+		f->conn->u.http.fsend = NULL;
 		f->conn = NULL;
 	}
 	if (uv_fs_close(f->loop, &f->fs, f->fd, net_on_fsend_closed) < 0) {
@@ -1044,7 +1073,7 @@ void net_req_respond_file(struct net_req *req, int status, const char *content_t
 	struct net_fsend *f = NULL;
 	int after, head_only = r->pub.method == NET_HEAD;
 
-	if (c == NULL || c->fsend != NULL || (f = calloc(1, sizeof(*f))) == NULL) {
+	if (c == NULL || c->u.http.fsend != NULL || (f = calloc(1, sizeof(*f))) == NULL) {
 		net_file_close(r->loop, fd);
 		if (c != NULL)
 			net_req_respond(req, 500, NULL, NULL, 0, NULL);
@@ -1056,7 +1085,7 @@ void net_req_respond_file(struct net_req *req, int status, const char *content_t
 	f->loop = c->srv->loop;
 	f->off = off;
 	f->left = head_only ? 0 : len;
-	c->req = NULL;
+	c->u.http.req = NULL;
 	after = r->msg.keep_alive && !c->srv->closing ? NET_AFTER_NEXT : NET_AFTER_CLOSE;
 	f->after = after;
 	if (net_conn_send_head(c, status, content_type, len, extra_headers, f->left ? NET_AFTER_MORE : after,
@@ -1070,7 +1099,7 @@ void net_req_respond_file(struct net_req *req, int status, const char *content_t
 		goto out;
 	}
 	f->conn = c;
-	c->fsend = f;
+	c->u.http.fsend = f;
 	f->writes = 1; /* the head */
 	net_fsend_next(f);
 out:
@@ -1134,12 +1163,68 @@ static int net_ws_check(const struct net_parsed_req *msg, char accept[NET_WS_ACC
 	return 0;
 }
 
+/* The shared copy of (lim, cb, ctx) for a new WebSocket: an existing one
+ * that matches, or a new one on the server's list.  NULL on OOM. */
+static struct ws_conf *net_ws_conf_get(struct net_server *srv, const struct ws_limits *lim,
+				       const struct ws_callbacks *cb, void *ctx)
+{
+	struct ws_conf *f;
+	struct ws_limits def;
+	struct ws_callbacks none = {NULL, NULL};
+
+	if (lim == NULL) {
+		ws_limits_default(&def);
+		lim = &def;
+	}
+	if (cb == NULL)
+		cb = &none;
+	for (f = srv->ws_confs; f != NULL; f = f->next) {
+		if (f->ctx == ctx && f->cb.on_message == cb->on_message && f->cb.on_close == cb->on_close &&
+		    f->lim.max_message_bytes == lim->max_message_bytes &&
+		    f->lim.max_pending_bytes == lim->max_pending_bytes &&
+		    f->lim.ping_interval_ms == lim->ping_interval_ms &&
+		    f->lim.pong_timeout_ms == lim->pong_timeout_ms) {
+			f->refs++;
+			return f;
+		}
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->lim = *lim;
+	f->cb = *cb;
+	f->ctx = ctx;
+	f->refs = 1;
+	f->next = srv->ws_confs;
+	srv->ws_confs = f;
+	return f;
+}
+
+/* A WebSocket that used conf is gone: the last one frees it. */
+static void net_ws_conf_put(struct net_server *srv, const struct ws_conf *conf)
+{
+	struct ws_conf **pp;
+
+	for (pp = &srv->ws_confs; *pp != NULL; pp = &(*pp)->next) {
+		struct ws_conf *f = *pp;
+
+		if (f != conf)
+			continue;
+		if (--f->refs == 0) {
+			*pp = f->next;
+			free(f);
+		}
+		return;
+	}
+}
+
 struct ws_conn *net_req_accept_ws(struct net_req *req, const struct ws_limits *lim,
 				  const struct ws_callbacks *cb, void *ctx)
 {
 	struct net_pending *r = NET_CONTAINER_OF(req, struct net_pending, pub);
 	struct net_conn *c = r->conn;
 	struct ws_conn *ws = NULL;
+	struct ws_conf *conf;
+	struct net_parser *parser;
 	char accept[NET_WS_ACCEPT_LEN + 1];
 	char head[160];
 	char *early = NULL;
@@ -1148,7 +1233,7 @@ struct ws_conn *net_req_accept_ws(struct net_req *req, const struct ws_limits *l
 
 	if (c == NULL)
 		goto out;
-	c->req = NULL;
+	c->u.http.req = NULL;
 	if ((status = net_ws_check(&r->msg, accept)) != 0) {
 		/* codes.h has no row for 426 yet: the client sees BAD_REQUEST's
 		 * code with status 426 and the version it should use. */
@@ -1159,20 +1244,25 @@ struct ws_conn *net_req_accept_ws(struct net_req *req, const struct ws_limits *l
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 		     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
-	if (n < 0 || (size_t)n >= sizeof(head) || net_parser_take_held(c->parser, &early, &early_len) < 0) {
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    net_parser_take_held(c->u.http.parser, &early, &early_len) < 0) {
 		net_conn_fail(c, 500);
 		goto out;
 	}
-	if ((ws = ws_conn_new(c, lim, cb, ctx)) == NULL) {
+	if ((conf = net_ws_conf_get(c->srv, lim, cb, ctx)) == NULL) {
 		free(early);
 		net_conn_fail(c, 500);
 		goto out;
 	}
-	/* From here on the bytes are frames. */
-	net_parser_release(c->parser);
-	free(c->parser);
-	c->parser = NULL;
-	c->ws = ws;
+	/* From here on the bytes are frames, and the connection's memory holds
+	 * the WebSocket instead of the HTTP state (no request and no file
+	 * answer is in progress: the upgrade request was the one answered). */
+	parser = c->u.http.parser;
+	net_parser_release(parser);
+	free(parser);
+	ws = &c->u.ws;
+	ws_conn_init(ws, conf);
+	c->is_ws = 1;
 	if (net_conn_write(c, head, (size_t)n, NET_AFTER_NOTHING) < 0) {
 		/* The application gets ws all the same; on_close (1006)
 		 * follows from the loop. */
@@ -1191,6 +1281,11 @@ size_t net_conn_size(void)
 	return sizeof(struct net_conn);
 }
 
+struct net_conn *net_conn_of_ws(const struct ws_conn *c)
+{
+	return NET_CONTAINER_OF(c, struct net_conn, u.ws);
+}
+
 uv_stream_t *net_conn_ws_stream(struct net_conn *nc)
 {
 	return (uv_stream_t *)&nc->tcp;
@@ -1199,8 +1294,8 @@ uv_stream_t *net_conn_ws_stream(struct net_conn *nc)
 void net_conn_ws_timer(struct net_conn *nc, uint64_t ms)
 {
 	nc->timer_mode = NET_TIMER_WS;
-	uv_timer_stop(&nc->timer);
-	uv_timer_start(&nc->timer, net_on_timer, ms, 0);
+	if (!nc->closing)
+		net_deadline_set(&nc->srv->deadlines, &nc->deadline, ms);
 }
 
 int net_conn_ws_read(struct net_conn *nc, int on)
@@ -1218,9 +1313,9 @@ void net_conn_ws_abort(struct net_conn *nc)
 	net_conn_close(nc);
 }
 
-const char *net_conn_ws_peer_ip(const struct net_conn *nc)
+void net_conn_ws_peer_ip(const struct net_conn *nc, char *buf, size_t len)
 {
-	return nc->peer_ip;
+	net_conn_peer_format(nc, buf, len);
 }
 
 /* ---- accepting -------------------------------------------------------------- */
@@ -1260,39 +1355,42 @@ static void net_conn_peer(struct net_conn *c)
 	struct sockaddr_storage ss;
 	int len = (int)sizeof(ss);
 
-	c->peer_ip[0] = '\0';
+	c->peer_family = 0;
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) < 0)
 		return;
-	if (ss.ss_family == AF_INET)
-		uv_ip4_name((const struct sockaddr_in *)&ss, c->peer_ip, sizeof(c->peer_ip));
-	else if (ss.ss_family == AF_INET6)
-		uv_ip6_name((const struct sockaddr_in6 *)&ss, c->peer_ip, sizeof(c->peer_ip));
+	if (ss.ss_family == AF_INET) {
+		memcpy(c->peer, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
+		c->peer_family = AF_INET;
+	} else if (ss.ss_family == AF_INET6) {
+		memcpy(c->peer, &((const struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		c->peer_family = AF_INET6;
+	}
 }
 
 /* Allocates a connection on srv's list with both handles initialised (not
  * yet accepted).  Returns NULL on failure. */
 static struct net_conn *net_conn_new(struct net_server *srv)
 {
-	struct net_conn *c = calloc(1, sizeof(*c));
+	struct net_conn *c;
 
-	if (c == NULL)
+	/* Room for this connection's deadline, reserved now so that arming it
+	 * never fails. */
+	if (net_deadlines_reserve(&srv->deadlines, (size_t)srv->nconns + srv->nrejecting + 1) < 0 ||
+	    (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if ((c->parser = malloc(sizeof(*c->parser))) == NULL || uv_tcp_init(srv->loop, &c->tcp) < 0) {
-		free(c->parser);
+	if ((c->u.http.parser = malloc(sizeof(*c->u.http.parser))) == NULL || uv_tcp_init(srv->loop, &c->tcp) < 0) {
+		free(c->u.http.parser);
 		free(c);
 		return NULL;
 	}
-	uv_timer_init(srv->loop, &c->timer);
 	c->srv = srv;
 	c->tcp.data = c;
-	c->timer.data = c;
-	c->open_handles = 2;
 	c->next = srv->conns;
 	if (c->next != NULL)
 		c->next->prev = c;
 	srv->conns = c;
-	net_parser_init(c->parser, srv->limits.max_header_bytes, srv->limits.max_body_bytes);
-	net_parser_set_head_stop(c->parser, srv->head_cb != NULL);
+	net_parser_init(c->u.http.parser, srv->limits.max_header_bytes, srv->limits.max_body_bytes);
+	net_parser_set_head_stop(c->u.http.parser, srv->head_cb != NULL);
 	c->rejected = srv->nconns >= srv->limits.max_connections;
 	if (c->rejected)
 		srv->nrejecting++;
@@ -1346,6 +1444,10 @@ struct net_server *net_server_new(uv_loop_t *loop, const struct net_limits *limi
 		net_limits_default(&srv->limits);
 	srv->cb = cb;
 	srv->ctx = ctx;
+	if (net_deadlines_init(&srv->deadlines, loop, net_on_deadline, srv) < 0) {
+		free(srv);
+		return NULL;
+	}
 	return srv;
 }
 
@@ -1464,15 +1566,24 @@ void net_server_close(struct net_server *srv)
 	 * WebSocket is told 1000 first if it can be. */
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->ws != NULL)
-			ws_conn_on_server_close(c->ws);
+		if (c->is_ws)
+			ws_conn_on_server_close(&c->u.ws);
 		else
 			net_conn_close(c);
 	}
+	/* Every connection is closing, and closing ones have no deadline. */
+	net_deadlines_close(&srv->deadlines);
 }
 
 void net_server_free(struct net_server *srv)
 {
+	struct ws_conf *f;
+
+	while ((f = srv->ws_confs) != NULL) {
+		srv->ws_confs = f->next;
+		free(f);
+	}
+	net_deadlines_release(&srv->deadlines);
 	free(srv);
 }
 

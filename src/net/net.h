@@ -72,6 +72,9 @@ struct net_limits {
 /* Fills l with the defaults above. */
 void net_limits_default(struct net_limits *l);
 
+/* Room for a peer's address as text (IPv6 with a zone fits). */
+#define NET_PEER_IP_MAX 64
+
 enum net_method { NET_GET = 1, NET_POST = 2, NET_HEAD = 3, NET_OTHER = 4 };
 
 /* One parsed request.  All strings are NUL-terminated and owned by the server. */
@@ -92,7 +95,7 @@ struct net_req {
 	int streaming;              /* NET_BODY_STREAM: no body yet, see net_req_body_start */
 	const char *body;           /* request body, NUL-terminated; "" if none (and when streaming) */
 	size_t body_len;
-	char peer_ip[64];           /* textual address of the peer */
+	char peer_ip[NET_PEER_IP_MAX]; /* textual address of the peer */
 	uint64_t start_ns;          /* uv_hrtime() when the request was complete */
 	void *user;                 /* free for the application's use */
 };

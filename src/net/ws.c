@@ -19,8 +19,9 @@
  * it gives wslay one frame at a time, a close frame's payload only whole
  * (see ws_wslay_recv), and refuses a message past max_message_bytes as soon
  * as a header announces it (wslay would wait for a first payload byte).
- * The wslay context — about 8.8 KB — is freed whenever it holds nothing
- * (see struct ws_parser in ws_int.h).  fuzz/fuzz_ws.c checks that how the
+ * The wslay context — about 8.8 KB — and the parser's state that lives with
+ * it (struct ws_parser_busy) are freed whenever they hold nothing (see
+ * struct ws_parser in ws_int.h).  fuzz/fuzz_ws.c checks that how the
  * input is split never changes what comes out.
  *
  * Frames (struct ws_frame) are encoded once and shared by an atomic
@@ -51,13 +52,16 @@
  *                 handle close callback, then c is freed
  *
  * Memory per idle connection (x86-64, glibc, libuv 1.44; test_ws.c's
- * test_memory_figures measures it): struct ws_conn 240 bytes and the
- * struct net_conn http.c keeps, 528 (of which uv_tcp_t 248 and uv_timer_t
- * 152) — about 820 bytes of heap with malloc's overhead.  No wslay context
- * (8.8 KB) and no read buffer (reads land in the server's one buffer) is
- * held between messages.  While output waits: 16 bytes per queued frame
- * reference plus one struct ws_write (about 340 bytes) in flight; the
- * frames themselves are shared.
+ * test_memory_figures measures it): the struct net_conn http.c keeps, 408
+ * bytes with this struct ws_conn (88, of which the parser at rest is 40)
+ * inside it, the uv_tcp_t 248 — one heap block of 416 bytes — plus an
+ * 8-byte slot in the server's deadline heap.  No timer of its own (the
+ * server's one timer, deadline.h), no copy of the limits and callbacks (a
+ * shared struct ws_conf), no wslay context (8.8 KB) and no read buffer
+ * (reads land in the server's one buffer) is held between messages.  While
+ * output waits: one struct ws_write (about 370 bytes) with the write in
+ * flight and 16 bytes per frame reference queued behind it; the frames
+ * themselves are shared.
  */
 #include "net/ws.h"
 
@@ -282,7 +286,7 @@ static int ws_text_valid(const char *s, size_t len)
 static void ws_parser_fail(struct ws_parser *p, wslay_event_context_ptr ctx, int code)
 {
 	if (wslay_event_queue_close(ctx, (uint16_t)code, NULL, 0) == 0 && p->code == 0)
-		p->code = code;
+		p->code = (unsigned short)code;
 	wslay_event_shutdown_read(ctx);
 }
 
@@ -293,22 +297,22 @@ static int ws_parser_flush(struct ws_parser *p);
  * checks the same, but only once a first payload byte has arrived. */
 static void ws_scan_message(struct ws_parser *p, wslay_event_context_ptr ctx)
 {
-	int first = p->sc_op == WS_OP_TEXT || p->sc_op == WS_OP_BINARY;
+	int first = p->b->sc_op == WS_OP_TEXT || p->b->sc_op == WS_OP_BINARY;
 
-	if (!first && p->sc_op != WS_OP_CONT)
+	if (!first && p->b->sc_op != WS_OP_CONT)
 		return;
 	/* A start inside a message, or a continuation outside one, is
 	 * wslay's 1002: leave it to wslay. */
-	if (first == p->sc_in_msg)
+	if (first == p->b->sc_in_msg)
 		return;
 	if (first)
-		p->sc_msg = 0;
-	if (p->sc_left > p->max_message - p->sc_msg) {
+		p->b->sc_msg = 0;
+	if (p->b->sc_left > p->max_message - p->b->sc_msg) {
 		ws_parser_fail(p, ctx, WS_CODE_TOO_BIG);
 		return;
 	}
-	p->sc_msg += p->sc_left;
-	p->sc_in_msg = !p->sc_fin;
+	p->b->sc_msg += p->b->sc_left;
+	p->b->sc_in_msg = !p->b->sc_fin;
 }
 
 /* Follows one header byte b of the frame being handed to wslay.  Returns 1
@@ -317,26 +321,26 @@ static int ws_scan_header(struct ws_parser *p, wslay_event_context_ptr ctx, unsi
 {
 	unsigned l7;
 
-	if (p->sc_pos == 0) {
-		p->sc_op = b & 0x0F;
-		p->sc_fin = b >> 7;
-		p->sc_left = 0;
-	} else if (p->sc_pos == 1) {
+	if (p->b->sc_pos == 0) {
+		p->b->sc_op = b & 0x0F;
+		p->b->sc_fin = b >> 7;
+		p->b->sc_left = 0;
+	} else if (p->b->sc_pos == 1) {
 		l7 = b & 0x7Fu;
-		p->sc_ext = l7 == 126 ? 2 : l7 == 127 ? 8 : 0;
-		p->sc_hlen = (unsigned char)(2 + p->sc_ext + ((b & 0x80) ? 4 : 0));
-		p->sc_left = l7 < 126 ? l7 : 0;
-	} else if (p->sc_pos < 2 + p->sc_ext) {
-		p->sc_left = p->sc_left << 8 | b;
+		p->b->sc_ext = l7 == 126 ? 2 : l7 == 127 ? 8 : 0;
+		p->b->sc_hlen = (unsigned char)(2 + p->b->sc_ext + ((b & 0x80) ? 4 : 0));
+		p->b->sc_left = l7 < 126 ? l7 : 0;
+	} else if (p->b->sc_pos < 2 + p->b->sc_ext) {
+		p->b->sc_left = p->b->sc_left << 8 | b;
 	}
-	p->sc_pos++;
-	if (p->sc_pos < 2 || p->sc_pos < p->sc_hlen)
+	p->b->sc_pos++;
+	if (p->b->sc_pos < 2 || p->b->sc_pos < p->b->sc_hlen)
 		return 0;
-	p->sc_pos = 0;
-	p->sc_hold = p->sc_op == WS_OP_CLOSE && p->sc_left <= WS_CTRL_MAX;
-	p->sc_payload = p->sc_left > 0;
+	p->b->sc_pos = 0;
+	p->b->sc_hold = p->b->sc_op == WS_OP_CLOSE && p->b->sc_left <= WS_CTRL_MAX;
+	p->b->sc_payload = p->b->sc_left > 0;
 	ws_scan_message(p, ctx);
-	return !p->sc_payload;
+	return !p->b->sc_payload;
 }
 
 /* wslay's input.  It hands over at most one frame per call, and a close
@@ -348,14 +352,14 @@ static ssize_t ws_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
 			     void *user)
 {
 	struct ws_parser *p = user;
-	struct ws_parser_in *in = p->in;
+	struct ws_parser_in *in = p->b->in;
 	size_t given = 0, n, take;
 	const char *src;
 
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	while (in != NULL && given < len && ws_in_avail(in) > 0 && wslay_event_get_read_enabled(ctx)) {
-		if (!p->sc_payload) {
+		if (!p->b->sc_payload) {
 			src = ws_in_peek(in, &n);
 			buf[given++] = (uint8_t)src[0];
 			ws_in_skip(in, 1);
@@ -363,20 +367,20 @@ static ssize_t ws_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
 				break;
 			continue;
 		}
-		if (p->sc_hold && (ws_in_avail(in) < p->sc_left || len - given < p->sc_left))
+		if (p->b->sc_hold && (ws_in_avail(in) < p->b->sc_left || len - given < p->b->sc_left))
 			break;
 		src = ws_in_peek(in, &n);
 		take = len - given;
 		if (take > n)
 			take = n;
-		if (take > p->sc_left)
-			take = (size_t)p->sc_left;
+		if (take > p->b->sc_left)
+			take = (size_t)p->b->sc_left;
 		memcpy(buf + given, src, take);
 		ws_in_skip(in, take);
 		given += take;
-		p->sc_left -= take;
-		if (p->sc_left == 0) {
-			p->sc_payload = 0;
+		p->b->sc_left -= take;
+		if (p->b->sc_left == 0) {
+			p->b->sc_payload = 0;
 			break;
 		}
 	}
@@ -384,7 +388,7 @@ static ssize_t ws_wslay_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t l
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
-	p->loose += given;
+	p->b->loose += given;
 	return (ssize_t)given;
 }
 
@@ -392,7 +396,7 @@ static ssize_t ws_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, s
 			     int flags, void *user)
 {
 	struct ws_parser *p = user;
-	struct ws_parser_out *out = p->out;
+	struct ws_parser_out *out = p->b->out;
 	size_t cap;
 	char *nd;
 
@@ -425,16 +429,16 @@ static void ws_wslay_frame_start(wslay_event_context_ptr ctx,
 {
 	struct ws_parser *p = user;
 
-	p->in_frame = 1;
+	p->b->in_frame = 1;
 	/* wslay refuses lengths past 2^63 (and non-minimal ones). */
-	p->frame_bytes = ws_header_len(arg->payload_length, 1) + arg->payload_length;
+	p->b->frame_bytes = ws_header_len(arg->payload_length, 1) + arg->payload_length;
 	switch (arg->opcode) {
 	case WS_OP_TEXT:
 	case WS_OP_CONT:
-		p->in_message = !arg->fin;
+		p->b->in_message = !arg->fin;
 		break;
 	case WS_OP_BINARY:
-		p->in_message = !arg->fin;
+		p->b->in_message = !arg->fin;
 		ws_parser_fail(p, ctx, WS_CODE_UNSUPPORTED);
 		break;
 	case WS_OP_CLOSE:
@@ -451,11 +455,11 @@ static void ws_wslay_frame_end(wslay_event_context_ptr ctx, void *user)
 {
 	struct ws_parser *p = user;
 
-	p->in_frame = 0;
-	if (p->frame_bytes > p->loose)
+	p->b->in_frame = 0;
+	if (p->b->frame_bytes > p->b->loose)
 		p->lost = 1;
 	else
-		p->loose -= p->frame_bytes;
+		p->b->loose -= p->b->frame_bytes;
 }
 
 static void ws_wslay_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
@@ -500,39 +504,40 @@ static const struct wslay_event_callbacks ws_wslay_callbacks = {
 	.on_msg_recv_callback = ws_wslay_msg,
 };
 
+/* Creates the wslay context and the state that lives with it, zeroed. */
 static int ws_parser_wslay_new(struct ws_parser *p)
 {
+	if ((p->b = calloc(1, sizeof(*p->b))) == NULL)
+		return PL_NOMEM;
 	if (wslay_event_context_server_init(&p->wslay, &ws_wslay_callbacks, p) != 0) {
 		p->wslay = NULL;
+		free(p->b);
+		p->b = NULL;
 		return PL_NOMEM;
 	}
 	wslay_event_config_set_max_recv_msg_length(p->wslay, p->max_message);
-	p->loose = 0;
-	p->frame_bytes = 0;
-	p->in_frame = 0;
-	p->in_message = 0;
-	p->sc_pos = 0;
-	p->sc_payload = 0;
-	p->sc_left = 0;
-	p->sc_in_msg = 0;
-	p->sc_msg = 0;
 	return 0;
 }
 
 static void ws_parser_drop_carry(struct ws_parser *p)
 {
-	free(p->carry);
-	p->carry = NULL;
-	p->carry_len = 0;
+	free(p->b->carry);
+	p->b->carry = NULL;
+	p->b->carry_len = 0;
 }
 
-/* Frees the wslay context and the input kept for it. */
+/* Frees the wslay context, the input kept for it and the state that lives
+ * with it. */
 static void ws_parser_wslay_free(struct ws_parser *p)
 {
 	if (p->wslay != NULL)
 		wslay_event_context_free(p->wslay);
 	p->wslay = NULL;
-	ws_parser_drop_carry(p);
+	if (p->b != NULL) {
+		ws_parser_drop_carry(p);
+		free(p->b);
+		p->b = NULL;
+	}
 }
 
 void ws_parser_init(struct ws_parser *p, const struct ws_parser_ops *ops, size_t max_message)
@@ -565,10 +570,10 @@ static int ws_parser_flush(struct ws_parser *p)
 		return PL_IO;
 	if (p->wslay == NULL || !wslay_event_want_write(p->wslay))
 		return 0;
-	p->out = &out;
+	p->b->out = &out;
 	if (wslay_event_send(p->wslay) != 0)
 		rc = PL_NOMEM;
-	p->out = NULL;
+	p->b->out = NULL;
 	if (rc == 0 && out.len > 0)
 		rc = p->ops->output(p, out.data, out.len);
 	free(out.data);
@@ -586,7 +591,7 @@ static void ws_parser_break(struct ws_parser *p, int code)
 
 	if (!p->out_failed && (p->wslay == NULL || !wslay_event_get_close_sent(p->wslay))) {
 		ws_close_frame_encode(fr, code);
-		p->code = code;
+		p->code = (unsigned short)code;
 		p->ops->output(p, (const char *)fr, sizeof(fr));
 	}
 	ws_parser_wslay_free(p);
@@ -623,8 +628,8 @@ static int ws_parser_settle(struct ws_parser *p, int broken)
 		p->state = WS_PARSER_DONE;
 		return PL_CLOSED;
 	}
-	if (p->state == WS_PARSER_OPEN && !p->in_frame && !p->in_message && p->loose == 0 &&
-	    !p->lost && p->sc_pos == 0 && !p->sc_payload && p->carry_len == 0)
+	if (p->state == WS_PARSER_OPEN && !p->b->in_frame && !p->b->in_message && p->b->loose == 0 &&
+	    !p->lost && p->b->sc_pos == 0 && !p->b->sc_payload && p->b->carry_len == 0)
 		ws_parser_wslay_free(p);
 	return 0;
 }
@@ -646,15 +651,15 @@ static int ws_parser_carry(struct ws_parser *p, struct ws_parser_in *in)
 		memcpy(nc, in->seg[0], in->len[0]);
 	if (in->len[1] > 0)
 		memcpy(nc + in->len[0], in->seg[1], in->len[1]);
-	free(p->carry);
-	p->carry = nc;
-	p->carry_len = n;
+	free(p->b->carry);
+	p->b->carry = nc;
+	p->b->carry_len = n;
 	return 0;
 }
 
 int ws_parser_feed(struct ws_parser *p, const char *data, size_t len)
 {
-	struct ws_parser_in in = {{p->carry, data}, {p->carry_len, len}};
+	struct ws_parser_in in;
 	size_t before;
 	int rc = 0;
 	int broken = 0;
@@ -667,7 +672,9 @@ int ws_parser_feed(struct ws_parser *p, const char *data, size_t len)
 		ws_parser_break(p, WS_CODE_INTERNAL);
 		return PL_CLOSED;
 	}
-	p->in = &in;
+	/* What was carried over from the last feed, then the new bytes. */
+	in = (struct ws_parser_in){{p->b->carry, data}, {p->b->carry_len, len}};
+	p->b->in = &in;
 	/* wslay reads until the recv callback runs dry; go on should it stop
 	 * early with bytes left and reading still enabled. */
 	do {
@@ -675,7 +682,7 @@ int ws_parser_feed(struct ws_parser *p, const char *data, size_t len)
 		rc = wslay_event_recv(p->wslay);
 	} while (rc == 0 && ws_in_avail(&in) > 0 && ws_in_avail(&in) < before &&
 		 wslay_event_get_read_enabled(p->wslay));
-	p->in = NULL;
+	p->b->in = NULL;
 	/* Our recv callback fails only with "would block": a callback failure
 	 * is a frame wslay's frame layer refused (its close has no code). */
 	if (rc == WSLAY_ERR_CALLBACK_FAILURE)
@@ -704,11 +711,11 @@ int ws_parser_close(struct ws_parser *p, int code, const char *reason, size_t re
 	if (rc != 0)
 		return rc == WSLAY_ERR_NOMEM ? PL_NOMEM : PL_INVAL;
 	p->initiated = 1;
-	p->code = code;
+	p->code = (unsigned short)code;
 	p->state = WS_PARSER_CLOSING;
 	/* Inside a feed the context must live on: the feed's end sees the
 	 * failure and settles. */
-	if (ws_parser_flush(p) < 0 && p->in == NULL) {
+	if (ws_parser_flush(p) < 0 && p->b->in == NULL) {
 		ws_parser_wslay_free(p);
 		p->state = WS_PARSER_DONE;
 	}
@@ -719,40 +726,29 @@ int ws_parser_close(struct ws_parser *p, int code, const char *reason, size_t re
 
 enum ws_state { WS_OPEN = 0, WS_CLOSING, WS_FINISHING, WS_LINGER, WS_DEAD };
 
-/* A frame waiting for the write in flight. */
+/* A frame waiting behind the write in flight. */
 struct ws_out {
 	struct ws_out *next;
 	struct ws_frame *f;
 };
 
-/* The one write in flight; holds a reference to each of its frames. */
+/* The one write in flight; holds a reference to each of its frames and to
+ * each frame queued behind it.  It is reused for the next batch while the
+ * queue is not empty, and freed when it is. */
 struct ws_write {
 	uv_write_t req;
 	struct ws_conn *c;
 	unsigned n;
 	struct ws_frame *f[WS_WRITE_BATCH];
+	struct ws_out *head;          /* frames not yet handed to libuv */
+	struct ws_out *tail;
+	size_t queued;                /* their length */
 };
 
-struct ws_conn {
-	struct ws_parser parser;
-	struct net_conn *net;         /* the socket and timer, owned by http.c */
-	struct ws_callbacks cb;
-	void *ctx;
-	void *data;                   /* ws_conn_set_data */
-	size_t max_pending;
-	unsigned ping_interval_ms;
-	unsigned pong_timeout_ms;
-	uint64_t last_heard;          /* uv_now() when the peer last sent a byte */
-	struct ws_out *out_head;      /* frames not yet handed to libuv */
-	struct ws_out *out_tail;
-	size_t out_bytes;             /* their length */
-	struct ws_write *wr;          /* the write in flight, or NULL */
-	char *early;                  /* bytes that came with the handshake, not yet read */
-	size_t early_len;
-	int state;                    /* enum ws_state */
-	int code;                     /* for on_close */
-	unsigned char pinged;         /* a ping went out since the peer was last heard */
-	unsigned char timer_off;      /* WS_OPEN with no deadline armed */
+/* Bytes that came with the handshake. */
+struct ws_early {
+	size_t len;
+	char data[];
 };
 
 size_t ws_conn_size(void)
@@ -768,49 +764,80 @@ void ws_limits_default(struct ws_limits *l)
 	l->pong_timeout_ms = 60000;
 }
 
-static uint64_t ws_conn_now(struct ws_conn *c)
+static struct net_conn *ws_net(const struct ws_conn *c)
 {
-	return uv_now(net_conn_ws_stream(c->net)->loop);
+	return net_conn_of_ws(c);
+}
+
+static uint64_t ws_conn_now(const struct ws_conn *c)
+{
+	return uv_now(net_conn_ws_stream(ws_net(c))->loop);
 }
 
 static void ws_on_write(uv_write_t *req, int status);
 
-static void ws_write_free(struct ws_write *w)
+/* Drops the references of the frames being written. */
+static void ws_write_done(struct ws_write *w)
 {
 	for (unsigned i = 0; i < w->n; i++)
 		ws_frame_unref(w->f[i]);
+	w->n = 0;
+}
+
+/* Frees w with every frame it holds, written or queued. */
+static void ws_write_free(struct ws_write *w)
+{
+	struct ws_out *o;
+
+	ws_write_done(w);
+	while ((o = w->head) != NULL) {
+		w->head = o->next;
+		ws_frame_unref(o->f);
+		free(o);
+	}
 	free(w);
 }
 
-/* Starts one write of the queued frames, then of last (may be NULL), up to
- * WS_WRITE_BATCH frames; last's reference moves into the write (also on
- * failure).  Returns 0 or a negative pl_err. */
-static int ws_conn_write(struct ws_conn *c, struct ws_frame *last)
+/* Hands up to WS_WRITE_BATCH frames of w's queue to one uv_write (w holds
+ * none being written).  Returns 0 or PL_IO. */
+static int ws_write_next(struct ws_conn *c, struct ws_write *w)
 {
 	uv_buf_t bufs[WS_WRITE_BATCH];
-	struct ws_write *w;
 	struct ws_out *o;
 	unsigned n = 0;
 
-	if ((w = malloc(sizeof(*w))) == NULL) {
-		ws_frame_unref(last);
-		return PL_NOMEM;
-	}
-	w->c = c;
-	while (n < WS_WRITE_BATCH - (last != NULL) && (o = c->out_head) != NULL) {
-		c->out_head = o->next;
-		if (c->out_head == NULL)
-			c->out_tail = NULL;
-		c->out_bytes -= o->f->len;
+	while (n < WS_WRITE_BATCH && (o = w->head) != NULL) {
+		w->head = o->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		w->queued -= o->f->len;
 		w->f[n++] = o->f;
 		free(o);
 	}
-	if (last != NULL)
-		w->f[n++] = last;
 	w->n = n;
 	for (unsigned i = 0; i < n; i++)
 		bufs[i] = uv_buf_init(w->f[i]->data, (unsigned)w->f[i]->len);
-	if (n == 0 || uv_write(&w->req, net_conn_ws_stream(c->net), bufs, n, ws_on_write) < 0) {
+	if (n == 0 || uv_write(&w->req, net_conn_ws_stream(ws_net(c)), bufs, n, ws_on_write) < 0)
+		return PL_IO;
+	return 0;
+}
+
+/* Starts a write of f when nothing is in flight; f's reference moves into
+ * the write (also on failure).  Returns 0 or a negative pl_err. */
+static int ws_conn_write(struct ws_conn *c, struct ws_frame *f)
+{
+	struct ws_write *w;
+	uv_buf_t b;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		ws_frame_unref(f);
+		return PL_NOMEM;
+	}
+	w->c = c;
+	w->f[0] = f;
+	w->n = 1;
+	b = uv_buf_init(f->data, (unsigned)f->len);
+	if (uv_write(&w->req, net_conn_ws_stream(ws_net(c)), &b, 1, ws_on_write) < 0) {
 		ws_write_free(w);
 		return PL_IO;
 	}
@@ -830,15 +857,15 @@ static void ws_conn_abort(struct ws_conn *c, int code, int send_close)
 	if (c->state == WS_DEAD)
 		return;
 	if (c->state == WS_OPEN) {
-		c->code = code;
-		if (send_close && c->wr == NULL && c->out_head == NULL) {
+		c->code = (unsigned short)code;
+		if (send_close && c->wr == NULL) {
 			ws_close_frame_encode(fr, code);
 			if ((f = ws_frame_raw((const char *)fr, sizeof(fr))) != NULL)
 				ws_conn_write(c, f);
 		}
 	}
 	c->state = WS_DEAD;
-	net_conn_ws_abort(c->net);
+	net_conn_ws_abort(ws_net(c));
 }
 
 /* Queues f (the caller keeps its reference) behind everything queued.
@@ -846,17 +873,19 @@ static void ws_conn_abort(struct ws_conn *c, int code, int send_close)
  * 4408), PL_CLOSED, PL_NOMEM or PL_IO (the connection is then closed). */
 static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 {
+	size_t max = c->conf->lim.max_pending_bytes;
+	struct ws_write *w = c->wr;
 	struct ws_out *o;
 	size_t pending;
 
 	if (c->state == WS_DEAD)
 		return PL_CLOSED;
 	pending = ws_conn_pending(c);
-	if (f->len > c->max_pending || pending > c->max_pending - f->len) {
+	if (f->len > max || pending > max - f->len) {
 		ws_conn_abort(c, WS_CODE_TOO_SLOW, 1);
 		return PL_TOOBIG;
 	}
-	if (c->wr == NULL && c->out_head == NULL) {
+	if (w == NULL) {
 		ws_frame_ref(f);
 		if (ws_conn_write(c, f) < 0) {
 			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
@@ -871,12 +900,12 @@ static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 	ws_frame_ref(f);
 	o->f = f;
 	o->next = NULL;
-	if (c->out_tail != NULL)
-		c->out_tail->next = o;
+	if (w->tail != NULL)
+		w->tail->next = o;
 	else
-		c->out_head = o;
-	c->out_tail = o;
-	c->out_bytes += f->len;
+		w->head = o;
+	w->tail = o;
+	w->queued += f->len;
 	return 0;
 }
 
@@ -884,7 +913,7 @@ static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 static void ws_conn_linger(struct ws_conn *c)
 {
 	c->state = WS_LINGER;
-	net_conn_ws_finish(c->net);
+	net_conn_ws_finish(ws_net(c));
 }
 
 static void ws_on_write(uv_write_t *req, int status)
@@ -892,17 +921,18 @@ static void ws_on_write(uv_write_t *req, int status)
 	struct ws_write *w = WS_CONTAINER_OF(req, struct ws_write, req);
 	struct ws_conn *c = w->c;
 
+	ws_write_done(w);
+	if (c->state != WS_DEAD && status == 0 && w->head != NULL) {
+		if (ws_write_next(c, w) == 0)
+			return;
+		status = UV_EIO;
+	}
 	c->wr = NULL;
 	ws_write_free(w);
 	if (c->state == WS_DEAD)
 		return;
 	if (status < 0) {
 		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
-		return;
-	}
-	if (c->out_head != NULL) {
-		if (ws_conn_write(c, NULL) < 0)
-			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 		return;
 	}
 	if (c->state == WS_FINISHING)
@@ -915,17 +945,17 @@ static void ws_on_write(uv_write_t *req, int status)
 static void ws_conn_close_timer(struct ws_conn *c)
 {
 	if (c->early == NULL)
-		net_conn_ws_timer(c->net, WS_CLOSE_WAIT_MS);
+		net_conn_ws_timer(ws_net(c), WS_CLOSE_WAIT_MS);
 }
 
 /* The closing handshake is over or the connection was failed: write what
  * is left (for at most WS_CLOSE_WAIT_MS), then linger. */
 static void ws_conn_finishing(struct ws_conn *c)
 {
-	c->code = c->parser.code;
+	c->code = (unsigned short)c->parser.code;
 	c->state = WS_FINISHING;
 	ws_conn_close_timer(c);
-	if (c->wr == NULL && c->out_head == NULL)
+	if (c->wr == NULL)
 		ws_conn_linger(c);
 }
 
@@ -934,31 +964,33 @@ static void ws_conn_finishing(struct ws_conn *c)
  * the drop (pong_timeout_ms after it). */
 static void ws_conn_arm(struct ws_conn *c)
 {
+	unsigned ping = c->conf->lim.ping_interval_ms, pong = c->conf->lim.pong_timeout_ms;
 	uint64_t now = ws_conn_now(c);
 	uint64_t next = UINT64_MAX;
 
-	if (c->ping_interval_ms > 0 && !c->pinged)
-		next = c->last_heard + c->ping_interval_ms;
-	if (c->pong_timeout_ms > 0 && c->last_heard + c->pong_timeout_ms < next)
-		next = c->last_heard + c->pong_timeout_ms;
+	if (ping > 0 && !c->pinged)
+		next = c->last_heard + ping;
+	if (pong > 0 && c->last_heard + pong < next)
+		next = c->last_heard + pong;
 	c->timer_off = next == UINT64_MAX;
 	if (!c->timer_off)
-		net_conn_ws_timer(c->net, next > now ? next - now : 0);
+		net_conn_ws_timer(ws_net(c), next > now ? next - now : 0);
 }
 
 /* The timer of an open connection: drop it, ping it, or wait on.  Reads
  * only update last_heard; the timer catches up when it fires. */
 static void ws_conn_tick(struct ws_conn *c)
 {
+	unsigned ping_ms = c->conf->lim.ping_interval_ms, pong_ms = c->conf->lim.pong_timeout_ms;
 	uint64_t silent = ws_conn_now(c) - c->last_heard;
 	struct ws_frame *ping;
 	int rc;
 
-	if (c->pong_timeout_ms > 0 && silent >= c->pong_timeout_ms) {
+	if (pong_ms > 0 && silent >= pong_ms) {
 		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 		return;
 	}
-	if (c->ping_interval_ms > 0 && !c->pinged && silent >= c->ping_interval_ms) {
+	if (ping_ms > 0 && !c->pinged && silent >= ping_ms) {
 		c->pinged = 1;
 		if ((ping = ws_frame_make(WS_OP_PING, NULL, 0)) == NULL) {
 			ws_conn_abort(c, WS_CODE_INTERNAL, 0);
@@ -986,8 +1018,8 @@ static void ws_conn_on_parser_message(struct ws_parser *p, const char *text, siz
 {
 	struct ws_conn *c = WS_CONTAINER_OF(p, struct ws_conn, parser);
 
-	if (c->state == WS_OPEN && c->cb.on_message != NULL)
-		c->cb.on_message(c->ctx, c, text, len);
+	if (c->state == WS_OPEN && c->conf->cb.on_message != NULL)
+		c->conf->cb.on_message(c->conf->ctx, c, text, len);
 }
 
 static int ws_conn_on_parser_output(struct ws_parser *p, const char *data, size_t len)
@@ -1067,7 +1099,7 @@ void ws_conn_close(struct ws_conn *c, int code, const char *reason)
 	}
 	if (rc < 0)
 		return; /* the parser is failing the connection: its feed ends it */
-	c->code = code;
+	c->code = (unsigned short)code;
 	c->state = WS_CLOSING;
 	if (c->parser.state == WS_PARSER_DONE)
 		ws_conn_finishing(c);
@@ -1087,56 +1119,48 @@ void *ws_conn_data(const struct ws_conn *c)
 
 size_t ws_conn_pending(const struct ws_conn *c)
 {
-	size_t n = c->out_bytes + ws_parser_queued(&c->parser);
+	size_t n = (c->wr != NULL ? c->wr->queued : 0) + ws_parser_queued(&c->parser);
 
 	if (c->state != WS_DEAD)
-		n += uv_stream_get_write_queue_size(net_conn_ws_stream(c->net));
+		n += uv_stream_get_write_queue_size(net_conn_ws_stream(ws_net(c)));
 	return n;
 }
 
-const char *ws_conn_peer_ip(const struct ws_conn *c)
+const char *ws_conn_peer_ip(const struct ws_conn *c, char *buf, size_t len)
 {
-	return net_conn_ws_peer_ip(c->net);
+	net_conn_ws_peer_ip(ws_net(c), buf, len);
+	return buf;
 }
 
 /* ---- the calls from http.c ---------------------------------------------------- */
 
-struct ws_conn *ws_conn_new(struct net_conn *nc, const struct ws_limits *lim,
-			    const struct ws_callbacks *cb, void *ctx)
+void ws_conn_init(struct ws_conn *c, const struct ws_conf *conf)
 {
-	struct ws_limits def;
-	struct ws_conn *c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	if (lim == NULL) {
-		ws_limits_default(&def);
-		lim = &def;
-	}
-	ws_parser_init(&c->parser, &ws_conn_parser_ops, lim->max_message_bytes);
-	c->net = nc;
-	if (cb != NULL)
-		c->cb = *cb;
-	c->ctx = ctx;
-	c->max_pending = lim->max_pending_bytes;
-	c->ping_interval_ms = lim->ping_interval_ms;
-	c->pong_timeout_ms = lim->pong_timeout_ms;
+	memset(c, 0, sizeof(*c));
+	ws_parser_init(&c->parser, &ws_conn_parser_ops, conf->lim.max_message_bytes);
+	c->conf = conf;
 	c->state = WS_OPEN;
 	c->code = WS_CODE_ABNORMAL;
-	return c;
 }
 
 void ws_conn_start(struct ws_conn *c, char *early, size_t len)
 {
 	c->last_heard = ws_conn_now(c);
 	if (early != NULL && len > 0) {
-		c->early = early;
-		c->early_len = len;
-		net_conn_ws_timer(c->net, 0);
+		/* Copied behind its length: one pointer in the connection. */
+		if ((c->early = malloc(sizeof(*c->early) + len)) == NULL) {
+			free(early);
+			ws_conn_abort(c, WS_CODE_INTERNAL, 0);
+			return;
+		}
+		c->early->len = len;
+		memcpy(c->early->data, early, len);
+		free(early);
+		net_conn_ws_timer(ws_net(c), 0);
 		return;
 	}
 	free(early);
-	if (net_conn_ws_read(c->net, 1) < 0) {
+	if (net_conn_ws_read(ws_net(c), 1) < 0) {
 		ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 		return;
 	}
@@ -1169,16 +1193,16 @@ void ws_conn_on_read(struct ws_conn *c, const char *data, ssize_t nread)
 
 void ws_conn_on_timer(struct ws_conn *c)
 {
-	char *early = c->early;
+	struct ws_early *early = c->early;
 
 	if (early != NULL) {
 		/* The bytes that came with the handshake, then reading on. */
 		c->early = NULL;
-		ws_conn_feed(c, early, c->early_len);
+		ws_conn_feed(c, early->data, early->len);
 		free(early);
 		if (c->state == WS_DEAD)
 			return;
-		if (net_conn_ws_read(c->net, 1) < 0) {
+		if (net_conn_ws_read(ws_net(c), 1) < 0) {
 			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
 			return;
 		}
@@ -1210,24 +1234,21 @@ void ws_conn_on_net_close(struct ws_conn *c)
 void ws_conn_on_server_close(struct ws_conn *c)
 {
 	if (c->state == WS_DEAD)
-		net_conn_ws_abort(c->net);
+		net_conn_ws_abort(ws_net(c));
 	else
 		ws_conn_abort(c, WS_CODE_NORMAL, 1);
 }
 
 void ws_conn_on_closed(struct ws_conn *c)
 {
-	struct ws_out *o;
-
-	if (c->cb.on_close != NULL)
-		c->cb.on_close(c->ctx, c, c->code);
-	/* libuv ran every write callback before the close callback. */
-	while ((o = c->out_head) != NULL) {
-		c->out_head = o->next;
-		ws_frame_unref(o->f);
-		free(o);
-	}
+	if (c->conf->cb.on_close != NULL)
+		c->conf->cb.on_close(c->conf->ctx, c, c->code);
+	/* libuv ran every write callback before the close callback, so no
+	 * write is left; free one anyway rather than leak it. */
+	if (c->wr != NULL)
+		ws_write_free(c->wr);
+	c->wr = NULL;
 	ws_parser_release(&c->parser);
 	free(c->early);
-	free(c);
+	c->early = NULL;
 }

@@ -36,10 +36,12 @@
  * is valid UTF-8, so a message may contain NUL bytes: on_message then gets
  * the message's true length, and C string functions see only its start.
  *
- * Memory.  An idle connection holds no read buffer and no wslay context:
- * both exist only while bytes are being processed or a message, a frame or
- * the closing handshake is half-way (see ws.c for the figures).  Output is a
- * queue of references to frames, bounded by max_pending_bytes.
+ * Memory.  An idle connection holds no read buffer, no wslay context, no
+ * output queue and no timer of its own: the first two exist only while bytes
+ * are being processed or a message, a frame or the closing handshake is
+ * half-way, the queue only while output waits, and every connection's
+ * timeouts share the server's one timer (see ws.c for the figures).  Output
+ * is a queue of references to frames, bounded by max_pending_bytes.
  */
 #ifndef PL_NET_WS_H
 #define PL_NET_WS_H
@@ -105,7 +107,9 @@ void *ws_conn_data(const struct ws_conn *c);
 /* Bytes queued, not yet written to the socket (what max_pending_bytes bounds). */
 size_t ws_conn_pending(const struct ws_conn *c);
 
-/* The peer's address as text; owned by c. */
-const char *ws_conn_peer_ip(const struct ws_conn *c);
+/* Writes the peer's address as text into buf (len bytes; NET_PEER_IP_MAX
+ * of net.h is enough; "" if unknown) and returns buf.  The connection keeps
+ * the address in binary and formats it on demand. */
+const char *ws_conn_peer_ip(const struct ws_conn *c, char *buf, size_t len);
 
 #endif

@@ -55,34 +55,21 @@ struct ws_parser_ops {
 	int (*output)(struct ws_parser *p, const char *data, size_t len);
 };
 
-/* The receive state of one connection.  Embed it; set it up with
- * ws_parser_init() and free what it holds with ws_parser_release().
- *
- * The wslay context (about 8.8 KB: wslay keeps a 4 KB input and a 4 KB
- * output buffer in it) exists only while it holds something: it is created
- * when bytes arrive and freed again at the end of ws_parser_feed() when no
- * frame or fragmented message is half-read, no input byte is left inside it
- * and the connection is open.  Whether input bytes are left is known twice
- * over: the recv callback follows the frame headers it hands to wslay
- * (sc_*: it is at a frame boundary, nothing is carried), and every byte
- * handed over is "loose" until the frame it belongs to has ended (header
- * size follows from the payload length, since wslay refuses non-minimal
- * length encodings). */
-struct ws_parser {
-	const struct ws_parser_ops *ops;
-	wslay_event_context_ptr wslay; /* NULL while at rest */
+/* What a parser holds only while its wslay context exists: the input and
+ * output of the call in progress, where the frame stream stands, and bytes
+ * carried to the next feed.  Allocated and freed with the context (zeroed
+ * when created), so that a parser at rest is small. */
+struct ws_parser_busy {
 	struct ws_parser_in *in;       /* the bytes being fed, during ws_parser_feed() */
 	struct ws_parser_out *out;     /* collects wslay's output, during a flush */
-	uint64_t max_message;
 	uint64_t loose;                /* bytes given to wslay, not yet part of an ended frame */
 	uint64_t frame_bytes;          /* header + payload of the frame being read */
-	int state;                     /* enum ws_parser_state */
-	int code;                      /* close code: ours if we closed first, else the peer's */
+	uint64_t sc_left;              /* payload bytes not yet given */
+	uint64_t sc_msg;               /* payload bytes of the data message so far */
+	char *carry;                   /* input kept for the next feed (a partial close payload) */
+	size_t carry_len;
 	unsigned char in_frame;        /* a frame has started and not ended */
 	unsigned char in_message;      /* a fragmented data message is open */
-	unsigned char lost;            /* counting went wrong: never free the context again */
-	unsigned char initiated;       /* we sent the first close frame */
-	unsigned char out_failed;      /* ops->output failed: output no more */
 	/* Where wslay's input stands in the frame stream (ws_wslay_recv). */
 	unsigned char sc_pos;          /* header bytes given so far */
 	unsigned char sc_hlen;         /* header length, once known */
@@ -92,10 +79,32 @@ struct ws_parser {
 	unsigned char sc_hold;         /* a close frame: its payload goes in one piece */
 	unsigned char sc_fin;          /* the frame's FIN bit */
 	unsigned char sc_in_msg;       /* a fragmented data message has begun */
-	uint64_t sc_left;              /* payload bytes not yet given */
-	uint64_t sc_msg;               /* payload bytes of the data message so far */
-	char *carry;                   /* input kept for the next feed (a partial close payload) */
-	size_t carry_len;
+};
+
+/* The receive state of one connection.  Embed it; set it up with
+ * ws_parser_init() and free what it holds with ws_parser_release().
+ *
+ * The wslay context (about 8.8 KB: wslay keeps a 4 KB input and a 4 KB
+ * output buffer in it) and struct ws_parser_busy exist only while they hold
+ * something: they are created when bytes arrive and freed again at the end
+ * of ws_parser_feed() when no frame or fragmented message is half-read, no
+ * input byte is left inside wslay and the connection is open.  Whether
+ * input bytes are left is known twice over: the recv callback follows the
+ * frame headers it hands to wslay (sc_*: it is at a frame boundary, nothing
+ * is carried), and every byte handed over is "loose" until the frame it
+ * belongs to has ended (header size follows from the payload length, since
+ * wslay refuses non-minimal length encodings).  At rest a parser is 40
+ * bytes. */
+struct ws_parser {
+	const struct ws_parser_ops *ops;
+	wslay_event_context_ptr wslay; /* NULL while at rest */
+	struct ws_parser_busy *b;      /* NULL while at rest (with wslay) */
+	uint64_t max_message;
+	unsigned short code;           /* close code: ours if we closed first, else the peer's */
+	unsigned char state;           /* enum ws_parser_state */
+	unsigned char lost;            /* counting went wrong: never free the context again */
+	unsigned char initiated;       /* we sent the first close frame */
+	unsigned char out_failed;      /* ops->output failed: output no more */
 };
 
 /* Sets p up; max_message bounds a reassembled message (close 1009 past it). */
@@ -144,16 +153,49 @@ long ws_frames_live(void);
 size_t ws_conn_size(void);
 size_t net_conn_size(void);
 
+/* ---- a connection ------------------------------------------------------------ */
+
+/* What net_req_accept_ws() was given (limits, callbacks, context), kept
+ * once per server for every connection that was given the same: an idle
+ * connection holds a pointer, not a copy.  http.c owns the list. */
+struct ws_conf {
+	struct ws_limits lim;
+	struct ws_callbacks cb;
+	void *ctx;
+	struct ws_conf *next;         /* the server's list */
+	size_t refs;                  /* connections using it */
+};
+
+struct ws_write;
+struct ws_early;
+
+/* A WebSocket.  It is part of http.c's struct net_conn (the socket's one
+ * allocation), which ws.c reaches through net_conn_of_ws(); http.c sets it
+ * up with ws_conn_init() and frees the memory after ws_conn_on_closed().
+ * Output waits in the queue of the write in flight (struct ws_write, ws.c),
+ * so a connection with nothing to send holds no queue. */
+struct ws_conn {
+	struct ws_parser parser;
+	const struct ws_conf *conf;   /* limits and callbacks, shared */
+	void *data;                   /* ws_conn_set_data */
+	uint64_t last_heard;          /* uv_now() when the peer last sent a byte */
+	struct ws_write *wr;          /* the write in flight and what waits behind it, or NULL */
+	struct ws_early *early;       /* bytes that came with the handshake, not yet read */
+	unsigned short code;          /* for on_close */
+	unsigned char state;          /* enum ws_state (ws.c) */
+	unsigned char pinged;         /* a ping went out since the peer was last heard */
+	unsigned char timer_off;      /* WS_OPEN with no deadline armed */
+};
+
 /* ---- between http.c and ws.c ------------------------------------------------ */
 
 struct net_conn;
 
 /* ws.c, called by http.c. */
 
-/* A WebSocket for the connection nc, whose 101 answer is queued.  lim may
- * be NULL (defaults).  Returns NULL on allocation failure. */
-struct ws_conn *ws_conn_new(struct net_conn *nc, const struct ws_limits *lim,
-			    const struct ws_callbacks *cb, void *ctx);
+/* Sets up the WebSocket c (inside a connection whose 101 answer is
+ * queued) with conf, which must outlive it. */
+void ws_conn_init(struct ws_conn *c, const struct ws_conf *conf);
 /* Starts the connection: early (malloc'd, len bytes, may be NULL) are bytes
  * the client sent right after its handshake; c takes them and processes
  * them on the next loop iteration, before reading on (never inside
@@ -167,11 +209,14 @@ void ws_conn_on_timer(struct ws_conn *c);
 void ws_conn_on_net_close(struct ws_conn *c);
 /* The server is shutting down: best-effort close frame 1000, then close. */
 void ws_conn_on_server_close(struct ws_conn *c);
-/* Both handles are closed: calls on_close and frees c. */
+/* The socket is closed: calls on_close and frees what c holds (not c: it
+ * is part of the connection, which http.c frees next). */
 void ws_conn_on_closed(struct ws_conn *c);
 
 /* http.c, called by ws.c. */
 
+/* The connection c is part of. */
+struct net_conn *net_conn_of_ws(const struct ws_conn *c);
 uv_stream_t *net_conn_ws_stream(struct net_conn *nc);
 /* (Re)starts the connection's timer: ws_conn_on_timer() in ms (0: on the
  * next loop iteration). */
@@ -183,6 +228,7 @@ int net_conn_ws_read(struct net_conn *nc, int on);
 void net_conn_ws_finish(struct net_conn *nc);
 /* Closes the socket now (ws_conn_on_net_close, later ws_conn_on_closed). */
 void net_conn_ws_abort(struct net_conn *nc);
-const char *net_conn_ws_peer_ip(const struct net_conn *nc);
+/* Writes the peer's address as text into buf (len bytes; "" if unknown). */
+void net_conn_ws_peer_ip(const struct net_conn *nc, char *buf, size_t len);
 
 #endif

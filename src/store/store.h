@@ -106,7 +106,7 @@ struct store_session {
 	char ip[STORE_IP_SZ];
 	int64_t created_at;
 	int64_t last_seen;
-	/* Copied from the account by session_find only (authentication needs
+	/* Copied from the account by session_find and session_get only (authentication needs
 	 * them on every call; one lookup instead of two). */
 	char country[STORE_COUNTRY_SZ];
 	int64_t suspended_until;
@@ -433,6 +433,10 @@ struct store_ops {
 	/* sessions */
 	int (*session_create)(struct store *s, struct store_session *ss); /* sets ss->id */
 	int (*session_find)(struct store *s, const char *token_hash, struct store_session *out);
+	/* The same by session id (a WebSocket authenticated once checks its
+	 * session on each call without keeping the token).  PL_NOTFOUND once
+	 * the session is closed. */
+	int (*session_get)(struct store *s, int64_t session_id, struct store_session *out);
 	int (*session_list)(struct store *s, int64_t user_id, store_session_cb cb, void *ctx);
 	int (*session_delete)(struct store *s, int64_t user_id, int64_t session_id);
 	int (*session_touch)(struct store *s, int64_t session_id, int64_t now, const char *ip);
@@ -738,6 +742,7 @@ static inline int store_user_count(struct store *s, int64_t *o) { return s->ops-
 
 static inline int store_session_create(struct store *s, struct store_session *ss) { return s->ops->session_create(s, ss); }
 static inline int store_session_find(struct store *s, const char *h, struct store_session *o) { return s->ops->session_find(s, h, o); }
+static inline int store_session_get(struct store *s, int64_t sid, struct store_session *o) { return s->ops->session_get(s, sid, o); }
 static inline int store_session_list(struct store *s, int64_t uid, store_session_cb cb, void *c) { return s->ops->session_list(s, uid, cb, c); }
 static inline int store_session_delete(struct store *s, int64_t uid, int64_t sid) { return s->ops->session_delete(s, uid, sid); }
 static inline int store_session_touch(struct store *s, int64_t sid, int64_t now, const char *ip) { return s->ops->session_touch(s, sid, now, ip); }

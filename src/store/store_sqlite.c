@@ -99,7 +99,7 @@ enum sq_stmt_id {
 	SQ_OP_MARK, SQ_OP_RELEASE, SQ_OP_UNDO,
 	SQ_USER_CREATE, SQ_USER_GET, SQ_USER_FIND, SQ_USER_UPDATE, SQ_USER_COUNT,
 	SQ_USER_SET_LAST_SEEN, SQ_USER_SET_PRIVACY,
-	SQ_SESSION_CREATE, SQ_SESSION_FIND, SQ_SESSION_LIST, SQ_SESSION_DELETE, SQ_SESSION_TOUCH,
+	SQ_SESSION_CREATE, SQ_SESSION_FIND, SQ_SESSION_GET, SQ_SESSION_LIST, SQ_SESSION_DELETE, SQ_SESSION_TOUCH,
 	SQ_BLOCK_ADD, SQ_BLOCK_DEL, SQ_BLOCK_GET, SQ_BLOCK_LIST,
 	SQ_CHAT_CREATE, SQ_CHAT_GET, SQ_CHAT_FIND, SQ_CHAT_FIND_PRIVATE, SQ_CHAT_UPDATE,
 	SQ_CHAT_ADD_MEMBERS, SQ_CHAT_SET_LARGE, SQ_CHAT_MEMBERS_SET_LARGE,
@@ -147,6 +147,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	/* With the account's country and suspension: authentication needs them. */
 	[SQ_SESSION_FIND] = "SELECT " SQ_SESSION_COLS ", u.country, u.suspended_until, u.suspend_statement"
 		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+	[SQ_SESSION_GET] = "SELECT " SQ_SESSION_COLS ", u.country, u.suspended_until, u.suspend_statement"
+		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1",
 	[SQ_SESSION_LIST] = "SELECT " SQ_SESSION_COLS " FROM sessions s WHERE s.user_id = ?1"
 		" ORDER BY s.created_at DESC, s.id DESC",
 	[SQ_SESSION_DELETE] = "DELETE FROM sessions WHERE user_id = ?1 AND id = ?2",
@@ -1089,6 +1091,23 @@ out:
 	return rc;
 }
 
+/* Reads the one row of q (SQ_SESSION_FIND or _GET, bound) into out. */
+static int sq_session_one(sqlite3_stmt *q, struct store_session *out)
+{
+	int rc;
+
+	if ((rc = store_sqlite_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		sq_read_session(q, out);
+		sq_col_copy(q, 7, out->country, sizeof(out->country));
+		out->suspended_until = sqlite3_column_int64(q, 8);
+		out->suspend_statement = sqlite3_column_int64(q, 9);
+		rc = 0;
+	}
+	return rc;
+}
+
 static int sq_session_find(struct store *s, const char *token_hash, struct store_session *out)
 {
 	sqlite3_stmt *q = NULL;
@@ -1100,15 +1119,22 @@ static int sq_session_find(struct store *s, const char *token_hash, struct store
 	if ((rc = sq_prep(sq(s), SQ_SESSION_FIND, &q)) < 0)
 		goto out;
 	sqlite3_bind_text(q, 1, token_hash, -1, SQLITE_STATIC);
-	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc > 0) {
-		sq_read_session(q, out);
-		sq_col_copy(q, 7, out->country, sizeof(out->country));
-		out->suspended_until = sqlite3_column_int64(q, 8);
-		out->suspend_statement = sqlite3_column_int64(q, 9);
-		rc = 0;
-	}
+	rc = sq_session_one(q, out);
+out:
+	store_sqlite_done(q);
+	return rc;
+}
+
+static int sq_session_get(struct store *s, int64_t session_id, struct store_session *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sq_prep(sq(s), SQ_SESSION_GET, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, session_id);
+	rc = sq_session_one(q, out);
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -2805,6 +2831,7 @@ static const struct store_ops sq_ops = {
 	.user_count = sq_user_count,
 	.session_create = sq_session_create,
 	.session_find = sq_session_find,
+	.session_get = sq_session_get,
 	.session_list = sq_session_list,
 	.session_delete = sq_session_delete,
 	.session_touch = sq_session_touch,

@@ -458,6 +458,13 @@ static void test_sessions(void **state)
 	assert_string_equal(got.device, "phone");
 	assert_string_equal(got.ip, "127.0.0.1");
 	assert_int_equal(store_session_find(s, "feed", &got), PL_NOTFOUND);
+	/* The same by id (a WebSocket's calls after it authenticated). */
+	assert_int_equal(store_session_get(s, first, &got), 0);
+	assert_int_equal(got.id, first);
+	assert_int_equal(got.user_id, alice);
+	assert_string_equal(got.device, "phone");
+	assert_string_equal(got.token_hash, ss.token_hash);
+	assert_int_equal(store_session_get(s, 9999, &got), PL_NOTFOUND);
 
 	assert_int_equal(store_session_list(s, alice, t_collect_session, &r), 0);
 	assert_int_equal(r.n, 2);
@@ -476,6 +483,8 @@ static void test_sessions(void **state)
 	assert_int_equal(store_session_delete(s, alice, first), 0);
 	assert_int_equal(store_session_delete(s, alice, first), PL_NOTFOUND);
 	assert_int_equal(store_session_find(s, ss.token_hash, &got), PL_NOTFOUND);
+	assert_int_equal(store_session_get(s, first, &got), PL_NOTFOUND); /* revoked: calls by id fail */
+	assert_int_equal(store_session_get(s, second, &got), 0);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(store_session_list(s, alice, t_collect_session, &r), 0);
 	assert_int_equal(r.n, 1);

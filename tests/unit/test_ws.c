@@ -185,7 +185,9 @@ static void t_on_message(void *ctx, struct ws_conn *c, const char *text, size_t 
 		}
 		free(buf);
 	} else if (strcmp(text, "!info") == 0) {
-		t_reply(c, "peer=%s pending=%zu data=%s", ws_conn_peer_ip(c), ws_conn_pending(c),
+		char ip[NET_PEER_IP_MAX];
+
+		t_reply(c, "peer=%s pending=%zu data=%s", ws_conn_peer_ip(c, ip, sizeof(ip)), ws_conn_pending(c),
 			t_slot_of(c) == s ? "ok" : "bad");
 	} else {
 		ws_conn_send_text(c, text, len);
