@@ -35,7 +35,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 4
+#define STORE_OPS_VERSION 5
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -422,6 +422,15 @@ struct store_ops {
 	int (*mark)(struct store *s);
 	int (*release)(struct store *s);
 	int (*undo)(struct store *s);
+	/* A read transaction on a read-only handle (a reader's whole call):
+	 * every op until read_end sees one snapshot and the handle takes its
+	 * read lock once, not once per statement.  read_end ends it whatever
+	 * happened inside (it rolls back if the commit fails, and does nothing
+	 * if no transaction is open), so a handle always goes back to its pool
+	 * without one.  Do not hold one across a wait: a reader's snapshot
+	 * keeps the WAL from being reset by checkpoints. */
+	int (*read_begin)(struct store *s);
+	int (*read_end)(struct store *s);
 
 	/* users */
 	int (*user_create)(struct store *s, struct store_user *u); /* sets u->id */
@@ -729,6 +738,8 @@ static inline int store_rollback(struct store *s) { return s->ops->rollback(s); 
 static inline int store_mark(struct store *s) { return s->ops->mark(s); }
 static inline int store_release(struct store *s) { return s->ops->release(s); }
 static inline int store_undo(struct store *s) { return s->ops->undo(s); }
+static inline int store_read_begin(struct store *s) { return s->ops->read_begin(s); }
+static inline int store_read_end(struct store *s) { return s->ops->read_end(s); }
 
 static inline int store_user_create(struct store *s, struct store_user *u) { return s->ops->user_create(s, u); }
 static inline int store_user_get(struct store *s, int64_t id, struct store_user *o) { return s->ops->user_get(s, id, o); }
