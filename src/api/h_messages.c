@@ -163,10 +163,16 @@ int h_read_history(struct api_call *call, struct store *s)
  * (search), leaving out messages of chats that are gone. */
 static int render_page(struct api_call *call, const struct store_chat *c, struct msg_page *p)
 {
+	struct render_files *files = NULL;
 	struct textbuf out;
 	struct store_chat mc;
 	size_t n = 0;
 
+	/* A chat's page: which of its messages carry files, in one look. */
+	if (c && p->n && (files = malloc(sizeof *files))) {
+		int64_t a = p->m[0].id, b = p->m[p->n - 1].id;
+		render_files_load(call->tx, c->id, a < b ? a : b, a < b ? b : a, files);
+	}
 	textbuf_init(&out, PAGE_TEXT_MAX);
 	textbuf_add(&out, "[", 1);
 	for (size_t i = 0; i < p->n; i++) {
@@ -174,10 +180,11 @@ static int render_page(struct api_call *call, const struct store_chat *c, struct
 			continue;
 		if (n++)
 			textbuf_add(&out, ",", 1);
-		render_message_text(call->tx, c ? c : &mc, &p->m[i], 0, &out);
+		render_message_text(call->tx, c ? c : &mc, &p->m[i], 0, files, &out);
 	}
 	textbuf_add(&out, "]", 1);
 	page_release(p);
+	free(files);
 	if (!(call->result_text = textbuf_steal(&out, &call->result_len)))
 		return api_fail(call, PLC_INTERNAL, "the page could not be rendered");
 	return 0;

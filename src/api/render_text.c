@@ -20,6 +20,9 @@
 
 static const char *const chat_types[] = {"", "private", "group", "channel"};
 
+/* A string literal, without its NUL. */
+#define text_lit(b, s) textbuf_add((b), (s), sizeof(s) - 1)
+
 /* A JSON string as jansson writes it (no flags): '"', '\\' and control
  * characters escaped, everything else (UTF-8 included) as it is. */
 static void text_str(struct textbuf *b, const char *s)
@@ -27,7 +30,7 @@ static void text_str(struct textbuf *b, const char *s)
 	const char *run = s;
 	char esc[8];
 
-	textbuf_add(b, "\"", 1);
+	text_lit(b, "\"");
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 		const char *e;
@@ -51,14 +54,7 @@ static void text_str(struct textbuf *b, const char *s)
 		run = s + 1;
 	}
 	textbuf_add(b, run, (size_t)(s - run));
-	textbuf_add(b, "\"", 1);
-}
-
-/* ,"key":"value" */
-static void text_key_str(struct textbuf *b, const char *key, const char *value)
-{
-	textbuf_addf(b, ",\"%s\":", key);
-	text_str(b, value);
+	text_lit(b, "\"");
 }
 
 static int utf8_ok(const char *s)
@@ -66,14 +62,54 @@ static int utf8_ok(const char *s)
 	return utf8_count(s, strlen(s)) >= 0;
 }
 
+static int take_file_msg(void *ctx, int64_t id)
+{
+	struct render_files *f = ctx;
+
+	if (f->n == RENDER_FILES_MAX)
+		return 1; /* more than it can hold: it will know nothing */
+	f->ids[f->n++] = id;
+	return 0;
+}
+
+void render_files_load(struct core_tx *tx, int64_t chat_id, int64_t lo, int64_t hi, struct render_files *f)
+{
+	f->chat_id = chat_id;
+	f->lo = lo;
+	f->hi = hi;
+	f->n = 0;
+	if (lo <= hi && store_media_msg_ids(tx->s, chat_id, lo, hi, RENDER_FILES_MAX + 1, take_file_msg, f) != 0)
+		f->hi = lo - 1; /* failed, or too many: know nothing */
+}
+
 static int count_files(void *ctx, const struct store_file *f)
 {
 	return 1;
 }
 
+/* 1 if message m carries files, 0 if not, or a negative pl_err. */
+static int has_files(struct core_tx *tx, const struct store_message *m, const struct render_files *f)
+{
+	if (f && f->chat_id == m->chat_id && m->id >= f->lo && m->id <= f->hi) {
+		size_t lo = 0, hi = f->n;
+		while (lo < hi) { /* ids ascending */
+			size_t mid = lo + (hi - lo) / 2;
+			if (f->ids[mid] == m->id)
+				return 1;
+			if (f->ids[mid] < m->id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return 0;
+	}
+	return store_media_list(tx->s, m->chat_id, m->id, count_files, NULL);
+}
+
 /* Can the message be written here?  Checks what render_message would do
  * differently, without writing anything. */
-static int text_covers(struct core_tx *tx, const struct store_chat *c, const struct store_message *m)
+static int text_covers(struct core_tx *tx, const struct store_chat *c, const struct store_message *m,
+		       const struct render_files *files)
 {
 	struct store_restriction r = {0};
 
@@ -84,27 +120,36 @@ static int text_covers(struct core_tx *tx, const struct store_chat *c, const str
 		return 0;
 	if (tx->viewer && core_mod_withheld(tx, c->id, m->id, &r) == 1)
 		return 0;
-	return store_media_list(tx->s, m->chat_id, m->id, count_files, NULL) == 0; /* no files, no error */
+	return has_files(tx, m, files) == 0; /* no files, no error */
 }
 
 /* render_chat for a chat text_covers accepted. */
 static void text_chat(struct core_tx *tx, const struct store_chat *c, struct textbuf *b)
 {
 	struct core_user_brief u;
+	int t = c->type >= 1 && c->type <= 3 ? c->type : 0;
 
-	textbuf_addf(b, "{\"id\":%lld,\"type\":\"%s\"", (long long)core_chat_peer_id(c, tx->uid),
-		     chat_types[c->type >= 1 && c->type <= 3 ? c->type : 0]);
+	text_lit(b, "{\"id\":");
+	textbuf_add_i64(b, core_chat_peer_id(c, tx->uid));
+	text_lit(b, ",\"type\":\"");
+	textbuf_puts(b, chat_types[t]);
+	text_lit(b, "\"");
 	if (c->type == STORE_CHAT_PRIVATE) {
 		if (core_user_brief(tx, core_private_peer(c, tx->uid), &u) == 0) {
-			text_key_str(b, "first_name", u.display_name);
-			text_key_str(b, "username", u.username);
+			text_lit(b, ",\"first_name\":");
+			text_str(b, u.display_name);
+			text_lit(b, ",\"username\":");
+			text_str(b, u.username);
 		}
 	} else {
-		text_key_str(b, "title", c->title);
-		if (c->username[0])
-			text_key_str(b, "username", c->username);
+		text_lit(b, ",\"title\":");
+		text_str(b, c->title);
+		if (c->username[0]) {
+			text_lit(b, ",\"username\":");
+			text_str(b, c->username);
+		}
 	}
-	textbuf_add(b, "}", 1);
+	text_lit(b, "}");
 }
 
 /* render_user_id. */
@@ -112,14 +157,21 @@ static void text_user(struct core_tx *tx, int64_t id, struct textbuf *b)
 {
 	struct core_user_brief u;
 
+	text_lit(b, "{\"id\":");
 	if (core_user_brief(tx, id, &u) < 0) {
-		textbuf_addf(b, "{\"id\":%lld,\"is_bot\":false,\"first_name\":\"Deleted Account\"}", (long long)id);
+		textbuf_add_i64(b, id);
+		text_lit(b, ",\"is_bot\":false,\"first_name\":\"Deleted Account\"}");
 		return;
 	}
-	textbuf_addf(b, "{\"id\":%lld,\"is_bot\":%s", (long long)u.id, u.is_bot ? "true" : "false");
-	text_key_str(b, "first_name", u.display_name);
-	text_key_str(b, "username", u.username);
-	textbuf_add(b, "}", 1);
+	textbuf_add_i64(b, u.id);
+	if (u.is_bot)
+		text_lit(b, ",\"is_bot\":true,\"first_name\":");
+	else
+		text_lit(b, ",\"is_bot\":false,\"first_name\":");
+	text_str(b, u.display_name);
+	text_lit(b, ",\"username\":");
+	text_str(b, u.username);
+	text_lit(b, "}");
 }
 
 /* Through the tree: the shapes this file does not write itself. */
@@ -138,37 +190,48 @@ static int text_via_tree(struct core_tx *tx, const struct store_chat *c, const s
 	return rc;
 }
 
+/* ,"key":integer */
+static void text_key_int(struct textbuf *b, const char *key_lit, size_t key_len, int64_t v)
+{
+	textbuf_add(b, key_lit, key_len);
+	textbuf_add_i64(b, v);
+}
+#define text_int(b, k, v) text_key_int((b), (k), sizeof(k) - 1, (v))
+
 int render_message_text(struct core_tx *tx, const struct store_chat *c, const struct store_message *m, int depth,
-			struct textbuf *out)
+			const struct render_files *files, struct textbuf *out)
 {
 	struct store_message r;
 
-	if (!text_covers(tx, c, m))
+	if (!text_covers(tx, c, m, files))
 		return text_via_tree(tx, c, m, depth, out);
-	textbuf_addf(out, "{\"message_id\":%lld,\"date\":%lld,\"chat\":", (long long)m->id, (long long)m->date);
+	text_int(out, "{\"message_id\":", m->id);
+	text_int(out, ",\"date\":", m->date);
+	text_lit(out, ",\"chat\":");
 	text_chat(tx, c, out);
 	if (c->type == STORE_CHAT_CHANNEL) {
-		textbuf_puts(out, ",\"sender_chat\":");
+		text_lit(out, ",\"sender_chat\":");
 		text_chat(tx, c, out);
 	} else {
-		textbuf_puts(out, ",\"from\":");
+		text_lit(out, ",\"from\":");
 		text_user(tx, m->sender_id, out);
 	}
-	text_key_str(out, "text", m->text ? m->text : "");
+	text_lit(out, ",\"text\":");
+	text_str(out, m->text ? m->text : "");
 	if (m->statement_id)
-		textbuf_addf(out, ",\"statement_id\":%lld", (long long)m->statement_id);
+		text_int(out, ",\"statement_id\":", m->statement_id);
 	if (m->deleted == STORE_REMOVED)
-		textbuf_puts(out, ",\"moderation\":\"removed\"");
+		text_lit(out, ",\"moderation\":\"removed\"");
 	if (m->edit_date)
-		textbuf_addf(out, ",\"edit_date\":%lld", (long long)m->edit_date);
+		text_int(out, ",\"edit_date\":", m->edit_date);
 	if (c->type == STORE_CHAT_CHANNEL)
-		textbuf_addf(out, ",\"views\":%lld", (long long)m->views);
+		text_int(out, ",\"views\":", m->views);
 	if (m->reply_to_id && depth < 1 && store_message_get(tx->s, c->id, m->reply_to_id, &r) == 0) {
 		if (!r.deleted && !core_message_hidden(tx, c->id, r.id)) {
-			textbuf_puts(out, ",\"reply_to_message\":");
-			render_message_text(tx, c, &r, depth + 1, out);
+			text_lit(out, ",\"reply_to_message\":");
+			render_message_text(tx, c, &r, depth + 1, files, out);
 		}
 		store_message_release(&r);
 	}
-	return textbuf_add(out, "}", 1);
+	return text_lit(out, "}");
 }

@@ -699,6 +699,11 @@ struct store_ops {
 	int (*media_attach)(struct store *s, int64_t chat_id, int64_t msg_id, int ord, int64_t file);
 	/* The files of a message, by position (none: returns 0, no call). */
 	int (*media_list)(struct store *s, int64_t chat_id, int64_t msg_id, store_file_cb cb, void *ctx);
+	/* Ids of the messages of chat_id from lo_id to hi_id (both included)
+	 * that carry files, ascending, at most limit: one look for a page of
+	 * history instead of one per message. */
+	int (*media_msg_ids)(struct store *s, int64_t chat_id, int64_t lo_id, int64_t hi_id, int limit, store_id_cb cb,
+			     void *ctx);
 	/* Chats holding file id in a message not deleted for everyone, at most
 	 * limit, most recently attached first. */
 	int (*file_chats)(struct store *s, int64_t file, int limit, store_id_cb cb, void *ctx);
@@ -869,6 +874,7 @@ static inline int store_file_set_group(struct store *s, int64_t id, int64_t g) {
 static inline int store_file_group(struct store *s, int64_t g, store_file_cb cb, void *x) { return s->ops->file_group(s, g, cb, x); }
 static inline int store_media_attach(struct store *s, int64_t c, int64_t m, int ord, int64_t f) { return s->ops->media_attach(s, c, m, ord, f); }
 static inline int store_media_list(struct store *s, int64_t c, int64_t m, store_file_cb cb, void *x) { return s->ops->media_list(s, c, m, cb, x); }
+static inline int store_media_msg_ids(struct store *s, int64_t c, int64_t lo, int64_t hi, int lim, store_id_cb cb, void *x) { return s->ops->media_msg_ids(s, c, lo, hi, lim, cb, x); }
 static inline int store_file_chats(struct store *s, int64_t f, int lim, store_id_cb cb, void *x) { return s->ops->file_chats(s, f, lim, cb, x); }
 static inline int store_blob_gc_mark(struct store *s, int64_t cutoff, int lim, int64_t *n) { return s->ops->blob_gc_mark(s, cutoff, lim, n); }
 static inline int store_blob_gc_dying(struct store *s, int lim, store_blob_cb cb, void *x) { return s->ops->blob_gc_dying(s, lim, cb, x); }

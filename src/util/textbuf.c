@@ -66,6 +66,20 @@ int textbuf_puts(struct textbuf *b, const char *s)
 	return textbuf_add(b, s, strlen(s));
 }
 
+int textbuf_add_i64(struct textbuf *b, int64_t v)
+{
+	char tmp[24], *p = tmp + sizeof tmp;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return textbuf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 int textbuf_addf(struct textbuf *b, const char *fmt, ...)
 {
 	char tmp[256];

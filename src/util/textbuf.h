@@ -12,6 +12,7 @@
 #define PL_UTIL_TEXTBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct textbuf {
 	char *s;        /* NUL-terminated once anything was added; NULL before */
@@ -27,6 +28,8 @@ void textbuf_release(struct textbuf *b);
 int textbuf_add(struct textbuf *b, const char *s, size_t n);
 /* Appends a NUL-terminated string. */
 int textbuf_puts(struct textbuf *b, const char *s);
+/* Appends v in decimal (as printf's %lld). */
+int textbuf_add_i64(struct textbuf *b, int64_t v);
 /* Appends printf-style text (at most 255 bytes per call). */
 int textbuf_addf(struct textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the text (malloc'd, NUL-terminated, "" if empty) to the caller and

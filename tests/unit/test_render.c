@@ -109,6 +109,7 @@ static int64_t send_text(struct fx *f, int64_t uid, struct core_access *a, const
 struct cmp_ctx {
 	struct core_tx *tx;
 	const struct store_chat *c;
+	const struct render_files *files;
 	int n;
 };
 
@@ -126,7 +127,7 @@ static int cmp_one(void *ctx, const struct store_message *m)
 	want = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	textbuf_init(&out, 1 << 20);
-	assert_int_equal(render_message_text(x->tx, x->c, &copy, 0, &out), 0);
+	assert_int_equal(render_message_text(x->tx, x->c, &copy, 0, x->files, &out), 0);
 	got = textbuf_steal(&out, NULL);
 	assert_non_null(want);
 	assert_non_null(got);
@@ -141,7 +142,9 @@ static int cmp_one(void *ctx, const struct store_message *m)
 static int compare_chat(struct fx *f, int64_t uid, int viewer, const char *country, const struct store_chat *c)
 {
 	struct core_tx tx = tx_for(f, uid);
-	struct cmp_ctx x = {&tx, c, 0};
+	struct render_files files;
+	struct cmp_ctx x = {&tx, c, NULL, 0};
+	int n;
 
 	tx.ev = NULL;
 	tx.viewer = viewer;
@@ -152,6 +155,13 @@ static int compare_chat(struct fx *f, int64_t uid, int viewer, const char *count
 	/* Copy-free: the callback renders while the history statement steps,
 	 * which the ops it calls (other statements) allow. */
 	assert_int_equal(store_message_history(f->s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
+	/* Again with the page's files looked up at once, as getHistory does. */
+	n = x.n;
+	x.n = 0;
+	render_files_load(&tx, c->id, 1, c->last_msg_id, &files);
+	x.files = &files;
+	assert_int_equal(store_message_history(f->s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
+	assert_int_equal(x.n, n);
 	core_tx_release(&tx);
 	return x.n;
 }
@@ -193,6 +203,22 @@ static void test_text_matches_tree(void **state)
 	store_message_release(&m);
 	assert_int_equal(core_message_pin(&tx, &grp, first, 1), 0);
 	assert_int_equal(store_message_set_statement(f->s, dm.chat.id, 1, 7), 0);
+	{ /* a photo on bob's message */
+		struct store_file file = {0};
+		int need = 0;
+		snprintf(file.sha256, sizeof file.sha256, "%064d", 7);
+		snprintf(file.file_id, sizeof file.file_id, "AgADfile1");
+		snprintf(file.mime, sizeof file.mime, "image/jpeg");
+		file.kind = STORE_FILE_PHOTO;
+		file.size = 1000;
+		file.width = file.height = 90;
+		file.uploader_id = f->bob;
+		file.created_at = 1800000000;
+		assert_int_equal(store_blob_reserve(f->s, file.sha256, 1000, 1800000000, &need), 0);
+		assert_int_equal(store_blob_publish(f->s, file.sha256), 0);
+		assert_int_equal(store_file_put(f->s, &file), 0);
+		assert_int_equal(store_media_attach(f->s, dm.chat.id, 3, 0, file.id), 0);
+	}
 	assert_int_equal(store_message_moderate(f->s, grp.chat.id, first, 1), 0);
 	core_tx_release(&tx);
 	/* Fresh rows (titles, pins). */
