@@ -120,15 +120,23 @@ static int add_update(void *ctx, int64_t pts, const char *body, size_t len)
 		d->bad = 1;
 		return 1;
 	}
-	textbuf_addf(&d->out, "%s{\"pts\":%lld,\"update\":", d->n ? "," : "", (long long)pts);
+	if (d->n)
+		textbuf_add(&d->out, ",", 1);
+	textbuf_puts(&d->out, "{\"pts\":");
+	textbuf_add_i64(&d->out, pts);
+	textbuf_puts(&d->out, ",\"update\":");
 	if (d->tx && body_has_message(body, len))
 		rc = add_filtered(d, body, len);
 	else
 		rc = textbuf_add(&d->out, body, len);
-	if (d->with_update_id)
-		textbuf_addf(&d->out, ",\"update_id\":%lld", (long long)pts);
-	if (d->client_chat)
-		textbuf_addf(&d->out, ",\"chat_id\":%lld", (long long)d->client_chat);
+	if (d->with_update_id) {
+		textbuf_puts(&d->out, ",\"update_id\":");
+		textbuf_add_i64(&d->out, pts);
+	}
+	if (d->client_chat) {
+		textbuf_puts(&d->out, ",\"chat_id\":");
+		textbuf_add_i64(&d->out, d->client_chat);
+	}
 	if (rc < 0 || textbuf_add(&d->out, "}", 1) < 0) {
 		d->bad = 1;
 		return 1;
