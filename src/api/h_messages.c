@@ -8,9 +8,10 @@
 #include "core/core.h"
 #include "util/textbuf.h"
 
-/* A page of messages as JSON text: hard maximum (100 messages of 4,096
- * characters, each with a reply, escaped at worst 6 bytes a byte, would not
- * fit; such a page answers INTERNAL rather than growing without bound). */
+/* A page of messages as JSON text: hard maximum.  The largest page possible
+ * (100 messages of 4,096 characters, each with its reply, every character
+ * escaped at 6 bytes) is under 5 MiB; past the maximum a page answers
+ * INTERNAL rather than growing without bound. */
 #define PAGE_TEXT_MAX (16 * 1024 * 1024)
 
 /* A page of messages copied out of a store iteration, rendered afterwards so
