@@ -285,8 +285,10 @@ static void phase_read(uv_work_t *w)
 		rc = m->prep(call, s);
 	if (rc == 0 && m->kind == API_READ)
 		rc = m->exec(call, s);
-	if (rc < 0 || m->kind == API_READ)
+	if (rc < 0 || m->kind == API_READ) {
 		job->reply = api_reply(call, &job->status);
+		api_result_clear(call); /* freed here, by the thread that built it, not by the loop */
+	}
 	tx_done(job);
 	api_reader_put(job->srv->readers, s);
 }
@@ -425,6 +427,7 @@ static void phase_exec_again(uv_work_t *w)
 	job->call.code = 0;
 	(void)api_methods[job->method].exec(&job->call, s);
 	job->reply = api_reply(&job->call, &job->status);
+	api_result_clear(&job->call);
 	tx_done(job);
 	api_reader_put(job->srv->readers, s);
 }
