@@ -75,7 +75,9 @@ static void diff_filter(struct api_call *call, struct diff *d)
 
 /* Could render_withhold_update change this body?  Only an update carrying a
  * message.  The patterns can only match JSON structure: inside a string
- * every quote is escaped. */
+ * every quote is escaped.  Bodies are stored compact (updates.c writes them
+ * as json_dumps JSON_COMPACT does, no spaces); test_read_path and
+ * test_safety_territory fail if a withheld body slips through. */
 static int body_has_message(const char *body, size_t len)
 {
 	static const char key[] = "\"type\":\"";

@@ -13,6 +13,7 @@
  * tests/unit/test_render.c checks both ways agree.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/render.h"
