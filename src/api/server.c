@@ -166,8 +166,13 @@ struct store *api_reader_get(struct store_pool *readers)
 {
 	struct store *s = store_pool_get(readers);
 
-	/* Without it the call still runs, one autocommit read per statement. */
-	(void)store_read_begin(s);
+	/* A transaction left open would pin the handle to an old snapshot:
+	 * end it and start afresh.  If beginning fails, the call still runs,
+	 * one autocommit read per statement. */
+	if (store_read_begin(s) == PL_INVAL) {
+		(void)store_read_end(s);
+		(void)store_read_begin(s);
+	}
 	return s;
 }
 
