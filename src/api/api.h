@@ -132,6 +132,9 @@ struct api_call {
 	int role;                      /* the caller's platform role (enum mod_role), for role-scoped methods */
 	char country[3];               /* the account's country from the session, "" if unset */
 	json_t *result;                /* the handler's answer (owned) */
+	char *result_text;             /* or the answer as JSON text, used instead of result when set
+					* (malloc'd, owned): replies built by splicing stored text */
+	size_t result_len;
 	int code;                      /* enum pl_code on failure */
 	char detail[256];              /* human detail on failure */
 	int retry_after;               /* FLOOD_WAIT seconds */
@@ -161,8 +164,12 @@ int api_fail(struct api_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Renders the reply for call: {"ok":true,"result":...} or the error envelope.
- * Returns a malloc'd string (caller frees) and sets *status. */
+ * The result is call->result_text as it is if set (a handler that built its
+ * answer as text: it must be one valid JSON value), else call->result
+ * serialised.  Returns a malloc'd string (caller frees) and sets *status. */
 char *api_reply(struct api_call *call, int *status);
+/* Drops the call's answer, tree or text (a long poll that waits to run again). */
+void api_result_clear(struct api_call *call);
 
 /* Renders an error envelope for code with detail; malloc'd, caller frees. */
 char *api_error_json(int code, const char *detail, int retry_after);

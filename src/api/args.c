@@ -203,11 +203,11 @@ void api_call_release(struct api_call *call)
 	for (int i = 0; i < API_MAX_PARAMS; i++)
 		free(call->v[i].arr);
 	json_decref(call->doc);
-	json_decref(call->result);
+	api_result_clear(call);
 	free(call->prep_data);
 	free(call->typing);
 	call->typing = NULL;
 	memset(call->v, 0, sizeof call->v);
-	call->doc = call->result = NULL;
+	call->doc = NULL;
 	call->prep_data = NULL;
 }

@@ -65,7 +65,7 @@ static void dl_work(uv_work_t *w)
 {
 	struct dl *d = w->data;
 	const struct api_env *env = api_srv_env(d->srv);
-	struct store *s = store_pool_get(env->readers);
+	struct store *s = api_reader_get(env->readers);
 	struct store_session ss;
 	struct store_file f;
 	struct core_tx tx;
@@ -143,8 +143,9 @@ static void dl_work(uv_work_t *w)
 		d->len = size;
 	}
 out:
+	core_tx_release(&tx);
 	tx.s = NULL;
-	store_pool_put(env->readers, s);
+	api_reader_put(env->readers, s);
 }
 
 static void dl_done(uv_work_t *w, int status)

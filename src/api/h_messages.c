@@ -6,6 +6,13 @@
 #include "api/handlers.h"
 #include "api/render.h"
 #include "core/core.h"
+#include "util/textbuf.h"
+
+/* A page of messages as JSON text: hard maximum.  The largest page possible
+ * (100 messages of 4,096 characters, each with its reply, every character
+ * escaped at 6 bytes) is under 5 MiB; past the maximum a page answers
+ * INTERNAL rather than growing without bound. */
+#define PAGE_TEXT_MAX (16 * 1024 * 1024)
 
 /* A page of messages copied out of a store iteration, rendered afterwards so
  * no store statement is re-entered while it is stepping. */
@@ -152,14 +159,36 @@ int h_read_history(struct api_call *call, struct store *s)
 	return 0;
 }
 
-static json_t *render_page(struct api_call *call, const struct store_chat *c, struct msg_page *p)
+/* A page's reply: the Message array as text (render_message_text), or a
+ * failure.  Chat c is the page's; NULL looks each message's chat up
+ * (search), leaving out messages of chats that are gone. */
+static int render_page(struct api_call *call, const struct store_chat *c, struct msg_page *p)
 {
-	json_t *arr = json_array();
+	struct render_files *files = NULL;
+	struct textbuf out;
+	struct store_chat mc;
+	size_t n = 0;
 
-	for (size_t i = 0; i < p->n; i++)
-		json_array_append_new(arr, render_message(call->tx, c, &p->m[i], 0));
+	/* A chat's page: which of its messages carry files, in one look. */
+	if (c && p->n && (files = malloc(sizeof *files))) {
+		int64_t a = p->m[0].id, b = p->m[p->n - 1].id;
+		render_files_load(call->tx, c->id, a < b ? a : b, a < b ? b : a, files);
+	}
+	textbuf_init(&out, PAGE_TEXT_MAX);
+	textbuf_add(&out, "[", 1);
+	for (size_t i = 0; i < p->n; i++) {
+		if (!c && store_chat_get(call->tx->s, p->m[i].chat_id, &mc) < 0)
+			continue;
+		if (n++)
+			textbuf_add(&out, ",", 1);
+		render_message_text(call->tx, c ? c : &mc, &p->m[i], 0, files, &out);
+	}
+	textbuf_add(&out, "]", 1);
 	page_release(p);
-	return arr;
+	free(files);
+	if (!(call->result_text = textbuf_steal(&out, &call->result_len)))
+		return api_fail(call, PLC_INTERNAL, "the page could not be rendered");
+	return 0;
 }
 
 /* getHistory: 0 chat_id, 1 offset_id, 2 direction, 3 limit */
@@ -193,9 +222,9 @@ int h_get_history(struct api_call *call, struct store *s)
 		free(p);
 		return api_fail(call, PLC_INTERNAL, "history lookup failed");
 	}
-	call->result = render_page(call, &a.chat, p);
+	rc = render_page(call, &a.chat, p);
 	free(p);
-	return 0;
+	return rc;
 }
 
 /* Converts a client chat id used as a paging cursor to an internal chat id
@@ -282,8 +311,6 @@ int h_search_messages(struct api_call *call, struct store *s)
 {
 	struct core_access a;
 	struct msg_page *p;
-	struct store_chat c;
-	json_t *arr;
 	int64_t chat = 0;
 	int rc;
 
@@ -304,14 +331,9 @@ int h_search_messages(struct api_call *call, struct store *s)
 		free(p);
 		return api_fail(call, PLC_INTERNAL, "search failed");
 	}
-	arr = json_array();
-	for (size_t i = 0; i < p->n; i++)
-		if (store_chat_get(s, p->m[i].chat_id, &c) == 0)
-			json_array_append_new(arr, render_message(call->tx, &c, &p->m[i], 0));
-	page_release(p);
+	rc = render_page(call, NULL, p);
 	free(p);
-	call->result = arr;
-	return 0;
+	return rc;
 }
 
 /* viewMessages: 0 chat_id, 1 message_ids */

@@ -19,11 +19,12 @@ json_t *render_user(const struct store_user *u, int with_bio)
 
 json_t *render_user_id(struct core_tx *tx, int64_t id)
 {
-	struct store_user u;
+	struct core_user_brief u;
 
-	if (store_user_get(tx->s, id, &u) < 0)
+	if (core_user_brief(tx, id, &u) < 0)
 		return json_pack("{s:I, s:b, s:s}", "id", (json_int_t)id, "is_bot", 0, "first_name", "Deleted Account");
-	return render_user(&u, 0);
+	return json_pack("{s:I, s:b, s:s, s:s}", "id", (json_int_t)u.id, "is_bot", u.is_bot, "first_name",
+			 u.display_name, "username", u.username);
 }
 
 static json_t *restriction_reason(const struct store_restriction *r, const char *text)
@@ -103,12 +104,12 @@ json_t *render_chat(struct core_tx *tx, const struct store_chat *c)
 {
 	json_t *j = json_pack("{s:I, s:s}", "id", (json_int_t)core_chat_peer_id(c, tx->uid), "type",
 			      chat_types[c->type >= 1 && c->type <= 3 ? c->type : 0]);
-	struct store_user u;
+	struct core_user_brief u;
 
 	if (!j)
 		return NULL;
 	if (c->type == STORE_CHAT_PRIVATE) {
-		if (store_user_get(tx->s, core_private_peer(c, tx->uid), &u) == 0) {
+		if (core_user_brief(tx, core_private_peer(c, tx->uid), &u) == 0) {
 			json_object_set_new(j, "first_name", json_string(u.display_name));
 			json_object_set_new(j, "username", json_string(u.username));
 		}

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "core/core.h"
+#include "util/textbuf.h"
 
 json_t *render_user(const struct store_user *u, int with_bio);
 /* Looks the user up; a missing user renders as a placeholder "Deleted Account". */
@@ -20,6 +21,25 @@ json_t *render_chat_full(struct core_tx *tx, const struct core_access *a);
 json_t *render_permissions(int perms);
 /* depth limits nesting: replies and pinned messages are rendered one level deep. */
 json_t *render_message(struct core_tx *tx, const struct store_chat *c, const struct store_message *m, int depth);
+/* What a page knows of its messages' files: which ids of chat_id from lo to
+ * hi carry any, looked up once for the page (render_files_load).  Messages
+ * outside lo..hi, and every message when it knows nothing (hi < lo), are
+ * looked up one by one. */
+#define RENDER_FILES_MAX 128
+struct render_files {
+	int64_t chat_id, lo, hi;
+	int64_t ids[RENDER_FILES_MAX]; /* ascending */
+	size_t n;
+};
+void render_files_load(struct core_tx *tx, int64_t chat_id, int64_t lo, int64_t hi, struct render_files *f);
+/* Appends m rendered as JSON text to out (render_text.c): the same bytes as
+ * json_dumps(render_message(tx, c, m, depth), JSON_COMPACT), built without a
+ * tree for the common message (text, in a chat neither banned nor withheld,
+ * not forwarded, no files, not a service message) and through
+ * render_message for the others.  files may be NULL.  0, or a negative
+ * pl_err (out's error). */
+int render_message_text(struct core_tx *tx, const struct store_chat *c, const struct store_message *m, int depth,
+			const struct render_files *files, struct textbuf *out);
 json_t *render_member(struct core_tx *tx, const struct store_member *m);
 json_t *render_link(struct core_tx *tx, const struct store_link *l);
 json_t *render_session(const struct store_session *s, int64_t current);

@@ -27,6 +27,32 @@ char *api_error_json(int code, const char *detail, int retry_after)
 	return out;
 }
 
+#define REPLY_OK_HEAD "{\"ok\":true,\"result\":"
+
+/* {"ok":true,"result":<text>}: the same bytes json_dumps gives for a tree. */
+static char *reply_ok_text(const char *text, size_t len)
+{
+	size_t head = sizeof REPLY_OK_HEAD - 1;
+	char *out = malloc(head + len + 2);
+
+	if (!out)
+		return NULL;
+	memcpy(out, REPLY_OK_HEAD, head);
+	memcpy(out + head, text, len);
+	out[head + len] = '}';
+	out[head + len + 1] = '\0';
+	return out;
+}
+
+void api_result_clear(struct api_call *call)
+{
+	json_decref(call->result);
+	call->result = NULL;
+	free(call->result_text);
+	call->result_text = NULL;
+	call->result_len = 0;
+}
+
 char *api_reply(struct api_call *call, int *status)
 {
 	int code = call->code;
@@ -34,7 +60,13 @@ char *api_reply(struct api_call *call, int *status)
 	int retry = call->retry_after;
 	char *out;
 
-	if (!code && call->result) {
+	if (!code && call->result_text) {
+		*status = 200;
+		if ((out = reply_ok_text(call->result_text, call->result_len)))
+			return out;
+		code = PLC_INTERNAL;
+		detail = "out of memory";
+	} else if (!code && call->result) {
 		json_t *j = json_pack("{s:b, s:O}", "ok", 1, "result", call->result);
 		out = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);

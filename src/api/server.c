@@ -163,10 +163,40 @@ static void job_finish(struct api_job *job)
 	}
 }
 
+/* --- reader handles (server_int.h) -------------------------------------- */
+
+struct store *api_reader_get(struct store_pool *readers)
+{
+	struct store *s = store_pool_get(readers);
+
+	/* A transaction left open would pin the handle to an old snapshot:
+	 * end it and start afresh.  If beginning fails, the call still runs,
+	 * one autocommit read per statement. */
+	if (store_read_begin(s) == PL_INVAL) {
+		(void)store_read_end(s);
+		(void)store_read_begin(s);
+	}
+	return s;
+}
+
+void api_reader_put(struct store_pool *readers, struct store *s)
+{
+	(void)store_read_end(s);
+	store_pool_put(readers, s);
+}
+
+/* Ends what the call's tx holds (its caches) and lets go of the store. */
+static void tx_done(struct api_job *job)
+{
+	core_tx_release(&job->tx);
+	job->tx.s = NULL;
+}
+
 static void tx_init(struct api_job *job, struct store *s, struct bus_events *ev)
 {
 	struct core_tx *tx = &job->tx;
 
+	core_tx_release(tx); /* a write runs in the tx its read phase used */
 	memset(tx, 0, sizeof *tx);
 	tx->core = job->srv->core;
 	tx->s = s;
@@ -239,7 +269,7 @@ static void phase_read(uv_work_t *w)
 	struct api_job *job = w->data;
 	struct api_call *call = &job->call;
 	const struct api_method *m = &api_methods[job->method];
-	struct store *s = store_pool_get(job->srv->readers);
+	struct store *s = api_reader_get(job->srv->readers);
 	int rc = 0;
 
 	tx_init(job, s, NULL);
@@ -267,10 +297,12 @@ static void phase_read(uv_work_t *w)
 		rc = m->prep(call, s);
 	if (rc == 0 && m->kind == API_READ)
 		rc = m->exec(call, s);
-	if (rc < 0 || m->kind == API_READ)
+	if (rc < 0 || m->kind == API_READ) {
 		job->reply = api_reply(call, &job->status);
-	job->tx.s = NULL;
-	store_pool_put(job->srv->readers, s);
+		api_result_clear(call); /* freed here, by the thread that built it, not by the loop */
+	}
+	tx_done(job);
+	api_reader_put(job->srv->readers, s);
 }
 
 /* Writer thread, inside the group transaction. */
@@ -291,7 +323,7 @@ static int run_write(struct store_job *wj, struct store *s)
 	job->reply = api_reply(&job->call, &job->status);
 	if (rc == 0 && job->status != 200)
 		rc = PL_ERR; /* rendering failed: keep nothing */
-	job->tx.s = NULL;
+	tx_done(job);
 	return rc;
 }
 
@@ -376,8 +408,7 @@ static void park(struct api_job *job)
 
 	free(job->reply);
 	job->reply = NULL;
-	json_decref(job->call.result);
-	job->call.result = NULL;
+	api_result_clear(&job->call);
 	job->waiter.uid = job->call.user_id;
 	job->waiter.wake = on_waiter_wake;
 	if (!job->timer_used) {
@@ -397,18 +428,20 @@ static void park(struct api_job *job)
 	srv->parked = job;
 }
 
-/* Reader thread: a parked getUpdates runs its handler again. */
+/* Reader thread: a parked getUpdates runs its handler again, in a read
+ * transaction of its own (none is held while it is parked). */
 static void phase_exec_again(uv_work_t *w)
 {
 	struct api_job *job = w->data;
-	struct store *s = store_pool_get(job->srv->readers);
+	struct store *s = api_reader_get(job->srv->readers);
 
 	tx_init(job, s, NULL);
 	job->call.code = 0;
 	(void)api_methods[job->method].exec(&job->call, s);
 	job->reply = api_reply(&job->call, &job->status);
-	job->tx.s = NULL;
-	store_pool_put(job->srv->readers, s);
+	api_result_clear(&job->call);
+	tx_done(job);
+	api_reader_put(job->srv->readers, s);
 }
 
 /* Loop thread, after phase_read. */
@@ -591,7 +624,7 @@ static int collect_chat(void *ctx, int64_t chat_id, int64_t pts)
 static void phase_auth(uv_work_t *w)
 {
 	struct api_job *job = w->data;
-	struct store *s = store_pool_get(job->srv->readers);
+	struct store *s = api_reader_get(job->srv->readers);
 	struct store_session ss;
 	struct store_user u;
 	struct { int64_t *v; size_t n, cap; } chats = {0}, contacts = {0};
@@ -609,8 +642,8 @@ static void phase_auth(uv_work_t *w)
 		free(chats.v);
 		free(contacts.v);
 	}
-	job->tx.s = NULL;
-	store_pool_put(job->srv->readers, s);
+	tx_done(job);
+	api_reader_put(job->srv->readers, s);
 }
 
 static void auth_free(struct hub_auth *a)

@@ -12,6 +12,7 @@
 struct api_server;
 struct core;
 struct store_writer;
+struct store;
 struct store_pool;
 struct pl_config;
 struct pl_log;
@@ -30,6 +31,14 @@ struct api_env {
 };
 
 const struct api_env *api_srv_env(const struct api_server *srv);
+
+/* Reader thread: borrows a handle of the read pool with a read transaction
+ * open (store_read_begin), so the whole job sees one snapshot and takes one
+ * read lock; api_reader_put ends the transaction, whatever the job did, and
+ * gives the handle back.  Every job on the reader pool takes its handle this
+ * way, and none keeps one across a wait. */
+struct store *api_reader_get(struct store_pool *readers);
+void api_reader_put(struct store_pool *readers, struct store *s);
 
 /* Answers req with the error envelope of code (its HTTP status), counting
  * it for method (an index into api_methods, -1 for none). */

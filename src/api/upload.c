@@ -757,7 +757,7 @@ static void up_auth_work(uv_work_t *w)
 {
 	struct upload *u = w->data;
 	const struct api_env *env = u->mod->env;
-	struct store *s = store_pool_get(env->readers);
+	struct store *s = api_reader_get(env->readers);
 	struct store_session ss;
 	double rate = (double)env->cfg->rate_requests_per_sec;
 	char key[40];
@@ -777,8 +777,9 @@ static void up_auth_work(uv_work_t *w)
 			u->step_rc = PL_DENIED;
 		}
 	}
+	core_tx_release(&u->tx);
 	u->tx.s = NULL;
-	store_pool_put(env->readers, s);
+	api_reader_put(env->readers, s);
 	if (u->step_rc == 0 && (u->step_rc = blob_temp_open(env->core->media.blobs, &u->temp)) < 0) {
 		u->tx.code = PLC_INTERNAL;
 		snprintf(u->tx.detail, sizeof(u->tx.detail), "could not store the upload");

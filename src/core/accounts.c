@@ -124,6 +124,8 @@ int core_register(struct core_tx *tx, const char *username, const char *pw_hash,
 	snprintf(u->pw_hash, sizeof u->pw_hash, "%s", pw_hash);
 	u->created_at = tx->now;
 	rc = store_user_create(tx->s, u);
+	if (rc == 0)
+		core_user_forget(tx, u->id); /* an id looked up before it existed */
 	if (rc == PL_EXISTS)
 		return core_fail(tx, rc, PLC_USERNAME_OCCUPIED, "@%s is taken", u->username);
 	if (rc < 0)
@@ -256,6 +258,7 @@ int core_profile_update(struct core_tx *tx, const char *display, const char *bio
 		snprintf(out->bio, sizeof out->bio, "%s", bio);
 	if ((rc = store_user_update(tx->s, out)) < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "could not save the profile");
+	core_user_forget(tx, tx->uid);
 	return 0;
 }
 
@@ -268,6 +271,7 @@ int core_profile_country(struct core_tx *tx, const char *country, struct store_u
 		return core_fail(tx, PL_INVAL, PLC_PARAM_INVALID, "country is an ISO 3166-1 alpha-2 code (\"DE\"), or \"\"");
 	if ((rc = store_user_set_country(tx->s, tx->uid, cc)) < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "could not save the country");
+	core_user_forget(tx, tx->uid);
 	memcpy(out->country, cc, sizeof cc);
 	return 0;
 }

@@ -66,6 +66,28 @@ struct core {
 	struct core_media media;
 };
 
+/* A user as messages and chats name them (render_user_id, render_chat):
+ * the fields of struct store_user that rendering shows. */
+struct core_user_brief {
+	int64_t id;
+	int is_bot;
+	char username[STORE_USERNAME_SZ];
+	char display_name[STORE_NAME_SZ];
+};
+
+/* Users one call has looked up for rendering (core_user_brief), kept for
+ * the call: a page of 50 messages names its few authors once each.  At most
+ * CORE_USER_CACHE_MAX entries; past that, lookups go to the store. */
+#define CORE_USER_CACHE_MAX 256
+struct core_user_cache {
+	struct core_user_slot {
+		int64_t id;
+		int found;                 /* 0: no such user (rendered as a placeholder) */
+		struct core_user_brief u;
+	} *v;                              /* malloc'd; freed by core_tx_release */
+	size_t n, cap;
+};
+
 struct core_tx {
 	struct core *core;
 	struct store *s;
@@ -86,7 +108,12 @@ struct core_tx {
 	int restr_none;             /* cache: no restriction is in force anywhere (1), unknown (0) */
 	int64_t restr_chat;         /* cache: the chat last checked for restrictions ... */
 	int restr_any;              /* ... and whether it has any in force */
+	struct core_user_cache users; /* cache: users rendered by this call (core_user_brief) */
 };
+
+/* Frees what the call's tx keeps for its duration (its caches); the tx may
+ * be used again.  Call when the call ends, before tx is reset or dropped. */
+void core_tx_release(struct core_tx *tx);
 
 /* Records code + detail on tx; returns rc (a negative pl_err). */
 int core_fail(struct core_tx *tx, int rc, int code, const char *fmt, ...)
@@ -131,6 +158,13 @@ int core_profile_country(struct core_tx *tx, const char *country, struct store_u
  * USERNAME_OCCUPIED. */
 int core_username_available(struct core_tx *tx, const char *name);
 int core_user_get(struct core_tx *tx, int64_t id, struct store_user *out);
+/* What rendering shows of user id (tx.c), looked up once per call: 0 and
+ * *out, PL_NOTFOUND if there is no such user, or another negative pl_err
+ * (not cached).  Sets no failure on tx.  Every core function that changes a
+ * users row calls core_user_forget(tx, id) after it, so nothing a call
+ * renders after its own write is stale. */
+int core_user_brief(struct core_tx *tx, int64_t id, struct core_user_brief *out);
+void core_user_forget(struct core_tx *tx, int64_t id);
 int core_user_find(struct core_tx *tx, const char *username, struct store_user *out);
 int core_block(struct core_tx *tx, int64_t target, int on);
 

@@ -103,6 +103,7 @@ int core_mod_system_uid(struct core_tx *tx, int64_t *uid)
 	u.is_bot = 1;
 	if ((rc = store_user_create(tx->s, &u)) < 0 || (rc = store_safety_meta_set(tx->s, SYSTEM_META_KEY, u.id)) < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "could not create the system account");
+	core_user_forget(tx, u.id);
 	*uid = u.id;
 	return 0;
 }
@@ -574,6 +575,7 @@ static int apply_action(struct core_tx *tx, const struct store_statement *st, co
 		struct sess_ids si = {tx, st->affected_user_id};
 		if ((rc = store_user_set_suspension(tx->s, st->affected_user_id, st->end_date, st->id)) < 0)
 			return core_fail(tx, rc, PLC_INTERNAL, "could not suspend the account");
+		core_user_forget(tx, st->affected_user_id);
 		/* Live connections close now; the sessions answer ACCOUNT_SUSPENDED. */
 		(void)store_session_list(tx->s, st->affected_user_id, end_session, &si);
 		return 0;
@@ -941,6 +943,7 @@ static int undo_action(struct core_tx *tx, const struct store_statement *orig)
 	case MOD_ACT_SUSPEND_USER:
 		if (store_user_get(tx->s, orig->affected_user_id, &u) == 0 && u.suspend_statement == orig->id)
 			rc = store_user_set_suspension(tx->s, orig->affected_user_id, 0, 0);
+		core_user_forget(tx, orig->affected_user_id);
 		break;
 	case MOD_ACT_DISMISS: /* the notifier was right: the case goes back to the queue */
 		if (store_case_get(tx->s, orig->case_id, &cs) == 0 && cs.status != STORE_CASE_OPEN) {

@@ -23,7 +23,7 @@
 enum sqm_id {
 	M_BLOB_GET, M_BLOB_INSERT, M_BLOB_PEND, M_BLOB_TOUCH, M_BLOB_PUBLISH,
 	M_FILE_PUT, M_FILE_GET, M_FILE_SET_GROUP, M_FILE_GROUP,
-	M_MEDIA_ATTACH, M_MEDIA_LIST, M_FILE_CHATS,
+	M_MEDIA_ATTACH, M_MEDIA_LIST, M_MEDIA_MSG_IDS, M_FILE_CHATS,
 	M_GC_MARK, M_GC_DYING, M_BLOB_DEL, M_BLOB_DEL_FILES, M_BLOB_COUNT,
 	M__COUNT
 };
@@ -45,6 +45,8 @@ static const char *const sqm_sql[M__COUNT] = {
 	[M_MEDIA_ATTACH] = "INSERT INTO message_media(chat_id, msg_id, ord, file) VALUES(?1, ?2, ?3, ?4)",
 	[M_MEDIA_LIST] = "SELECT " FILE_COLS " FROM message_media mm JOIN files f ON f.id = mm.file"
 		" WHERE mm.chat_id = ?1 AND mm.msg_id = ?2 ORDER BY mm.ord",
+	[M_MEDIA_MSG_IDS] = "SELECT DISTINCT msg_id FROM message_media"
+		" WHERE chat_id = ?1 AND msg_id BETWEEN ?2 AND ?3 ORDER BY msg_id LIMIT ?4",
 	[M_FILE_CHATS] = "SELECT DISTINCT mm.chat_id FROM message_media mm"
 		" JOIN messages m ON m.chat_id = mm.chat_id AND m.id = mm.msg_id"
 		" WHERE mm.file = ?1 AND m.deleted = 0 ORDER BY mm.chat_id DESC LIMIT ?2",
@@ -372,6 +374,26 @@ int sqm_media_list(struct store *s, int64_t chat_id, int64_t msg_id, store_file_
 	int64_t v[2] = {chat_id, msg_id};
 
 	return file_each(s, M_MEDIA_LIST, v, 2, cb, ctx);
+}
+
+int sqm_media_msg_ids(struct store *s, int64_t chat_id, int64_t lo_id, int64_t hi_id, int limit, store_id_cb cb,
+		      void *ctx)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = prep(s, M_MEDIA_MSG_IDS, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	sqlite3_bind_int64(q, 2, lo_id);
+	sqlite3_bind_int64(q, 3, hi_id);
+	sqlite3_bind_int64(q, 4, limit);
+	while ((rc = store_sqlite_row(q)) > 0)
+		if ((rc = cb(ctx, sqlite3_column_int64(q, 0))) != 0)
+			break;
+out:
+	store_sqlite_done(q);
+	return rc;
 }
 
 int sqm_file_chats(struct store *s, int64_t file, int limit, store_id_cb cb, void *ctx)

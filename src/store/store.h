@@ -35,7 +35,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 4
+#define STORE_OPS_VERSION 5
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -422,6 +422,15 @@ struct store_ops {
 	int (*mark)(struct store *s);
 	int (*release)(struct store *s);
 	int (*undo)(struct store *s);
+	/* A read transaction on a read-only handle (a reader's whole call):
+	 * every op until read_end sees one snapshot and the handle takes its
+	 * read lock once, not once per statement.  read_end ends it whatever
+	 * happened inside (it rolls back if the commit fails, and does nothing
+	 * if no transaction is open), so a handle always goes back to its pool
+	 * without one.  Do not hold one across a wait: a reader's snapshot
+	 * keeps the WAL from being reset by checkpoints. */
+	int (*read_begin)(struct store *s);
+	int (*read_end)(struct store *s);
 
 	/* users */
 	int (*user_create)(struct store *s, struct store_user *u); /* sets u->id */
@@ -694,6 +703,11 @@ struct store_ops {
 	int (*media_attach)(struct store *s, int64_t chat_id, int64_t msg_id, int ord, int64_t file);
 	/* The files of a message, by position (none: returns 0, no call). */
 	int (*media_list)(struct store *s, int64_t chat_id, int64_t msg_id, store_file_cb cb, void *ctx);
+	/* Ids of the messages of chat_id from lo_id to hi_id (both included)
+	 * that carry files, ascending, at most limit: one look for a page of
+	 * history instead of one per message. */
+	int (*media_msg_ids)(struct store *s, int64_t chat_id, int64_t lo_id, int64_t hi_id, int limit, store_id_cb cb,
+			     void *ctx);
 	/* Chats holding file id in a message not deleted for everyone, at most
 	 * limit, most recently attached first. */
 	int (*file_chats)(struct store *s, int64_t file, int limit, store_id_cb cb, void *ctx);
@@ -733,6 +747,8 @@ static inline int store_rollback(struct store *s) { return s->ops->rollback(s); 
 static inline int store_mark(struct store *s) { return s->ops->mark(s); }
 static inline int store_release(struct store *s) { return s->ops->release(s); }
 static inline int store_undo(struct store *s) { return s->ops->undo(s); }
+static inline int store_read_begin(struct store *s) { return s->ops->read_begin(s); }
+static inline int store_read_end(struct store *s) { return s->ops->read_end(s); }
 
 static inline int store_user_create(struct store *s, struct store_user *u) { return s->ops->user_create(s, u); }
 static inline int store_user_get(struct store *s, int64_t id, struct store_user *o) { return s->ops->user_get(s, id, o); }
@@ -863,6 +879,7 @@ static inline int store_file_set_group(struct store *s, int64_t id, int64_t g) {
 static inline int store_file_group(struct store *s, int64_t g, store_file_cb cb, void *x) { return s->ops->file_group(s, g, cb, x); }
 static inline int store_media_attach(struct store *s, int64_t c, int64_t m, int ord, int64_t f) { return s->ops->media_attach(s, c, m, ord, f); }
 static inline int store_media_list(struct store *s, int64_t c, int64_t m, store_file_cb cb, void *x) { return s->ops->media_list(s, c, m, cb, x); }
+static inline int store_media_msg_ids(struct store *s, int64_t c, int64_t lo, int64_t hi, int lim, store_id_cb cb, void *x) { return s->ops->media_msg_ids(s, c, lo, hi, lim, cb, x); }
 static inline int store_file_chats(struct store *s, int64_t f, int lim, store_id_cb cb, void *x) { return s->ops->file_chats(s, f, lim, cb, x); }
 static inline int store_blob_gc_mark(struct store *s, int64_t cutoff, int lim, int64_t *n) { return s->ops->blob_gc_mark(s, cutoff, lim, n); }
 static inline int store_blob_gc_dying(struct store *s, int lim, store_blob_cb cb, void *x) { return s->ops->blob_gc_dying(s, lim, cb, x); }

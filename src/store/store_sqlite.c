@@ -928,6 +928,30 @@ static int sq_undo(struct store *s)
 	return rc;
 }
 
+/* A reader's transaction: BEGIN DEFERRED takes the snapshot and the WAL read
+ * lock at the first read and keeps them to the end, so the call's many small
+ * reads pay for one lock instead of one each.  Only reads may run inside. */
+static int sq_read_begin(struct store *s)
+{
+	struct sq_store *st = sq(s);
+
+	if (!sqlite3_get_autocommit(st->db))
+		return PL_INVAL; /* one is open already: a caller forgot read_end */
+	return sq_exec(st, SQ_BEGIN_READ);
+}
+
+static int sq_read_end(struct store *s)
+{
+	struct sq_store *st = sq(s);
+	int rc;
+
+	if (sqlite3_get_autocommit(st->db))
+		return 0; /* none open, or SQLite ended it after an error */
+	if ((rc = sq_exec(st, SQ_COMMIT)) < 0 && !sqlite3_get_autocommit(st->db))
+		(void)sq_exec(st, SQ_ROLLBACK);
+	return rc;
+}
+
 /* ---- users ---- */
 
 static int sq_user_create(struct store *s, struct store_user *u)
@@ -2824,6 +2848,8 @@ static const struct store_ops sq_ops = {
 	.mark = sq_mark,
 	.release = sq_release,
 	.undo = sq_undo,
+	.read_begin = sq_read_begin,
+	.read_end = sq_read_end,
 	.user_create = sq_user_create,
 	.user_get = sq_user_get,
 	.user_find = sq_user_find,

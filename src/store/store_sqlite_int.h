@@ -121,7 +121,7 @@ int sqs_safety_meta_set(struct store *s, const char *key, int64_t value);
 #define SQ_MEDIA_STMT_BASE 64
 #define SQ_MEDIA_OP_LIST(X) \
 	X(blob_reserve) X(blob_publish) X(blob_get) X(file_put) X(file_get) X(file_set_group) X(file_group) \
-	X(media_attach) X(media_list) X(file_chats) X(blob_gc_mark) X(blob_gc_dying) X(blob_delete) X(blob_count)
+	X(media_attach) X(media_list) X(media_msg_ids) X(file_chats) X(blob_gc_mark) X(blob_gc_dying) X(blob_delete) X(blob_count)
 #define SQ_MEDIA_OP_INIT(name) .name = sqm_##name,
 #define SQ_MEDIA_OPS SQ_MEDIA_OP_LIST(SQ_MEDIA_OP_INIT)
 
@@ -134,6 +134,8 @@ int sqm_file_set_group(struct store *s, int64_t id, int64_t group_id);
 int sqm_file_group(struct store *s, int64_t group_id, store_file_cb cb, void *ctx);
 int sqm_media_attach(struct store *s, int64_t chat_id, int64_t msg_id, int ord, int64_t file);
 int sqm_media_list(struct store *s, int64_t chat_id, int64_t msg_id, store_file_cb cb, void *ctx);
+int sqm_media_msg_ids(struct store *s, int64_t chat_id, int64_t lo_id, int64_t hi_id, int limit, store_id_cb cb,
+		      void *ctx);
 int sqm_file_chats(struct store *s, int64_t file, int limit, store_id_cb cb, void *ctx);
 int sqm_blob_gc_mark(struct store *s, int64_t cutoff, int limit, int64_t *n);
 int sqm_blob_gc_dying(struct store *s, int limit, store_blob_cb cb, void *ctx);

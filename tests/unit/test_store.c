@@ -334,6 +334,42 @@ static void test_readonly_sees_committed(void **state)
 	store_close(r);
 }
 
+/* A reader's call runs in one read transaction: one snapshot from its first
+ * read to read_end, which ends it even after a failed op, and is a no-op
+ * when none is open. */
+static void test_read_transaction(void **state)
+{
+	struct t_env *env = *state;
+	struct store *r = t_open(env, STORE_READONLY);
+	struct store_message m;
+	struct store_user u;
+	int64_t alice, chat;
+
+	alice = t_user(env->s, "alice");
+	chat = t_chat(env->s, STORE_CHAT_GROUP, "club", alice, 100);
+	t_msg(env->s, chat, alice, 200, "one");
+	assert_int_equal(store_read_end(r), 0); /* none open */
+	assert_int_equal(store_read_begin(r), 0);
+	assert_int_equal(store_read_begin(r), PL_INVAL); /* no nesting */
+	assert_int_equal(store_message_get(r, chat, 1, &m), 0);
+	store_message_release(&m);
+	t_msg(env->s, chat, alice, 300, "two");
+	assert_int_equal(store_message_get(r, chat, 2, &m), PL_NOTFOUND); /* the same snapshot */
+	assert_int_equal(store_user_get(r, 999, &u), PL_NOTFOUND);     /* a failed op ... */
+	assert_int_equal(store_read_end(r), 0);                         /* ... still ends it */
+	assert_int_equal(store_message_get(r, chat, 2, &m), 0);
+	store_message_release(&m);
+	assert_int_equal(store_read_end(r), 0);
+	/* The writer is never held up by a reader's transaction. */
+	assert_int_equal(store_read_begin(r), 0);
+	assert_int_equal(store_message_get(r, chat, 2, &m), 0);
+	store_message_release(&m);
+	t_msg(env->s, chat, alice, 400, "three");
+	assert_int_equal(store_message_get(r, chat, 3, &m), PL_NOTFOUND);
+	assert_int_equal(store_read_end(r), 0);
+	store_close(r);
+}
+
 /* ---- users ---- */
 
 static void test_users(void **state)
@@ -2244,6 +2280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readonly_missing_db_fails, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_sees_committed, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_read_transaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_users, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_user_full_fields, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, t_setup, t_teardown),

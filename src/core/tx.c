@@ -1,0 +1,90 @@
+/*
+ * tx.c — what a call keeps for its own duration in its struct core_tx
+ * (core.h): the users it renders, looked up once each instead of once per
+ * message that names them.  Freed by core_tx_release when the call ends.
+ *
+ * The cache is per call, so it only has to be right within one transaction:
+ * a write call that changes a users row (core_profile_update, a suspension,
+ * ...) forgets that user (core_user_forget) and renders it afresh.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+#define USER_CACHE_FIRST 16        /* slots of the first allocation */
+
+void core_tx_release(struct core_tx *tx)
+{
+	free(tx->users.v);
+	memset(&tx->users, 0, sizeof tx->users);
+}
+
+static struct core_user_slot *user_slot_find(struct core_user_cache *c, int64_t id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].id == id)
+			return &c->v[i];
+	return NULL;
+}
+
+/* A free slot for a new entry, or NULL when the cache is full (or memory
+ * is short): the caller then just does not cache. */
+static struct core_user_slot *user_slot_add(struct core_user_cache *c)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : USER_CACHE_FIRST;
+		struct core_user_slot *v;
+
+		if (cap > CORE_USER_CACHE_MAX)
+			cap = CORE_USER_CACHE_MAX;
+		if (cap <= c->n || !(v = realloc(c->v, cap * sizeof *v)))
+			return NULL;
+		c->v = v;
+		c->cap = cap;
+	}
+	return &c->v[c->n++];
+}
+
+static void user_brief_copy(struct core_user_brief *b, const struct store_user *u)
+{
+	b->id = u->id;
+	b->is_bot = u->is_bot;
+	memcpy(b->username, u->username, sizeof b->username);
+	memcpy(b->display_name, u->display_name, sizeof b->display_name);
+}
+
+int core_user_brief(struct core_tx *tx, int64_t id, struct core_user_brief *out)
+{
+	struct core_user_slot *slot = user_slot_find(&tx->users, id);
+	struct store_user u;
+	int rc;
+
+	if (slot) {
+		if (!slot->found)
+			return PL_NOTFOUND;
+		*out = slot->u;
+		return 0;
+	}
+	rc = store_user_get(tx->s, id, &u);
+	if (rc < 0 && rc != PL_NOTFOUND)
+		return rc; /* a store failure is not remembered */
+	if (rc == 0)
+		user_brief_copy(out, &u);
+	if ((slot = user_slot_add(&tx->users))) {
+		slot->id = id;
+		slot->found = rc == 0;
+		if (rc == 0)
+			slot->u = *out;
+	}
+	return rc;
+}
+
+void core_user_forget(struct core_tx *tx, int64_t id)
+{
+	struct core_user_cache *c = &tx->users;
+	struct core_user_slot *slot = user_slot_find(c, id);
+
+	if (slot)
+		*slot = c->v[--c->n]; /* order does not matter */
+}

@@ -1,0 +1,40 @@
+/*
+ * textbuf.h — a growable text buffer with a hard maximum (curl's
+ * curlx_dyn_init(s, toobig)), for replies built as text: it fails cleanly
+ * with PL_TOOBIG instead of growing past the maximum its owner names.
+ *
+ * Ownership: the buffer owns its bytes until textbuf_steal hands them to the
+ * caller (who frees them with free()); textbuf_release frees them otherwise.
+ * After a failed add the buffer keeps what it had and every later add fails
+ * too, so a caller may build a whole text and check once at the end.
+ */
+#ifndef PL_UTIL_TEXTBUF_H
+#define PL_UTIL_TEXTBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct textbuf {
+	char *s;        /* NUL-terminated once anything was added; NULL before */
+	size_t len, cap;
+	size_t max;     /* bytes of text allowed, the NUL not counted */
+	int err;        /* the first failure (a negative pl_err), sticky */
+};
+
+/* Sets up an empty buffer that may hold up to max bytes. */
+void textbuf_init(struct textbuf *b, size_t max);
+void textbuf_release(struct textbuf *b);
+/* Appends n bytes of s: 0, or PL_TOOBIG / PL_NOMEM (also if an earlier add failed). */
+int textbuf_add(struct textbuf *b, const char *s, size_t n);
+/* Appends a NUL-terminated string. */
+int textbuf_puts(struct textbuf *b, const char *s);
+/* Appends v in decimal (as printf's %lld). */
+int textbuf_add_i64(struct textbuf *b, int64_t v);
+/* Appends printf-style text (at most 255 bytes per call). */
+int textbuf_addf(struct textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the text (malloc'd, NUL-terminated, "" if empty) to the caller and
+ * leaves the buffer empty; NULL if an add failed or memory is short.  *len
+ * (may be NULL) gets its length. */
+char *textbuf_steal(struct textbuf *b, size_t *len);
+
+#endif

@@ -1,0 +1,330 @@
+/* test_render.c — unit tests for the read path's rendering (src/api/render.c,
+ * render_text.c): the text a page of messages is built from must be the very
+ * bytes the jansson tree gives, for every kind of message and viewer; and the
+ * per-call cache of users (core_user_brief) must never render a name the
+ * call itself has just changed.  Over a real SQLite store in a temporary
+ * folder. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "api/render.h"
+#include "bus/bus.h"
+#include "core/core.h"
+#include "util/ratelimit.h"
+
+struct fx {
+	char dir[64];
+	struct store *s;
+	struct core core;
+	struct bus_events ev;
+	int64_t alice, bob, carol;
+	double mono;
+};
+
+static struct core_tx tx_for(struct fx *f, int64_t uid)
+{
+	struct core_tx tx;
+
+	memset(&tx, 0, sizeof tx);
+	tx.core = &f->core;
+	tx.s = f->s;
+	tx.now = 1800000000;
+	tx.mono = (f->mono += 10.0);
+	tx.uid = uid;
+	tx.ev = &f->ev;
+	return tx;
+}
+
+static int64_t make_user(struct fx *f, const char *name, const char *display)
+{
+	struct core_tx tx = tx_for(f, 0);
+	char hash[STORE_HASH_SZ], token[65], th[STORE_TOKEN_HASH_SZ];
+	struct store_user u;
+	struct store_session ss;
+
+	assert_int_equal(core_password_hash(&f->core, "password1", hash), 0);
+	core_token_new(token, th);
+	assert_int_equal(core_register(&tx, name, hash, display, "test", "127.0.0.1", th, &u, &ss), 0);
+	core_tx_release(&tx);
+	return u.id;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	char err[256];
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/parley-render-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->s = store_sqlite_open(f->dir, STORE_SYNC_NORMAL, err, sizeof err);
+	assert_non_null(f->s);
+	assert_int_equal(store_migrate(f->s), 0);
+	assert_int_equal(core_set_password_cost(&f->core, "min"), 0);
+	snprintf(f->core.public_url, sizeof f->core.public_url, "http://chat.example");
+	f->core.login_limits = rl_table_new(16);
+	f->core.login_per_min = 10;
+	safety_chain_init(&f->core.chain);
+	safety_chain_add(&f->core.chain, "allow", safety_allow_check, NULL);
+	bus_events_init(&f->ev);
+	f->alice = make_user(f, "alice", "Alice \"A\" \xc3\xa9\xf0\x9f\x98\x80");
+	f->bob = make_user(f, "bobby", "Bob\\\t\x01");
+	f->carol = make_user(f, "carol", NULL);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(f->s);
+	rl_table_free(f->core.login_limits);
+	bus_events_release(&f->ev);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int64_t send_text(struct fx *f, int64_t uid, struct core_access *a, const char *text, int64_t reply)
+{
+	struct core_tx tx = tx_for(f, uid);
+	struct store_message m;
+
+	assert_int_equal(core_message_send(&tx, a, text, reply, &m), 0);
+	store_message_release(&m);
+	core_tx_release(&tx);
+	return m.id;
+}
+
+/* Every message of chat c as viewer uid sees it: text path == tree path. */
+struct cmp_ctx {
+	struct core_tx *tx;
+	const struct store_chat *c;
+	const struct render_files *files;
+	int n;
+};
+
+static int cmp_one(void *ctx, const struct store_message *m)
+{
+	struct cmp_ctx *x = ctx;
+	struct store_message copy = *m;
+	struct textbuf out;
+	json_t *j;
+	char *want, *got;
+
+	copy.text = m->text ? strdup(m->text) : NULL;
+	j = render_message(x->tx, x->c, &copy, 0);
+	assert_non_null(j);
+	want = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	textbuf_init(&out, 1 << 20);
+	assert_int_equal(render_message_text(x->tx, x->c, &copy, 0, x->files, &out), 0);
+	got = textbuf_steal(&out, NULL);
+	assert_non_null(want);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	store_message_release(&copy);
+	x->n++;
+	return 0;
+}
+
+static int compare_chat(struct fx *f, int64_t uid, int viewer, const char *country, const struct store_chat *c)
+{
+	struct core_tx tx = tx_for(f, uid);
+	struct render_files files;
+	struct cmp_ctx x = {&tx, c, NULL, 0};
+	int n;
+
+	tx.ev = NULL;
+	tx.viewer = viewer;
+	if (country) {
+		snprintf(tx.country, sizeof tx.country, "%s", country);
+		tx.country_known = 1;
+	}
+	/* Copy-free: the callback renders while the history statement steps,
+	 * which the ops it calls (other statements) allow. */
+	assert_int_equal(store_message_history(f->s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
+	/* Again with the page's files looked up at once, as getHistory does. */
+	n = x.n;
+	x.n = 0;
+	render_files_load(&tx, c->id, 1, c->last_msg_id, &files);
+	x.files = &files;
+	assert_int_equal(store_message_history(f->s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
+	assert_int_equal(x.n, n);
+	core_tx_release(&tx);
+	return x.n;
+}
+
+static void test_text_matches_tree(void **state)
+{
+	struct fx *f = *state;
+	struct core_tx tx = tx_for(f, f->alice);
+	struct core_access dm, grp, ch, grp_b;
+	struct store_chat g, chan;
+	struct store_message m;
+	struct store_restriction r = {0};
+	int64_t ids[] = {f->bob, f->carol}, first, post;
+
+	/* A private chat, a group and a channel with every kind of message. */
+	assert_int_equal(core_chat_resolve(&tx, f->bob, NULL, 1, CORE_NEED_NONE, &dm), 0);
+	assert_int_equal(core_group_create(&tx, "Club \"\xc3\xa9\"", ids, 2, "desc", &g), 0);
+	assert_int_equal(core_channel_create(&tx, "News", "news_chan", NULL, &chan), 0);
+	assert_int_equal(core_chat_resolve(&tx, -g.id, NULL, 0, CORE_NEED_READ, &grp), 0);
+	assert_int_equal(core_chat_resolve(&tx, -chan.id, NULL, 0, CORE_NEED_READ, &ch), 0);
+	first = send_text(f, f->alice, &dm, "plain", 0);
+	send_text(f, f->alice, &dm, "quote \" backslash \\ slash / tab \t nl \n cr \r bs \b ff \f us \x1f del \x7f "
+				  "\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", first);
+	send_text(f, f->bob, &dm, "from bob", first);
+	assert_int_equal(core_message_edit(&tx, &dm, first, "edited", &m), 0);
+	store_message_release(&m);
+	first = send_text(f, f->alice, &grp, "group hello", 0);
+	{
+		struct core_tx tb = tx_for(f, f->bob);
+		assert_int_equal(core_chat_resolve(&tb, -g.id, NULL, 0, CORE_NEED_READ, &grp_b), 0);
+		core_tx_release(&tb);
+	}
+	send_text(f, f->bob, &grp_b, "group reply", first);
+	post = send_text(f, f->alice, &ch, "channel post", 0);
+	send_text(f, f->alice, &ch, "channel reply", post);
+	assert_int_equal(core_message_forward(&tx, &grp, &ch, post, &m), 0);
+	store_message_release(&m);
+	assert_int_equal(core_message_forward(&tx, &dm, &grp, first, &m), 0);
+	store_message_release(&m);
+	assert_int_equal(core_message_pin(&tx, &grp, first, 1), 0);
+	assert_int_equal(store_message_set_statement(f->s, dm.chat.id, 1, 7), 0);
+	{ /* a photo on bob's message */
+		struct store_file file = {0};
+		int need = 0;
+		snprintf(file.sha256, sizeof file.sha256, "%064d", 7);
+		snprintf(file.file_id, sizeof file.file_id, "AgADfile1");
+		snprintf(file.mime, sizeof file.mime, "image/jpeg");
+		file.kind = STORE_FILE_PHOTO;
+		file.size = 1000;
+		file.width = file.height = 90;
+		file.uploader_id = f->bob;
+		file.created_at = 1800000000;
+		assert_int_equal(store_blob_reserve(f->s, file.sha256, 1000, 1800000000, &need), 0);
+		assert_int_equal(store_blob_publish(f->s, file.sha256), 0);
+		assert_int_equal(store_file_put(f->s, &file), 0);
+		assert_int_equal(store_media_attach(f->s, dm.chat.id, 3, 0, file.id), 0);
+	}
+	assert_int_equal(store_message_moderate(f->s, grp.chat.id, first, 1), 0);
+	core_tx_release(&tx);
+	/* Fresh rows (titles, pins). */
+	assert_int_equal(store_chat_get(f->s, dm.chat.id, &dm.chat), 0);
+	assert_int_equal(store_chat_get(f->s, g.id, &g), 0);
+	assert_int_equal(store_chat_get(f->s, chan.id, &chan), 0);
+
+	for (int viewer = 0; viewer <= 1; viewer++) {
+		assert_true(compare_chat(f, f->alice, viewer, "DE", &dm.chat) >= 4);
+		assert_true(compare_chat(f, f->bob, viewer, NULL, &dm.chat) >= 4);
+		assert_true(compare_chat(f, f->alice, viewer, "DE", &g) >= 4);
+		assert_true(compare_chat(f, f->carol, viewer, "DE", &g) >= 4);
+		assert_true(compare_chat(f, f->alice, viewer, "FR", &chan) >= 2);
+	}
+	/* Restrictions in force: one message of the private chat, the whole
+	 * channel; the viewer in DE sees them withheld, others not. */
+	r.chat_id = dm.chat.id;
+	r.msg_id = 2;
+	snprintf(r.territories, sizeof r.territories, "DE,AT");
+	r.statement_id = 11;
+	r.created_at = 1800000000;
+	assert_int_equal(store_restriction_add(f->s, &r), 0);
+	r.chat_id = chan.id;
+	r.msg_id = 0;
+	r.statement_id = 12;
+	assert_int_equal(store_restriction_add(f->s, &r), 0);
+	for (int viewer = 0; viewer <= 1; viewer++) {
+		assert_true(compare_chat(f, f->alice, viewer, "DE", &dm.chat) >= 4);
+		assert_true(compare_chat(f, f->alice, viewer, "FR", &dm.chat) >= 4);
+		assert_true(compare_chat(f, f->bob, viewer, NULL, &dm.chat) >= 4);
+		assert_true(compare_chat(f, f->alice, viewer, "DE", &chan) >= 2);
+		assert_true(compare_chat(f, f->alice, viewer, "US", &chan) >= 2);
+		assert_true(compare_chat(f, f->carol, viewer, "DE", &g) >= 4);
+	}
+}
+
+static const char *first_name(json_t *user)
+{
+	return json_string_value(json_object_get(user, "first_name"));
+}
+
+/* A call that renders a user, changes that user's row and renders again
+ * shows the new row: every core write forgets the cached user. */
+static void test_user_cache_forgets_writes(void **state)
+{
+	struct fx *f = *state;
+	struct core_tx tx = tx_for(f, f->carol);
+	struct core_access dm;
+	struct store_user u;
+	json_t *a, *b, *c;
+
+	assert_int_equal(core_chat_resolve(&tx, f->alice, NULL, 1, CORE_NEED_NONE, &dm), 0);
+	a = render_user_id(&tx, f->carol);
+	assert_string_equal(first_name(a), "carol");
+	assert_int_equal(core_profile_update(&tx, "Carol Renamed", NULL, &u), 0);
+	b = render_user_id(&tx, f->carol);
+	assert_string_equal(first_name(b), "Carol Renamed");
+	/* The peer named by a private chat comes from the same cache. */
+	{
+		struct core_tx ta = tx_for(f, f->alice);
+		json_t *chat = render_chat(&ta, &dm.chat);
+		assert_string_equal(first_name(chat), "Carol Renamed");
+		json_decref(chat);
+		core_tx_release(&ta);
+	}
+	/* A user looked up before they existed renders once they do. */
+	c = render_user_id(&tx, f->carol + 100);
+	assert_string_equal(first_name(c), "Deleted Account");
+	json_decref(c);
+	assert_int_equal(core_profile_country(&tx, "DE", &u), 0);
+	c = render_user_id(&tx, f->carol);
+	assert_string_equal(first_name(c), "Carol Renamed");
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	core_tx_release(&tx);
+	assert_null(tx.users.v);
+}
+
+/* The cache is bounded: past CORE_USER_CACHE_MAX users a call still renders
+ * every one correctly (the rest straight from the store). */
+static void test_user_cache_bounded(void **state)
+{
+	struct fx *f = *state;
+	struct core_tx tx = tx_for(f, f->alice);
+	struct core_user_brief u;
+
+	for (int64_t id = 1; id <= CORE_USER_CACHE_MAX + 50; id++) {
+		int rc = core_user_brief(&tx, id, &u);
+		if (id == f->alice || id == f->bob || id == f->carol)
+			assert_int_equal(rc, 0);
+		else
+			assert_int_equal(rc, PL_NOTFOUND);
+	}
+	assert_true(tx.users.n <= CORE_USER_CACHE_MAX);
+	assert_int_equal(core_user_brief(&tx, f->bob, &u), 0);
+	assert_string_equal(u.username, "bobby");
+	core_tx_release(&tx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_text_matches_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_cache_forgets_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_cache_bounded, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
