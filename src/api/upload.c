@@ -128,18 +128,29 @@ struct upload {
 
 /* ---- life and answers --------------------------------------------------------- */
 
+/* Takes u out of its user's uploads in progress.  Called before any answer
+ * goes out, so a client that sends its next upload on the answer is never
+ * refused UPLOADS_TOO_MANY for one whose clean-up is still running. */
+static void up_uncount(struct upload *u)
+{
+	struct uploads *mod = u->mod;
+	intptr_t n;
+
+	if (!u->counted)
+		return;
+	u->counted = 0;
+	n = (intptr_t)imap_get(&mod->per_user, u->uid) - 1;
+	if (n > 0)
+		(void)imap_put(&mod->per_user, u->uid, (void *)n);
+	else
+		imap_del(&mod->per_user, u->uid);
+}
+
 static void up_free(struct upload *u)
 {
 	struct uploads *mod = u->mod;
 
-	if (u->counted) {
-		intptr_t n = (intptr_t)imap_get(&mod->per_user, u->uid) - 1;
-
-		if (n > 0)
-			(void)imap_put(&mod->per_user, u->uid, (void *)n);
-		else
-			imap_del(&mod->per_user, u->uid);
-	}
+	up_uncount(u);
 	mod->active--;
 	json_decref(u->fields);
 	free(u->fill.p);
@@ -167,6 +178,7 @@ static void up_clean_done(uv_work_t *w, int status)
  * frees it.  Answers first if it has not. */
 static void up_finish(struct upload *u)
 {
+	up_uncount(u);
 	if (u->req != NULL) {
 		net_req_respond(u->req, 500, NULL, NULL, 0, NULL);
 		u->req = NULL;
@@ -190,6 +202,7 @@ static void up_finish(struct upload *u)
 /* Answers with an error (once) and ends u. */
 static void up_fail(struct upload *u, int code, const char *detail, int retry_after)
 {
+	up_uncount(u);
 	if (u->req != NULL) {
 		api_srv_respond_error(u->mod->srv, u->req, u->method, code, detail, retry_after);
 		u->req = NULL;
@@ -641,6 +654,7 @@ static void up_answer_file(struct upload *u)
 		up_fail(u, PLC_INTERNAL, "out of memory", 0);
 		return;
 	}
+	up_uncount(u);
 	api_srv_respond_json(u->mod->srv, u->req, u->method, 200, body, strlen(body));
 	u->req = NULL;
 	free(body);
