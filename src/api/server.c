@@ -275,7 +275,7 @@ static int run_write(struct store_job *wj, struct store *s)
 
 	tx_init(job, s, &job->ev);
 	rc = m->exec(&job->call, s);
-	if (rc == 0 && job->ev.n && (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, &job->pushes)) < 0)
+	if (rc == 0 && job->ev.n && (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, job->call.result, &job->pushes)) < 0)
 		api_fail(&job->call, PLC_INTERNAL, "could not record the update: %s", pl_strerror(rc));
 	if (rc == 0 && job->call.session_id && job->call.now - job->last_seen >= 60)
 		(void)store_session_touch(s, job->call.session_id, job->call.now, job->call.ip);
