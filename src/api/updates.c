@@ -93,6 +93,8 @@ struct upd_ctx {
 	struct upd_body *territories; /* non-NULL while building such a message's update */
 	struct upd_body *alt;         /* the withheld version of the body being routed */
 	const json_t *result;         /* the call's result (upd_write), or NULL */
+	int used_result;              /* the update being built embeds result as it is */
+	struct upd_body *result_body; /* the first stored body that did (owned reference) */
 };
 
 /* A stored body: the JSON text once in the payload table. */
@@ -311,6 +313,17 @@ static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *
 	return out;
 }
 
+/* Keeps a reference to body if the update it was made from embeds the
+ * call's result unchanged (upd_write hands it back). */
+static void keep_result_body(struct upd_ctx *u, struct upd_body *body)
+{
+	if (u->used_result && body && !u->result_body) {
+		upd_body_ref(body);
+		u->result_body = body;
+	}
+	u->used_result = 0;
+}
+
 /* Stores and routes a private chat's update to each member, rendered once:
  * the caller's version first (it may reuse the call's own rendering), the
  * other member's spliced from it. */
@@ -332,6 +345,7 @@ static int deliver_private(struct upd_ctx *u, const struct store_chat *c, const 
 	j = build_both(u, c, b->build, arg);
 	first = body_of(j);
 	json_decref(j);
+	keep_result_body(u, first);
 	if (first)
 		upd_body_ref(first);
 	if ((rc = store_body(u, first, u->tag_chat, u->tag_msg, &st)) == 0)
@@ -362,6 +376,7 @@ static int deliver(struct upd_ctx *u, const struct store_chat *c, const struct u
 		return deliver_private(u, c, b, arg);
 	if ((rc = store_update_tagged(u, build_both(u, c, b->build, arg), u->tag_chat, u->tag_msg, &st)) < 0)
 		return rc;
+	keep_result_body(u, st.body);
 	if (c->large) {
 		rc = to_chat(u, c, &st);
 	} else if ((rc = member_ids(u, c->id, &members)) == 0) {
@@ -453,6 +468,7 @@ static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void
 	struct msg_arg *a = arg;
 	json_t *m = call_rendering(u, c, a);
 
+	u->used_result = m != NULL;
 	if (!m && !(m = render_message(u->tx, c, a->m, 1)))
 		return NULL;
 	if (a->restored)
@@ -706,12 +722,12 @@ static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, s
 }
 
 int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus_events *events,
-	      const json_t *result, struct upd_list *out)
+	      const json_t *result, struct upd_list *out, struct upd_body **result_body)
 {
 	struct upd_ctx u = {tx, cfg, out};
+	int rc = 0;
 
 	u.result = result;
-	int rc = 0;
 
 	for (size_t i = 0; i < events->n && rc == 0;) {
 		size_t j = i + 1;
@@ -723,5 +739,33 @@ int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus
 		rc = on_events(&u, events, i, j);
 		i = j;
 	}
+	if (rc == 0 && result_body)
+		*result_body = u.result_body;
+	else
+		upd_body_unref(u.result_body);
 	return rc;
+}
+
+/* The reply {"ok":true,"result":M} to a call whose result M is embedded
+ * as it is in body {"type":...,"message":M}: the same bytes api_reply would
+ * write, without serialising M again.  NULL if body is not of that shape. */
+char *upd_reply_from_body(const struct upd_body *body)
+{
+	static const char head[] = "{\"ok\":true,\"result\":";
+	static const char key[] = "\"message\":";
+	const char *at = strstr(body->s, key);
+	size_t start, end;
+	char *out;
+
+	if (!at)
+		return NULL;
+	start = (size_t)(at - body->s) + sizeof key - 1;
+	end = value_end(body->s, body->len, start);
+	if (end <= start || end >= body->len || body->s[start] != '{' ||
+	    !(out = malloc(sizeof head - 1 + (end - start) + 2)))
+		return NULL;
+	memcpy(out, head, sizeof head - 1);
+	memcpy(out + sizeof head - 1, body->s + start, end - start);
+	memcpy(out + sizeof head - 1 + (end - start), "}", 2);
+	return out;
 }
