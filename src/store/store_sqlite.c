@@ -114,8 +114,8 @@ enum sq_stmt_id {
 	SQ_FTS_INSERT, SQ_FTS_DELETE,
 	SQ_DIALOGS, SQ_DIALOG_KEY,
 	SQ_PAYLOAD_PUT, SQ_PAYLOAD_REDACT,
-	SQ_USER_PTS_NEXT, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
-	SQ_CHAT_PTS_NEXT, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE,
+	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
+	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE,
 	SQ_PRUNE_CANDIDATES, SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS, SQ_PRUNE_PAYLOAD,
 	SQ_AUDIT_LAST, SQ_AUDIT_PUT, SQ_AUDIT_RANGE, SQ_AUDIT_HEAD_AT,
 	SQ_STMT_COUNT
@@ -264,10 +264,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	 * the row under the write lock (no RETURNING, see above). */
 	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body, chat_id, msg_id) VALUES(?1, ?2, ?3, ?4)",
 	[SQ_PAYLOAD_REDACT] = "UPDATE update_payloads SET body = ?3 WHERE chat_id = ?1 AND msg_id = ?2",
-	/* The counter advanced and read by one statement; the first append
-	 * makes the row (the foreign key refuses an unknown user). */
-	[SQ_USER_PTS_NEXT] = "INSERT INTO user_state(user_id, pts) VALUES(?1, 1)"
-		" ON CONFLICT(user_id) DO UPDATE SET pts = pts + 1 RETURNING pts",
+	[SQ_USER_PTS] = "SELECT pts FROM user_state WHERE user_id = ?1",
 	[SQ_USER_PTS_SET] = "INSERT INTO user_state(user_id, pts) VALUES(?1, ?2)"
 		" ON CONFLICT(user_id) DO UPDATE SET pts = excluded.pts",
 	[SQ_USER_LOG_ADD] = "INSERT INTO user_updates(user_id, pts, payload_id, date) VALUES(?1, ?2, ?3, ?4)",
@@ -278,7 +275,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_USER_LOG_RANGE] = "SELECT x.pts, p.body FROM user_updates x"
 		" JOIN update_payloads p ON p.id = x.payload_id"
 		" WHERE x.user_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
-	[SQ_CHAT_PTS_NEXT] = "UPDATE chats SET pts = pts + 1 WHERE id = ?1 RETURNING pts",
+	[SQ_CHAT_PTS] = "SELECT pts FROM chats WHERE id = ?1",
 	[SQ_CHAT_PTS_SET] = "UPDATE chats SET pts = ?2 WHERE id = ?1",
 	[SQ_CHAT_LOG_ADD] = "INSERT INTO chat_updates(chat_id, pts, payload_id, date) VALUES(?1, ?2, ?3, ?4)",
 	[SQ_CHAT_LOG_STATE] = "SELECT c.pts,"
@@ -2319,20 +2316,21 @@ out:
 
 /* The statements of one kind of update log: per user or per chat. */
 struct sq_log {
-	enum sq_stmt_id next;     /* ?1 owner -> advances the counter, returns the new pts */
+	enum sq_stmt_id pts;      /* ?1 owner -> the last pts handed out */
 	enum sq_stmt_id pts_set;  /* ?1 owner, ?2 pts */
 	enum sq_stmt_id add;      /* ?1 owner, ?2 pts, ?3 payload, ?4 date */
 	enum sq_stmt_id state;    /* ?1 owner -> pts, min kept pts or NULL */
 	enum sq_stmt_id range;    /* ?1 owner, ?2 after pts, ?3 limit -> pts, body */
+	int no_counter_rc;        /* what a missing counter row means */
 };
 
 /* A user's counter row is made by the first append (the foreign key on
  * user_state refuses unknown users); a chat's counter is a chats column. */
 static const struct sq_log sq_user_log = {
-	SQ_USER_PTS_NEXT, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
+	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0,
 };
 static const struct sq_log sq_chat_log = {
-	SQ_CHAT_PTS_NEXT, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE,
+	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND,
 };
 
 /* Stores an update body; *id gets its row id.  body may be NULL when len is
@@ -2386,55 +2384,58 @@ out:
 	return rc;
 }
 
-/* Advances the owner's counter and reads the new pts into *pts, in one
- * statement.  PL_NOTFOUND when there is no counter (an unknown chat), an
- * error (nothing written) for an unknown user. */
-static int sq_log_next(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t *pts)
+/* Reads the owner's last pts into *pts (lg->no_counter_rc, with *pts 0, when
+ * there is no counter row). */
+static int sq_log_pts(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t *pts)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if ((rc = sq_prep(st, lg->next, &q)) < 0)
+	*pts = 0;
+	if ((rc = sq_prep(st, lg->pts, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, owner);
 	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc < 0)
-		goto out;
-	*pts = sqlite3_column_int64(q, 0);
-	rc = store_sqlite_row(q); /* to the end: the statement is finished, not just stepped */
-	rc = rc > 0 ? PL_IO : rc;
+		rc = lg->no_counter_rc;
+	if (rc > 0) {
+		*pts = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
 out:
 	store_sqlite_done(q);
 	return rc;
 }
 
 /* Appends payload_id to the owner's log with the next pts: the counter moves
- * if and only if the row is there.  The write lock makes the counter's
- * read-modify-write safe.
+ * if and only if the row is there.  The write lock makes read-then-write
+ * safe.
  *
  * Inside a caller's transaction this op opens no savepoint of its own: a
  * fan-out runs it hundreds of times per request, and a savepoint per call
  * doubles its cost (every page it touches is copied to the statement
  * journal again).  Each statement is atomic by itself, so the counter is
- * advanced first (an unknown user or chat fails here, with nothing written)
- * and, if the row then cannot be inserted, put back; if SQLite had to roll
- * the whole transaction back (I/O error, out of memory), there is nothing to
- * put back.  Outside a transaction the op is a transaction of its own.  An
- * undone request gives its pts back, which is harmless: nothing is pushed
- * before its commit. */
+ * advanced first (an unknown user fails here, with nothing written) and, if
+ * the row then cannot be inserted, put back; if SQLite had to roll the
+ * whole transaction back (I/O error, out of memory), there is nothing to put
+ * back.  Outside a transaction the op is a transaction of its own.  An undone
+ * request gives its pts back, which is harmless: nothing is pushed before
+ * its commit. */
 static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t payload_id,
 			 int64_t date, int64_t *pts)
 {
 	int64_t v[4] = {owner, 0, payload_id, date};
+	int64_t old = 0;
 	int outer = 0, rc;
 
 	if (sqlite3_get_autocommit(st->db) && (rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
-	if ((rc = sq_log_next(st, lg, owner, &v[1])) < 0)
+	if ((rc = sq_log_pts(st, lg, owner, &old)) < 0)
+		goto out;
+	v[1] = old + 1;
+	if ((rc = sq_write_ints(st, lg->pts_set, v, 2, 1)) < 0)
 		goto out;
 	if ((rc = sq_write_ints(st, lg->add, v, 4, 0)) < 0 && !outer && !sqlite3_get_autocommit(st->db)) {
-		v[1]--;
+		v[1] = old;
 		if (sq_write_ints(st, lg->pts_set, v, 2, 1) < 0)
 			st->broken = 1; /* half an op in the transaction: only rollback may follow */
 	}
@@ -2442,7 +2443,7 @@ out:
 	if (outer)
 		rc = sq_op_end(st, outer, rc);
 	if (rc == 0 && pts)
-		*pts = v[1];
+		*pts = old + 1;
 	return rc;
 }
 
