@@ -294,9 +294,10 @@ static struct upd_body *splice(const struct upd_body *body, const char *key, con
 static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b,
 				    void *arg, const struct upd_body *first)
 {
-	struct upd_body *part = body_of(b->part(u, c, arg)), *out = NULL, *alt = NULL;
-	json_t *j;
+	json_t *j = b->part(u, c, arg);
+	struct upd_body *part = body_of(j), *out = NULL, *alt = NULL;
 
+	json_decref(j);
 	if (part && (out = splice(first, b->key, part)) && u->alt && !(alt = splice(u->alt, b->key, part))) {
 		upd_body_unref(out);
 		out = NULL;
