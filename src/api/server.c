@@ -310,17 +310,25 @@ static int run_write(struct store_job *wj, struct store *s)
 {
 	struct api_job *job = (struct api_job *)wj;
 	const struct api_method *m = &api_methods[job->method];
+	struct upd_body *rb = NULL;
 	int rc;
 
 	tx_init(job, s, &job->ev);
 	rc = m->exec(&job->call, s);
-	if (rc == 0 && job->ev.n && (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, &job->pushes)) < 0)
+	if (rc == 0 && job->ev.n &&
+	    (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, job->call.result, &job->pushes, &rb)) < 0)
 		api_fail(&job->call, PLC_INTERNAL, "could not record the update: %s", pl_strerror(rc));
 	if (rc == 0 && job->call.session_id && job->call.now - job->last_seen >= 60)
 		(void)store_session_touch(s, job->call.session_id, job->call.now, job->call.ip);
 	if (rc < 0 && !job->call.code && !job->tx.code)
 		api_fail(&job->call, PLC_INTERNAL, "%s", pl_strerror(rc));
-	job->reply = api_reply(&job->call, &job->status);
+	/* A message the caller's update already serialised is not serialised
+	 * again for the reply. */
+	if (rc == 0 && rb && !job->call.code && job->call.result && (job->reply = upd_reply_from_body(rb)))
+		job->status = 200;
+	else
+		job->reply = api_reply(&job->call, &job->status);
+	upd_body_unref(rb);
 	if (rc == 0 && job->status != 200)
 		rc = PL_ERR; /* rendering failed: keep nothing */
 	tx_done(job);

@@ -92,6 +92,9 @@ struct upd_ctx {
 	struct store_restriction wh;
 	struct upd_body *territories; /* non-NULL while building such a message's update */
 	struct upd_body *alt;         /* the withheld version of the body being routed */
+	const json_t *result;         /* the call's result (upd_write), or NULL */
+	int used_result;              /* the update being built embeds result as it is */
+	struct upd_body *result_body; /* the first stored body that did (owned reference) */
 };
 
 /* A stored body: the JSON text once in the payload table. */
@@ -100,28 +103,38 @@ struct stored {
 	struct upd_body *body;
 };
 
-static int store_update_tagged(struct upd_ctx *u, json_t *upd, int64_t chat_id, int64_t msg_id, struct stored *st)
+/* Stores body (taking the caller's reference) in the payload table. */
+static int store_body(struct upd_ctx *u, struct upd_body *body, int64_t chat_id, int64_t msg_id, struct stored *st)
 {
-	char *s;
 	int rc;
 
-	st->body = NULL;
-	if (!upd)
+	st->body = body;
+	if (!body)
 		return PL_NOMEM;
-	s = json_dumps(upd, JSON_COMPACT);
-	json_decref(upd);
-	if (!s)
-		return PL_NOMEM;
-	st->body = upd_body_new(s, strlen(s));
-	free(s);
-	if (!st->body)
-		return PL_NOMEM;
-	rc = store_payload_put(u->tx->s, st->body->s, st->body->len, u->tx->now, chat_id, msg_id, &st->id);
+	rc = store_payload_put(u->tx->s, body->s, body->len, u->tx->now, chat_id, msg_id, &st->id);
 	if (rc < 0) {
 		upd_body_unref(st->body);
 		st->body = NULL;
 	}
 	return rc;
+}
+
+/* The compact JSON text of j as a body (NULL on failure); j is kept. */
+static struct upd_body *body_of(const json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	struct upd_body *b = s ? upd_body_new(s, strlen(s)) : NULL;
+
+	free(s);
+	return b;
+}
+
+static int store_update_tagged(struct upd_ctx *u, json_t *upd, int64_t chat_id, int64_t msg_id, struct stored *st)
+{
+	struct upd_body *b = body_of(upd);
+
+	json_decref(upd);
+	return store_body(u, b, chat_id, msg_id, st);
 }
 
 static int store_update(struct upd_ctx *u, json_t *upd, struct stored *st)
@@ -188,50 +201,183 @@ static int member_ids(struct upd_ctx *u, int64_t chat_id, struct ids *out)
  * to say (the builder decides). */
 typedef json_t *(*upd_build_cb)(struct upd_ctx *u, const struct store_chat *c, void *arg);
 
+/* How to build an update about a chat.  In a private chat the two members'
+ * versions differ in one value only — the chat as each sees it (the other
+ * member) — so the second version is the first's text with that value
+ * spliced in: part builds it for u->tx->uid, and it is the value of the
+ * first key named key in the update's text. */
+struct upd_builder {
+	upd_build_cb build;
+	upd_build_cb part;
+	const char *key;
+};
+
 /* Builds the update and, for a withheld message, its withheld version
  * (u->alt, released by the caller with upd_body_unref). */
 static json_t *build_both(struct upd_ctx *u, const struct store_chat *c, upd_build_cb build, void *arg)
 {
 	json_t *j = build(u, c, arg), *alt;
-	char *s;
 
 	upd_body_unref(u->alt);
 	u->alt = NULL;
 	if (!j || !u->territories || !(alt = json_deep_copy(j)))
 		return j;
 	render_withheld(u->tx, json_object_get(alt, "message"), &u->wh, NULL);
-	if ((s = json_dumps(alt, JSON_COMPACT))) {
-		u->alt = upd_body_new(s, strlen(s));
-		free(s);
-	}
+	u->alt = body_of(alt);
 	json_decref(alt);
 	return j;
 }
 
-/* Stores and routes one update about chat c: per viewer in a private chat,
- * once for all members of a small group, once in the log of a large chat. */
-static int deliver(struct upd_ctx *u, const struct store_chat *c, upd_build_cb build, void *arg)
+/* Where the JSON value starting at s[i] (valid compact JSON, as jansson
+ * writes it) ends: the index just past it. */
+static size_t value_end(const char *s, size_t len, size_t i)
+{
+	int depth = 0, in_str = 0;
+
+	for (; i < len; i++) {
+		char ch = s[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = 0;
+			else
+				continue;
+			if (depth == 0 && !in_str)
+				return i + 1;
+			continue;
+		}
+		if (ch == '"') {
+			in_str = 1;
+		} else if (ch == '{' || ch == '[') {
+			depth++;
+		} else if (ch == '}' || ch == ']') {
+			if (depth == 0)
+				return i;
+			if (--depth == 0)
+				return i + 1;
+		} else if (ch == ',' && depth == 0) {
+			return i;
+		}
+	}
+	return len;
+}
+
+/* A copy of body with the value of the first key named key replaced by
+ * val.  A raw '"' never occurs inside a JSON string (it is escaped), so the
+ * first match of "key": is that key.  NULL when there is none, or no memory. */
+static struct upd_body *splice(const struct upd_body *body, const char *key, const struct upd_body *val)
+{
+	char pat[40];
+	int plen = snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *at;
+	struct upd_body *b;
+	size_t start, end;
+
+	if (plen < 0 || (size_t)plen >= sizeof pat || !val || !(at = strstr(body->s, pat)))
+		return NULL;
+	start = (size_t)(at - body->s) + (size_t)plen;
+	end = value_end(body->s, body->len, start);
+	if (!(b = malloc(sizeof *b + body->len - (end - start) + val->len + 1)))
+		return NULL;
+	b->refs = 1;
+	b->len = body->len - (end - start) + val->len;
+	memcpy(b->s, body->s, start);
+	memcpy(b->s + start, val->s, val->len);
+	memcpy(b->s + start + val->len, body->s + end, body->len - end + 1);
+	return b;
+}
+
+/* The update for the second member of a private chat (u->tx->uid), from the
+ * first one's text: body, and u->alt replaced by its own withheld version.
+ * Falls back to building it whole when the splice finds no place. */
+static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b,
+				    void *arg, const struct upd_body *first)
+{
+	json_t *j = b->part(u, c, arg);
+	struct upd_body *part = body_of(j), *out = NULL, *alt = NULL;
+
+	json_decref(j);
+	if (part && (out = splice(first, b->key, part)) && u->alt && !(alt = splice(u->alt, b->key, part))) {
+		upd_body_unref(out);
+		out = NULL;
+	}
+	upd_body_unref(part);
+	if (out) {
+		upd_body_unref(u->alt);
+		u->alt = alt;
+		return out;
+	}
+	j = build_both(u, c, b->build, arg);
+	out = body_of(j);
+	json_decref(j);
+	return out;
+}
+
+/* Keeps a reference to body if the update it was made from embeds the
+ * call's result unchanged (upd_write hands it back). */
+static void keep_result_body(struct upd_ctx *u, struct upd_body *body)
+{
+	if (u->used_result && body && !u->result_body) {
+		upd_body_ref(body);
+		u->result_body = body;
+	}
+	u->used_result = 0;
+}
+
+/* Stores and routes a private chat's update to each member, rendered once:
+ * the caller's version first (it may reuse the call's own rendering), the
+ * other member's spliced from it. */
+static int deliver_private(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b, void *arg)
 {
 	int64_t saved = u->tx->uid;
+	int64_t viewers[2] = {c->user_lo, c->user_hi};
+	int n = c->user_lo == c->user_hi ? 1 : 2;
+	struct stored st = {0, NULL};
+	struct upd_body *first;
+	json_t *j;
+	int rc;
+
+	if (saved == c->user_hi) {
+		viewers[0] = c->user_hi;
+		viewers[1] = c->user_lo;
+	}
+	u->tx->uid = viewers[0];
+	j = build_both(u, c, b->build, arg);
+	first = body_of(j);
+	json_decref(j);
+	keep_result_body(u, first);
+	if (first)
+		upd_body_ref(first);
+	if ((rc = store_body(u, first, u->tag_chat, u->tag_msg, &st)) == 0)
+		rc = to_user(u, viewers[0], &st);
+	upd_body_unref(st.body);
+	if (rc == 0 && n == 2) {
+		u->tx->uid = viewers[1];
+		if ((rc = store_body(u, second_view(u, c, b, arg, first), u->tag_chat, u->tag_msg, &st)) == 0)
+			rc = to_user(u, viewers[1], &st);
+		upd_body_unref(st.body);
+	}
+	upd_body_unref(first);
+	u->tx->uid = saved;
+	upd_body_unref(u->alt);
+	u->alt = NULL;
+	return rc;
+}
+
+/* Stores and routes one update about chat c: per member in a private chat,
+ * once for all members of a small group, once in the log of a large chat. */
+static int deliver(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b, void *arg)
+{
 	struct stored st;
 	struct ids members;
 	int rc = 0;
 
-	if (c->type == STORE_CHAT_PRIVATE) {
-		int64_t viewers[2] = {c->user_lo, c->user_hi};
-		for (int i = 0; i < (c->user_lo == c->user_hi ? 1 : 2) && rc == 0; i++) {
-			u->tx->uid = viewers[i];
-			if ((rc = store_update_tagged(u, build_both(u, c, build, arg), u->tag_chat, u->tag_msg, &st)) == 0)
-				rc = to_user(u, viewers[i], &st);
-			upd_body_unref(st.body);
-		}
-		u->tx->uid = saved;
-		upd_body_unref(u->alt);
-		u->alt = NULL;
+	if (c->type == STORE_CHAT_PRIVATE)
+		return deliver_private(u, c, b, arg);
+	if ((rc = store_update_tagged(u, build_both(u, c, b->build, arg), u->tag_chat, u->tag_msg, &st)) < 0)
 		return rc;
-	}
-	if ((rc = store_update_tagged(u, build_both(u, c, build, arg), u->tag_chat, u->tag_msg, &st)) < 0)
-		return rc;
+	keep_result_body(u, st.body);
 	if (c->large) {
 		rc = to_chat(u, c, &st);
 	} else if ((rc = member_ids(u, c->id, &members)) == 0) {
@@ -293,15 +439,38 @@ static int withheld_setup(struct upd_ctx *u, const struct store_chat *c, const s
 	return 0;
 }
 
+/* The call's result when it is message m as the update for u->tx->uid would
+ * render it: the message a sendMessage or forwardMessage just stored, which
+ * its handler rendered for the caller.  It differs from the update's
+ * rendering only by what the update adds or does not nest (a reply, a
+ * restored flag, a pinned message), so those messages are rendered again. */
+static json_t *call_rendering(struct upd_ctx *u, const struct store_chat *c, const struct msg_arg *a)
+{
+	json_t *r = (json_t *)u->result, *chat, *from;
+
+	if (!r || !json_is_object(r) || a->restored || strcmp(a->type, "new_message") || a->m->reply_to_id ||
+	    a->m->service)
+		return NULL;
+	chat = json_object_get(r, "chat");
+	from = json_object_get(r, c->type == STORE_CHAT_CHANNEL ? "sender_chat" : "from");
+	if (json_integer_value(json_object_get(r, "message_id")) != a->m->id ||
+	    json_integer_value(json_object_get(r, "date")) != a->m->date ||
+	    json_integer_value(json_object_get(chat, "id")) != core_chat_peer_id(c, u->tx->uid) ||
+	    (c->type != STORE_CHAT_CHANNEL && json_integer_value(json_object_get(from, "id")) != a->m->sender_id))
+		return NULL;
+	return json_incref(r);
+}
+
 /* Messages in updates are rendered without nesting other messages (replies
  * and pins name them by id), so a stored update carries the content of one
  * message only and can be redacted when that message is deleted. */
 static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void *arg)
 {
 	struct msg_arg *a = arg;
-	json_t *m = render_message(u->tx, c, a->m, 1);
+	json_t *m = call_rendering(u, c, a);
 
-	if (!m)
+	u->used_result = m != NULL;
+	if (!m && !(m = render_message(u->tx, c, a->m, 1)))
 		return NULL;
 	if (a->restored)
 		json_object_set_new(m, "restored", json_true());
@@ -311,6 +480,14 @@ static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void
 		json_object_set_new(m, "pinned_message_id", json_integer(strtoll(a->m->text, NULL, 10)));
 	return json_pack("{s:s, s:o}", "type", a->type, "message", m);
 }
+
+/* The chat as u->tx->uid sees it, the viewer-dependent part of a message. */
+static json_t *part_chat(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	return render_chat(u->tx, c);
+}
+
+static const struct upd_builder message_builder = {build_message, part_chat, "chat"};
 
 static int on_message(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
 {
@@ -329,7 +506,7 @@ static int on_message(struct upd_ctx *u, const struct store_chat *c, const struc
 	u->tag_chat = c->id;
 	u->tag_msg = m.id;
 	if ((rc = withheld_setup(u, c, &m)) == 0)
-		rc = deliver(u, c, build_message, &a);
+		rc = deliver(u, c, &message_builder, &a);
 	upd_body_unref(u->territories);
 	u->territories = NULL;
 	u->tag_chat = u->tag_msg = 0;
@@ -353,6 +530,13 @@ static json_t *build_delete(struct upd_ctx *u, const struct store_chat *c, void 
 	return json_pack("{s:s, s:I, s:o, s:b}", "type", "delete_messages", "chat_id",
 			 (json_int_t)core_chat_peer_id(c, u->tx->uid), "message_ids", ids, "for_me", a->for_me);
 }
+
+static json_t *part_chat_id(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	return json_integer(core_chat_peer_id(c, u->tx->uid));
+}
+
+static const struct upd_builder delete_builder = {build_delete, part_chat_id, "chat_id"};
 
 /* A message deleted for everyone leaves no copy of its content in the logs:
  * every stored update that carried it now says only that it was redacted. */
@@ -385,7 +569,7 @@ static int on_delete(struct upd_ctx *u, const struct store_chat *c, const struct
 	if (!a.for_me) {
 		rc = redact(u, c, ids, j - i);
 		if (rc == 0)
-			rc = deliver(u, c, build_delete, &a);
+			rc = deliver(u, c, &delete_builder, &a);
 	} else { /* only the user who deleted for themselves hears of it */
 		u->tx->uid = ev->v[i].user_id;
 		if ((rc = store_update(u, build_delete(u, c, &a), &st)) == 0)
@@ -483,7 +667,8 @@ static int on_member(struct upd_ctx *u, struct store_chat *c, const struct bus_e
 	return rc;
 }
 
-static json_t *build_chat(struct upd_ctx *u, const struct store_chat *c, void *arg)
+/* The chat object of a "chat" update, as u->tx->uid sees it. */
+static json_t *chat_object(struct upd_ctx *u, const struct store_chat *c, void *arg)
 {
 	json_t *chat = render_chat(u->tx, c);
 
@@ -496,8 +681,17 @@ static json_t *build_chat(struct upd_ctx *u, const struct store_chat *c, void *a
 			json_object_set_new(chat, "permissions", render_permissions(c->perms));
 	}
 	json_object_set_new(chat, "pinned_message_id", json_integer(c->pinned_msg_id));
-	return json_pack("{s:s, s:o}", "type", "chat", "chat", chat);
+	return chat;
 }
+
+static json_t *build_chat(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	json_t *chat = chat_object(u, c, arg);
+
+	return chat ? json_pack("{s:s, s:o}", "type", "chat", "chat", chat) : NULL;
+}
+
+static const struct upd_builder chat_builder = {build_chat, chat_object, "chat"};
 
 /* Handles events [i, j) that share a chat and, for deletes, a kind. */
 static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, size_t j)
@@ -521,7 +715,7 @@ static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, s
 	case BUS_MEMBER:
 		return on_member(u, &c, e);
 	case BUS_CHAT:
-		return deliver(u, &c, build_chat, NULL);
+		return deliver(u, &c, &chat_builder, NULL);
 	case BUS_VIEWS:
 		return push(u->out, UPD_VIEWS, c.id, e->value, e->msg_id, core_chat_peer_id(&c, u->tx->uid), NULL);
 	}
@@ -529,10 +723,12 @@ static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, s
 }
 
 int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus_events *events,
-	      struct upd_list *out)
+	      const json_t *result, struct upd_list *out, struct upd_body **result_body)
 {
 	struct upd_ctx u = {tx, cfg, out};
 	int rc = 0;
+
+	u.result = result;
 
 	for (size_t i = 0; i < events->n && rc == 0;) {
 		size_t j = i + 1;
@@ -544,5 +740,33 @@ int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus
 		rc = on_events(&u, events, i, j);
 		i = j;
 	}
+	if (rc == 0 && result_body)
+		*result_body = u.result_body;
+	else
+		upd_body_unref(u.result_body);
 	return rc;
+}
+
+/* The reply {"ok":true,"result":M} to a call whose result M is embedded
+ * as it is in body {"type":...,"message":M}: the same bytes api_reply would
+ * write, without serialising M again.  NULL if body is not of that shape. */
+char *upd_reply_from_body(const struct upd_body *body)
+{
+	static const char head[] = "{\"ok\":true,\"result\":";
+	static const char key[] = "\"message\":";
+	const char *at = strstr(body->s, key);
+	size_t start, end;
+	char *out;
+
+	if (!at)
+		return NULL;
+	start = (size_t)(at - body->s) + sizeof key - 1;
+	end = value_end(body->s, body->len, start);
+	if (end <= start || end >= body->len || body->s[start] != '{' ||
+	    !(out = malloc(sizeof head - 1 + (end - start) + 2)))
+		return NULL;
+	memcpy(out, head, sizeof head - 1);
+	memcpy(out + sizeof head - 1, body->s + start, end - start);
+	memcpy(out + sizeof head - 1 + (end - start), "}", 2);
+	return out;
 }

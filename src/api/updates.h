@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct core_tx;
 struct bus_events;
 
@@ -69,8 +71,18 @@ struct upd_config {
 };
 
 /* Writes the update rows for events and appends the pushes to out.
- * Returns 0 or a negative pl_err (then the call must be undone). */
+ * result is the call's result or NULL (borrowed, not changed): when it is a
+ * message the call stored, rendered for the caller, the caller's update
+ * reuses it instead of rendering the message again, and *result_body (if
+ * result_body is not NULL) gets a reference to that update's body, else
+ * NULL; the caller releases it with upd_body_unref.  Returns 0 or a
+ * negative pl_err (then the call must be undone). */
 int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus_events *events,
-	      struct upd_list *out);
+	      const json_t *result, struct upd_list *out, struct upd_body **result_body);
+
+/* The call's reply, {"ok":true,"result":M}, cut from a body upd_write
+ * handed back (it embeds M as its "message"): byte for byte what
+ * api_reply would write.  malloc'd, the caller frees it; NULL on failure. */
+char *upd_reply_from_body(const struct upd_body *body);
 
 #endif

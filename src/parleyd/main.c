@@ -706,7 +706,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
-	if (sodium_init() < 0 || !(d = calloc(1, sizeof *d)))
+	if (sodium_init() < 0 || store_sqlite_setup_process() < 0 || !(d = calloc(1, sizeof *d)))
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	if ((cmd = find_command(argc, argv)) < argc) { /* a command: the options before it only */

@@ -736,6 +736,12 @@ enum store_open_flags {
  * NULL on failure with a message in errbuf.  Close with store_close(). */
 struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t errlen);
 
+/* Process-wide SQLite settings, for main() to call once before it opens a
+ * store (SQLite refuses them once it is initialised; later calls change
+ * nothing).  Turns off SQLite's allocation statistics, which take a global
+ * mutex around every malloc and free SQLite makes.  Returns 0. */
+int store_sqlite_setup_process(void);
+
 /* Frees a message's text (not the struct). */
 void store_message_release(struct store_message *m);
 

@@ -2970,6 +2970,13 @@ static int sq_configure(struct sq_store *st, int flags, const char **why)
 	return sq_pragma(st->db, "PRAGMA user_version", NULL);
 }
 
+int store_sqlite_setup_process(void)
+{
+	/* SQLITE_MISUSE when SQLite is already initialised: keep its settings. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	return 0;
+}
+
 struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t errlen)
 {
 	struct sq_store *st = NULL;

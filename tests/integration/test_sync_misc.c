@@ -17,6 +17,10 @@
  *     gets read_inbox;
  *   - edits and deletes are pushed to both sides, a delete "for me" only to
  *     the one who deleted;
+ *   - both members' stored updates of a private chat (sends, a reply, a
+ *     forward, an edit, a pin, a delete, text that looks like JSON) are the
+ *     same but for the chat, which is the other member; the caller's equals
+ *     what sendMessage answered; a message to oneself is stored once;
  *   - a group that grows past the threshold: every member gets chat_large,
  *     new messages come as chat-sequence pushes to every member (also one
  *     who joins later), getChatDifference returns them, getState lists the
@@ -542,6 +546,141 @@ static void test_reads_edits_deletes(void **state)
 	wsc_free(wb);
 }
 
+/* --- both members' views of a private chat ----------------------------------- */
+
+/* The update about message id in rows (a getDifference list), borrowed. */
+static json_t *mx_find_msg(json_t *rows, const char *type, int64_t id)
+{
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		json_t *u = json_object_get(row, "update");
+		if (!strcmp(mx_str(u, "type"), type) && mx_int(json_object_get(u, "message"), "message_id") == id)
+			return json_object_get(u, "message");
+	}
+	return NULL;
+}
+
+/* The new message with text in rows, borrowed. */
+static json_t *mx_find_text(json_t *rows, const char *text)
+{
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		json_t *m = json_object_get(json_object_get(row, "update"), "message");
+		if (!strcmp(mx_str(m, "text"), text))
+			return m;
+	}
+	return NULL;
+}
+
+/* The first update of type in rows, borrowed. */
+static json_t *mx_find_type(json_t *rows, const char *type)
+{
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+		if (!strcmp(mx_str(json_object_get(row, "update"), "type"), type))
+			return json_object_get(row, "update");
+	return NULL;
+}
+
+/* Message id as each member of the private chat of x and y stored it: the
+ * same but for the chat, which is the other member. */
+static void mx_check_views(json_t *rows_x, int64_t x, const char *x_name, json_t *rows_y, int64_t y,
+			   const char *y_name, const char *type, int64_t id)
+{
+	json_t *mx = json_deep_copy(mx_find_msg(rows_x, type, id)), *my = json_deep_copy(mx_find_msg(rows_y, type, id));
+
+	if (!mx || !my) {
+		char *d = json_dumps(rows_x, JSON_COMPACT);
+		print_error("no %s of message %lld: %s\n", type, (long long)id, d);
+		free(d);
+	}
+	assert_non_null(mx);
+	assert_non_null(my);
+	assert_int_equal(mx_int(json_object_get(mx, "chat"), "id"), y);
+	assert_string_equal(mx_str(json_object_get(mx, "chat"), "first_name"), y_name);
+	assert_string_equal(mx_str(json_object_get(mx, "chat"), "type"), "private");
+	assert_int_equal(mx_int(json_object_get(my, "chat"), "id"), x);
+	assert_string_equal(mx_str(json_object_get(my, "chat"), "first_name"), x_name);
+	json_object_del(mx, "chat");
+	json_object_del(my, "chat");
+	assert_true(json_equal(mx, my));
+	json_decref(mx);
+	json_decref(my);
+}
+
+static void test_private_views(void **state)
+{
+	/* Text that looks like the JSON around it, to trip a careless splice. */
+	static const char tricky[] = "\"chat\":{\"id\":1} \\\" \"chat_id\":2 {[\\";
+	struct parley_client *lo = harness_user(mx_h, "pv_lower");
+	struct parley_client *hi = harness_user(mx_h, "pv_higher");
+	int64_t lo_id = harness_user_id(mx_h, "pv_lower"), hi_id = harness_user_id(mx_h, "pv_higher");
+	int64_t lo_pts = mx_pts(lo), hi_pts = mx_pts(hi), m1, m2, m3, m4, self;
+	json_t *sent, *req, *rows_lo, *rows_hi, *mine, *u;
+
+	assert_true(lo_id < hi_id);
+	/* The higher id writes first (its view is rendered first), then the lower. */
+	sent = OK(hi, "sendMessage", json_pack("{s:I, s:s}", "chat_id", (json_int_t)lo_id, "text", tricky));
+	m1 = mx_int(sent, "message_id");
+	m2 = mx_send(lo, hi_id, "a plain answer");
+	req = json_pack("{s:I, s:s, s:I}", "chat_id", (json_int_t)hi_id, "text", "a reply", "reply_to_message_id",
+			(json_int_t)m1);
+	json_decref(OK(lo, "sendMessage", req));
+	json_decref(OK(lo, "forwardMessage", json_pack("{s:I, s:I, s:I}", "chat_id", (json_int_t)hi_id, "from_chat_id",
+						       (json_int_t)hi_id, "message_id", (json_int_t)m2)));
+	m3 = m2 + 2;
+	json_decref(OK(hi, "editMessageText", json_pack("{s:I, s:I, s:s}", "chat_id", (json_int_t)lo_id, "message_id",
+							(json_int_t)m1, "text", "edited \"chat\":{}")));
+	json_decref(OK(lo, "pinChatMessage", json_pack("{s:I, s:I}", "chat_id", (json_int_t)hi_id, "message_id",
+						       (json_int_t)m2)));
+	self = mx_send(lo, lo_id, "a note to self");
+	m4 = mx_send(hi, lo_id, "soon gone");
+	json_decref(OK(lo, "deleteMessage", json_pack("{s:I, s:I}", "chat_id", (json_int_t)hi_id, "message_id",
+						      (json_int_t)m4)));
+
+	rows_lo = mx_difference(lo, lo_pts);
+	rows_hi = mx_difference(hi, hi_pts);
+	/* The caller's update carries what sendMessage answered. */
+	mine = mx_find_msg(rows_hi, "new_message", m1);
+	assert_non_null(mine);
+	assert_true(json_equal(mine, sent));
+	json_decref(sent);
+	assert_string_equal(mx_str(mine, "text"), tricky);
+	for (int64_t id = m1; id <= m3 + 1; id++) /* the three sends, the forward and the pin */
+		mx_check_views(rows_lo, lo_id, "pv_lower", rows_hi, hi_id, "pv_higher", "new_message", id);
+	mx_check_views(rows_lo, lo_id, "pv_lower", rows_hi, hi_id, "pv_higher", "edit_message", m1);
+	assert_string_equal(mx_str(mx_find_msg(rows_lo, "edit_message", m1), "text"), "edited \"chat\":{}");
+	assert_int_equal(mx_int(mx_find_msg(rows_lo, "new_message", m2 + 1), "reply_to_message_id"), m1);
+	assert_int_equal(mx_int(json_object_get(mx_find_msg(rows_hi, "new_message", m3), "forward_origin"), "date") > 0,
+			 1);
+	/* The pin's chat update: each sees the other, with the pinned message. */
+	u = json_object_get(mx_find_type(rows_lo, "chat"), "chat");
+	assert_int_equal(mx_int(u, "id"), hi_id);
+	assert_string_equal(mx_str(u, "first_name"), "pv_higher");
+	assert_int_equal(mx_int(u, "pinned_message_id"), m2);
+	u = json_object_get(mx_find_type(rows_hi, "chat"), "chat");
+	assert_int_equal(mx_int(u, "id"), lo_id);
+	assert_string_equal(mx_str(u, "first_name"), "pv_lower");
+	assert_int_equal(mx_int(u, "pinned_message_id"), m2);
+	/* The delete names the chat as each sees it. */
+	assert_int_equal(mx_int(mx_find_type(rows_lo, "delete_messages"), "chat_id"), hi_id);
+	assert_int_equal(mx_int(mx_find_type(rows_hi, "delete_messages"), "chat_id"), lo_id);
+	/* Saved messages: one update, the chat is oneself. */
+	u = mx_find_text(rows_lo, "a note to self");
+	assert_non_null(u);
+	assert_int_equal(mx_int(u, "message_id"), self);
+	assert_int_equal(mx_int(json_object_get(u, "chat"), "id"), lo_id);
+	assert_null(mx_find_text(rows_hi, "a note to self"));
+	json_decref(rows_lo);
+	json_decref(rows_hi);
+}
+
 /* --- a group that grows large ----------------------------------------------- */
 
 struct mx_member {
@@ -939,6 +1078,7 @@ int main(void)
 		cmocka_unit_test(test_get_updates),
 		cmocka_unit_test(test_typing),
 		cmocka_unit_test(test_reads_edits_deletes),
+		cmocka_unit_test(test_private_views),
 		cmocka_unit_test(test_group_grows_large),
 		cmocka_unit_test(test_revoke_and_logout_close_sockets),
 		cmocka_unit_test(test_logout_over_own_socket),

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "store/store.h"
 
 #define T_MAX_ROWS 256
@@ -290,6 +292,69 @@ static void test_reopen_keeps_data(void **state)
 	r = t_search(env->s, alice, 0, "persistent", 0, 0, 0, 10);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(t_msg(env->s, chat, alice, 300, "next"), 2);
+}
+
+/* A data folder from before migration 8 (search index with column sizes)
+ * is upgraded: the index is built again from the messages it covers. */
+static void test_migrate_search_index(void **state)
+{
+	struct t_env *env = *state;
+	char path[160], *sql = NULL;
+	struct t_rows r;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t alice, chat, live, gone, removed;
+	struct store_message m = {0};
+
+	alice = t_user(env->s, "alice");
+	chat = t_chat(env->s, STORE_CHAT_GROUP, "club", alice, 100);
+	t_member(env->s, chat, alice, STORE_ROLE_CREATOR);
+	live = t_msg(env->s, chat, alice, 200, "needle kept");
+	gone = t_msg(env->s, chat, alice, 201, "needle deleted");
+	removed = t_msg(env->s, chat, alice, 202, "needle removed");
+	m.chat_id = chat;
+	m.sender_id = alice;
+	m.date = 203;
+	m.service = 1;
+	m.text = (char *)"needle service";
+	assert_int_equal(store_message_put(env->s, &m), 0);
+	assert_int_equal(store_message_delete(env->s, chat, gone), 0);
+	assert_int_equal(store_message_moderate(env->s, chat, removed, 1), 0);
+	store_close(env->s);
+
+	/* Turn it into a version 7 folder whose index is the old kind, empty. */
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE message_fts;"
+				      "CREATE VIRTUAL TABLE message_fts USING fts5(body, chat, content='',"
+				      " tokenize='unicode61 remove_diacritics 2');"
+				      "PRAGMA user_version = 7;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	env->s = t_open(env, 0);
+	assert_int_equal(store_migrate(env->s), 0);
+	r = t_search(env->s, alice, 0, "needle", 0, 0, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], live);
+	assert_int_equal(t_msg(env->s, chat, alice, 300, "needle new"), 5);
+	r = t_search(env->s, alice, chat, "needle", 0, 0, 0, 10);
+	assert_int_equal(r.n, 2);
+
+	/* The new index keeps no column sizes. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'message_fts'", -1, &q,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	sql = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	assert_non_null(strstr(sql, "columnsize=0"));
+	free(sql);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'message_fts_docsize'",
+					    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
 }
 
 static void test_readonly_sees_committed(void **state)
@@ -2279,6 +2344,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_creates_dir, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_missing_db_fails, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_search_index, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_sees_committed, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_read_transaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_users, t_setup, t_teardown),
