@@ -15,62 +15,32 @@
 #include "bus/bus.h"
 #include "core/core.h"
 #include "util/ratelimit.h"
+#include "ut_core.h"
 
 struct fx {
-	char dir[64];
-	struct store *s;
-	struct core core;
+	struct ut_core u;
 	struct safety_flood flood;
-	struct bus_events ev;
 	int64_t alice, bob, carol;
 };
 
 static struct core_tx tx_for(struct fx *f, int64_t uid)
 {
-	struct core_tx tx;
-
-	memset(&tx, 0, sizeof tx);
-	tx.core = &f->core;
-	tx.s = f->s;
-	tx.now = 1800000000;
-	tx.mono = 1000.0;
-	tx.uid = uid;
-	tx.ev = &f->ev;
-	return tx;
+	return ut_tx(&f->u, uid);
 }
 
 static int64_t make_user(struct fx *f, const char *name)
 {
-	struct core_tx tx = tx_for(f, 0);
-	char hash[STORE_HASH_SZ], token[65], th[STORE_TOKEN_HASH_SZ];
-	struct store_user u;
-	struct store_session ss;
-
-	assert_int_equal(core_password_hash(&f->core, "password1", hash), 0);
-	core_token_new(token, th);
-	assert_int_equal(core_register(&tx, name, hash, NULL, "test", "127.0.0.1", th, &u, &ss), 0);
-	return u.id;
+	return ut_user(&f->u, name, NULL);
 }
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	char err[256];
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/parley-core-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->s = store_sqlite_open(f->dir, STORE_SYNC_NORMAL, err, sizeof err);
-	assert_non_null(f->s);
-	assert_int_equal(store_migrate(f->s), 0);
-	assert_int_equal(core_set_password_cost(&f->core, "min"), 0);
-	snprintf(f->core.public_url, sizeof f->core.public_url, "http://chat.example");
-	f->core.login_limits = rl_table_new(16);
-	f->core.login_per_min = 10;
+	ut_core_open(&f->u, "core");
 	assert_int_equal(safety_flood_init(&f->flood, 1.0, 3.0), 0);
-	safety_chain_init(&f->core.chain);
-	safety_chain_add(&f->core.chain, "flood", safety_flood_check, &f->flood);
-	safety_chain_add(&f->core.chain, "allow", safety_allow_check, NULL);
-	bus_events_init(&f->ev);
+	safety_chain_add(&f->u.core.chain, "flood", safety_flood_check, &f->flood);
+	safety_chain_add(&f->u.core.chain, "allow", safety_allow_check, NULL);
 	f->alice = make_user(f, "Alice");
 	f->bob = make_user(f, "bobby");
 	f->carol = make_user(f, "carol");
@@ -81,14 +51,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	store_close(f->s);
+	ut_core_close(&f->u);
 	safety_flood_release(&f->flood);
-	rl_table_free(f->core.login_limits);
-	bus_events_release(&f->ev);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
 }
@@ -118,7 +83,7 @@ static void test_passwords_and_tokens(void **state)
 	char hash[STORE_HASH_SZ], token[65], th[STORE_TOKEN_HASH_SZ], th2[STORE_TOKEN_HASH_SZ];
 	struct store_session ss;
 
-	assert_int_equal(core_password_hash(&f->core, "correct horse", hash), 0);
+	assert_int_equal(core_password_hash(&f->u.core, "correct horse", hash), 0);
 	assert_non_null(strstr(hash, "$argon2id$"));
 	assert_int_equal(core_password_verify(hash, "correct horse"), 0);
 	assert_int_equal(core_password_verify(hash, "wrong horse"), PL_DENIED);
@@ -253,7 +218,7 @@ static void test_links(void **state)
 	assert_int_equal(core_group_create(&ta, "Club", NULL, 0, NULL, &g), 0);
 	assert_int_equal(core_chat_resolve(&ta, -g.id, NULL, 0, CORE_NEED_MEMBER, &a), 0);
 	assert_int_equal(core_link_create(&ta, &a, "one use", 0, 1, 0, &l), 0);
-	core_link_url(&f->core, &l, url, sizeof url);
+	core_link_url(&f->u.core, &l, url, sizeof url);
 	assert_int_equal(strncmp(url, "http://chat.example/+", 21), 0);
 	assert_int_equal(core_chat_join_link(&tb, url, &out), 0);
 	assert_int_equal(out.member_count, 2);
@@ -337,7 +302,7 @@ static void test_safety_chain(void **state)
 	struct safety_chain empty;
 	struct safety_msg sm = {1, 1, STORE_CHAT_PRIVATE, "x", 1, 0};
 	struct safety_result r;
-	size_t before = f->ev.n;
+	size_t before = f->u.ev.n;
 
 	assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
 	for (int i = 0; i < 3; i++) { /* burst 3 */
@@ -347,7 +312,7 @@ static void test_safety_chain(void **state)
 	assert_true(core_message_send(&ta, &a, "x", 0, &m) < 0);
 	assert_int_equal(ta.code, PLC_FLOOD_WAIT);
 	assert_true(ta.retry_after >= 1);
-	assert_int_equal(f->ev.n - before, 3); /* one event per stored message, none for the refused one */
+	assert_int_equal(f->u.ev.n - before, 3); /* one event per stored message, none for the refused one */
 	ta.mono += 2; /* two tokens back */
 	assert_int_equal(core_message_send(&ta, &a, "x", 0, &m), 0);
 	store_message_release(&m);

@@ -22,6 +22,7 @@
 #include "safety/audit.h"
 #include "safety/moderation.h"
 #include "util/ratelimit.h"
+#include "ut_core.h"
 
 /* --- rules without storage ---------------------------------------------- */
 
@@ -205,11 +206,8 @@ static void test_json_str(void **state)
 /* --- cases over a store -------------------------------------------------- */
 
 struct fx {
-	char dir[64];
-	struct store *s;
-	struct core core;
+	struct ut_core u;
 	struct safety_flood flood;
-	struct bus_events ev;
 	int64_t alice, bob, mod, senior;
 	int64_t group;
 	int64_t msg;
@@ -217,28 +215,12 @@ struct fx {
 
 static struct core_tx tx_for(struct fx *f, int64_t uid)
 {
-	struct core_tx tx;
-
-	memset(&tx, 0, sizeof tx);
-	tx.core = &f->core;
-	tx.s = f->s;
-	tx.now = 1800000000;
-	tx.mono = 1000.0;
-	tx.uid = uid;
-	tx.ev = &f->ev;
-	return tx;
+	return ut_tx(&f->u, uid);
 }
 
 static int64_t make_user(struct fx *f, const char *name)
 {
-	struct core_tx tx = tx_for(f, 0);
-	char token[65], th[STORE_TOKEN_HASH_SZ];
-	struct store_user u;
-	struct store_session ss;
-
-	core_token_new(token, th);
-	assert_int_equal(core_register(&tx, name, "x", NULL, "test", "127.0.0.1", th, &u, &ss), 0);
-	return u.id;
+	return ut_user(&f->u, name, NULL);
 }
 
 static int setup(void **state)
@@ -248,21 +230,13 @@ static int setup(void **state)
 	struct store_chat c;
 	struct core_access a;
 	struct store_message m;
-	char err[256];
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/parley-mod-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->s = store_sqlite_open(f->dir, STORE_SYNC_NORMAL, err, sizeof err);
-	assert_non_null(f->s);
-	assert_int_equal(store_migrate(f->s), 0);
-	snprintf(f->core.public_url, sizeof f->core.public_url, "http://chat.example");
-	snprintf(f->core.terms_url, sizeof f->core.terms_url, "http://chat.example/terms");
-	snprintf(f->core.platform_name, sizeof f->core.platform_name, "Parley");
-	mod_sla_default(&f->core.sla);
+	ut_core_open(&f->u, "mod");
+	snprintf(f->u.core.terms_url, sizeof f->u.core.terms_url, "http://chat.example/terms");
+	snprintf(f->u.core.platform_name, sizeof f->u.core.platform_name, "Parley");
+	mod_sla_default(&f->u.core.sla);
 	assert_int_equal(safety_flood_init(&f->flood, 1000.0, 1000.0), 0);
-	safety_chain_init(&f->core.chain);
-	safety_chain_add(&f->core.chain, "allow", safety_allow_check, NULL);
-	bus_events_init(&f->ev);
+	safety_chain_add(&f->u.core.chain, "allow", safety_allow_check, NULL);
 	f->alice = make_user(f, "alice");
 	f->bob = make_user(f, "bobby");
 	f->mod = make_user(f, "moder");
@@ -284,13 +258,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	store_close(f->s);
+	ut_core_close(&f->u);
 	safety_flood_release(&f->flood);
-	bus_events_release(&f->ev);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
 }
@@ -329,12 +299,12 @@ static void test_merge(void **state)
 	assert_int_equal(b.priority, 20 + 2);
 	report(f, f->bob, STORE_TARGET_USER, MOD_CAT_SPAM, &c); /* another target: another case */
 	assert_true(c.id != a.id);
-	assert_int_equal(store_case_count_open(f->s, 1800000000, &open, &overdue), 0);
+	assert_int_equal(store_case_count_open(f->u.s, 1800000000, &open, &overdue), 0);
 	assert_int_equal(open, 2);
 	assert_int_equal(overdue, 0);
-	assert_int_equal(store_case_count_open(f->s, 1800000000 + 4 * 86400, &open, &overdue), 0);
+	assert_int_equal(store_case_count_open(f->u.s, 1800000000 + 4 * 86400, &open, &overdue), 0);
 	assert_int_equal(overdue, 2);
-	assert_int_equal(store_case_get(f->s, a.id, &q), 0);
+	assert_int_equal(store_case_get(f->u.s, a.id, &q), 0);
 	assert_int_equal(q.signals, 3);
 }
 
@@ -365,7 +335,7 @@ static void test_suspend_needs_warning(void **state)
 	d = (struct core_decision){cs.id, MOD_ACT_SUSPEND_USER, 0, MOD_GROUND_TERMS, "§3", "insults again", "", 7, 0};
 	assert_int_equal(core_mod_decide(&tx, &d, &st), 0);
 	assert_int_equal(st.end_date, 1800000000 + 7 * 86400);
-	assert_int_equal(store_user_get(f->s, f->alice, &u), 0);
+	assert_int_equal(store_user_get(f->u.s, f->alice, &u), 0);
 	assert_int_equal(u.suspended_until, st.end_date);
 	assert_int_equal(u.suspend_statement, st.id);
 	tx = tx_for(f, 0);
@@ -407,7 +377,7 @@ static void test_remove_and_reverse(void **state)
 	d = (struct core_decision){cs.id, MOD_ACT_REMOVE_MESSAGE, 0, MOD_GROUND_TERMS, "§4", "fraud", "", 0, 0};
 	assert_int_equal(core_mod_decide(&tx, &d, &st), 0);
 	/* Kept in the store, hidden from everyone. */
-	assert_int_equal(store_message_get(f->s, f->group, f->msg, &m), 0);
+	assert_int_equal(store_message_get(f->u.s, f->group, f->msg, &m), 0);
 	assert_int_equal(m.deleted, STORE_REMOVED);
 	assert_string_equal(m.text, "buy my coins");
 	store_message_release(&m);
@@ -438,15 +408,15 @@ static void test_remove_and_reverse(void **state)
 	assert_int_equal(ap.status, STORE_APPEAL_REVERSED);
 	assert_true(ap.result_statement_id > st.id);
 	store_appeal_release(&ap);
-	assert_int_equal(store_message_get(f->s, f->group, f->msg, &m), 0);
+	assert_int_equal(store_message_get(f->u.s, f->group, f->msg, &m), 0);
 	assert_int_equal(m.deleted, STORE_LIVE);
 	store_message_release(&m);
 	store_statement_release(&st);
-	assert_int_equal(store_statement_get(f->s, 1, &st), 0);
+	assert_int_equal(store_statement_get(f->u.s, 1, &st), 0);
 	assert_true(st.reversed_by > 0);
 	store_statement_release(&st);
 	/* Every step is in the audit chain, and it verifies. */
-	assert_int_equal(audit_verify(f->s, &n, &bad, why, sizeof why), 0);
+	assert_int_equal(audit_verify(f->u.s, &n, &bad, why, sizeof why), 0);
 	assert_true(n >= 10);
 }
 
@@ -479,7 +449,7 @@ static void test_restriction_view(void **state)
 	memcpy(tx.country, "DE", 3);
 	assert_int_equal(core_mod_withheld(&tx, f->group, f->msg, &r), 0);
 	/* From the IP table when the account says nothing. */
-	assert_int_equal(store_geoip_add(f->s, 0x0A000000u, 0x0AFFFFFFu, "DE"), 0);
+	assert_int_equal(store_geoip_add(f->u.s, 0x0A000000u, 0x0AFFFFFFu, "DE"), 0);
 	tx = tx_for(f, f->bob);
 	tx.viewer = 1;
 	tx.ip = "10.1.2.3";

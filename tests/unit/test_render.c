@@ -18,61 +18,30 @@
 #include "bus/bus.h"
 #include "core/core.h"
 #include "util/ratelimit.h"
+#include "ut_core.h"
 
 struct fx {
-	char dir[64];
-	struct store *s;
-	struct core core;
-	struct bus_events ev;
+	struct ut_core u;
 	int64_t alice, bob, carol;
-	double mono;
 };
 
 static struct core_tx tx_for(struct fx *f, int64_t uid)
 {
-	struct core_tx tx;
-
-	memset(&tx, 0, sizeof tx);
-	tx.core = &f->core;
-	tx.s = f->s;
-	tx.now = 1800000000;
-	tx.mono = (f->mono += 10.0);
-	tx.uid = uid;
-	tx.ev = &f->ev;
-	return tx;
+	return ut_tx(&f->u, uid);
 }
 
 static int64_t make_user(struct fx *f, const char *name, const char *display)
 {
-	struct core_tx tx = tx_for(f, 0);
-	char hash[STORE_HASH_SZ], token[65], th[STORE_TOKEN_HASH_SZ];
-	struct store_user u;
-	struct store_session ss;
-
-	assert_int_equal(core_password_hash(&f->core, "password1", hash), 0);
-	core_token_new(token, th);
-	assert_int_equal(core_register(&tx, name, hash, display, "test", "127.0.0.1", th, &u, &ss), 0);
-	core_tx_release(&tx);
-	return u.id;
+	return ut_user(&f->u, name, display);
 }
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	char err[256];
 
-	snprintf(f->dir, sizeof f->dir, "/tmp/parley-render-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->s = store_sqlite_open(f->dir, STORE_SYNC_NORMAL, err, sizeof err);
-	assert_non_null(f->s);
-	assert_int_equal(store_migrate(f->s), 0);
-	assert_int_equal(core_set_password_cost(&f->core, "min"), 0);
-	snprintf(f->core.public_url, sizeof f->core.public_url, "http://chat.example");
-	f->core.login_limits = rl_table_new(16);
-	f->core.login_per_min = 10;
-	safety_chain_init(&f->core.chain);
-	safety_chain_add(&f->core.chain, "allow", safety_allow_check, NULL);
-	bus_events_init(&f->ev);
+	ut_core_open(&f->u, "render");
+	f->u.mono_step = 10.0;
+	safety_chain_add(&f->u.core.chain, "allow", safety_allow_check, NULL);
 	f->alice = make_user(f, "alice", "Alice \"A\" \xc3\xa9\xf0\x9f\x98\x80");
 	f->bob = make_user(f, "bobby", "Bob\\\t\x01");
 	f->carol = make_user(f, "carol", NULL);
@@ -83,13 +52,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
-	store_close(f->s);
-	rl_table_free(f->core.login_limits);
-	bus_events_release(&f->ev);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	ut_core_close(&f->u);
 	free(f);
 	return 0;
 }
@@ -154,13 +118,13 @@ static int compare_chat(struct fx *f, int64_t uid, int viewer, const char *count
 	}
 	/* Copy-free: the callback renders while the history statement steps,
 	 * which the ops it calls (other statements) allow. */
-	assert_int_equal(store_message_history(f->s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
+	assert_int_equal(store_message_history(f->u.s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
 	/* Again with the page's files looked up at once, as getHistory does. */
 	n = x.n;
 	x.n = 0;
 	render_files_load(&tx, c->id, 1, c->last_msg_id, &files);
 	x.files = &files;
-	assert_int_equal(store_message_history(f->s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
+	assert_int_equal(store_message_history(f->u.s, c->id, uid, 0, STORE_OLDER, 100, cmp_one, &x), 0);
 	assert_int_equal(x.n, n);
 	core_tx_release(&tx);
 	return x.n;
@@ -202,7 +166,7 @@ static void test_text_matches_tree(void **state)
 	assert_int_equal(core_message_forward(&tx, &dm, &grp, first, &m), 0);
 	store_message_release(&m);
 	assert_int_equal(core_message_pin(&tx, &grp, first, 1), 0);
-	assert_int_equal(store_message_set_statement(f->s, dm.chat.id, 1, 7), 0);
+	assert_int_equal(store_message_set_statement(f->u.s, dm.chat.id, 1, 7), 0);
 	{ /* a photo on bob's message */
 		struct store_file file = {0};
 		int need = 0;
@@ -214,17 +178,17 @@ static void test_text_matches_tree(void **state)
 		file.width = file.height = 90;
 		file.uploader_id = f->bob;
 		file.created_at = 1800000000;
-		assert_int_equal(store_blob_reserve(f->s, file.sha256, 1000, 1800000000, &need), 0);
-		assert_int_equal(store_blob_publish(f->s, file.sha256), 0);
-		assert_int_equal(store_file_put(f->s, &file), 0);
-		assert_int_equal(store_media_attach(f->s, dm.chat.id, 3, 0, file.id), 0);
+		assert_int_equal(store_blob_reserve(f->u.s, file.sha256, 1000, 1800000000, &need), 0);
+		assert_int_equal(store_blob_publish(f->u.s, file.sha256), 0);
+		assert_int_equal(store_file_put(f->u.s, &file), 0);
+		assert_int_equal(store_media_attach(f->u.s, dm.chat.id, 3, 0, file.id), 0);
 	}
-	assert_int_equal(store_message_moderate(f->s, grp.chat.id, first, 1), 0);
+	assert_int_equal(store_message_moderate(f->u.s, grp.chat.id, first, 1), 0);
 	core_tx_release(&tx);
 	/* Fresh rows (titles, pins). */
-	assert_int_equal(store_chat_get(f->s, dm.chat.id, &dm.chat), 0);
-	assert_int_equal(store_chat_get(f->s, g.id, &g), 0);
-	assert_int_equal(store_chat_get(f->s, chan.id, &chan), 0);
+	assert_int_equal(store_chat_get(f->u.s, dm.chat.id, &dm.chat), 0);
+	assert_int_equal(store_chat_get(f->u.s, g.id, &g), 0);
+	assert_int_equal(store_chat_get(f->u.s, chan.id, &chan), 0);
 
 	for (int viewer = 0; viewer <= 1; viewer++) {
 		assert_true(compare_chat(f, f->alice, viewer, "DE", &dm.chat) >= 4);
@@ -240,11 +204,11 @@ static void test_text_matches_tree(void **state)
 	snprintf(r.territories, sizeof r.territories, "DE,AT");
 	r.statement_id = 11;
 	r.created_at = 1800000000;
-	assert_int_equal(store_restriction_add(f->s, &r), 0);
+	assert_int_equal(store_restriction_add(f->u.s, &r), 0);
 	r.chat_id = chan.id;
 	r.msg_id = 0;
 	r.statement_id = 12;
-	assert_int_equal(store_restriction_add(f->s, &r), 0);
+	assert_int_equal(store_restriction_add(f->u.s, &r), 0);
 	for (int viewer = 0; viewer <= 1; viewer++) {
 		assert_true(compare_chat(f, f->alice, viewer, "DE", &dm.chat) >= 4);
 		assert_true(compare_chat(f, f->alice, viewer, "FR", &dm.chat) >= 4);
