@@ -172,10 +172,8 @@ static void *writer_main(void *arg)
 			last = j;
 			n++;
 		}
-		if (w->ck.s && rc == 0) {
+		if (w->ck.s && rc == 0)
 			(void)store_wal_pages(w->s, &wal);
-			ckpt_note(&w->ck, wal);
-		}
 		pthread_mutex_lock(&w->mu);
 		if (wal)
 			w->stats.wal_pages = wal;
@@ -191,6 +189,7 @@ static void *writer_main(void *arg)
 			w->stats.commits++;
 		pthread_mutex_unlock(&w->mu);
 		uv_async_send(&w->async);
+		ckpt_note(&w->ck, wal); /* after the hand-back: answers first */
 	}
 	return NULL;
 }
