@@ -14,11 +14,13 @@
  * default runs them inside a commit, copying up to 1,000 pages into the
  * database file and fsyncing it while every job queued behind waits).  The
  * writer's handle stops checkpointing by itself; after each commit the
- * writer reads the WAL's size and, from ckpt_pages on, wakes the
- * checkpointer, which runs a PASSIVE checkpoint: it copies what no reader
- * still needs and takes no lock the writer waits for.  The WAL starts over
- * at the first commit after a checkpoint that copied all of it, so under a
- * steady load it stays near ckpt_pages.  If it still reaches
+ * writer reads the WAL's size and, at ckpt_pages, wakes the checkpointer
+ * (then again each time the WAL grew by ckpt_pages / STORE_CKPT_STEP_DIV
+ * until it starts over), which runs a PASSIVE checkpoint: it copies what no
+ * reader still needs and takes no lock the writer waits for.  The WAL
+ * starts over at the first commit after a checkpoint that copied all of it
+ * (and with no reader inside it), so under a steady load it stays within a
+ * few steps of ckpt_pages.  If it still reaches
  * ckpt_pages x STORE_CKPT_HARD_FACTOR (a reader's snapshot held the copy
  * back, or passive checkpoints kept falling behind), the checkpointer runs
  * a RESTART checkpoint instead, which holds the write lock while it copies
@@ -49,6 +51,9 @@
  * 62.5 MiB with 4 KiB pages, by default: about SQLite's journal_size_limit
  * in store_sqlite.c, the size the WAL file is cut back to). */
 #define STORE_CKPT_HARD_FACTOR 16
+/* Until the WAL starts over, the checkpointer is woken again each time it
+ * grew by ckpt_pages / this (125 pages, about 6 small commits, by default). */
+#define STORE_CKPT_STEP_DIV 8
 
 struct store_job;
 
