@@ -130,6 +130,16 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	put(&t, "# HELP parley_commit_failures_total Group commits that failed.\n"
 		"# TYPE parley_commit_failures_total counter\nparley_commit_failures_total %llu\n",
 	    g->commit_failures);
+	put(&t, "# HELP parley_wal_pages Pages in the write-ahead log after the last commit.\n"
+		"# TYPE parley_wal_pages gauge\nparley_wal_pages %lld\n", g->wal_pages);
+	put(&t, "# HELP parley_checkpoints_total Checkpoints run by the checkpointer thread.\n"
+		"# TYPE parley_checkpoints_total counter\nparley_checkpoints_total %llu\n", g->checkpoints);
+	put(&t, "# HELP parley_checkpoint_restarts_total Checkpoints that held the writer (WAL past the hard bound).\n"
+		"# TYPE parley_checkpoint_restarts_total counter\nparley_checkpoint_restarts_total %llu\n",
+	    g->checkpoint_restarts);
+	put(&t, "# HELP parley_checkpoint_failures_total Checkpoints that returned an error.\n"
+		"# TYPE parley_checkpoint_failures_total counter\nparley_checkpoint_failures_total %llu\n",
+	    g->checkpoint_failures);
 	if (t.oom) {
 		free(t.p);
 		return NULL;

@@ -29,6 +29,8 @@ struct metrics_gauges {
 	size_t inflight;
 	size_t write_queue;
 	unsigned long long commits, write_jobs, commit_failures;
+	long long wal_pages;
+	unsigned long long checkpoints, checkpoint_restarts, checkpoint_failures;
 };
 
 /* Renders everything; returns a malloc'd string (caller frees) or NULL. */

@@ -862,6 +862,10 @@ static void serve_metrics(struct api_server *srv, struct net_req *req)
 	g.commits = ws.commits;
 	g.write_jobs = ws.jobs;
 	g.commit_failures = ws.failed;
+	g.wal_pages = ws.wal_pages;
+	g.checkpoints = ws.checkpoints;
+	g.checkpoint_restarts = ws.checkpoint_restarts;
+	g.checkpoint_failures = ws.checkpoint_failures;
 	body = metrics_render(&srv->metrics, &g, &len);
 	if (!body) {
 		respond_error(srv, req, -1, PLC_INTERNAL, "out of memory", 0);

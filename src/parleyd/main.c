@@ -45,6 +45,7 @@ struct parleyd {
 	struct core core;
 	struct safety_flood flood;
 	struct store *wstore;
+	struct store *cstore;           /* the checkpointer's handle (NULL: checkpoint_pages 0) */
 	struct store_pool readers;
 	struct store_writer *writer;
 	struct bus *bus;
@@ -248,14 +249,19 @@ static int init_media(struct parleyd *d)
 	return 0;
 }
 
+/* The store_open_flags the setting sync asks for. */
+static int sync_flag(const struct parleyd *d)
+{
+	return strcmp(d->cfg.sync, "normal") ? 0 : STORE_SYNC_NORMAL;
+}
+
 static int open_store(struct parleyd *d, long long *messages)
 {
 	char err[512];
 	int64_t n = 0;
 	int rc;
 
-	d->wstore = store_sqlite_open(d->cfg.data, strcmp(d->cfg.sync, "normal") ? 0 : STORE_SYNC_NORMAL, err,
-				      sizeof err);
+	d->wstore = store_sqlite_open(d->cfg.data, sync_flag(d), err, sizeof err);
 	if (!d->wstore) {
 		fprintf(stderr, "parleyd: cannot open the store: %s\n", err);
 		return -1;
@@ -274,6 +280,11 @@ static int open_store(struct parleyd *d, long long *messages)
 			fprintf(stderr, "parleyd: cannot create the system account: %s\n", pl_strerror(rc));
 			return -1;
 		}
+	}
+	/* The same synchronous setting as the writer's: a checkpoint fsyncs the database file. */
+	if (d->cfg.checkpoint_pages > 0 && !(d->cstore = store_sqlite_open(d->cfg.data, sync_flag(d), err, sizeof err))) {
+		fprintf(stderr, "parleyd: cannot open the checkpoint handle: %s\n", err);
+		return -1;
 	}
 	if (store_pool_init(&d->readers, d->cfg.data, (size_t)d->cfg.reader_threads, err, sizeof err) < 0) {
 		fprintf(stderr, "parleyd: cannot open read handles: %s\n", err);
@@ -644,7 +655,8 @@ static int serve(struct parleyd *d, long long messages)
 	char err[512];
 	int rc;
 
-	if (!(d->writer = store_writer_start(&d->loop, d->wstore, (size_t)d->cfg.write_batch_max)) ||
+	if (!(d->writer = store_writer_start(&d->loop, d->wstore, (size_t)d->cfg.write_batch_max, d->cstore,
+					     d->cfg.checkpoint_pages)) ||
 	    !(d->bus = bus_local_new()) ||
 	    !(d->api = api_server_new(&d->loop, &d->core, d->writer, &d->readers, d->bus, &d->cfg, &d->log,
 				      messages))) {
@@ -675,6 +687,7 @@ static void cleanup(struct parleyd *d)
 	store_writer_free(d->writer);
 	bus_free(d->bus);
 	store_pool_release(&d->readers);
+	store_close(d->cstore);
 	store_close(d->wstore);
 	media_sniffer_free(d->sniffer);
 	blob_close(d->blobs);

@@ -9,9 +9,10 @@
  *
  * Threading: one handle is one database connection and is used by one thread
  * at a time.  parleyd opens one writer handle (owned by the writer thread,
- * which groups many requests into one transaction) and a pool of read-only
- * handles for reader threads.  Reads on a reader handle never wait for the
- * writer (WAL).
+ * which groups many requests into one transaction), a second read-write
+ * handle for the checkpointer thread next to it (writer.h), and a pool of
+ * read-only handles for reader threads.  Reads on a reader handle never wait
+ * for the writer (WAL).
  *
  * Sharding: every row of a chat's data carries chat_id and every row of a
  * user's data carries user_id.
@@ -35,7 +36,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 5
+#define STORE_OPS_VERSION 6
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -398,6 +399,14 @@ void store_signal_release(struct store_signal *sg);
 void store_statement_release(struct store_statement *st);
 void store_appeal_release(struct store_appeal *a);
 
+/* How hard checkpoint() tries (SQLite's checkpoint modes of the same names). */
+enum store_ckpt_mode {
+	STORE_CKPT_PASSIVE = 0,  /* copy what no reader still needs; never waits, never blocks */
+	STORE_CKPT_RESTART = 1,  /* take the write lock (the writer waits meanwhile), copy all,
+				  * wait for readers to leave the WAL: the next commit starts it over */
+	STORE_CKPT_TRUNCATE = 2, /* RESTART, then cut the WAL file to 0 bytes */
+};
+
 enum store_dir {
 	STORE_OLDER = 0,   /* ids < from_id, newest first */
 	STORE_NEWER = 1,   /* ids > from_id, oldest first */
@@ -431,6 +440,24 @@ struct store_ops {
 	 * keeps the WAL from being reset by checkpoints. */
 	int (*read_begin)(struct store *s);
 	int (*read_end)(struct store *s);
+
+	/* Checkpoints (WAL; docs/store.md "Checkpoints").  checkpoint_manual
+	 * stops the handle from checkpointing by itself after its commits
+	 * (SQLite's default runs one inside the committing thread, with its
+	 * fsync, once the WAL holds 1,000 pages) and from then on records the
+	 * WAL's size at each commit, which wal_pages reads: the pages written
+	 * to the WAL since it last started over, as of this handle's last
+	 * commit (0 before its first).  Both: the writer handle, its thread.
+	 * checkpoint copies WAL pages into the database file and fsyncs it;
+	 * run it on a read-write handle of its own so the writer does not wait
+	 * for it.  mode is an enum store_ckpt_mode; *wal and *done (either may
+	 * be NULL) get the pages in the WAL and those of them now in the
+	 * database file.  PL_BUSY when another checkpoint is running or, for
+	 * RESTART and TRUNCATE, when the writer or a reader did not let go
+	 * within the busy timeout (what could be copied was). */
+	int (*checkpoint_manual)(struct store *s);
+	int (*wal_pages)(struct store *s, int64_t *pages);
+	int (*checkpoint)(struct store *s, int mode, int64_t *wal, int64_t *done);
 
 	/* users */
 	int (*user_create)(struct store *s, struct store_user *u); /* sets u->id */
@@ -755,6 +782,9 @@ static inline int store_release(struct store *s) { return s->ops->release(s); }
 static inline int store_undo(struct store *s) { return s->ops->undo(s); }
 static inline int store_read_begin(struct store *s) { return s->ops->read_begin(s); }
 static inline int store_read_end(struct store *s) { return s->ops->read_end(s); }
+static inline int store_checkpoint_manual(struct store *s) { return s->ops->checkpoint_manual(s); }
+static inline int store_wal_pages(struct store *s, int64_t *pages) { return s->ops->wal_pages(s, pages); }
+static inline int store_checkpoint(struct store *s, int mode, int64_t *wal, int64_t *done) { return s->ops->checkpoint(s, mode, wal, done); }
 
 static inline int store_user_create(struct store *s, struct store_user *u) { return s->ops->user_create(s, u); }
 static inline int store_user_get(struct store *s, int64_t id, struct store_user *o) { return s->ops->user_get(s, id, o); }

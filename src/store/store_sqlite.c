@@ -353,6 +353,7 @@ struct sq_store {
 	struct sq_mark marks[SQ_MARKS_MAX];
 	int nmarks;
 	sqlite3_stmt *ext[SQ_EXT_STMT_MAX]; /* statements of the other backend files */
+	int64_t wal_pages;      /* WAL size after the last commit (checkpoint_manual) */
 };
 
 static struct sq_store *sq(struct store *s)
@@ -950,6 +951,58 @@ static int sq_read_end(struct store *s)
 	if ((rc = sq_exec(st, SQ_COMMIT)) < 0 && !sqlite3_get_autocommit(st->db))
 		(void)sq_exec(st, SQ_ROLLBACK);
 	return rc;
+}
+
+/* ---- checkpoints ---- */
+
+/* The handle's sqlite3_wal_hook: SQLite calls it in the committing thread
+ * right after each commit with the WAL's size in pages.  Installing it
+ * replaces SQLite's own hook, the one that runs the automatic checkpoint. */
+static int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq_store *st = arg;
+
+	st->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+static int sq_checkpoint_manual(struct store *s)
+{
+	struct sq_store *st = sq(s);
+
+	if (st->readonly)
+		return PL_INVAL;
+	(void)sqlite3_wal_hook(st->db, sq_wal_hook, st);
+	return 0;
+}
+
+static int sq_wal_pages(struct store *s, int64_t *pages)
+{
+	*pages = sq(s)->wal_pages;
+	return 0;
+}
+
+/* PASSIVE takes no lock anyone waits for and copies up to the oldest
+ * snapshot a reader still has open; RESTART and TRUNCATE wait (busy
+ * timeout) for the write lock and keep it while they copy and fsync. */
+static int sq_checkpoint(struct store *s, int mode, int64_t *wal, int64_t *done)
+{
+	static const int modes[] = {
+		[STORE_CKPT_PASSIVE] = SQLITE_CHECKPOINT_PASSIVE,
+		[STORE_CKPT_RESTART] = SQLITE_CHECKPOINT_RESTART,
+		[STORE_CKPT_TRUNCATE] = SQLITE_CHECKPOINT_TRUNCATE,
+	};
+	struct sq_store *st = sq(s);
+	int log = -1, ckpt = -1, rc;
+
+	if (st->readonly || mode < STORE_CKPT_PASSIVE || mode > STORE_CKPT_TRUNCATE)
+		return PL_INVAL;
+	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, modes[mode], &log, &ckpt);
+	if (wal)
+		*wal = log;
+	if (done)
+		*done = ckpt;
+	return rc == SQLITE_OK ? 0 : store_sqlite_err(rc);
 }
 
 /* ---- users ---- */
@@ -2850,6 +2903,9 @@ static const struct store_ops sq_ops = {
 	.undo = sq_undo,
 	.read_begin = sq_read_begin,
 	.read_end = sq_read_end,
+	.checkpoint_manual = sq_checkpoint_manual,
+	.wal_pages = sq_wal_pages,
+	.checkpoint = sq_checkpoint,
 	.user_create = sq_user_create,
 	.user_get = sq_user_get,
 	.user_find = sq_user_find,

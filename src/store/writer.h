@@ -9,6 +9,28 @@
  * a uv_async.  So a request that writes is answered only after its commit,
  * and the loop thread never touches the disk.
  *
+ * Checkpoints run next to the writer, on a thread of their own with a
+ * read-write handle of their own, so no commit waits for one (SQLite's
+ * default runs them inside a commit, copying up to 1,000 pages into the
+ * database file and fsyncing it while every job queued behind waits).  The
+ * writer's handle stops checkpointing by itself; after each commit the
+ * writer reads the WAL's size and, at ckpt_pages, wakes the checkpointer
+ * (then again each time the WAL grew by ckpt_pages / STORE_CKPT_STEP_DIV
+ * until it starts over), which runs a PASSIVE checkpoint: it copies what no
+ * reader still needs and takes no lock the writer waits for.  The WAL
+ * starts over at the first commit after a checkpoint that copied all of it
+ * (and with no reader inside it), so under a steady load it stays within a
+ * few steps of ckpt_pages.  If it still reaches
+ * ckpt_pages x STORE_CKPT_HARD_FACTOR (a reader's snapshot held the copy
+ * back, or passive checkpoints kept falling behind), the checkpointer runs
+ * a RESTART checkpoint instead, which holds the write lock while it copies
+ * the rest and fsyncs the database, and waits (up to the busy timeout,
+ * 5 s) for open read transactions to end: the writer's next commit waits
+ * for it, as every commit did for SQLite's own checkpoint, once per hard
+ * bound instead of once per ckpt_pages.  Durability is unchanged: the
+ * checkpointer's handle has the writer's synchronous setting and fsyncs
+ * the database file after each copy, as SQLite's own checkpoint does.
+ *
  * The pool holds read-only handles for reader threads; reads on them never
  * wait behind the writer (SQLite WAL).
  */
@@ -17,9 +39,21 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "store/store.h"
+
+/* WAL pages after a commit that wake the checkpointer (SQLite's own
+ * threshold; the setting checkpoint_pages, docs/operations.md). */
+#define STORE_CKPT_PAGES_DEFAULT 1000
+/* The WAL at ckpt_pages x this: RESTART instead of PASSIVE (16,000 pages,
+ * 62.5 MiB with 4 KiB pages, by default: about SQLite's journal_size_limit
+ * in store_sqlite.c, the size the WAL file is cut back to). */
+#define STORE_CKPT_HARD_FACTOR 16
+/* Until the WAL starts over, the checkpointer is woken again each time it
+ * grew by ckpt_pages / this (125 pages, about 6 small commits, by default). */
+#define STORE_CKPT_STEP_DIV 8
 
 struct store_job;
 
@@ -43,17 +77,29 @@ struct store_writer_stats {
 	unsigned long long commits;   /* transactions committed */
 	unsigned long long jobs;      /* jobs run */
 	unsigned long long failed;    /* commits that failed */
+	long long wal_pages;          /* WAL size after the last commit (0 without a checkpointer) */
+	unsigned long long checkpoints;        /* run by the checkpointer, all modes */
+	unsigned long long checkpoint_restarts; /* of which RESTART: the WAL was past the hard bound */
+	unsigned long long checkpoint_failures; /* of which returned an error (PL_BUSY mostly) */
 };
 
 struct store_writer;
 
 /* Starts the writer thread on store s (which it uses exclusively until
- * stopped; the caller still owns and closes it).  NULL on failure. */
-struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max);
+ * stopped; the caller still owns and closes it).  With ckpt, another
+ * read-write handle on the same database (used likewise by the
+ * checkpointer thread until stopped, owned by the caller), and ckpt_pages
+ * > 0, checkpoints run on that thread as above; with ckpt NULL, SQLite
+ * runs them inside the writer's commits.  NULL on failure. */
+struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max, struct store *ckpt,
+					int64_t ckpt_pages);
 /* Queues j.  Any thread.  Returns PL_CLOSED once the writer is stopping. */
 int store_writer_submit(struct store_writer *w, struct store_job *j);
-/* Finishes queued jobs, joins the thread and closes the async handle; the
- * loop must run once more before store_writer_free().  Loop thread. */
+/* Finishes queued jobs, joins the thread, then stops and joins the
+ * checkpointer (a checkpoint it is running finishes first; the last
+ * connection to close checkpoints what is left, as SQLite does), and closes
+ * the async handle; the loop must run once more before store_writer_free().
+ * Loop thread. */
 void store_writer_stop(struct store_writer *w);
 void store_writer_free(struct store_writer *w);
 /* Counters (approximate while running). */

@@ -33,6 +33,7 @@ static const struct directive directives[] = {
 	S(sync, "full", "full: fsync every group commit (acknowledged = durable); normal: fsync at checkpoints"),
 	L(reader_threads, 1, 64, "4", "Threads running reads, password hashing and validation"),
 	L(write_batch_max, 1, 100000, "512", "Most write requests committed in one transaction"),
+	L(checkpoint_pages, 0, 1000000, "1000", "WAL pages after a commit that wake the checkpointer thread (docs/store.md); 0: SQLite checkpoints inside the writer's commits"),
 	L(max_connections, 1, 1000000, "10000", "Open HTTP connections; more are answered 503 and closed"),
 	L(max_header_bytes, 1024, 1048576, "16384", "Request line and headers; more is answered 431"),
 	L(max_body_bytes, 1024, 1073741824, "1048576", "Request body; more is answered 413"),

@@ -27,6 +27,7 @@ struct pl_config {
 	char sync[16];
 	long reader_threads;
 	long write_batch_max;
+	long checkpoint_pages;
 	long max_connections;
 	long max_header_bytes;
 	long max_body_bytes;

@@ -370,6 +370,9 @@ static void test_metrics_format(void **state)
 	obs_check_histogram(text);
 	assert_true(obs_has(text, "parley_messages_stored"));
 	assert_true(obs_has(text, "parley_connections_open"));
+	assert_true(obs_has(text, "parley_wal_pages"));
+	assert_true(obs_has(text, "parley_checkpoints_total"));
+	assert_true(obs_has(text, "parley_checkpoint_restarts_total"));
 	free(text);
 }
 
@@ -410,6 +413,7 @@ static void test_metrics_count_calls(void **state)
 	/* Every call in between, and the first scrape, and nothing else. */
 	assert_true(count_after - count_before == 7 + 2 + 1 + 1 + 1);
 	assert_true(obs_requests_sum(after) == count_after);
+	assert_true(obs_value(after, "parley_wal_pages") > 0); /* the sends' commits */
 	free(before);
 	free(after);
 }

@@ -435,6 +435,117 @@ static void test_read_transaction(void **state)
 	store_close(r);
 }
 
+/* ---- checkpoints ---- */
+
+static off_t t_wal_size(const struct t_env *env)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/parley.db-wal", env->dir);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* n commits of one message each on the writer s; returns the WAL size
+ * after the last, checking it grew at every commit after the first (the
+ * first may start the WAL over after a checkpoint; no other may). */
+static int64_t t_commits(struct store *s, int64_t chat, int64_t user, int n)
+{
+	int64_t pages = 0, last = 0;
+
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(store_begin(s), 0);
+		t_msg(s, chat, user, 1000 + i, "checkpoint me");
+		assert_int_equal(store_commit(s), 0);
+		assert_int_equal(store_wal_pages(s, &pages), 0);
+		assert_true(pages > last);
+		last = pages;
+	}
+	return pages;
+}
+
+static int64_t t_count_all(const struct t_env *env)
+{
+	struct store *r = t_open(env, STORE_READONLY);
+	int64_t n = -1;
+
+	assert_int_equal(store_message_count(r, &n), 0);
+	store_close(r);
+	return n;
+}
+
+/* With the writer's own checkpoints off, the WAL only grows; a checkpoint
+ * on a second handle copies it (PASSIVE: all of it with no reader in the
+ * way, up to a reader's snapshot otherwise), the writer's next commit
+ * starts it over, TRUNCATE leaves an empty file, and a new connection reads
+ * everything back. */
+static void test_checkpoint(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *c = t_open(env, 0);       /* the checkpointer's handle */
+	struct store *r = t_open(env, STORE_READONLY);
+	struct store_message m;
+	int64_t a, g, pages, wal = -1, done = -1, held, n = 0;
+
+	assert_int_equal(store_checkpoint_manual(r), PL_INVAL);
+	assert_int_equal(store_checkpoint(r, STORE_CKPT_PASSIVE, NULL, NULL), PL_INVAL);
+	assert_int_equal(store_checkpoint(c, 7, NULL, NULL), PL_INVAL);
+	assert_int_equal(store_checkpoint_manual(s), 0);
+	assert_int_equal(store_wal_pages(s, &pages), 0);
+	assert_int_equal(pages, 0); /* no commit since */
+	a = t_user(s, "alice");
+	g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	t_member(s, g, a, STORE_ROLE_CREATOR);
+
+	/* Past SQLite's 1,000 pages, where it would have checkpointed. */
+	for (pages = 0; pages <= 1000; n++) {
+		held = pages;
+		pages = t_commits(s, g, a, 1);
+		assert_true(pages > held);
+	}
+	assert_true(n > 100);
+	assert_int_equal(store_checkpoint(c, STORE_CKPT_PASSIVE, &wal, &done), 0);
+	assert_int_equal(wal, pages);
+	assert_int_equal(done, wal);
+	assert_true(t_commits(s, g, a, 1) < pages); /* the WAL started over */
+
+	/* A reader's snapshot holds a passive checkpoint back, not the writer. */
+	assert_int_equal(store_read_begin(r), 0);
+	assert_int_equal(store_message_get(r, g, 1, &m), 0);
+	store_message_release(&m);
+	held = t_commits(s, g, a, 20);
+	pages = t_commits(s, g, a, 20);
+	assert_int_equal(store_checkpoint(c, STORE_CKPT_PASSIVE, &wal, &done), 0);
+	assert_int_equal(wal, pages);
+	assert_true(done < held);
+	assert_int_equal(store_read_end(r), 0);
+	assert_int_equal(store_checkpoint(c, STORE_CKPT_PASSIVE, &wal, &done), 0);
+	assert_int_equal(done, pages);
+
+	/* TRUNCATE: everything in parley.db, the WAL file empty. */
+	pages = t_commits(s, g, a, 30);
+	assert_true(t_wal_size(env) > 0);
+	assert_int_equal(store_checkpoint(c, STORE_CKPT_TRUNCATE, &wal, &done), 0);
+	assert_int_equal(wal, 0);
+	assert_int_equal(done, 0);
+	assert_int_equal(t_wal_size(env), 0);
+	n += 1 + 40 + 30;
+	assert_int_equal(t_count_all(env), n);
+	assert_int_equal(store_message_get(r, g, n, &m), 0);
+	assert_string_equal(m.text, "checkpoint me");
+	store_message_release(&m);
+
+	/* The writer goes on in the emptied WAL. */
+	assert_true(t_commits(s, g, a, 5) < pages);
+	assert_int_equal(store_checkpoint(c, STORE_CKPT_RESTART, &wal, &done), 0);
+	assert_int_equal(done, wal);
+	assert_int_equal(t_count_all(env), n + 5);
+	store_close(r);
+	store_close(c);
+}
+
 /* ---- users ---- */
 
 static void test_users(void **state)
@@ -2347,6 +2458,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_search_index, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_sees_committed, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_read_transaction, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_users, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_user_full_fields, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, t_setup, t_teardown),
