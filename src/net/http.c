@@ -331,32 +331,27 @@ static int net_response_head(char *dst, size_t cap, int status, const char *ctyp
 			after == NET_AFTER_CLOSE ? "close" : "keep-alive");
 }
 
-/* Builds the whole response in one buffer and queues it.  The body is left
- * out for HEAD (head_only), 1xx, 204 and 304; Content-Length is left out
- * where it is forbidden (1xx, 204).  A NULL ctype means application/json.
- * Returns 0 or a negative pl_err (the caller closes c). */
-static int net_conn_send(struct net_conn *c, int status, const char *ctype, const char *body,
-			 size_t len, const char *extra, int head_only, int after)
+/* Queues one write holding the head (Content-Length: clen where it is
+ * allowed, then the extra header lines) and len bytes of body.  w->after is
+ * after; the Connection header follows final_after (the answer's last
+ * write).  Returns 0 or a negative pl_err (the caller closes c). */
+static int net_conn_send_parts(struct net_conn *c, int status, const char *ctype, uint64_t clen_value,
+			       const char *body, size_t len, const char *extra, int after, int final_after)
 {
 	struct net_write *w;
 	char clen[48] = "";
 	size_t extra_len = extra ? strlen(extra) : 0;
 	size_t head_cap, at;
-	int extra_crlf, no_body, hlen;
+	int extra_crlf, hlen;
 
 	if (status < 100 || status > 599)
 		status = 500;
 	if (ctype == NULL)
 		ctype = "application/json";
-	if (body == NULL)
-		len = 0;
 	/* HEAD is told the length a GET would get; a 304 names none (it would
 	 * have to be the length of the representation, not of this empty body). */
 	if (status >= 200 && status != 204 && status != 304)
-		snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", len);
-	no_body = head_only || status < 200 || status == 204 || status == 304;
-	if (no_body)
-		len = 0;
+		snprintf(clen, sizeof(clen), "Content-Length: %llu\r\n", (unsigned long long)clen_value);
 	/* extra_headers are complete lines; mend a missing final CRLF. */
 	extra_crlf = extra_len > 0 && (extra_len < 2 || memcmp(extra + extra_len - 2, "\r\n", 2) != 0);
 	head_cap = NET_HEAD_FIXED_MAX + strlen(ctype);
@@ -366,7 +361,7 @@ static int net_conn_send(struct net_conn *c, int status, const char *ctype, cons
 		return PL_NOMEM;
 	w->conn = c;
 	w->after = after;
-	hlen = net_response_head(w->data, head_cap, status, ctype, clen, after);
+	hlen = net_response_head(w->data, head_cap, status, ctype, clen, final_after);
 	if (hlen < 0 || (size_t)hlen >= head_cap) {
 		free(w);
 		return PL_ERR;
@@ -382,44 +377,30 @@ static int net_conn_send(struct net_conn *c, int status, const char *ctype, cons
 	return net_write_start(c, w);
 }
 
+/* Builds the whole response in one buffer and queues it.  The body is left
+ * out for HEAD (head_only), 1xx, 204 and 304; Content-Length is left out
+ * where it is forbidden (1xx, 204).  A NULL ctype means application/json.
+ * Returns 0 or a negative pl_err (the caller closes c). */
+static int net_conn_send(struct net_conn *c, int status, const char *ctype, const char *body,
+			 size_t len, const char *extra, int head_only, int after)
+{
+	int no_body;
+
+	if (status < 100 || status > 599)
+		status = 500;
+	if (body == NULL)
+		len = 0;
+	no_body = head_only || status < 200 || status == 204 || status == 304;
+	return net_conn_send_parts(c, status, ctype, len, body, no_body ? 0 : len, extra, after, after);
+}
+
 /* Queues the head of an answer whose len body bytes follow in other writes
  * (Content-Length: len, except where it is forbidden).  Returns 0 or a
  * negative pl_err (the caller closes c). */
 static int net_conn_send_head(struct net_conn *c, int status, const char *ctype, uint64_t len,
 			      const char *extra, int after, int final_after)
 {
-	struct net_write *w;
-	char clen[48] = "";
-	size_t extra_len = extra ? strlen(extra) : 0;
-	size_t head_cap, at;
-	int extra_crlf, hlen;
-
-	if (status < 100 || status > 599)
-		status = 500;
-	if (ctype == NULL)
-		ctype = "application/json";
-	if (status >= 200 && status != 204 && status != 304)
-		snprintf(clen, sizeof(clen), "Content-Length: %llu\r\n", (unsigned long long)len);
-	extra_crlf = extra_len > 0 && (extra_len < 2 || memcmp(extra + extra_len - 2, "\r\n", 2) != 0);
-	head_cap = NET_HEAD_FIXED_MAX + strlen(ctype);
-	if (extra_len > UINT_MAX || head_cap > UINT_MAX)
-		return PL_TOOBIG;
-	if ((w = malloc(sizeof(*w) + head_cap + extra_len + 4)) == NULL)
-		return PL_NOMEM;
-	w->conn = c;
-	w->after = after;
-	hlen = net_response_head(w->data, head_cap, status, ctype, clen, final_after);
-	if (hlen < 0 || (size_t)hlen >= head_cap) {
-		free(w);
-		return PL_ERR;
-	}
-	at = (size_t)hlen;
-	memcpy(w->data + at, extra ? extra : "", extra_len);
-	at += extra_len;
-	memcpy(w->data + at, "\r\n\r\n", extra_crlf ? 4 : 2);
-	at += extra_crlf ? 4 : 2;
-	w->len = at;
-	return net_write_start(c, w);
+	return net_conn_send_parts(c, status, ctype, len, NULL, 0, extra, after, final_after);
 }
 
 /* The code of an error the server makes itself. */
