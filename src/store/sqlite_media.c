@@ -157,27 +157,45 @@ out:
 	return rc;
 }
 
-/* ---- blobs ---- */
-
-int sqm_blob_get(struct store *s, const char *sha256, struct store_blob *out)
+/* Runs a query whose one parameter is a text key of at most keysz - 1
+ * bytes and reads its one row with read; PL_NOTFOUND when there is none. */
+static int row_by_text(struct store *s, enum sqm_id id, const char *key, size_t keysz,
+		       void (*read)(sqlite3_stmt *q, void *out), void *out)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if ((rc = prep(s, M_BLOB_GET, &q)) < 0)
+	if ((rc = prep(s, id, &q)) < 0)
 		goto out;
-	if ((rc = bind_text(q, 1, sha256, STORE_SHA_SZ)) < 0)
+	if ((rc = bind_text(q, 1, key, keysz)) < 0)
 		goto out;
 	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
-		read_blob(q, out);
+		read(q, out);
 		rc = 0;
 	}
 out:
 	store_sqlite_done(q);
 	return rc;
+}
+
+static void read_blob_row(sqlite3_stmt *q, void *out)
+{
+	read_blob(q, out);
+}
+
+static void read_file_row(sqlite3_stmt *q, void *out)
+{
+	read_file(q, out);
+}
+
+/* ---- blobs ---- */
+
+int sqm_blob_get(struct store *s, const char *sha256, struct store_blob *out)
+{
+	memset(out, 0, sizeof(*out));
+	return row_by_text(s, M_BLOB_GET, sha256, STORE_SHA_SZ, read_blob_row, out);
 }
 
 int sqm_blob_reserve(struct store *s, const char *sha256, int64_t size, int64_t now, int *need_write)
@@ -309,23 +327,8 @@ out:
 
 int sqm_file_get(struct store *s, const char *file_id, struct store_file *out)
 {
-	sqlite3_stmt *q = NULL;
-	int rc;
-
 	memset(out, 0, sizeof(*out));
-	if ((rc = prep(s, M_FILE_GET, &q)) < 0)
-		goto out;
-	if ((rc = bind_text(q, 1, file_id, STORE_FILE_ID_SZ)) < 0)
-		goto out;
-	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc > 0) {
-		read_file(q, out);
-		rc = 0;
-	}
-out:
-	store_sqlite_done(q);
-	return rc;
+	return row_by_text(s, M_FILE_GET, file_id, STORE_FILE_ID_SZ, read_file_row, out);
 }
 
 int sqm_file_set_group(struct store *s, int64_t id, int64_t group_id)
