@@ -108,7 +108,26 @@ struct lv_res {
 	double server_cpu, self_cpu, other_cpu;
 	double p50, p99, p999;
 	double lost;
+	/* Parley's own counters over the measured window (-1: not read) */
+	double commits, checkpoints, restarts, wal_pages;
 };
+
+/* The store counters of GET /metrics that say what the commits and the
+ * checkpointer did during a run (docs/store.md, "Checkpoints"). */
+struct lv_store_ctr {
+	double commits, checkpoints, restarts;
+};
+
+/* Reads them from the main server (the probe client talks to it only);
+ * -1 each for the other servers. */
+static void lv_store_ctr(const struct lv *lv, struct lv_store_ctr *c)
+{
+	int ours = lv->sys == LV_PARLEY && lv->pid == lv->g->o.pid;
+
+	c->commits = ours ? lg_metric(lv->g, "parley_commits_total") : -1;
+	c->checkpoints = ours ? lg_metric(lv->g, "parley_checkpoints_total") : -1;
+	c->restarts = ours ? lg_metric(lv->g, "parley_checkpoint_restarts_total") : -1;
+}
 
 static uint64_t lv_now(void)
 {
@@ -512,6 +531,7 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 	uint64_t now = lv_now(), t1, t2;
 	uint64_t d0, d1, a0 = 0, a1 = 0, s0 = 0, s1 = 0, want = 0;
 	double c0, c1, self0, self1, b0, b1, st0, st1;
+	struct lv_store_ctr k0, k1;
 	int paced = 0;
 
 	memset(r, 0, sizeof *r);
@@ -532,6 +552,7 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 			lv_pump(&lv->st[i]);
 	evl_run(lv->l, now + (uint64_t)((lv->g->o.quick ? LV_WARM_S / 2 : LV_WARM_S) * 1e9), NULL, NULL);
 
+	lv_store_ctr(lv, &k0); /* before t1: the pause it makes is not measured */
 	t1 = lv_now();
 	lv->m0 = t1;
 	d0 = lv->delivered;
@@ -549,6 +570,7 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 	c1 = lg_server_cpu(lv->pid);
 	self1 = lg_self_cpu();
 	lg_machine_cpu(&b1, &st1);
+	lv_store_ctr(lv, &k1);
 
 	for (int i = 0; i < lv->nst; i++)
 		lv->st[i].active = 0;
@@ -576,6 +598,10 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 	r->p50 = lg_lat_ms(&lv->lat, 0.50);
 	r->p99 = lg_lat_ms(&lv->lat, 0.99);
 	r->p999 = lg_lat_ms(&lv->lat, 0.999);
+	r->commits = k0.commits < 0 || k1.commits < 0 ? -1 : (k1.commits - k0.commits) / r->wall;
+	r->checkpoints = k0.checkpoints < 0 || k1.checkpoints < 0 ? -1 : (k1.checkpoints - k0.checkpoints) / r->wall;
+	r->restarts = k0.restarts < 0 || k1.restarts < 0 ? -1 : k1.restarts - k0.restarts;
+	r->wal_pages = lv->sys == LV_PARLEY && lv->pid == lv->g->o.pid ? lg_metric(lv->g, "parley_wal_pages") : -1;
 	if (r->lost > 0) {
 		lg_log("%s: %.0f of %" PRIu64 " deliveries did not arrive within %.0f s of the end (%" PRIu64
 		       " stray messages seen)", wl, r->lost, want, LV_DRAIN_NS / 1e9, lv->stray);
@@ -675,6 +701,12 @@ static void lv_put(struct lv *lv, const char *wl, const struct lv_res *r, int pa
 	lg_put(g, wl, "load generator CPU", "cores", NULL, r->self_cpu / r->wall);
 	lg_put(g, wl, "other CPU on the machine", "cores", NULL, r->other_cpu);
 	lg_put(g, wl, "deliveries lost or late (> 5 s)", "deliveries", NULL, r->lost);
+	if (r->commits >= 0) {
+		lg_put(g, wl, "group commits per second", "commits/s", NULL, r->commits);
+		lg_put(g, wl, "checkpoints per second", "checkpoints/s", NULL, r->checkpoints);
+		lg_put(g, wl, "RESTART checkpoints (held the writer)", "checkpoints", NULL, r->restarts);
+		lg_put(g, wl, "WAL pages after the run", "pages", NULL, r->wal_pages);
+	}
 }
 
 static void lv_workload_name(char *buf, size_t len, const struct lv *lv, const char *shape)
