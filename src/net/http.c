@@ -48,7 +48,9 @@
  * WebSocket keeps is this one struct net_conn (408 bytes on x86-64: the
  * uv_tcp_t is 248 of them) plus its 8-byte slot in the deadline heap; the
  * limits and callbacks it was accepted with are one struct ws_conf shared
- * by every connection given the same.
+ * by every connection given the same.  The server also holds the
+ * WebSockets' output flush (struct ws_flush, ws_int.h): ws.c writes what
+ * each socket was sent during a loop iteration at the end of it.
  *
  * Streamed bodies.  With a head callback the parser stops at each head
  * (http_parse.h) and the application picks buffering or streaming.  A
