@@ -48,7 +48,9 @@
  * WebSocket keeps is this one struct net_conn (408 bytes on x86-64: the
  * uv_tcp_t is 248 of them) plus its 8-byte slot in the deadline heap; the
  * limits and callbacks it was accepted with are one struct ws_conf shared
- * by every connection given the same.
+ * by every connection given the same.  The server also holds the
+ * WebSockets' output flush (struct ws_flush, ws_int.h): ws.c writes what
+ * each socket was sent during a loop iteration at the end of it.
  *
  * Streamed bodies.  With a head callback the parser stops at each head
  * (http_parse.h) and the application picks buffering or streaming.  A
@@ -239,6 +241,7 @@ struct net_server {
 	struct net_conn *conns;
 	struct net_deadlines deadlines; /* every connection's timeout, on one timer */
 	struct ws_conf *ws_confs;  /* what the WebSockets were accepted with, shared */
+	struct ws_flush ws_flush;  /* the WebSockets' output, written once per loop iteration */
 	char readbuf[NET_READ_BUF_SIZE]; /* every read lands here, then is parsed */
 };
 
@@ -1272,6 +1275,11 @@ uv_stream_t *net_conn_ws_stream(struct net_conn *nc)
 	return (uv_stream_t *)&nc->tcp;
 }
 
+struct ws_flush *net_conn_ws_flush(struct net_conn *nc)
+{
+	return &nc->srv->ws_flush;
+}
+
 void net_conn_ws_timer(struct net_conn *nc, uint64_t ms)
 {
 	nc->timer_mode = NET_TIMER_WS;
@@ -1429,6 +1437,7 @@ struct net_server *net_server_new(uv_loop_t *loop, const struct net_limits *limi
 		free(srv);
 		return NULL;
 	}
+	ws_flush_init(&srv->ws_flush, loop);
 	return srv;
 }
 
@@ -1552,8 +1561,10 @@ void net_server_close(struct net_server *srv)
 		else
 			net_conn_close(c);
 	}
-	/* Every connection is closing, and closing ones have no deadline. */
+	/* Every connection is closing, and closing ones have no deadline and
+	 * no output waiting for the flush. */
 	net_deadlines_close(&srv->deadlines);
+	ws_flush_close(&srv->ws_flush);
 }
 
 void net_server_free(struct net_server *srv)

@@ -28,13 +28,24 @@
  * reference count.
  *
  * A connection (struct ws_conn) joins them to a socket that http.c owns.
- * Output is a queue of frame references with at most one uv_write in flight,
- * which carries up to WS_WRITE_BATCH frames at once (so a burst of small
- * updates becomes one writev).  Pending output — queued frames plus what
- * libuv has not yet handed to the kernel plus wslay's queued control frames
- * — is bounded by max_pending_bytes: a send past it closes the connection
- * with 4408 at once (the close frame is written only if nothing else is
- * waiting, since it cannot overtake a half-written frame).
+ * Output is written once per loop iteration, as Redis does in beforeSleep
+ * (handleClientsWithPendingWrites): a frame sent to a connection goes into
+ * its ring of frame references (struct ws_write), and the connection onto
+ * the server's flush list (struct ws_flush in ws_int.h); after the poll
+ * phase, in the same iteration, each listed connection's ring is written —
+ * first with uv_try_write (a writev of up to WS_WRITE_BATCH frames, no
+ * request and no callback: the frames are released at once), and what the
+ * socket does not take with one uv_write, whose callback lists the rest
+ * again.  So k updates fanned out to a socket in one iteration (the
+ * writer's group commit hands back k posts at once) cost one writev, and a
+ * socket that keeps up costs libuv no write request, no pending-phase
+ * callback and no epoll_ctl.  Frames, pongs and close frames share the one
+ * ring, so nothing overtakes anything.  Pending output — queued frames plus
+ * what libuv has not yet handed to the kernel plus wslay's queued control
+ * frames — is bounded by max_pending_bytes: a send past it closes the
+ * connection with 4408 at once (the close frame goes out behind the queued
+ * frames only if no write is in flight and they fit one write, since it
+ * cannot overtake a half-written frame).
  *
  * States of a connection:
  *   WS_OPEN       messages flow; the timer pings (ping_interval_ms after the
@@ -59,9 +70,10 @@
  * server's one timer, deadline.h), no copy of the limits and callbacks (a
  * shared struct ws_conf), no wslay context (8.8 KB) and no read buffer
  * (reads land in the server's one buffer) is held between messages.  While
- * output waits: one struct ws_write (about 370 bytes) with the write in
- * flight and 16 bytes per frame reference queued behind it; the frames
- * themselves are shared.
+ * output waits (from the send to the end of the loop iteration, or while
+ * the peer is slow): one struct ws_write of 320 bytes, which holds up to
+ * WS_RING_MIN frame references and the write request, plus 8 bytes per
+ * frame reference past that; the frames themselves are shared.
  */
 #include "net/ws.h"
 
@@ -80,8 +92,12 @@
 #define WS_REASON_MAX 123
 /* Longest header of a frame the server sends (no mask). */
 #define WS_HDR_MAX 10
-/* Frames handed to one uv_write. */
-#define WS_WRITE_BATCH 16
+/* Frames handed to one uv_write (one writev; libuv copies the buffer list
+ * to the heap past 4 anyway). */
+#define WS_WRITE_BATCH 64
+/* Frame references a connection's output ring holds before it needs an
+ * array of its own (a power of two). */
+#define WS_RING_MIN 8
 /* How long the peer gets to answer our close frame, or to take our last
  * output, before the socket is closed anyway. */
 #define WS_CLOSE_WAIT_MS 5000
@@ -726,23 +742,26 @@ int ws_parser_close(struct ws_parser *p, int code, const char *reason, size_t re
 
 enum ws_state { WS_OPEN = 0, WS_CLOSING, WS_FINISHING, WS_LINGER, WS_DEAD };
 
-/* A frame waiting behind the write in flight. */
-struct ws_out {
-	struct ws_out *next;
-	struct ws_frame *f;
-};
-
-/* The one write in flight; holds a reference to each of its frames and to
- * each frame queued behind it.  It is reused for the next batch while the
- * queue is not empty, and freed when it is. */
+/* A connection's output while it has any: a ring of frame references in
+ * the order they were sent.  The first n are being written by the one
+ * uv_write in flight (req); the rest wait for the next flush.  Created by
+ * the first frame sent to a connection with nothing waiting and freed when
+ * the ring is empty again, so an idle connection holds none.  The ring is
+ * the small array inside until it holds more than WS_RING_MIN frames, then
+ * a heap array that doubles as needed (bounded through max_pending_bytes). */
 struct ws_write {
 	uv_write_t req;
 	struct ws_conn *c;
-	unsigned n;
-	struct ws_frame *f[WS_WRITE_BATCH];
-	struct ws_out *head;          /* frames not yet handed to libuv */
-	struct ws_out *tail;
-	size_t queued;                /* their length */
+	struct ws_write *prev;        /* the flush list, while listed */
+	struct ws_write *next;
+	struct ws_frame **ring;       /* small, or cap pointers on the heap */
+	unsigned head;                /* index of the oldest frame */
+	unsigned count;               /* frames in the ring */
+	unsigned cap;                 /* a power of two */
+	unsigned n;                   /* the first n are being written */
+	size_t queued;                /* bytes of the frames not yet handed to libuv */
+	unsigned char listed;         /* on the flush list */
+	struct ws_frame *small[WS_RING_MIN];
 };
 
 /* Bytes that came with the handshake. */
@@ -776,106 +795,262 @@ static uint64_t ws_conn_now(const struct ws_conn *c)
 
 static void ws_on_write(uv_write_t *req, int status);
 
-/* Drops the references of the frames being written. */
-static void ws_write_done(struct ws_write *w)
+/* ---- the output ring and the flush ---------------------------------------------- */
+
+static struct ws_frame *ws_ring_at(const struct ws_write *w, unsigned i)
 {
-	for (unsigned i = 0; i < w->n; i++)
-		ws_frame_unref(w->f[i]);
-	w->n = 0;
+	return w->ring[(w->head + i) & (w->cap - 1)];
 }
 
-/* Frees w with every frame it holds, written or queued. */
+/* Appends f (the reference moves in) to w's ring.  Returns 0 or PL_NOMEM
+ * (f is then still the caller's). */
+static int ws_ring_push(struct ws_write *w, struct ws_frame *f)
+{
+	struct ws_frame **nr;
+
+	if (w->count == w->cap) {
+		if (w->cap > UINT_MAX / 2 || (nr = malloc(sizeof(*nr) * w->cap * 2)) == NULL)
+			return PL_NOMEM;
+		for (unsigned i = 0; i < w->count; i++)
+			nr[i] = ws_ring_at(w, i);
+		if (w->ring != w->small)
+			free(w->ring);
+		w->ring = nr;
+		w->head = 0;
+		w->cap *= 2;
+	}
+	w->ring[(w->head + w->count) & (w->cap - 1)] = f;
+	w->count++;
+	return 0;
+}
+
+/* Drops the n oldest frames of the ring. */
+static void ws_ring_drop(struct ws_write *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		ws_frame_unref(ws_ring_at(w, i));
+	w->head = (w->head + n) & (w->cap - 1);
+	w->count -= n;
+}
+
+static struct ws_write *ws_write_new(struct ws_conn *c)
+{
+	struct ws_write *w = malloc(sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->c = c;
+	w->prev = w->next = NULL;
+	w->ring = w->small;
+	w->head = w->count = w->n = 0;
+	w->cap = WS_RING_MIN;
+	w->queued = 0;
+	w->listed = 0;
+	return w;
+}
+
+/* Frees w (not listed) with every frame it holds, written or queued. */
 static void ws_write_free(struct ws_write *w)
 {
-	struct ws_out *o;
-
-	ws_write_done(w);
-	while ((o = w->head) != NULL) {
-		w->head = o->next;
-		ws_frame_unref(o->f);
-		free(o);
-	}
+	ws_ring_drop(w, w->count);
+	if (w->ring != w->small)
+		free(w->ring);
 	free(w);
 }
 
-/* Hands up to WS_WRITE_BATCH frames of w's queue to one uv_write (w holds
- * none being written).  Returns 0 or PL_IO. */
-static int ws_write_next(struct ws_conn *c, struct ws_write *w)
+/* Writes c's queue (c->wr, none in flight, not listed): as much as the
+ * socket takes at once with uv_try_write — one writev of up to
+ * WS_WRITE_BATCH frames at a time, no request, no callback — and what it
+ * does not take with one uv_write (the rest of a frame cut short, then
+ * whole frames up to the batch; the callback lists the remainder for the
+ * next flush).  A queue written out is freed (c->wr = NULL).  Returns 0 or
+ * PL_IO (the queue is kept; the caller closes c). */
+static int ws_conn_flush(struct ws_conn *c)
 {
+	uv_stream_t *stream = net_conn_ws_stream(ws_net(c));
 	uv_buf_t bufs[WS_WRITE_BATCH];
-	struct ws_out *o;
-	unsigned n = 0;
+	struct ws_write *w = c->wr;
+	size_t off, rest = 0;
+	unsigned n, k;
+	int r;
 
-	while (n < WS_WRITE_BATCH && (o = w->head) != NULL) {
-		w->head = o->next;
-		if (w->head == NULL)
-			w->tail = NULL;
-		w->queued -= o->f->len;
-		w->f[n++] = o->f;
-		free(o);
+	while (w->count > 0) {
+		n = w->count < WS_WRITE_BATCH ? w->count : WS_WRITE_BATCH;
+		for (unsigned i = 0; i < n; i++) {
+			struct ws_frame *f = ws_ring_at(w, i);
+
+			bufs[i] = uv_buf_init(f->data, (unsigned)f->len);
+		}
+		/* EAGAIN: the socket is full, or libuv still writes something
+		 * (the 101 answer): the queue goes behind it. */
+		if ((r = uv_try_write(stream, bufs, n)) == UV_EAGAIN)
+			r = 0;
+		else if (r < 0)
+			return PL_IO;
+		for (k = 0, off = (size_t)r; k < n && off >= bufs[k].len; k++) {
+			off -= bufs[k].len;
+			w->queued -= bufs[k].len;
+		}
+		ws_ring_drop(w, k);
+		if (k == n)
+			continue;
+		for (unsigned i = k; i < n; i++)
+			rest += bufs[i].len;
+		bufs[k].base += off;
+		bufs[k].len -= off;
+		if (uv_write(&w->req, stream, bufs + k, n - k, ws_on_write) < 0)
+			return PL_IO;
+		w->n = n - k;
+		w->queued -= rest;
+		return 0;
 	}
-	w->n = n;
-	for (unsigned i = 0; i < n; i++)
-		bufs[i] = uv_buf_init(w->f[i]->data, (unsigned)w->f[i]->len);
-	if (n == 0 || uv_write(&w->req, net_conn_ws_stream(ws_net(c)), bufs, n, ws_on_write) < 0)
-		return PL_IO;
+	c->wr = NULL;
+	ws_write_free(w);
 	return 0;
 }
 
-/* Starts a write of f when nothing is in flight; f's reference moves into
- * the write (also on failure).  Returns 0 or a negative pl_err. */
-static int ws_conn_write(struct ws_conn *c, struct ws_frame *f)
+static void ws_flush_stop(struct ws_flush *fl)
+{
+	uv_check_stop(&fl->check);
+	uv_prepare_stop(&fl->prepare);
+}
+
+static void ws_flush_unlink(struct ws_flush *fl, struct ws_write *w)
+{
+	if (!w->listed)
+		return;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		fl->head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->listed = 0;
+	if (fl->head == NULL)
+		ws_flush_stop(fl);
+}
+
+static void ws_conn_abort(struct ws_conn *c, int code, int send_close);
+static void ws_conn_linger(struct ws_conn *c);
+
+/* Writes the queue of every listed connection. */
+static void ws_flush_run(struct ws_flush *fl)
 {
 	struct ws_write *w;
-	uv_buf_t b;
+	struct ws_conn *c;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		ws_frame_unref(f);
-		return PL_NOMEM;
+	while ((w = fl->head) != NULL) {
+		ws_flush_unlink(fl, w);
+		c = w->c;
+		if (ws_conn_flush(c) < 0)
+			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
+		else if (c->wr == NULL && c->state == WS_FINISHING)
+			ws_conn_linger(c);
 	}
-	w->c = c;
-	w->f[0] = f;
-	w->n = 1;
-	b = uv_buf_init(f->data, (unsigned)f->len);
-	if (uv_write(&w->req, net_conn_ws_stream(ws_net(c)), &b, 1, ws_on_write) < 0) {
-		ws_write_free(w);
-		return PL_IO;
+}
+
+static void ws_flush_on_check(uv_check_t *h)
+{
+	ws_flush_run(WS_CONTAINER_OF(h, struct ws_flush, check));
+}
+
+static void ws_flush_on_prepare(uv_prepare_t *h)
+{
+	ws_flush_run(WS_CONTAINER_OF(h, struct ws_flush, prepare));
+}
+
+void ws_flush_init(struct ws_flush *fl, uv_loop_t *loop)
+{
+	memset(fl, 0, sizeof(*fl));
+	(void)uv_check_init(loop, &fl->check);
+	(void)uv_prepare_init(loop, &fl->prepare);
+}
+
+void ws_flush_close(struct ws_flush *fl)
+{
+	if (fl->closed)
+		return;
+	/* Every connection is dead by now (net_server_close), and dead ones
+	 * are not listed. */
+	ws_flush_stop(fl);
+	fl->closed = 1;
+	uv_close((uv_handle_t *)&fl->check, NULL);
+	uv_close((uv_handle_t *)&fl->prepare, NULL);
+}
+
+/* Lists c's output for the flush at the end of this loop iteration, unless
+ * it is listed or a write is in flight (its callback lists it). */
+static void ws_conn_schedule(struct ws_conn *c)
+{
+	struct ws_flush *fl = net_conn_ws_flush(ws_net(c));
+	struct ws_write *w = c->wr;
+
+	if (w->listed || w->n > 0 || fl->closed)
+		return;
+	if (fl->head == NULL) {
+		uv_check_start(&fl->check, ws_flush_on_check);
+		uv_prepare_start(&fl->prepare, ws_flush_on_prepare);
+	} else {
+		fl->head->prev = w;
 	}
-	c->wr = w;
-	return 0;
+	w->next = fl->head;
+	w->prev = NULL;
+	fl->head = w;
+	w->listed = 1;
+}
+
+/* Takes c off the flush list (it is dying: nothing more is written). */
+static void ws_conn_unschedule(struct ws_conn *c)
+{
+	if (c->wr != NULL)
+		ws_flush_unlink(net_conn_ws_flush(ws_net(c)), c->wr);
 }
 
 /* Closes the socket now.  If the connection was open, code becomes its close
- * code and, if send_close and nothing else waits to be written, a close
- * frame with code is written first — best effort: libuv writes it at once
- * if the socket takes it, else it is dropped with the socket. */
+ * code and, if send_close and no write is in flight, a close frame with code
+ * is written first, behind the frames queued (if they fit one write) — best
+ * effort: libuv writes at once what the socket takes, the rest is dropped
+ * with the socket. */
 static void ws_conn_abort(struct ws_conn *c, int code, int send_close)
 {
 	unsigned char fr[4];
 	struct ws_frame *f;
+	struct ws_write *w;
 
 	if (c->state == WS_DEAD)
 		return;
 	if (c->state == WS_OPEN) {
 		c->code = (unsigned short)code;
-		if (send_close && c->wr == NULL) {
+		w = c->wr;
+		if (send_close && (w == NULL || (w->n == 0 && w->count < WS_WRITE_BATCH))) {
 			ws_close_frame_encode(fr, code);
-			if ((f = ws_frame_raw((const char *)fr, sizeof(fr))) != NULL)
-				ws_conn_write(c, f);
+			if (w == NULL)
+				w = c->wr = ws_write_new(c);
+			if (w == NULL || (f = ws_frame_raw((const char *)fr, sizeof(fr))) == NULL)
+				goto out;
+			if (ws_ring_push(w, f) < 0) {
+				ws_frame_unref(f);
+				goto out;
+			}
+			w->queued += f->len;
+			ws_conn_unschedule(c);
+			(void)ws_conn_flush(c);
 		}
 	}
+out:
 	c->state = WS_DEAD;
+	ws_conn_unschedule(c);
 	net_conn_ws_abort(ws_net(c));
 }
 
-/* Queues f (the caller keeps its reference) behind everything queued.
- * Returns 0, PL_TOOBIG past max_pending (the connection is then closed with
- * 4408), PL_CLOSED, PL_NOMEM or PL_IO (the connection is then closed). */
+/* Queues f (the caller keeps its reference) behind everything queued; it
+ * is written at the end of this loop iteration.  Returns 0, PL_TOOBIG past
+ * max_pending (the connection is then closed with 4408), PL_CLOSED or
+ * PL_NOMEM (the connection is then closed). */
 static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 {
 	size_t max = c->conf->lim.max_pending_bytes;
-	struct ws_write *w = c->wr;
-	struct ws_out *o;
 	size_t pending;
 
 	if (c->state == WS_DEAD)
@@ -885,27 +1060,13 @@ static int ws_conn_enqueue(struct ws_conn *c, struct ws_frame *f)
 		ws_conn_abort(c, WS_CODE_TOO_SLOW, 1);
 		return PL_TOOBIG;
 	}
-	if (w == NULL) {
-		ws_frame_ref(f);
-		if (ws_conn_write(c, f) < 0) {
-			ws_conn_abort(c, WS_CODE_ABNORMAL, 0);
-			return PL_IO;
-		}
-		return 0;
-	}
-	if ((o = malloc(sizeof(*o))) == NULL) {
+	if ((c->wr == NULL && (c->wr = ws_write_new(c)) == NULL) || ws_ring_push(c->wr, f) < 0) {
 		ws_conn_abort(c, WS_CODE_INTERNAL, 0);
 		return PL_NOMEM;
 	}
 	ws_frame_ref(f);
-	o->f = f;
-	o->next = NULL;
-	if (w->tail != NULL)
-		w->tail->next = o;
-	else
-		w->head = o;
-	w->tail = o;
-	w->queued += f->len;
+	c->wr->queued += f->len;
+	ws_conn_schedule(c);
 	return 0;
 }
 
@@ -921,11 +1082,12 @@ static void ws_on_write(uv_write_t *req, int status)
 	struct ws_write *w = WS_CONTAINER_OF(req, struct ws_write, req);
 	struct ws_conn *c = w->c;
 
-	ws_write_done(w);
-	if (c->state != WS_DEAD && status == 0 && w->head != NULL) {
-		if (ws_write_next(c, w) == 0)
-			return;
-		status = UV_EIO;
+	ws_ring_drop(w, w->n);
+	w->n = 0;
+	if (c->state != WS_DEAD && status == 0 && w->count > 0) {
+		/* What was sent meanwhile goes with this iteration's flush. */
+		ws_conn_schedule(c);
+		return;
 	}
 	c->wr = NULL;
 	ws_write_free(w);
@@ -1229,6 +1391,7 @@ void ws_conn_on_timer(struct ws_conn *c)
 void ws_conn_on_net_close(struct ws_conn *c)
 {
 	c->state = WS_DEAD;
+	ws_conn_unschedule(c);
 }
 
 void ws_conn_on_server_close(struct ws_conn *c)
@@ -1244,9 +1407,12 @@ void ws_conn_on_closed(struct ws_conn *c)
 	if (c->conf->cb.on_close != NULL)
 		c->conf->cb.on_close(c->conf->ctx, c, c->code);
 	/* libuv ran every write callback before the close callback, so no
-	 * write is left; free one anyway rather than leak it. */
-	if (c->wr != NULL)
+	 * write is in flight; frames still queued (the connection died
+	 * before the flush) are dropped here. */
+	if (c->wr != NULL) {
+		ws_conn_unschedule(c);
 		ws_write_free(c->wr);
+	}
 	c->wr = NULL;
 	ws_parser_release(&c->parser);
 	free(c->early);

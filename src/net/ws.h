@@ -85,9 +85,11 @@ void ws_frame_ref(struct ws_frame *f);
 /* Drops one reference; the last one frees f.  NULL is ignored.  Any thread. */
 void ws_frame_unref(struct ws_frame *f);
 
-/* Queues f (takes its own ref). Returns 0, or PL_TOOBIG when the queued output would exceed
- * max_pending_bytes — the connection is then closed with 4408 and on_close follows — or
- * PL_CLOSED if the connection is closing. Loop thread only. */
+/* Queues f (takes its own ref); what a connection is sent during one loop iteration is written
+ * at the end of it, in one system call when the socket takes it (ws.c).  Returns 0, or
+ * PL_TOOBIG when the queued output would exceed max_pending_bytes — the connection is then
+ * closed with 4408 and on_close follows — or PL_CLOSED if the connection is closing.  Loop
+ * thread only. */
 int ws_conn_send_frame(struct ws_conn *c, struct ws_frame *f);
 
 /* Same for a one-off text (copied into a new frame); also PL_NOMEM. */

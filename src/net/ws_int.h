@@ -169,17 +169,46 @@ struct ws_conf {
 struct ws_write;
 struct ws_early;
 
+/* Output is written once per loop iteration (Redis's
+ * handleClientsWithPendingWrites in beforeSleep): a frame sent to a
+ * WebSocket is queued on the connection, and a connection with queued
+ * frames and no write in flight is listed here.  At the end of the poll
+ * phase the check handle writes each listed connection's queue with one
+ * uv_write, so that k updates fanned out to a socket in one iteration cost
+ * one writev, not k writes.  The check runs in the same iteration as the
+ * reads and the async callbacks that queued the output, before the loop
+ * blocks again: no added latency.  Output queued outside the poll phase
+ * (timers: pings, the handshake's early bytes; write callbacks run in the
+ * pending phase; close callbacks) is written by the prepare handle, which
+ * runs before the next poll blocks.  Both handles are active only while
+ * something is listed.  The server embeds one (http.c), set up with
+ * ws_flush_init() and closed with ws_flush_close() once every connection is
+ * closing (the loop must then run before its memory goes). */
+struct ws_flush {
+	uv_check_t check;
+	uv_prepare_t prepare;
+	struct ws_write *head;        /* listed connections' output */
+	unsigned char closed;
+};
+
+/* Sets fl up on loop (cannot fail: libuv's check and prepare init only
+ * fill the handles in). */
+void ws_flush_init(struct ws_flush *fl, uv_loop_t *loop);
+/* Stops and closes fl's handles (uv_close). */
+void ws_flush_close(struct ws_flush *fl);
+
 /* A WebSocket.  It is part of http.c's struct net_conn (the socket's one
  * allocation), which ws.c reaches through net_conn_of_ws(); http.c sets it
  * up with ws_conn_init() and frees the memory after ws_conn_on_closed().
- * Output waits in the queue of the write in flight (struct ws_write, ws.c),
- * so a connection with nothing to send holds no queue. */
+ * Output waits in a ring of frame references that also carries the write
+ * in flight (struct ws_write, ws.c) and the link of the server's flush list
+ * (struct ws_flush), so a connection with nothing to send holds neither. */
 struct ws_conn {
 	struct ws_parser parser;
 	const struct ws_conf *conf;   /* limits and callbacks, shared */
 	void *data;                   /* ws_conn_set_data */
 	uint64_t last_heard;          /* uv_now() when the peer last sent a byte */
-	struct ws_write *wr;          /* the write in flight and what waits behind it, or NULL */
+	struct ws_write *wr;          /* output written and waiting, or NULL */
 	struct ws_early *early;       /* bytes that came with the handshake, not yet read */
 	unsigned short code;          /* for on_close */
 	unsigned char state;          /* enum ws_state (ws.c) */
@@ -218,6 +247,8 @@ void ws_conn_on_closed(struct ws_conn *c);
 /* The connection c is part of. */
 struct net_conn *net_conn_of_ws(const struct ws_conn *c);
 uv_stream_t *net_conn_ws_stream(struct net_conn *nc);
+/* The server's output flush, which every WebSocket of it shares. */
+struct ws_flush *net_conn_ws_flush(struct net_conn *nc);
 /* (Re)starts the connection's timer: ws_conn_on_timer() in ms (0: on the
  * next loop iteration). */
 void net_conn_ws_timer(struct net_conn *nc, uint64_t ms);

@@ -136,6 +136,10 @@ static void t_fan_out(struct t_srv *t, struct ws_frame *f)
  *   !unshare             drops the kept reference, answers "unshared"
  *   !big N               N bytes to this connection only
  *   !info                answers "peer=<ip> pending=<n> data=<ok|bad>"
+ *   !mine N SIZE [THEN]  N frames of SIZE bytes ("<seq>:" then 'x's) to this connection
+ *                        only, then in the same loop iteration THEN: "close" (ws_conn_close
+ *                        1000), "big B" (B bytes: past pend= a 4408) or "shutdown"
+ *                        (net_server_close), while the frames still wait for the flush
  *   anything else        echoed */
 static void t_on_message(void *ctx, struct ws_conn *c, const char *text, size_t len)
 {
@@ -163,6 +167,34 @@ static void t_on_message(void *ctx, struct ws_conn *c, const char *text, size_t 
 			ws_frame_unref(f);
 		}
 		free(buf);
+	} else if (sscanf(text, "!mine %u %u", &n, &size) == 2) {
+		const char *then = strchr(text + 6, ' ');
+		unsigned big;
+
+		then = then != NULL ? strchr(then + 1, ' ') : NULL;
+		buf = malloc(size + 1);
+		for (unsigned i = 0; buf != NULL && i < n; i++) {
+			int k = snprintf(buf, size + 1, "%u:", i);
+
+			memset(buf + k, 'x', size - (unsigned)k);
+			ws_conn_send_text(c, buf, size);
+		}
+		free(buf);
+		if (then == NULL)
+			return;
+		if (strcmp(then + 1, "close") == 0) {
+			ws_conn_close(c, 1000, "done");
+		} else if (sscanf(then + 1, "big %u", &big) == 1) {
+			buf = calloc(1, big);
+			if (ws_conn_send_text(c, buf, big) == PL_TOOBIG) {
+				pthread_mutex_lock(&t->mu);
+				t->bursts_refused++;
+				pthread_mutex_unlock(&t->mu);
+			}
+			free(buf);
+		} else if (strcmp(then + 1, "shutdown") == 0) {
+			net_server_close(t->srv);
+		}
 	} else if (sscanf(text, "!shared %u", &size) == 1) {
 		buf = malloc(size);
 		for (unsigned i = 0; i < size; i++)
@@ -1328,6 +1360,103 @@ static void test_too_big_for_pending(void **state)
 	t_close(cl);
 }
 
+/* Expects n frames "<seq>:xx.." of size bytes, seq 0..n-1, in order. */
+static void t_expect_mine(struct t_client *cl, unsigned n, unsigned size)
+{
+	char *want = malloc(size + 1);
+
+	assert_non_null(want);
+	for (unsigned i = 0; i < n; i++) {
+		int k = snprintf(want, size + 1, "%u:", i);
+
+		memset(want + k, 'x', size - (unsigned)k);
+		t_expect_text(cl, want, size);
+	}
+	free(want);
+}
+
+/* Output is written once per loop iteration: a burst to one socket (more
+ * frames than one write carries, more than the ring holds inline) arrives
+ * whole and in order, with the pongs wslay queues before and after it in
+ * their places, and a close sent behind frames that still wait comes after
+ * them. */
+static void test_burst_in_order(void **state)
+{
+	struct t_srv *t = *state;
+	enum { N = 300, SIZE = 40 };
+	struct t_client *cl = t_ws_connect(t, "id=1");
+	unsigned char buf[256];
+	size_t len = 0;
+	struct t_frame fr;
+
+	/* ping "a", the burst, ping "b": one TCP write, one read. */
+	len += t_frame_encode(buf + len, 0x89, "a", 1, 1, 0);
+	len += t_frame_encode(buf + len, 0x81, "!mine 300 40", 12, 1, 0);
+	len += t_frame_encode(buf + len, 0x89, "b", 1, 1, 0);
+	t_send(cl, buf, len);
+	assert_int_equal(t_ws_read(cl, &fr), 0);
+	assert_int_equal(fr.opcode, 0xA);
+	assert_string_equal(fr.data, "a");
+	t_frame_free(&fr);
+	t_expect_mine(cl, N, SIZE);
+	assert_int_equal(t_ws_read(cl, &fr), 0);
+	assert_int_equal(fr.opcode, 0xA);
+	assert_string_equal(fr.data, "b");
+	t_frame_free(&fr);
+	/* Twice more: the connection's output is made anew each time. */
+	t_ws_text(cl, "!mine 3 10");
+	t_expect_mine(cl, 3, 10);
+	t_ws_text(cl, "!mine 70 10 close");
+	t_expect_mine(cl, 70, 10);
+	assert_int_equal(t_ws_read(cl, &fr), 0);
+	assert_int_equal(fr.opcode, 8);
+	assert_int_equal(((unsigned char)fr.data[0] << 8) | (unsigned char)fr.data[1], 1000);
+	t_frame_free(&fr);
+	t_ws_close_frame(cl, 1000, NULL);
+	t_expect_eof(cl, 5);
+	assert_int_equal(t_wait_close(t, 1), 1000);
+	t_close(cl);
+}
+
+/* A connection that dies while frames wait for the flush: past
+ * max_pending (with a few frames queued the 4408 close goes out behind
+ * them; with more than one write carries it is dropped), the peer gone,
+ * the server shutting down.  The frames are freed (teardown checks that
+ * none is alive; ASan that nothing is touched after free). */
+static void test_closed_while_queued(void **state)
+{
+	struct t_srv *t = *state;
+	struct t_client *a = t_ws_connect(t, "id=1&pend=2000");
+	struct t_client *b = t_ws_connect(t, "id=2&pend=2000");
+	struct t_client *c = t_ws_connect(t, "id=3");
+	struct t_client *d = t_ws_connect(t, "id=4");
+
+	t_ws_text(a, "!mine 10 100 big 5000");
+	t_expect_mine(a, 10, 100);
+	t_expect_close(a, 4408);
+	assert_int_equal(t_wait_close(t, 1), 4408);
+	t_ws_text(b, "!mine 100 10 big 5000");
+	t_expect_eof(b, 5);
+	assert_int_equal(t_wait_close(t, 2), 4408);
+	pthread_mutex_lock(&t->mu);
+	assert_int_equal(t->bursts_refused, 2);
+	pthread_mutex_unlock(&t->mu);
+	/* The message and the end in one read, mostly: the frames are queued
+	 * when the connection dies. */
+	t_ws_text(c, "!mine 50 100");
+	shutdown(c->fd, SHUT_WR);
+	assert_int_equal(t_wait_close(t, 3), 1006);
+	t_ws_text(d, "!mine 20 100 shutdown");
+	t_expect_mine(d, 20, 100);
+	t_expect_close(d, 1000);
+	assert_int_equal(t_wait_close(t, 4), 1000);
+	t_stop(t);
+	t_close(a);
+	t_close(b);
+	t_close(c);
+	t_close(d);
+}
+
 /* One frame, fifty connections, identical bytes, no copies left over. */
 static void test_shared_frame_fan_out(void **state)
 {
@@ -1485,6 +1614,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_client_cut_off, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_too_big_for_pending, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_shared_frame_fan_out, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_burst_in_order, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_closed_while_queued, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_ping_idle, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_server_shutdown, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_memory_figures, t_setup, t_teardown),
