@@ -32,6 +32,7 @@ struct store_writer {
 	int stopping;
 	uv_async_t async;
 	struct store_writer_stats stats; /* guarded by mu */
+	int marked_left;                 /* groups still to run marked after a rerun; writer thread only */
 };
 
 /* Takes up to batch_max queued jobs as a list; NULL when stopping and empty. */
@@ -123,15 +124,17 @@ fail:
 }
 
 /* Runs and commits one group (writer.h): without savepoints if every job can
- * run twice, else, or if one failed after a change, with one per job.
- * *marked says which way it committed or failed: 0 bare, 1 marked at once,
- * 2 marked after a bare run was rolled back. */
+ * run twice and no rerun happened in the last STORE_WRITER_RERUN_HOLD
+ * groups, else, or if one failed after a change, with one per job.  *marked
+ * says which way it committed or failed: 0 bare, 1 marked at once, 2 marked
+ * after a bare run was rolled back. */
 static int run_batch(struct store_writer *w, struct store_job *batch, int *marked)
 {
 	struct store_job *ran = NULL;
 	int rc;
 
-	*marked = 0;
+	*marked = w->marked_left > 0;
+	w->marked_left -= *marked;
 	for (struct store_job *j = batch; j && !*marked; j = j->next)
 		*marked = j->reset == NULL;
 	if (!*marked) {
@@ -143,6 +146,7 @@ static int run_batch(struct store_writer *w, struct store_job *batch, int *marke
 				break;
 		}
 		*marked = 2;
+		w->marked_left = STORE_WRITER_RERUN_HOLD;
 	}
 	return run_marked(w->s, batch);
 }

@@ -18,6 +18,11 @@
  * way, each job inside its own savepoint (store_mark), undone alone if it
  * fails.  So run may run twice, and must then behave as if it ran once: a
  * job whose reset is NULL cannot, and its group runs the old way at once.
+ * After a rerun the next STORE_WRITER_RERUN_HOLD groups also run the old way:
+ * a rerun costs up to a second run of the group (a savepoint per job ~10%
+ * more), so requests that keep failing after a change (a blocked user's
+ * first message, sent again and again, makes a private chat first) cost the
+ * writer at most ~1.2x instead of 2x.
  *
  * Checkpoints run next to the writer, on a thread of their own with a
  * read-write handle of their own, so no commit waits for one (SQLite's
@@ -64,6 +69,8 @@
 /* Until the WAL starts over, the checkpointer is woken again each time it
  * grew by ckpt_pages / this (125 pages, about 6 small commits, by default). */
 #define STORE_CKPT_STEP_DIV 8
+/* Groups run with a savepoint per job after one had to run again. */
+#define STORE_WRITER_RERUN_HOLD 16
 
 struct store_job;
 
@@ -94,7 +101,8 @@ struct store_writer_stats {
 	unsigned long long jobs;      /* jobs run */
 	unsigned long long failed;    /* commits that failed */
 	unsigned long long reruns;    /* groups rolled back and run again, a savepoint per job */
-	unsigned long long marked;    /* groups run with a savepoint per job (reruns included) */
+	unsigned long long marked;    /* groups run with a savepoint per job (reruns included:
+				       * a job without reset, a rerun, or held after one) */
 	long long wal_pages;          /* WAL size after the last commit (0 without a checkpointer) */
 	unsigned long long checkpoints;        /* run by the checkpointer, all modes */
 	unsigned long long checkpoint_restarts; /* of which RESTART: the WAL was past the hard bound */

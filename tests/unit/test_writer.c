@@ -40,13 +40,13 @@ struct t_env {
 	struct store_writer *w;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int gate_in, gate_open;
 };
 
-/* The gate job. */
+/* A gate job: holds the writer, once it runs, until the test opens it. */
 struct t_gate {
 	struct store_job j; /* first */
 	struct t_env *env;
+	int in, open;       /* guarded by env->mu */
 	int dones, commit_rc;
 };
 
@@ -81,17 +81,16 @@ static void t_done(struct store_job *j, int commit_rc)
 	t->commit_rc = commit_rc;
 }
 
-/* The gate: holds the writer until the test opens it. */
 static int t_gate_run(struct store_job *j, struct store *s)
 {
-	struct t_env *env = ((struct t_gate *)j)->env;
+	struct t_gate *g = (struct t_gate *)j;
 
-	pthread_mutex_lock(&env->mu);
-	env->gate_in = 1;
-	pthread_cond_broadcast(&env->cv);
-	while (!env->gate_open)
-		pthread_cond_wait(&env->cv, &env->mu);
-	pthread_mutex_unlock(&env->mu);
+	pthread_mutex_lock(&g->env->mu);
+	g->in = 1;
+	pthread_cond_broadcast(&g->env->cv);
+	while (!g->open)
+		pthread_cond_wait(&g->env->cv, &g->env->mu);
+	pthread_mutex_unlock(&g->env->mu);
 	return 0;
 }
 
@@ -105,6 +104,33 @@ static void t_gate_done(struct store_job *j, int commit_rc)
 
 	g->dones++;
 	g->commit_rc = commit_rc;
+}
+
+static void t_gate_init(struct t_gate *g, struct t_env *env)
+{
+	memset(g, 0, sizeof *g);
+	g->j.run = t_gate_run;
+	g->j.done = t_gate_done;
+	g->j.reset = t_gate_reset;
+	g->env = env;
+	g->commit_rc = -1;
+}
+
+/* Waits until g holds the writer. */
+static void t_gate_wait(struct t_gate *g)
+{
+	pthread_mutex_lock(&g->env->mu);
+	while (!g->in)
+		pthread_cond_wait(&g->env->cv, &g->env->mu);
+	pthread_mutex_unlock(&g->env->mu);
+}
+
+static void t_gate_open(struct t_gate *g)
+{
+	pthread_mutex_lock(&g->env->mu);
+	g->open = 1;
+	pthread_cond_broadcast(&g->env->cv);
+	pthread_mutex_unlock(&g->env->mu);
 }
 
 static void t_job_init(struct t_job *t, const char *key, int how, int resettable)
@@ -157,37 +183,45 @@ static int t_teardown(void **state)
 	return 0;
 }
 
-/* Runs jobs v[0..n) as one group: queued behind the gate while it holds the
- * writer, which then stops (delivering every job's done) and is freed. */
-static void t_run_group(struct t_env *env, struct t_job *v, size_t n, struct store_writer_stats *stats)
+/* Stops the writer (delivering every job's done), reads its stats and frees it. */
+static void t_stop(struct t_env *env, struct store_writer_stats *stats)
 {
-	struct t_gate g = {{.run = t_gate_run, .done = t_gate_done, .reset = t_gate_reset}, env, 0, -1};
-
-	assert_int_equal(store_writer_submit(env->w, &g.j), 0);
-	pthread_mutex_lock(&env->mu);
-	while (!env->gate_in)
-		pthread_cond_wait(&env->cv, &env->mu);
-	pthread_mutex_unlock(&env->mu);
-	for (size_t i = 0; i < n; i++)
-		assert_int_equal(store_writer_submit(env->w, &v[i].j), 0);
-	pthread_mutex_lock(&env->mu);
-	env->gate_open = 1;
-	pthread_cond_broadcast(&env->cv);
-	pthread_mutex_unlock(&env->mu);
 	store_writer_stop(env->w);
 	store_writer_stats(env->w, stats);
 	uv_run(&env->loop, UV_RUN_DEFAULT);
 	store_writer_free(env->w);
 	env->w = NULL;
-	assert_int_equal(g.dones, 1);
-	assert_int_equal(g.commit_rc, 0);
-	assert_int_equal(stats->commits, 2); /* the gate's group, then v's */
-	assert_int_equal(stats->failed, 0);
+}
+
+/* Checks that each of v[0..n) was handed back once, committed, with the
+ * outcome it was made for. */
+static void t_check_done(struct t_job *v, size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(v[i].dones, 1);
 		assert_int_equal(v[i].commit_rc, 0);
 		assert_int_equal(v[i].j.run_rc < 0, v[i].how != T_OK);
 	}
+}
+
+/* Runs jobs v[0..n) as one group: queued behind a gate while it holds the
+ * writer, which then stops and is freed. */
+static void t_run_group(struct t_env *env, struct t_job *v, size_t n, struct store_writer_stats *stats)
+{
+	struct t_gate g;
+
+	t_gate_init(&g, env);
+	assert_int_equal(store_writer_submit(env->w, &g.j), 0);
+	t_gate_wait(&g);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_writer_submit(env->w, &v[i].j), 0);
+	t_gate_open(&g);
+	t_stop(env, stats);
+	assert_int_equal(g.dones, 1);
+	assert_int_equal(g.commit_rc, 0);
+	assert_int_equal(stats->commits, 2); /* the gate's group, then v's */
+	assert_int_equal(stats->failed, 0);
+	t_check_done(v, n);
 }
 
 /* The counter key as committed: its value, or 0 when absent. */
@@ -315,6 +349,48 @@ static void test_job_without_reset(void **state)
 	assert_int_equal(t_counter(env, "y"), 0);
 }
 
+/* After a rerun the next groups run marked for a while (writer.h): jobs
+ * that keep failing after a change cost the writer little more than a
+ * savepoint each. */
+static void test_rerun_holds(void **state)
+{
+	struct t_env *env = *state;
+	struct store_writer_stats st;
+	struct t_gate g0, g1;
+	struct t_job a[2], b[2];
+
+	t_job_init(&a[0], "a", T_OK, 1);
+	t_job_init(&a[1], "x", T_FAIL_AFTER, 1);
+	t_job_init(&b[0], "b", T_OK, 1);
+	t_job_init(&b[1], "y", T_FAIL_BEFORE, 1);
+	t_gate_init(&g0, env);
+	t_gate_init(&g1, env);
+	/* Group 1: g0.  Group 2: a, then g1, which holds it (in its rerun)
+	 * until group 3, b, is queued. */
+	assert_int_equal(store_writer_submit(env->w, &g0.j), 0);
+	t_gate_wait(&g0);
+	assert_int_equal(store_writer_submit(env->w, &a[0].j), 0);
+	assert_int_equal(store_writer_submit(env->w, &a[1].j), 0);
+	assert_int_equal(store_writer_submit(env->w, &g1.j), 0);
+	t_gate_open(&g0);
+	t_gate_wait(&g1);
+	assert_int_equal(store_writer_submit(env->w, &b[0].j), 0);
+	assert_int_equal(store_writer_submit(env->w, &b[1].j), 0);
+	t_gate_open(&g1);
+	t_stop(env, &st);
+	assert_int_equal(st.commits, 3);
+	assert_int_equal(st.reruns, 1);
+	assert_int_equal(st.marked, 2); /* the rerun, and b's group after it */
+	t_check_done(a, 2);
+	t_check_done(b, 2);
+	assert_int_equal(a[0].runs, 2);
+	assert_int_equal(b[0].runs, 1);
+	assert_int_equal(b[1].runs, 1);
+	assert_int_equal(t_counter(env, "a"), 1);
+	assert_int_equal(t_counter(env, "x"), 0);
+	assert_int_equal(t_counter(env, "b"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_after_change, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_fail_after_change_same_row, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_job_without_reset, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_rerun_holds, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
