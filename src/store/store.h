@@ -431,9 +431,12 @@ struct store_ops {
 	 * written, search-index updates queued).  A request that failed with
 	 * the count unchanged left nothing to undo; one that changed something
 	 * makes the writer roll the group back and run it again with marks
-	 * (writer.h).  changes returns 0, or PL_IO when no write transaction
-	 * is open any more (SQLite rolled it back after an I/O error) or it
-	 * holds half an op: then only rollback may follow. */
+	 * (writer.h).  Once changes was read outside a mark, the transaction
+	 * is bare: ops open no savepoint of their own either, and one that
+	 * fails after a change leaves half of itself in the transaction.
+	 * changes returns 0, or PL_IO when no write transaction is open any
+	 * more (SQLite rolled it back after an I/O error) or it holds half an
+	 * op: then only rollback may follow. */
 	int (*begin)(struct store *s);
 	int (*commit)(struct store *s);
 	int (*rollback)(struct store *s);
