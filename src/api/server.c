@@ -65,6 +65,7 @@ struct api_job {
 	struct net_req *req;
 	struct api_call call;
 	struct core_tx tx;
+	struct core_verdicts verdicts;   /* the safety chain's answers, kept if the writer runs it again */
 	struct bus_events ev;
 	double mono;
 	char *reply;
@@ -314,6 +315,7 @@ static int run_write(struct store_job *wj, struct store *s)
 	int rc;
 
 	tx_init(job, s, &job->ev);
+	job->tx.verdicts = &job->verdicts;
 	rc = m->exec(&job->call, s);
 	if (rc == 0 && job->ev.n &&
 	    (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, job->call.result, &job->pushes, &rb)) < 0)
@@ -333,6 +335,29 @@ static int run_write(struct store_job *wj, struct store *s)
 		rc = PL_ERR; /* rendering failed: keep nothing */
 	tx_done(job);
 	return rc;
+}
+
+/* Writer thread: the group was rolled back and run_write runs again
+ * (writer.h).  Drops what the first run left: the answer, the events and
+ * pushes, the result and error; the safety chain's answers are kept, to be
+ * replayed.  What else a write does happens in the store, or on the loop
+ * after the commit (write_done: metrics, publishing, delivery); its tx and
+ * the tx's caches start afresh in tx_init. */
+static void write_reset(struct store_job *wj)
+{
+	struct api_job *job = (struct api_job *)wj;
+
+	free(job->reply);
+	job->reply = NULL;
+	job->status = 0;
+	bus_events_release(&job->ev);
+	upd_list_release(&job->pushes);
+	api_result_clear(&job->call);
+	job->call.code = 0;
+	job->call.detail[0] = '\0';
+	job->call.retry_after = 0; /* set by exec only on a failure (a read's limits are taken in prep) */
+	job->verdicts.next = 0;
+	job->wjob.run_rc = 0;
 }
 
 /* Loop thread, after the commit. */
@@ -473,6 +498,7 @@ static void after_read(uv_work_t *w, int status)
 	}
 	job->wjob.run = run_write;
 	job->wjob.done = write_done;
+	job->wjob.reset = write_reset;
 	if (store_writer_submit(job->srv->writer, &job->wjob) < 0) {
 		job->reply = api_error_json(PLC_SERVER_BUSY, "the server is shutting down", 0);
 		job->status = 503;
@@ -1017,13 +1043,18 @@ static void own_done(struct store_job *j, int commit_rc)
 	free(j);
 }
 
+/* own_run keeps nothing outside the store: it may run again as it is. */
+static void own_reset(struct store_job *j)
+{
+}
+
 static void own_submit(struct api_server *srv, int kind, int64_t uid, int64_t when)
 {
 	struct own_job *o = calloc(1, sizeof *o);
 
 	if (!o)
 		return;
-	*o = (struct own_job){{NULL, own_run, own_done, 0, 0}, kind, uid, when};
+	*o = (struct own_job){{NULL, own_run, own_done, own_reset, 0, 0}, kind, uid, when};
 	if (store_writer_submit(srv->writer, &o->j) < 0)
 		free(o);
 }

@@ -88,6 +88,20 @@ struct core_user_cache {
 	size_t n, cap;
 };
 
+/* What the safety chain answered during a write's first run, replayed when
+ * the writer runs the write again after rolling its group back (writer.h),
+ * so a check with state (the flood limit's token buckets) is not charged
+ * twice.  Past CORE_VERDICTS_MAX answers in one call the chain runs again. */
+#define CORE_VERDICTS_MAX 4
+struct core_verdicts {
+	int n;      /* answers kept */
+	int next;   /* answers replayed in this run: 0 before each run after the first */
+	struct {
+		int verdict; /* enum safety_verdict */
+		struct safety_result r;
+	} v[CORE_VERDICTS_MAX];
+};
+
 struct core_tx {
 	struct core *core;
 	struct store *s;
@@ -109,6 +123,7 @@ struct core_tx {
 	int64_t restr_chat;         /* cache: the chat last checked for restrictions ... */
 	int restr_any;              /* ... and whether it has any in force */
 	struct core_user_cache users; /* cache: users rendered by this call (core_user_brief) */
+	struct core_verdicts *verdicts; /* kept across runs of one write by its owner; NULL: none */
 };
 
 /* Frees what the call's tx keeps for its duration (its caches); the tx may

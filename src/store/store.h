@@ -36,7 +36,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 6
+#define STORE_OPS_VERSION 7 /* 7: changes */
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -424,13 +424,26 @@ struct store_ops {
 
 	/* Transactions.  begin/commit/rollback bound a group commit; mark,
 	 * release and undo nest one request inside it (SQL savepoints) so a
-	 * request that fails leaves no trace while its neighbours commit. */
+	 * request that fails leaves no trace while its neighbours commit.
+	 * A savepoint copies every page the request touches first, so the
+	 * writer runs requests without one and reads changes around each: a
+	 * count that moves whenever the open write transaction changes (rows
+	 * written, search-index updates queued).  A request that failed with
+	 * the count unchanged left nothing to undo; one that changed something
+	 * makes the writer roll the group back and run it again with marks
+	 * (writer.h).  Once changes was read outside a mark, the transaction
+	 * is bare: ops open no savepoint of their own either, and one that
+	 * fails after a change leaves half of itself in the transaction.
+	 * changes returns 0, or PL_IO when no write transaction is open any
+	 * more (SQLite rolled it back after an I/O error) or it holds half an
+	 * op: then only rollback may follow. */
 	int (*begin)(struct store *s);
 	int (*commit)(struct store *s);
 	int (*rollback)(struct store *s);
 	int (*mark)(struct store *s);
 	int (*release)(struct store *s);
 	int (*undo)(struct store *s);
+	int (*changes)(struct store *s, uint64_t *n);
 	/* A read transaction on a read-only handle (a reader's whole call):
 	 * every op until read_end sees one snapshot and the handle takes its
 	 * read lock once, not once per statement.  read_end ends it whatever
@@ -780,6 +793,7 @@ static inline int store_rollback(struct store *s) { return s->ops->rollback(s); 
 static inline int store_mark(struct store *s) { return s->ops->mark(s); }
 static inline int store_release(struct store *s) { return s->ops->release(s); }
 static inline int store_undo(struct store *s) { return s->ops->undo(s); }
+static inline int store_changes(struct store *s, uint64_t *n) { return s->ops->changes(s, n); }
 static inline int store_read_begin(struct store *s) { return s->ops->read_begin(s); }
 static inline int store_read_end(struct store *s) { return s->ops->read_end(s); }
 static inline int store_checkpoint_manual(struct store *s) { return s->ops->checkpoint_manual(s); }

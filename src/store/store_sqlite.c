@@ -16,7 +16,10 @@
  * savepoint "op" when the caller has a transaction open, or inside its own
  * BEGIN IMMEDIATE otherwise, so a failed op never leaves half its writes in a
  * group commit.  The log appends are the exception, for cost: they undo their
- * first write by hand instead (sq_log_append).
+ * first write by hand instead (sq_log_append).  So is a bare transaction (the
+ * writer reads changes() around its requests instead of marking them): there
+ * an op that fails after a change marks the transaction broken, and the
+ * writer rolls it back and runs its requests again, marked.
  *
  * Ordering: a message's search key (messages.gid, sq_msg_next_gid) is
  * date << 22 | a sequence within the date, so it grows in commit order.
@@ -345,6 +348,11 @@ struct sq_store {
 	sqlite3_stmt *stmt[SQ_STMT_COUNT];
 	struct sq_fts_op *fq;   /* deferred index updates, in order */
 	size_t fq_len, fq_cap;
+	uint64_t fq_added;      /* updates ever queued: part of changes() */
+	int bare;               /* changes() was called outside a mark in this transaction:
+				 * ops open no savepoint of their own (sq_op_begin) */
+	int op_depth;           /* bare ops running (they do not nest; defensive) */
+	uint64_t op_stamp;      /* changes() when the outermost bare op began */
 	int broken;             /* the transaction holds half an op (an index apply or
 				 * a log append failed midway): only rollback may follow */
 	int gid_known;          /* gid_date/gid_last valid in this write transaction */
@@ -709,6 +717,14 @@ static void sq_txn_reset(struct sq_store *st)
 	st->gid_known = 0;
 	st->nmarks = 0;
 	st->broken = 0;
+	st->bare = 0;
+	st->op_depth = 0;
+}
+
+/* What the transaction changed so far, as one count (sq_changes). */
+static uint64_t sq_stamp(struct sq_store *st)
+{
+	return (uint64_t)sqlite3_total_changes64(st->db) + st->fq_added;
 }
 
 /* Called by an indexing op before it opens its own savepoint: applies a long
@@ -758,6 +774,7 @@ static int sq_index(struct sq_store *st, int outer, int64_t gid, int64_t chat_id
 	if (!(copy = strdup(text)))
 		return PL_NOMEM;
 	op = &st->fq[st->fq_len++];
+	st->fq_added++;
 	op->gid = gid;
 	op->chat_id = chat_id;
 	op->text = copy;
@@ -768,7 +785,10 @@ static int sq_index(struct sq_store *st, int outer, int64_t gid, int64_t chat_id
 /* ---- op atomicity ---- */
 
 /* Opens the op's own unit: savepoint "op" inside a caller transaction, or a
- * transaction of its own (*outer = 1) otherwise. */
+ * transaction of its own (*outer = 1) otherwise.  In a bare transaction
+ * (sq_changes) outside any mark, no savepoint: the op's page copies into the
+ * statement journal cost more than the rare failure they would undo, and
+ * sq_op_end marks the transaction broken if the op fails after a change. */
 static int sq_op_begin(struct sq_store *st, int *outer)
 {
 	if (sqlite3_get_autocommit(st->db)) {
@@ -777,13 +797,24 @@ static int sq_op_begin(struct sq_store *st, int *outer)
 		return sq_exec(st, SQ_BEGIN);
 	}
 	*outer = 0;
+	if (st->bare && st->nmarks == 0) {
+		if (st->op_depth++ == 0)
+			st->op_stamp = sq_stamp(st);
+		return 0;
+	}
 	return sq_exec(st, SQ_OP_MARK);
 }
 
-/* Closes the op's unit: keeps its writes if rc is 0, drops them otherwise.
- * Returns rc, or the error of keeping them. */
+/* Closes the op's unit: keeps its writes if rc is 0, drops them otherwise
+ * (a bare op cannot: it leaves the transaction broken if it changed
+ * anything).  Returns rc, or the error of keeping them. */
 static int sq_op_end(struct sq_store *st, int outer, int rc)
 {
+	if (!outer && st->op_depth > 0) {
+		if (--st->op_depth == 0 && rc < 0 && sq_stamp(st) != st->op_stamp)
+			st->broken = 1;
+		return rc;
+	}
 	if (rc == 0)
 		rc = sq_exec(st, outer ? SQ_COMMIT : SQ_OP_RELEASE);
 	if (rc == 0 || sqlite3_get_autocommit(st->db))
@@ -927,6 +958,24 @@ static int sq_undo(struct store *s)
 		sq_exec(st, SQ_ROLLBACK);
 	}
 	return rc;
+}
+
+/* What the open write transaction changed so far, as one count: rows (every
+ * INSERT, UPDATE and DELETE that completed, triggers included; a statement
+ * that failed counts nothing, SQLite undid it; a write undone by hand counts
+ * twice) plus index updates queued.  Called outside a mark, it makes the
+ * transaction bare (sq_op_begin).  The gid cache needs no undo: a key handed
+ * out and not used leaves a gap. */
+static int sq_changes(struct store *s, uint64_t *n)
+{
+	struct sq_store *st = sq(s);
+
+	if (st->readonly || st->broken || sqlite3_get_autocommit(st->db))
+		return PL_IO;
+	if (st->nmarks == 0)
+		st->bare = 1;
+	*n = sq_stamp(st);
+	return 0;
 }
 
 /* A reader's transaction: BEGIN DEFERRED takes the snapshot and the WAL read
@@ -2901,6 +2950,7 @@ static const struct store_ops sq_ops = {
 	.mark = sq_mark,
 	.release = sq_release,
 	.undo = sq_undo,
+	.changes = sq_changes,
 	.read_begin = sq_read_begin,
 	.read_end = sq_read_end,
 	.checkpoint_manual = sq_checkpoint_manual,

@@ -32,6 +32,7 @@ struct store_writer {
 	int stopping;
 	uv_async_t async;
 	struct store_writer_stats stats; /* guarded by mu */
+	int marked_left;                 /* groups still to run marked after a rerun; writer thread only */
 };
 
 /* Takes up to batch_max queued jobs as a list; NULL when stopping and empty. */
@@ -59,28 +60,95 @@ static struct store_job *take_batch(struct store_writer *w)
 	return first;
 }
 
-static int run_batch(struct store_writer *w, struct store_job *batch)
+/* Opens the group's transaction, waiting out a reader's checkpoint. */
+static int group_begin(struct store *s)
 {
-	int rc = store_begin(w->s);
+	int rc = store_begin(s);
 
-	for (int tries = 0; rc == PL_BUSY && tries < 50; tries++) /* a reader checkpointing */
-		rc = store_begin(w->s);
-	if (rc < 0)
+	for (int tries = 0; rc == PL_BUSY && tries < 50; tries++)
+		rc = store_begin(s);
+	return rc;
+}
+
+/* Runs the group with a savepoint per job: one that fails is undone alone. */
+static int run_marked(struct store *s, struct store_job *batch)
+{
+	int rc;
+
+	if ((rc = group_begin(s)) < 0)
 		return rc;
 	for (struct store_job *j = batch; j; j = j->next) {
-		if ((rc = store_mark(w->s)) < 0)
+		if ((rc = store_mark(s)) < 0)
 			goto fail;
-		j->run_rc = j->run(j, w->s);
-		rc = j->run_rc < 0 ? store_undo(w->s) : store_release(w->s);
+		j->run_rc = j->run(j, s);
+		rc = j->run_rc < 0 ? store_undo(s) : store_release(s);
 		if (rc < 0)
 			goto fail;
 	}
-	if ((rc = store_commit(w->s)) < 0)
+	if ((rc = store_commit(s)) < 0)
 		goto fail;
 	return 0;
 fail:
-	(void)store_rollback(w->s);
+	(void)store_rollback(s);
 	return rc;
+}
+
+/* Runs the group without savepoints.  Returns 0 when committed, PL_AGAIN
+ * when a job failed after it changed something (or the store can only roll
+ * back): the group was rolled back and *ran is the last job that ran; or
+ * another negative pl_err when the group could not begin or commit. */
+static int run_bare(struct store *s, struct store_job *batch, struct store_job **ran)
+{
+	uint64_t before, after;
+	int rc;
+
+	if ((rc = group_begin(s)) < 0)
+		return rc;
+	if ((rc = store_changes(s, &before)) < 0)
+		goto fail;
+	for (struct store_job *j = batch; j; j = j->next) {
+		*ran = j;
+		j->run_rc = j->run(j, s);
+		if (store_changes(s, &after) < 0 || (j->run_rc < 0 && after != before)) {
+			rc = PL_AGAIN;
+			goto fail;
+		}
+		before = after;
+	}
+	if ((rc = store_commit(s)) < 0)
+		goto fail;
+	return 0;
+fail:
+	(void)store_rollback(s);
+	return rc;
+}
+
+/* Runs and commits one group (writer.h): without savepoints if every job can
+ * run twice and no rerun happened in the last STORE_WRITER_RERUN_HOLD
+ * groups, else, or if one failed after a change, with one per job.  *marked
+ * says which way it committed or failed: 0 bare, 1 marked at once, 2 marked
+ * after a bare run was rolled back. */
+static int run_batch(struct store_writer *w, struct store_job *batch, int *marked)
+{
+	struct store_job *ran = NULL;
+	int rc;
+
+	*marked = w->marked_left > 0;
+	w->marked_left -= *marked;
+	for (struct store_job *j = batch; j && !*marked; j = j->next)
+		*marked = j->reset == NULL;
+	if (!*marked) {
+		if ((rc = run_bare(w->s, batch, &ran)) != PL_AGAIN)
+			return rc;
+		for (struct store_job *j = batch; j; j = j->next) {
+			j->reset(j);
+			if (j == ran)
+				break;
+		}
+		*marked = 2;
+		w->marked_left = STORE_WRITER_RERUN_HOLD;
+	}
+	return run_marked(w->s, batch);
 }
 
 /* Writer thread: hands the WAL's size after a commit to the checkpointer,
@@ -178,7 +246,8 @@ static void *writer_main(void *arg)
 	struct store_job *batch;
 
 	while ((batch = take_batch(w))) {
-		int rc = run_batch(w, batch);
+		int marked;
+		int rc = run_batch(w, batch, &marked);
 		int64_t wal = 0;
 		size_t n = 0;
 		struct store_job *last = batch;
@@ -202,6 +271,8 @@ static void *writer_main(void *arg)
 			w->stats.failed++;
 		else
 			w->stats.commits++;
+		w->stats.reruns += marked == 2;
+		w->stats.marked += marked != 0;
 		pthread_mutex_unlock(&w->mu);
 		uv_async_send(&w->async);
 		ckpt_note(&w->ck, wal); /* after the hand-back: answers first */

@@ -3,11 +3,26 @@
  *
  * The writer is one thread that owns the writer store handle.  Jobs submitted
  * from any thread queue up; the writer takes up to batch_max of them, runs
- * each inside one transaction (each in its own savepoint, so a job that fails
- * is undone while its neighbours commit), commits once — one fsync for the
- * whole group — and only then hands every job back to the loop thread through
- * a uv_async.  So a request that writes is answered only after its commit,
- * and the loop thread never touches the disk.
+ * them inside one transaction, commits once — one fsync for the whole group —
+ * and only then hands every job back to the loop thread through a uv_async.
+ * So a request that writes is answered only after its commit, and the loop
+ * thread never touches the disk.
+ *
+ * A job that fails leaves no trace while its neighbours commit.  The jobs run
+ * without a savepoint each (a savepoint copies every page a job touches into
+ * SQLite's statement journal first: 9% of the writer's instructions), and the
+ * writer reads store_changes() around each: a job that failed having changed
+ * nothing needs no undo.  If one failed after it changed something (or the
+ * store says only rollback may follow), the writer rolls the group back,
+ * calls reset on every job that ran, and runs the whole group again the old
+ * way, each job inside its own savepoint (store_mark), undone alone if it
+ * fails.  So run may run twice, and must then behave as if it ran once: a
+ * job whose reset is NULL cannot, and its group runs the old way at once.
+ * After a rerun the next STORE_WRITER_RERUN_HOLD groups also run the old way:
+ * a rerun costs up to a second run of the group (a savepoint per job ~10%
+ * more), so requests that keep failing after a change (a blocked user's
+ * first message, sent again and again, makes a private chat first) cost the
+ * writer at most ~1.2x instead of 2x.
  *
  * Checkpoints run next to the writer, on a thread of their own with a
  * read-write handle of their own, so no commit waits for one (SQLite's
@@ -54,12 +69,19 @@
 /* Until the WAL starts over, the checkpointer is woken again each time it
  * grew by ckpt_pages / this (125 pages, about 6 small commits, by default). */
 #define STORE_CKPT_STEP_DIV 8
+/* Groups run with a savepoint per job after one had to run again. */
+#define STORE_WRITER_RERUN_HOLD 16
 
 struct store_job;
 
 /* Runs on the writer thread inside the group transaction.  A negative return
  * undoes this job's changes only. */
 typedef int (*store_job_run_cb)(struct store_job *j, struct store *s);
+/* Runs on the writer thread after the group was rolled back, before run runs
+ * again: drops what run left in the job (results, events to publish), so
+ * that the second run starts from what the first one found.  Whatever run
+ * does outside the store must not happen twice either. */
+typedef void (*store_job_reset_cb)(struct store_job *j);
 /* Runs on the loop thread after the group was committed (commit_rc 0) or
  * failed to commit (commit_rc < 0: nothing of the job was kept). */
 typedef void (*store_job_done_cb)(struct store_job *j, int commit_rc);
@@ -69,6 +91,7 @@ struct store_job {
 	struct store_job *next;
 	store_job_run_cb run;
 	store_job_done_cb done;
+	store_job_reset_cb reset; /* NULL: run must not run twice */
 	int run_rc;           /* what run returned */
 	int commit_rc;        /* what the group's commit returned */
 };
@@ -77,6 +100,9 @@ struct store_writer_stats {
 	unsigned long long commits;   /* transactions committed */
 	unsigned long long jobs;      /* jobs run */
 	unsigned long long failed;    /* commits that failed */
+	unsigned long long reruns;    /* groups rolled back and run again, a savepoint per job */
+	unsigned long long marked;    /* groups run with a savepoint per job (reruns included:
+				       * a job without reset, a rerun, or held after one) */
 	long long wal_pages;          /* WAL size after the last commit (0 without a checkpointer) */
 	unsigned long long checkpoints;        /* run by the checkpointer, all modes */
 	unsigned long long checkpoint_restarts; /* of which RESTART: the WAL was past the hard bound */

@@ -7,8 +7,12 @@
  * a group, neither in createGroup nor in addChatMembers (USER_BLOCKED) — and
  * a refused createGroup leaves no half-made group behind; other users are
  * unaffected; getBlockedUsers lists the blocked; unblockUser restores
- * everything.
+ * everything.  A first message refused by a block leaves no private chat
+ * behind (the writer made the chat before the check refused: it rolls its
+ * group back and runs it again, a savepoint per request), while messages
+ * sent at the same time by others are kept, once each.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "parley.h"
@@ -270,11 +276,102 @@ static void test_block_group_invites(void **state)
 	assert_true(blk_sees(a, g, "surprise!"));
 }
 
+/* Private chats between a and b in the daemon's database (read beside it). */
+static int blk_private_chats(int64_t a, int64_t b)
+{
+	char path[512];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/parley.db", harness_data_dir(blk_h));
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM chats WHERE type = 1 AND user_lo = ?1 AND user_hi = ?2",
+					    -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, a < b ? a : b);
+	sqlite3_bind_int64(q, 2, a < b ? b : a);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+#define BLK_NEIGHBOURS 4
+#define BLK_SENDS 10
+
+struct blk_sender {
+	pthread_t th;
+	struct parley_client *c;
+	int64_t to;
+	int ok;
+};
+
+static void *blk_sender_main(void *arg)
+{
+	struct blk_sender *n = arg;
+
+	for (int i = 0; i < BLK_SENDS; i++) {
+		struct parley_error err;
+		json_t *p = blk_msg(n->to, "a neighbour's message"), *r = NULL;
+
+		n->ok += parley_call(n->c, "sendMessage", p, &r, &err) == 0;
+		json_decref(p);
+		json_decref(r);
+	}
+	return NULL;
+}
+
+static void test_block_no_trace(void **state)
+{
+	struct parley_client *d = harness_user(blk_h, "blk_t_dave");
+	struct parley_client *e = harness_user(blk_h, "blk_t_erin");
+	int64_t did = harness_user_id(blk_h, "blk_t_dave"), eid = harness_user_id(blk_h, "blk_t_erin");
+	struct blk_sender nb[BLK_NEIGHBOURS];
+	struct parley_error err;
+	char name[32];
+	json_t *h = NULL, *m;
+	int64_t sum = 0;
+	size_t k;
+
+	for (int i = 0; i < BLK_NEIGHBOURS; i++) {
+		snprintf(name, sizeof(name), "blk_t_n%d", i);
+		nb[i] = (struct blk_sender){.c = harness_user(blk_h, name), .to = did};
+	}
+	TRUE_OK(d, "blockUser", blk_user(eid));
+	assert_int_equal(blk_private_chats(did, eid), 0);
+	/* E's first messages to D while D's neighbours write to D. */
+	for (int i = 0; i < BLK_NEIGHBOURS; i++)
+		assert_int_equal(pthread_create(&nb[i].th, NULL, blk_sender_main, &nb[i]), 0);
+	for (int i = 0; i < BLK_SENDS; i++)
+		FAILS(e, "sendMessage", blk_msg(did, "hello stranger"), 403, "USER_BLOCKED");
+	for (int i = 0; i < BLK_NEIGHBOURS; i++) {
+		pthread_join(nb[i].th, NULL);
+		assert_int_equal(nb[i].ok, BLK_SENDS);
+		snprintf(name, sizeof(name), "blk_t_n%d", i);
+		/* Kept once each: ids 1 to BLK_SENDS. */
+		assert_int_equal(parley_get_history(d, harness_user_id(blk_h, name), 0, 0, 100, &h, &err), 0);
+		assert_int_equal(json_array_size(h), BLK_SENDS);
+		json_array_foreach(h, k, m)
+			sum += blk_int(m, "message_id");
+		json_decref(h);
+	}
+	assert_int_equal(sum, BLK_NEIGHBOURS * BLK_SENDS * (BLK_SENDS + 1) / 2);
+	assert_int_equal(blk_private_chats(did, eid), 0);
+	assert_false(blk_sees(d, eid, "hello stranger"));
+
+	TRUE_OK(d, "unblockUser", blk_user(eid));
+	blk_send(e, did, "hello again");
+	assert_int_equal(blk_private_chats(did, eid), 1);
+	assert_true(blk_sees(d, eid, "hello again"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_block_messages),
 		cmocka_unit_test(test_block_group_invites),
+		cmocka_unit_test(test_block_no_trace),
 	};
 
 	return cmocka_run_group_tests(tests, blk_setup, blk_teardown);

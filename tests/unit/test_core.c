@@ -320,6 +320,45 @@ static void test_safety_chain(void **state)
 	assert_int_equal(safety_chain_run(&empty, &sm, &r), SAFETY_DENY);
 }
 
+/* A write the writer runs again (its group rolled back) replays the safety
+ * chain's answers of its first run instead of taking flood tokens twice. */
+static void test_safety_replay(void **state)
+{
+	struct fx *f = *state;
+	struct core_tx ta = tx_for(f, f->alice);
+	struct core_verdicts vs;
+	struct core_access a;
+	struct store_message m;
+
+	memset(&vs, 0, sizeof vs);
+	ta.verdicts = &vs;
+	assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
+	for (int i = 0; i < 3; i++) { /* burst 3: the bucket is empty after */
+		assert_int_equal(core_message_send(&ta, &a, "x", 0, &m), 0);
+		store_message_release(&m);
+	}
+	assert_true(core_message_send(&ta, &a, "x", 0, &m) < 0);
+	assert_int_equal(ta.code, PLC_FLOOD_WAIT);
+	assert_int_equal(vs.n, 4);
+	/* The second run: the same answers, no token taken. */
+	vs.next = 0;
+	ta.code = 0;
+	ta.retry_after = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(core_message_send(&ta, &a, "x", 0, &m), 0);
+		store_message_release(&m);
+	}
+	assert_true(core_message_send(&ta, &a, "x", 0, &m) < 0);
+	assert_int_equal(ta.code, PLC_FLOOD_WAIT);
+	assert_true(ta.retry_after >= 1);
+	/* Past what was kept, the chain runs (and is not recorded). */
+	ta.mono += 1; /* one token back */
+	assert_int_equal(core_message_send(&ta, &a, "x", 0, &m), 0);
+	store_message_release(&m);
+	assert_int_equal(vs.n, CORE_VERDICTS_MAX);
+	core_tx_release(&ta);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +372,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_and_unread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_safety_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_safety_replay, setup, teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -1586,6 +1586,69 @@ static void test_savepoint_undo(void **state)
 	store_close(r);
 }
 
+/* changes() counts what the open transaction changed; once read outside a
+ * mark, ops open no savepoint of their own, and one that fails after a
+ * change leaves the transaction broken (only rollback may follow) instead
+ * of undoing itself. */
+static void test_changes_bare(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	struct store_message m = {.chat_id = g, .sender_id = a, .date = 20, .text = (char *)"clash"};
+	struct store_chat c;
+	char path[160];
+	uint64_t n0, n1;
+	sqlite3 *db;
+
+	t_member(s, g, a, STORE_ROLE_CREATOR);
+	assert_int_equal(store_changes(s, &n0), PL_IO); /* no transaction */
+	assert_int_equal(t_msg(s, g, a, 10, "one"), 1);
+	/* Make the next message_put fail after its first write: the chat's
+	 * counter says 0, so it advances it, then clashes with message 1. */
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE chats SET last_msg_id = 0", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	/* Each op in its savepoint: the failed op is undone, the rest goes on. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_message_put(s, &m), PL_EXISTS);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_chat_get(s, g, &c), 0);
+	assert_int_equal(c.last_msg_id, 0);
+	assert_int_equal(c.last_date, 10);
+
+	/* Bare: what changed is counted, rows and queued index updates. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_changes(s, &n0), 0);
+	assert_int_equal(store_message_put(s, &(struct store_message){.chat_id = 999, .sender_id = a, .date = 30,
+								       .text = (char *)"nowhere"}),
+			 PL_NOTFOUND); /* fails before any change */
+	assert_int_equal(store_changes(s, &n1), 0);
+	assert_int_equal(n1, n0);
+	assert_int_equal(store_user_set_last_seen(s, a, 40), 0);
+	assert_int_equal(store_changes(s, &n1), 0);
+	assert_true(n1 > n0);
+	/* A failure after a change: broken until rolled back. */
+	assert_int_equal(store_message_put(s, &m), PL_EXISTS);
+	assert_int_equal(store_changes(s, &n1), PL_IO);
+	assert_int_equal(store_commit(s), PL_IO);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_chat_get(s, g, &c), 0);
+	assert_int_equal(c.last_msg_id, 0);
+
+	/* A mark inside a bare transaction brings the op savepoints back. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_changes(s, &n0), 0);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(store_message_put(s, &m), PL_EXISTS);
+	assert_int_equal(store_release(s), 0);
+	assert_int_equal(store_changes(s, &n1), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
 /* Edits and deletes of messages whose indexing is still queued in the same
  * transaction, and the writer's search once it commits. */
 static void test_edit_in_transaction(void **state)
@@ -2476,6 +2539,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unread, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_dialogs, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_undo, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_changes_bare, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_edit_in_transaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_large, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_dialogs_same_second, t_setup, t_teardown),
