@@ -289,6 +289,8 @@ void st_run(struct lg *g)
 			have = st_messages(g);
 			lg_log("store: %lld messages after %.0f s", have, t);
 		}
+		if (have > mark)
+			mark = have; /* a kept store past the last mark: named by its size */
 		if (mark >= 10000000)
 			snprintf(wl, sizeof wl, "store @%lldM msgs", mark / 1000000);
 		else if (mark >= 1000000)
