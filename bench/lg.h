@@ -40,6 +40,7 @@ struct lg_opts {
 	const char *shapes;    /* live shapes to run (comma-separated), NULL: all */
 	const char *versions;  /* versions line from run.sh, for the report */
 	const char *mqtt_version; /* the broker's, for the report */
+	const char *state;     /* --state: users and chats of a kept store, or NULL */
 	long pid, pid2, mqtt_pid;
 	int quick;
 	int big;               /* --big: build the store up to --store messages (10 million) */
@@ -161,6 +162,10 @@ void lg_add_members(const char *server, const char *owner_token, int64_t chat_id
 		    int from, int to);
 
 /* live.c */
+/* Creates the fan-out channels of 100, 1,000 and o.fanout_max subscribers
+ * on server 1. */
+void lv_setup_channels(struct lg *g);
+/* Registers server 2's users and group (when there is a server 2). */
 void lv_setup(struct lg *g);
 void lv_run_live(struct lg *g, int run);
 void lv_run_idle(struct lg *g);

@@ -839,7 +839,7 @@ static void lv_suite(struct lv *lv, int pair_user0)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-void lv_setup(struct lg *g)
+void lv_setup_channels(struct lg *g)
 {
 	struct parley_client *c = lg_client_at(g->o.server, g->users[0].token);
 	struct parley_error err;
@@ -856,6 +856,13 @@ void lv_setup(struct lg *g)
 	parley_client_free(c);
 	lg_log("channels of %d, %d and %d subscribers in %.1f s", g->fan_n[0], g->fan_n[1], g->fan_n[2],
 	       (double)(lg_now_ns() - t0) / 1e9);
+}
+
+void lv_setup(struct lg *g)
+{
+	struct parley_client *c;
+	struct parley_error err;
+
 	if (g->o.server2) {
 		int64_t ids[LG_GROUP_SIZE];
 		g->nusers2 = LG_GROUP_SIZE;

@@ -800,6 +800,70 @@ static void lg_setup_chats(struct lg *g)
 	       LG_GROUP_SIZE, (long long)g->channel_id, g->o.subscribers, (double)(lg_now_ns() - t0) / 1e9);
 }
 
+/* ---- kept store -------------------------------------------------------------
+ * With --state FILE (bench/run.sh passes it when BENCH_STORE_DIR keeps the
+ * data folder), the users and chats of server 1 are listed in FILE after
+ * they were made, and a later run on the same data folder reads them back
+ * instead of registering again: the sessions' tokens do not expire. */
+
+#define LG_STATE_MAGIC "parley-bench-state 1"
+#define LG_TOKEN_SCAN "255" /* PARLEY_TOKEN_MAX, for fscanf */
+_Static_assert(PARLEY_TOKEN_MAX == 255, "LG_TOKEN_SCAN must match PARLEY_TOKEN_MAX");
+
+/* Reads FILE into g; 0 when it does not exist, dies when it does not fit
+ * this run's sizes. */
+static int lg_state_load(struct lg *g, int nusers)
+{
+	FILE *f = fopen(g->o.state, "r");
+	char magic[64];
+	int n, subs, fmax, pairs, ok = 1;
+
+	if (!f)
+		return 0;
+	if (!fgets(magic, sizeof magic, f) || strncmp(magic, LG_STATE_MAGIC, strlen(LG_STATE_MAGIC)) ||
+	    fscanf(f, "%d %d %d %d %" SCNd64 " %" SCNd64, &n, &subs, &fmax, &pairs, &g->group_id,
+		   &g->channel_id) != 6)
+		lg_die("%s: not a state file of this generator", g->o.state);
+	if (n != nusers || subs != g->o.subscribers || fmax != g->o.fanout_max || pairs != g->o.pairs)
+		lg_die("%s was written for %d users, %d subscribers, fan-out %d, %d pairs; this run needs %d, %d, %d, %d "
+		       "(use the same size options as the run that built the store)",
+		       g->o.state, n, subs, fmax, pairs, nusers, g->o.subscribers, g->o.fanout_max, g->o.pairs);
+	for (int k = 0; k < 3; k++)
+		if (fscanf(f, "%" SCNd64 " %d", &g->fan_chat[k], &g->fan_n[k]) != 2)
+			ok = 0;
+	g->users = calloc((size_t)n, sizeof *g->users);
+	if (!g->users)
+		lg_die("out of memory");
+	for (int i = 0; ok && i < n; i++)
+		if (fscanf(f, "%" SCNd64 " %" LG_TOKEN_SCAN "s", &g->users[i].id, g->users[i].token) != 2)
+			ok = 0;
+	fclose(f);
+	if (!ok)
+		lg_die("%s is truncated", g->o.state);
+	g->nusers = n;
+	lg_log("reusing the %d users, the group and the 4 channels listed in %s", n, g->o.state);
+	return 1;
+}
+
+static void lg_state_save(const struct lg *g)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", g->o.state);
+	f = fopen(tmp, "w");
+	if (!f)
+		lg_die("cannot write %s", tmp);
+	fprintf(f, "%s\n%d %d %d %d %" PRId64 " %" PRId64 "\n", LG_STATE_MAGIC, g->nusers, g->o.subscribers,
+		g->o.fanout_max, g->o.pairs, g->group_id, g->channel_id);
+	for (int k = 0; k < 3; k++)
+		fprintf(f, "%" PRId64 " %d\n", g->fan_chat[k], g->fan_n[k]);
+	for (int i = 0; i < g->nusers; i++)
+		fprintf(f, "%" PRId64 " %s\n", g->users[i].id, g->users[i].token);
+	if (fclose(f) != 0 || rename(tmp, g->o.state) != 0)
+		lg_die("cannot write %s", g->o.state);
+}
+
 /* ---- workloads ---------------------------------------------------------------- */
 
 static int lg_op_send(struct lg_worker *w, struct parley_error *err)
@@ -1220,6 +1284,7 @@ static void lg_usage(void)
 		"  --window N         1:1 messages in flight per pair (default 32)\n"
 		"  --rate N           paced offered load in messages per second (default 1000)\n"
 		"  --store N          messages in the big store (default 1000000; --big 10000000)\n"
+		"  --state FILE       reuse the users and chats listed in FILE (a kept store), or list them there\n"
 		"  --server2 URL --pid2 PID   a second parleyd with large_group_threshold=1000\n"
 		"  --mqtt HOST:PORT --mqtt-pid PID   the mosquitto broker to compare with\n"
 		"  --pinning TEXT     how the processes were pinned, for the report\n"
@@ -1306,6 +1371,8 @@ static void lg_parse(struct lg_opts *o, int argc, char **argv)
 			o->rate = (int)lg_arg_long(v, 10, 1000000, "--rate");
 		else if (!strcmp(a, "--store"))
 			o->store_msgs = lg_arg_long(v, 10000, 1000000000L, "--store");
+		else if (!strcmp(a, "--state"))
+			o->state = v;
 		else if (!strcmp(a, "--server2"))
 			o->server2 = v;
 		else if (!strcmp(a, "--pid2"))
@@ -1388,8 +1455,13 @@ int main(int argc, char **argv)
 		lg_die("--threads must be below %d (the group's size)", LG_GROUP_SIZE);
 	if (g->o.mqtt)
 		snprintf(g->mqtt_version, sizeof g->mqtt_version, "%s", g->o.mqtt_version ? g->o.mqtt_version : "");
-	lg_setup_users(g, nusers);
-	lg_setup_chats(g);
+	if (!g->o.state || !lg_state_load(g, nusers)) {
+		lg_setup_users(g, nusers);
+		lg_setup_chats(g);
+		lv_setup_channels(g);
+		if (g->o.state)
+			lg_state_save(g);
+	}
 	lv_setup(g);
 
 	/* Idle connections first: a server that has already held and freed

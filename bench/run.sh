@@ -20,6 +20,13 @@
 # runs bench/loadgen, stops everything, and leaves the figures in
 # bench/results/latest.json.  Under make, the options can be given as
 # `make bench ARGS=--quick`.
+#
+# BENCH_STORE_DIR=/path keeps the first server's data folder there instead
+# of a fresh one that is deleted at the end: an empty or missing folder is
+# filled and kept, a folder kept by an earlier run is reused as it is (the
+# generator reads the users and chats it made from bench-state in it and
+# tops the store up to --store messages).  Give the same size options each
+# time.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -66,6 +73,23 @@ ${BENCH_CC:-cc} -O2 -g -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -D_POSIX_C_SOURC
 # a tmpfs /tmp would make every fsync free and the write figures meaningless.
 TMP=$(mktemp -d "$BUILD/bench/run.XXXXXX")
 DATA=$TMP/data
+STATE=
+if [ -n "${BENCH_STORE_DIR:-}" ]; then
+	mkdir -p "$BENCH_STORE_DIR"
+	DATA=$(cd "$BENCH_STORE_DIR" && pwd -P)
+	STATE=$DATA/bench-state
+	if [ -f "$DATA/parley.db" ] && [ ! -f "$DATA/bench-state" ]; then
+		echo "bench: $DATA holds a store but no bench-state: not one this script kept" >&2
+		rm -rf "$TMP"
+		exit 2
+	fi
+	rm -f "$DATA/parleyd.addr"
+	if [ -f "$DATA/bench-state" ]; then
+		echo "bench: reusing the store kept in $DATA" >&2
+	else
+		echo "bench: building a store to keep in $DATA" >&2
+	fi
+fi
 DATA2=$TMP/data2
 PID=
 PID2=
@@ -219,6 +243,9 @@ VERSIONS="$VERSIONS, $CORES cores, open files $(ulimit -n)"
 echo "bench: $VERSIONS" >&2
 
 LG_RC=0
+if [ -n "$STATE" ]; then
+	set -- --state "$STATE" "$@"
+fi
 # shellcheck disable=SC2086 # LG_PIN is a command prefix or empty
 $LG_PIN "$LOADGEN" --server "http://$ADDR" --pid "$PID" --data "$DATA" --out "$RESULTS/latest.json" \
 	--server2 "http://$ADDR2" --pid2 "$PID2" --mqtt "127.0.0.1:$MQPORT" --mqtt-pid "$MQPID" \
