@@ -82,6 +82,13 @@ static void put(struct text *t, const char *fmt, ...)
 	t->len += (size_t)n;
 }
 
+/* One un-labelled series with its HELP and TYPE lines.  Values are whole
+ * numbers below 2^53, so %.0f prints them exactly. */
+static void one(struct text *t, const char *name, const char *type, const char *help, double v)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n%s %.0f\n", name, help, name, type, name, v);
+}
+
 char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g, size_t *len)
 {
 	struct text t = {malloc(16384), 0, 16384, 0};
@@ -115,31 +122,27 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	put(&t, "parley_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
 	put(&t, "parley_request_duration_seconds_sum %.6f\nparley_request_duration_seconds_count %llu\n",
 	    m->latency_sum, m->latency_count);
-	put(&t, "# HELP parley_messages_stored Messages in the store (service messages included).\n"
-		"# TYPE parley_messages_stored gauge\nparley_messages_stored %lld\n", m->messages_stored);
-	put(&t, "# HELP parley_connections_open Open client connections.\n"
-		"# TYPE parley_connections_open gauge\nparley_connections_open %u\n", g->connections);
-	put(&t, "# HELP parley_requests_inflight Calls accepted and not yet answered.\n"
-		"# TYPE parley_requests_inflight gauge\nparley_requests_inflight %zu\n", g->inflight);
-	put(&t, "# HELP parley_write_queue Write calls waiting for the writer.\n"
-		"# TYPE parley_write_queue gauge\nparley_write_queue %zu\n", g->write_queue);
-	put(&t, "# HELP parley_commits_total Group commits (transactions) written.\n"
-		"# TYPE parley_commits_total counter\nparley_commits_total %llu\n", g->commits);
-	put(&t, "# HELP parley_write_calls_total Write calls run by the writer.\n"
-		"# TYPE parley_write_calls_total counter\nparley_write_calls_total %llu\n", g->write_jobs);
-	put(&t, "# HELP parley_commit_failures_total Group commits that failed.\n"
-		"# TYPE parley_commit_failures_total counter\nparley_commit_failures_total %llu\n",
-	    g->commit_failures);
-	put(&t, "# HELP parley_wal_pages Pages in the write-ahead log after the last commit.\n"
-		"# TYPE parley_wal_pages gauge\nparley_wal_pages %lld\n", g->wal_pages);
-	put(&t, "# HELP parley_checkpoints_total Checkpoints run by the checkpointer thread.\n"
-		"# TYPE parley_checkpoints_total counter\nparley_checkpoints_total %llu\n", g->checkpoints);
-	put(&t, "# HELP parley_checkpoint_restarts_total Checkpoints that held the writer (WAL past the hard bound).\n"
-		"# TYPE parley_checkpoint_restarts_total counter\nparley_checkpoint_restarts_total %llu\n",
-	    g->checkpoint_restarts);
-	put(&t, "# HELP parley_checkpoint_failures_total Checkpoints that returned an error.\n"
-		"# TYPE parley_checkpoint_failures_total counter\nparley_checkpoint_failures_total %llu\n",
-	    g->checkpoint_failures);
+	one(&t, "parley_messages_stored", "gauge", "Messages in the store (service messages included).",
+	    (double)m->messages_stored);
+	one(&t, "parley_connections_open", "gauge", "Open client connections.", g->connections);
+	one(&t, "parley_requests_inflight", "gauge", "Calls accepted and not yet answered.", (double)g->inflight);
+	one(&t, "parley_write_queue", "gauge", "Write calls waiting for the writer.", (double)g->write_queue);
+	one(&t, "parley_commits_total", "counter", "Group commits (transactions) written.", (double)g->commits);
+	one(&t, "parley_write_calls_total", "counter", "Write calls run by the writer.", (double)g->write_jobs);
+	one(&t, "parley_commit_failures_total", "counter", "Group commits that failed.", (double)g->commit_failures);
+	one(&t, "parley_writer_reruns_total", "counter",
+	    "Groups rolled back and run again with a savepoint per call (a call failed after a change).",
+	    (double)g->writer_reruns);
+	one(&t, "parley_writer_marked_total", "counter",
+	    "Groups run with a savepoint per call (reruns, the groups held after one, and groups with a job that cannot run again).",
+	    (double)g->writer_marked);
+	one(&t, "parley_wal_pages", "gauge", "Pages in the write-ahead log after the last commit.", (double)g->wal_pages);
+	one(&t, "parley_checkpoints_total", "counter", "Checkpoints run by the checkpointer thread.",
+	    (double)g->checkpoints);
+	one(&t, "parley_checkpoint_restarts_total", "counter",
+	    "Checkpoints that held the writer (WAL past the hard bound).", (double)g->checkpoint_restarts);
+	one(&t, "parley_checkpoint_failures_total", "counter", "Checkpoints that returned an error.",
+	    (double)g->checkpoint_failures);
 	if (t.oom) {
 		free(t.p);
 		return NULL;

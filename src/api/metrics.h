@@ -29,6 +29,7 @@ struct metrics_gauges {
 	size_t inflight;
 	size_t write_queue;
 	unsigned long long commits, write_jobs, commit_failures;
+	unsigned long long writer_reruns, writer_marked;
 	long long wal_pages;
 	unsigned long long checkpoints, checkpoint_restarts, checkpoint_failures;
 };

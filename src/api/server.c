@@ -888,6 +888,8 @@ static void serve_metrics(struct api_server *srv, struct net_req *req)
 	g.commits = ws.commits;
 	g.write_jobs = ws.jobs;
 	g.commit_failures = ws.failed;
+	g.writer_reruns = ws.reruns;
+	g.writer_marked = ws.marked;
 	g.wal_pages = ws.wal_pages;
 	g.checkpoints = ws.checkpoints;
 	g.checkpoint_restarts = ws.checkpoint_restarts;
