@@ -3,10 +3,15 @@
  * Each API call is one struct api_job that lives from the request callback
  * until its answer has been handed to net:
  *   loop:   route, per-IP limit for public methods      (on_request)
- *   reader: decode, authenticate, prep, read-only exec   (phase_read)
- *   loop:   answer, or queue on the writer               (after_read)
+ *   worker: decode, authenticate, prep, read-only exec   (phase_read)
+ *           and a call that writes goes on to the writer from here
+ *   loop:   answer a read, park or fail                  (after_read)
  *   writer: exec inside the group transaction            (run_write)
  *   loop:   answer after commit, publish events          (write_done)
+ * The workers are the server's own pool (util/workpool.h), one per read
+ * handle (reader_threads): a write goes from worker to writer without
+ * coming back to the loop in between, and completions come back to the
+ * loop many per wake-up.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -31,6 +36,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
+#include "util/workpool.h"
 
 #define RATE_KEYS_MAX 100000
 
@@ -40,6 +46,7 @@ struct api_server {
 	struct core *core;
 	struct store_writer *writer;
 	struct store_pool *readers;
+	struct workpool *workers;        /* runs the read phases */
 	struct bus *bus;
 	const struct pl_config *cfg;
 	const struct pl_log *log;
@@ -60,7 +67,7 @@ struct api_server {
 
 struct api_job {
 	struct store_job wjob;           /* first: the writer hands this back */
-	uv_work_t work;
+	struct workpool_job pjob;        /* on the worker pool */
 	struct api_server *srv;
 	struct net_req *req;
 	struct api_call call;
@@ -264,10 +271,35 @@ static int check_role(struct api_job *job, struct store *s)
 	return 0;
 }
 
-/* Reader thread. */
-static void phase_read(uv_work_t *w)
+static struct api_job *job_of(struct workpool_job *pj)
 {
-	struct api_job *job = w->data;
+	return (struct api_job *)(void *)((char *)pj - offsetof(struct api_job, pjob));
+}
+
+static int run_write(struct store_job *wj, struct store *s);
+static void write_done(struct store_job *wj, int commit_rc);
+
+/* Worker thread: a call whose read phase found nothing to answer yet goes
+ * straight to the writer (store_writer_submit is thread-safe), unless the
+ * loop has something to do first.  Returns WORKPOOL_HANDED_OFF if it went. */
+static int submit_write(struct api_job *job)
+{
+	if (job->reply || job->call.park || job->call.typing)
+		return 0; /* after_read on the loop */
+	job->wjob.run = run_write;
+	job->wjob.done = write_done;
+	if (store_writer_submit(job->srv->writer, &job->wjob) < 0) {
+		job->reply = api_error_json(PLC_SERVER_BUSY, "the server is shutting down", 0);
+		job->status = 503;
+		return 0;
+	}
+	return WORKPOOL_HANDED_OFF;
+}
+
+/* Worker thread. */
+static int phase_read(struct workpool_job *pj)
+{
+	struct api_job *job = job_of(pj);
 	struct api_call *call = &job->call;
 	const struct api_method *m = &api_methods[job->method];
 	struct store *s = api_reader_get(job->srv->readers);
@@ -304,6 +336,7 @@ static void phase_read(uv_work_t *w)
 	}
 	tx_done(job);
 	api_reader_put(job->srv->readers, s);
+	return submit_write(job);
 }
 
 /* Writer thread, inside the group transaction. */
@@ -394,8 +427,8 @@ static void write_done(struct store_job *wj, int commit_rc)
 	upd_list_release(&pushes);
 }
 
-static void phase_exec_again(uv_work_t *w);
-static void after_read(uv_work_t *w, int status);
+static int phase_exec_again(struct workpool_job *pj);
+static void after_read(struct workpool_job *pj);
 
 /* A parked getUpdates has something to say, or its time is up: run it again,
  * this time answering even if there is still nothing. */
@@ -413,7 +446,9 @@ static void unpark(struct api_job *job)
 	job->pnext = job->pprev = NULL;
 	job->call.no_wait = 1;
 	job->call.park = 0;
-	if (uv_queue_work(srv->loop, &job->work, phase_exec_again, after_read) < 0) {
+	job->pjob.run = phase_exec_again;
+	job->pjob.done = after_read;
+	if (workpool_submit(srv->workers, &job->pjob) < 0) {
 		job->reply = api_error_json(PLC_SERVER_BUSY, "could not queue the call", 0);
 		job->status = 503;
 		job_finish(job);
@@ -461,11 +496,11 @@ static void park(struct api_job *job)
 	srv->parked = job;
 }
 
-/* Reader thread: a parked getUpdates runs its handler again, in a read
+/* Worker thread: a parked getUpdates runs its handler again, in a read
  * transaction of its own (none is held while it is parked). */
-static void phase_exec_again(uv_work_t *w)
+static int phase_exec_again(struct workpool_job *pj)
 {
-	struct api_job *job = w->data;
+	struct api_job *job = job_of(pj);
 	struct store *s = api_reader_get(job->srv->readers);
 
 	tx_init(job, s, NULL);
@@ -475,24 +510,23 @@ static void phase_exec_again(uv_work_t *w)
 	api_result_clear(&job->call);
 	tx_done(job);
 	api_reader_put(job->srv->readers, s);
+	return 0;
 }
 
-/* Loop thread, after phase_read. */
-static void after_read(uv_work_t *w, int status)
+/* Loop thread, after phase_read (unless it handed the call to the writer)
+ * or phase_exec_again: answers, parks, or — a write that had to come back
+ * first (typing) — queues the call on the writer. */
+static void after_read(struct workpool_job *pj)
 {
-	struct api_job *job = w->data;
+	struct api_job *job = job_of(pj);
 
-	if (status == 0 && job->call.typing && !job->call.code)
+	if (job->call.typing && !job->call.code)
 		hub_typing(job->srv->hub, job->call.typing);
-	if (status == 0 && job->call.park && !job->call.code && !job->srv->closing) {
+	if (job->call.park && !job->call.code && !job->srv->closing) {
 		park(job);
 		return;
 	}
-	if (job->reply || status < 0) {
-		if (!job->reply) {
-			job->reply = api_error_json(PLC_INTERNAL, "the call was cancelled", 0);
-			job->status = 500;
-		}
+	if (job->reply) {
 		job_finish(job);
 		return;
 	}
@@ -563,14 +597,18 @@ static struct api_job *job_new(struct api_server *srv, int method, const char *i
 	snprintf(job->call.ip, sizeof job->call.ip, "%s", ip);
 	bus_events_init(&job->ev);
 	upd_list_init(&job->pushes);
-	job->work.data = job;
+	/* Password hashing (register, login) may take a core for tens of ms:
+	 * the pool must not hold short calls behind it (workpool.h). */
+	job->pjob.slow = api_methods[method].rate == API_RATE_AUTH;
 	return job;
 }
 
-static int job_start(struct api_job *job, uv_work_cb work, uv_after_work_cb after)
+static int job_start(struct api_job *job, workpool_run_cb run, workpool_done_cb done)
 {
 	job->srv->inflight++;
-	if (uv_queue_work(job->srv->loop, &job->work, work, after) < 0) {
+	job->pjob.run = run;
+	job->pjob.done = done;
+	if (workpool_submit(job->srv->workers, &job->pjob) < 0) {
 		job->srv->inflight--;
 		return PL_BUSY;
 	}
@@ -654,10 +692,10 @@ static int collect_chat(void *ctx, int64_t chat_id, int64_t pts)
 	return collect_i64(ctx, chat_id);
 }
 
-/* Reader thread: checks the token and learns what the hub needs. */
-static void phase_auth(uv_work_t *w)
+/* Worker thread: checks the token and learns what the hub needs. */
+static int phase_auth(struct workpool_job *pj)
 {
-	struct api_job *job = w->data;
+	struct api_job *job = job_of(pj);
 	struct store *s = api_reader_get(job->srv->readers);
 	struct store_session ss;
 	struct store_user u;
@@ -678,6 +716,7 @@ static void phase_auth(uv_work_t *w)
 	}
 	tx_done(job);
 	api_reader_put(job->srv->readers, s);
+	return 0;
 }
 
 static void auth_free(struct hub_auth *a)
@@ -689,9 +728,9 @@ static void auth_free(struct hub_auth *a)
 	free(a);
 }
 
-static void after_auth(uv_work_t *w, int status)
+static void after_auth(struct workpool_job *pj)
 {
-	struct api_job *job = w->data;
+	struct api_job *job = job_of(pj);
 	struct hub_sess *sess = job->ws;
 	struct api_server *srv = job->srv;
 	char buf[160];
@@ -1120,6 +1159,11 @@ struct api_server *api_server_new(uv_loop_t *loop, struct core *core, struct sto
 	if (!(srv->net = net_server_new(loop, &lim, on_request, srv)) || !(srv->uploads = uploads_new(srv)))
 		goto fail;
 	net_server_set_head_cb(srv->net, on_head);
+	/* One worker per read handle; no more of them running at once than
+	 * there are cores this process may run on (its CPU affinity): more
+	 * would only take turns on them (workpool.h). */
+	if (!(srv->workers = workpool_start(loop, (size_t)cfg->reader_threads, uv_available_parallelism())))
+		goto fail;
 	uv_timer_init(loop, &srv->prune_timer);
 	srv->prune_timer.data = srv;
 	uv_timer_start(&srv->prune_timer, on_prune, 60000, 3600000);
@@ -1152,10 +1196,16 @@ void api_server_close(struct api_server *srv)
 	uv_close((uv_handle_t *)&srv->prune_timer, NULL);
 }
 
+void api_server_stop(struct api_server *srv)
+{
+	workpool_stop(srv->workers);
+}
+
 void api_server_free(struct api_server *srv)
 {
 	if (!srv)
 		return;
+	workpool_free(srv->workers);
 	net_server_free(srv->net);
 	uploads_free(srv->uploads);
 	hub_free(srv->hub);

@@ -30,6 +30,10 @@ int api_server_port(const struct api_server *srv);
 /* Stops accepting and closes connections.  Calls still running finish and
  * are dropped.  The loop must then run until idle before api_server_free(). */
 void api_server_close(struct api_server *srv);
+/* Once api_server_inflight() is 0 after api_server_close(): stops the
+ * worker threads and closes their handle (the loop must run once more
+ * before api_server_free()). */
+void api_server_stop(struct api_server *srv);
 void api_server_free(struct api_server *srv);
 /* Calls accepted but not yet answered. */
 size_t api_server_inflight(const struct api_server *srv);

@@ -32,11 +32,12 @@ struct api_env {
 
 const struct api_env *api_srv_env(const struct api_server *srv);
 
-/* Reader thread: borrows a handle of the read pool with a read transaction
- * open (store_read_begin), so the whole job sees one snapshot and takes one
- * read lock; api_reader_put ends the transaction, whatever the job did, and
- * gives the handle back.  Every job on the reader pool takes its handle this
- * way, and none keeps one across a wait. */
+/* Reader thread (a worker of the server's pool, util/workpool.h, or one of
+ * libuv's for uploads and downloads): borrows a handle of the read pool with
+ * a read transaction open (store_read_begin), so the whole job sees one
+ * snapshot and takes one read lock; api_reader_put ends the transaction,
+ * whatever the job did, and gives the handle back.  Every job on either
+ * pool takes its handle this way, and none keeps one across a wait. */
 struct store *api_reader_get(struct store_pool *readers);
 void api_reader_put(struct store_pool *readers, struct store *s);
 

@@ -631,6 +631,7 @@ static void on_drain(uv_timer_t *t)
 		return;
 	uv_timer_stop(t);
 	uv_close((uv_handle_t *)t, NULL);
+	api_server_stop(d->api);
 	store_writer_stop(d->writer);
 }
 
@@ -666,6 +667,7 @@ static int serve(struct parleyd *d, long long messages)
 	if ((rc = api_server_listen(d->api, d->cfg.listen, err, sizeof err)) < 0) {
 		fprintf(stderr, "parleyd: cannot listen on %s: %s\n", d->cfg.listen, err);
 		api_server_close(d->api);
+		api_server_stop(d->api);
 		store_writer_stop(d->writer);
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 		return -1;
@@ -728,7 +730,9 @@ int main(int argc, char **argv)
 	}
 	if (load_config(d, argc, argv) < 0 || init_core(d) < 0 || make_data_dir(d->cfg.data) < 0)
 		goto out;
-	/* libuv's thread pool runs the reader phase: one thread per read handle. */
+	/* The API's read phases run on the server's own workers, one per read
+	 * handle (api_server_new); libuv's thread pool, as many threads, runs
+	 * the disk and media work of uploads and downloads. */
 	snprintf(threads, sizeof threads, "%ld", d->cfg.reader_threads);
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	if (uv_loop_init(&d->loop) < 0)
