@@ -278,6 +278,22 @@ static struct api_job *job_of(struct workpool_job *pj)
 
 static int run_write(struct store_job *wj, struct store *s);
 static void write_done(struct store_job *wj, int commit_rc);
+static void write_reset(struct store_job *wj);
+
+/* Any thread: queues the call on the writer.  Returns 0, or -1 with the
+ * 503 answer set (the writer is stopping). */
+static int queue_write(struct api_job *job)
+{
+	job->wjob.run = run_write;
+	job->wjob.done = write_done;
+	job->wjob.reset = write_reset;
+	if (store_writer_submit(job->srv->writer, &job->wjob) < 0) {
+		job->reply = api_error_json(PLC_SERVER_BUSY, "the server is shutting down", 0);
+		job->status = 503;
+		return -1;
+	}
+	return 0;
+}
 
 /* Worker thread: a call whose read phase found nothing to answer yet goes
  * straight to the writer (store_writer_submit is thread-safe), unless the
@@ -286,14 +302,7 @@ static int submit_write(struct api_job *job)
 {
 	if (job->reply || job->call.park || job->call.typing)
 		return 0; /* after_read on the loop */
-	job->wjob.run = run_write;
-	job->wjob.done = write_done;
-	if (store_writer_submit(job->srv->writer, &job->wjob) < 0) {
-		job->reply = api_error_json(PLC_SERVER_BUSY, "the server is shutting down", 0);
-		job->status = 503;
-		return 0;
-	}
-	return WORKPOOL_HANDED_OFF;
+	return queue_write(job) < 0 ? 0 : WORKPOOL_HANDED_OFF;
 }
 
 /* Worker thread. */
@@ -530,14 +539,8 @@ static void after_read(struct workpool_job *pj)
 		job_finish(job);
 		return;
 	}
-	job->wjob.run = run_write;
-	job->wjob.done = write_done;
-	job->wjob.reset = write_reset;
-	if (store_writer_submit(job->srv->writer, &job->wjob) < 0) {
-		job->reply = api_error_json(PLC_SERVER_BUSY, "the server is shutting down", 0);
-		job->status = 503;
+	if (queue_write(job) < 0)
 		job_finish(job);
-	}
 }
 
 static const char *bearer(const char *auth)
