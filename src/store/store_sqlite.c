@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -58,6 +59,8 @@
 
 #define SQ_DB_FILE "parley.db"
 #define SQ_BUSY_MS 5000            /* busy timeout of every handle */
+#define SQ_CKPT_WAIT_MS 250        /* what a RESTART or TRUNCATE checkpoint waits for readers */
+#define SQ_CKPT_POLL_US 100        /* how often it looks again meanwhile */
 #define SQ_CACHE_KIB 16384         /* page cache per handle (PRAGMA cache_size) */
 #define SQ_WAL_LIMIT (64 << 20)    /* bytes the WAL file is cut back to after a checkpoint */
 #define SQ_MARKS_MAX 8             /* nesting depth of mark() */
@@ -1031,9 +1034,22 @@ static int sq_wal_pages(struct store *s, int64_t *pages)
 	return 0;
 }
 
+/* The busy handler of a RESTART or TRUNCATE checkpoint (sq_checkpoint). */
+static int sq_ckpt_busy(void *arg, int tries)
+{
+	struct timespec ts = {0, SQ_CKPT_POLL_US * 1000L};
+
+	(void)arg;
+	if ((long)tries * SQ_CKPT_POLL_US >= SQ_CKPT_WAIT_MS * 1000L)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 /* PASSIVE takes no lock anyone waits for and copies up to the oldest
- * snapshot a reader still has open; RESTART and TRUNCATE wait (busy
- * timeout) for the write lock and keep it while they copy and fsync. */
+ * snapshot a reader still has open; RESTART and TRUNCATE take the write
+ * lock, keep it while they copy and fsync, and wait (SQ_CKPT_WAIT_MS at
+ * most) for readers to leave the WAL. */
 static int sq_checkpoint(struct store *s, int mode, int64_t *wal, int64_t *done)
 {
 	static const int modes[] = {
@@ -1046,7 +1062,17 @@ static int sq_checkpoint(struct store *s, int mode, int64_t *wal, int64_t *done)
 
 	if (st->readonly || mode < STORE_CKPT_PASSIVE || mode > STORE_CKPT_TRUNCATE)
 		return PL_INVAL;
+	/* The writer runs RESTART between its groups (writer.c): it waits for
+	 * readers to leave the WAL at most SQ_CKPT_WAIT_MS, not the busy
+	 * timeout, and PL_BUSY then leaves what it copied copied.  It looks
+	 * every SQ_CKPT_POLL_US: a reader's transaction lasts a call, and
+	 * SQLite's own busy handler sleeps 1, 2, 5, 10 ms... between looks,
+	 * all of it with the writer held. */
+	if (mode != STORE_CKPT_PASSIVE)
+		(void)sqlite3_busy_handler(st->db, sq_ckpt_busy, NULL);
 	rc = sqlite3_wal_checkpoint_v2(st->db, NULL, modes[mode], &log, &ckpt);
+	if (mode != STORE_CKPT_PASSIVE)
+		(void)sqlite3_busy_timeout(st->db, SQ_BUSY_MS);
 	if (wal)
 		*wal = log;
 	if (done)

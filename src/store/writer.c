@@ -1,6 +1,7 @@
 /* writer.c — the group-commit writer thread, the checkpointer thread next
  * to it, and the read-handle pool (the contract is writer.h). */
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "store/writer.h"
@@ -15,6 +16,10 @@ struct ckpt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int64_t wal;              /* the latest report past the threshold, 0 when taken; guarded by mu */
+	/* Set (under mu) once a checkpoint found the WAL past the hard bound and
+	 * copied what it could: the writer restarts the WAL between two groups
+	 * and clears it.  Read by the writer after every group without mu. */
+	atomic_int restart;
 	int stopping;             /* guarded by mu */
 	unsigned long long runs, restarts, failures; /* guarded by mu */
 };
@@ -174,13 +179,14 @@ static void ckpt_note(struct ckpt *c, int64_t wal)
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* The next report to act on, or 0 once stopping. */
+/* The next report to act on, or 0 once stopping.  None is taken while
+ * the writer has a restart to do (it would wait for this one). */
 static int64_t ckpt_wait(struct ckpt *c)
 {
 	int64_t wal;
 
 	pthread_mutex_lock(&c->mu);
-	while (!c->wal && !c->stopping)
+	while ((!c->wal || atomic_load(&c->restart)) && !c->stopping)
 		pthread_cond_wait(&c->cv, &c->mu);
 	wal = c->stopping ? 0 : c->wal;
 	c->wal = 0;
@@ -194,16 +200,36 @@ static void *ckpt_main(void *arg)
 	int64_t wal;
 
 	while ((wal = ckpt_wait(c)) > 0) {
-		int mode = wal >= c->hard ? STORE_CKPT_RESTART : STORE_CKPT_PASSIVE;
-		int rc = store_checkpoint(c->s, mode, NULL, NULL);
+		int rc = store_checkpoint(c->s, STORE_CKPT_PASSIVE, NULL, NULL);
 
 		pthread_mutex_lock(&c->mu);
 		c->runs++;
-		c->restarts += mode == STORE_CKPT_RESTART;
 		c->failures += rc < 0;
+		if (wal >= c->hard)
+			atomic_store(&c->restart, 1);
 		pthread_mutex_unlock(&c->mu);
 	}
 	return NULL;
+}
+
+/* Writer thread, between two groups (it holds no transaction): restarts
+ * the WAL the checkpointer asked for.  Run here and not on the
+ * checkpointer's thread, a RESTART never waits for the write lock — on its
+ * own thread it waited behind a writer that takes the lock again as soon as
+ * it commits, up to the busy timeout, and then held the writer while it
+ * copied a WAL that had grown meanwhile — and what is left to copy is what
+ * was committed since the checkpointer's PASSIVE copy just before. */
+static void ckpt_restart(struct ckpt *c, struct store *w)
+{
+	int rc = store_checkpoint(w, STORE_CKPT_RESTART, NULL, NULL);
+
+	pthread_mutex_lock(&c->mu);
+	c->runs++;
+	c->restarts++;
+	c->failures += rc < 0;
+	atomic_store(&c->restart, 0);
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
 }
 
 /* Turns off the writer handle's own checkpoints and starts the thread.
@@ -276,6 +302,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		uv_async_send(&w->async);
 		ckpt_note(&w->ck, wal); /* after the hand-back: answers first */
+		if (w->ck.s && atomic_load_explicit(&w->ck.restart, memory_order_relaxed))
+			ckpt_restart(&w->ck, w->s);
 	}
 	return NULL;
 }

@@ -34,14 +34,17 @@
  * until it starts over), which runs a PASSIVE checkpoint: it copies what no
  * reader still needs and takes no lock the writer waits for.  The WAL
  * starts over at the first commit after a checkpoint that copied all of it
- * (and with no reader inside it), so under a steady load it stays within a
- * few steps of ckpt_pages.  If it still reaches
- * ckpt_pages x STORE_CKPT_HARD_FACTOR (a reader's snapshot held the copy
- * back, or passive checkpoints kept falling behind), the checkpointer runs
- * a RESTART checkpoint instead, which holds the write lock while it copies
- * the rest and fsyncs the database, and waits (up to the busy timeout,
- * 5 s) for open read transactions to end: the writer's next commit waits
- * for it, as every commit did for SQLite's own checkpoint, once per hard
+ * (and with no reader inside it) — which under a steady write load seldom
+ * happens, since no copy finishes between two commits.  So when it reaches
+ * ckpt_pages x STORE_CKPT_HARD_FACTOR, the checkpointer, after its PASSIVE
+ * copy, asks the writer to restart the WAL, and the writer does it between
+ * two groups: a RESTART checkpoint on its own handle, which copies what was
+ * committed since, fsyncs the database and waits (at most 250 ms, store's
+ * SQ_CKPT_WAIT_MS) for readers to leave the WAL.  Run there, it never waits
+ * for the write lock (on the checkpointer's thread it waited behind a
+ * writer that takes the lock again at once, while the WAL grew).  Calls
+ * queued meanwhile wait for it, as every commit did for SQLite's own
+ * checkpoint, but once per hard
  * bound instead of once per ckpt_pages.  Durability is unchanged: the
  * checkpointer's handle has the writer's synchronous setting and fsyncs
  * the database file after each copy, as SQLite's own checkpoint does.

@@ -391,6 +391,47 @@ static void test_rerun_holds(void **state)
 	assert_int_equal(t_counter(env, "b"), 1);
 }
 
+/* A writer that never pauses, one job per commit, with a checkpointer at
+ * 8 pages (hard bound 128): the writer restarts the WAL itself between two
+ * groups when the checkpointer asks, so the WAL stays near the bound.  (A
+ * RESTART on the checkpointer's thread waited for the write lock, which a
+ * busy writer takes again at once, while the WAL grew past the bound.) */
+static void test_wal_bounded(void **state)
+{
+	enum { N = 3000, KEYS = 8 };
+	struct t_env *env = *state;
+	struct store_writer_stats st;
+	static const char *keys[KEYS] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"};
+	struct t_job *v = calloc(N, sizeof *v);
+	char err[256];
+	struct store *ck = store_sqlite_open(env->dir, STORE_SYNC_NORMAL, err, sizeof err);
+	struct t_gate g;
+
+	assert_non_null(v);
+	assert_non_null(ck);
+	store_writer_stop(env->w);
+	uv_run(&env->loop, UV_RUN_DEFAULT);
+	store_writer_free(env->w);
+	env->w = store_writer_start(&env->loop, env->s, 1, ck, 8);
+	assert_non_null(env->w);
+	t_gate_init(&g, env);
+	assert_int_equal(store_writer_submit(env->w, &g.j), 0);
+	t_gate_wait(&g);
+	for (int i = 0; i < N; i++) {
+		t_job_init(&v[i], keys[i % KEYS], T_OK, 1);
+		assert_int_equal(store_writer_submit(env->w, &v[i].j), 0);
+	}
+	t_gate_open(&g);
+	t_stop(env, &st);
+	assert_int_equal(st.commits, N + 1);
+	t_check_done(v, N);
+	assert_int_equal(t_counter(env, "k0"), N / KEYS);
+	assert_true(st.checkpoint_restarts > 0);
+	assert_true(st.wal_pages <= 2 * 8 * STORE_CKPT_HARD_FACTOR);
+	store_close(ck);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +441,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_after_change_same_row, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_job_without_reset, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_rerun_holds, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_wal_bounded, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
