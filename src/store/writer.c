@@ -75,6 +75,16 @@ static int group_begin(struct store *s)
 	return rc;
 }
 
+/* Ends the group's transaction: commits it if rc is 0, else (or if the
+ * commit fails) rolls it back.  Returns 0 or the error. */
+static int group_end(struct store *s, int rc)
+{
+	if (rc == 0 && (rc = store_commit(s)) == 0)
+		return 0;
+	(void)store_rollback(s);
+	return rc;
+}
+
 /* Runs the group with a savepoint per job: one that fails is undone alone. */
 static int run_marked(struct store *s, struct store_job *batch)
 {
@@ -82,20 +92,13 @@ static int run_marked(struct store *s, struct store_job *batch)
 
 	if ((rc = group_begin(s)) < 0)
 		return rc;
-	for (struct store_job *j = batch; j; j = j->next) {
+	for (struct store_job *j = batch; j && rc == 0; j = j->next) {
 		if ((rc = store_mark(s)) < 0)
-			goto fail;
+			break;
 		j->run_rc = j->run(j, s);
 		rc = j->run_rc < 0 ? store_undo(s) : store_release(s);
-		if (rc < 0)
-			goto fail;
 	}
-	if ((rc = store_commit(s)) < 0)
-		goto fail;
-	return 0;
-fail:
-	(void)store_rollback(s);
-	return rc;
+	return group_end(s, rc);
 }
 
 /* Runs the group without savepoints.  Returns 0 when committed, PL_AGAIN
@@ -109,23 +112,15 @@ static int run_bare(struct store *s, struct store_job *batch, struct store_job *
 
 	if ((rc = group_begin(s)) < 0)
 		return rc;
-	if ((rc = store_changes(s, &before)) < 0)
-		goto fail;
-	for (struct store_job *j = batch; j; j = j->next) {
+	rc = store_changes(s, &before);
+	for (struct store_job *j = batch; j && rc == 0; j = j->next) {
 		*ran = j;
 		j->run_rc = j->run(j, s);
-		if (store_changes(s, &after) < 0 || (j->run_rc < 0 && after != before)) {
+		if (store_changes(s, &after) < 0 || (j->run_rc < 0 && after != before))
 			rc = PL_AGAIN;
-			goto fail;
-		}
 		before = after;
 	}
-	if ((rc = store_commit(s)) < 0)
-		goto fail;
-	return 0;
-fail:
-	(void)store_rollback(s);
-	return rc;
+	return group_end(s, rc);
 }
 
 /* Runs and commits one group (writer.h): without savepoints if every job can
