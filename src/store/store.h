@@ -461,13 +461,14 @@ struct store_ops {
 	 * WAL's size at each commit, which wal_pages reads: the pages written
 	 * to the WAL since it last started over, as of this handle's last
 	 * commit (0 before its first).  Both: the writer handle, its thread.
-	 * checkpoint copies WAL pages into the database file and fsyncs it;
-	 * run it on a read-write handle of its own so the writer does not wait
-	 * for it.  mode is an enum store_ckpt_mode; *wal and *done (either may
-	 * be NULL) get the pages in the WAL and those of them now in the
-	 * database file.  PL_BUSY when another checkpoint is running or, for
-	 * RESTART and TRUNCATE, when the writer or a reader did not let go
-	 * within the busy timeout (what could be copied was). */
+	 * checkpoint copies WAL pages into the database file and fsyncs it:
+	 * PASSIVE on a read-write handle of its own so the writer does not wait
+	 * for it, RESTART on the writer's handle between two groups (writer.h).
+	 * mode is an enum store_ckpt_mode; *wal and *done (either may be NULL)
+	 * get the pages in the WAL and those of them now in the database file.
+	 * PL_BUSY when another checkpoint is running or, for RESTART and
+	 * TRUNCATE, when a writer or a reader did not let go within 250 ms
+	 * (what could be copied was). */
 	int (*checkpoint_manual)(struct store *s);
 	int (*wal_pages)(struct store *s, int64_t *pages);
 	int (*checkpoint)(struct store *s, int mode, int64_t *wal, int64_t *done);
