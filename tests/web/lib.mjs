@@ -60,6 +60,7 @@ export async function person(browser, opts = {}) {
 /* Opens the app already signed in as user u (session put in localStorage). */
 export async function signedIn(browser, u, opts = {}) {
   const p = await person(browser, opts);
+  if (opts.before) await opts.before(p.page);
   await p.page.goto(BASE + '/manifest.webmanifest'); // same origin, not the app
   await p.page.evaluate((s) => localStorage.setItem('parley.session', JSON.stringify(s)),
     { token: u.token, user: u.user, session_id: 0 });

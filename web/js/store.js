@@ -162,7 +162,10 @@ export class Store extends EventTarget {
       }
       cs.date = m ? m.date : cs.date;
       if (!cs.tick || cs.tick < 0) cs.tick = order;
-      cs.unread = d.unread_count;
+      // A snapshot taken before our own readHistory landed is behind on
+      // what was read: its count would bring back a badge already cleared.
+      if ((d.read_inbox_max_id || 0) >= cs.readIn) cs.unread = d.unread_count;
+      else if (cs.last && cs.readIn >= cs.last.message_id) cs.unread = 0;
     }
     cs.readIn = Math.max(cs.readIn, d.read_inbox_max_id || 0);
     cs.readOut = Math.max(cs.readOut, d.read_outbox_max_id || 0);
