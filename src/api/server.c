@@ -30,6 +30,7 @@
 #include "api/updates.h"
 #include "bus/bus.h"
 #include "core/core.h"
+#include "net/http_fields.h"
 #include "net/net.h"
 #include "net/ws.h"
 #include "store/writer.h"
@@ -951,19 +952,20 @@ static int serve_static(struct api_server *srv, struct net_req *req)
 {
 	struct static_hit hit;
 	char extra[256];
-	const char *inm;
+	int fresh;
 
 	if ((req->method != NET_GET && req->method != NET_HEAD) || static_site_find(srv->site, req->path, &hit) < 0)
 		return 0;
-	inm = NULL; /* conditional requests: net does not pass If-None-Match yet */
+	/* A cached copy whose tag is in If-None-Match (a list, weak tags and
+	 * "*" included: RFC 9110 13.1.2) is still good: 304, no body. */
+	fresh = net_etag_match(req->if_none_match, hit.etag);
 	snprintf(extra, sizeof extra,
 		 "ETag: %s\r\nCache-Control: %s\r\nX-Content-Type-Options: nosniff\r\n"
 		 "Content-Security-Policy: default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
 		 "style-src 'self'; script-src 'self'; frame-ancestors 'none'\r\n",
 		 hit.etag, hit.is_app || strstr(hit.type, "html") ? "no-cache" : "public, max-age=300");
-	metrics_observe(&srv->metrics, -1, inm && !strcmp(inm, hit.etag) ? 304 : 200,
-			(double)(uv_hrtime() - req->start_ns) / 1e9);
-	if (inm && !strcmp(inm, hit.etag))
+	metrics_observe(&srv->metrics, -1, fresh ? 304 : 200, (double)(uv_hrtime() - req->start_ns) / 1e9);
+	if (fresh)
 		net_req_respond(req, 304, hit.type, "", 0, extra);
 	else
 		net_req_respond(req, 200, hit.type, hit.body, hit.len, extra);

@@ -113,6 +113,24 @@ test('/mod is served with the strict CSP', async () => {
   assert.equal((await fetch(base + '/mod/nothing.js')).status, 404);
 });
 
+test('static files answer If-None-Match with 304 when a listed tag is theirs', async () => {
+  for (const p of ['/', '/mod/js/main.js']) {
+    const first = await fetch(base + p);
+    const tag = first.headers.get('etag');
+    assert.equal(first.status, 200, p);
+    assert.match(tag, /^"[0-9a-f]+"$/, p);
+    for (const inm of [tag, `W/${tag}`, `"other", ${tag}`, '*']) {
+      const res = await fetch(base + p, { headers: { 'If-None-Match': inm } });
+      assert.equal(res.status, 304, `${p} with ${inm}`);
+      assert.equal(await res.text(), '');
+      assert.equal(res.headers.get('etag'), tag);
+    }
+    const other = await fetch(base + p, { headers: { 'If-None-Match': '"other", W/"nope"' } });
+    assert.equal(other.status, 200, p);
+    assert.equal(await other.text(), await first.text());
+  }
+});
+
 test('a non-moderator signing in to /mod gets a "not a moderator" screen', async () => {
   await assert.rejects(call('getModerationQueue', {}, alice.token), (e) => e.status === 403 && /ROLE_REQUIRED/.test(e.message));
   const p = await signInToConsole(alice);
