@@ -2,6 +2,7 @@
  * contract and the wake-up rules are in workpool.h). */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 
 #include "util/err.h"
 #include "util/workpool.h"
@@ -61,6 +62,7 @@ static void *worker_main(void *arg)
 {
 	struct workpool *p = arg;
 
+	(void)prctl(PR_SET_NAME, "parley-worker"); /* what top -H and perf show */
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct workpool_job *j = p->head;
