@@ -379,6 +379,8 @@ static void test_rerun_holds(void **state)
 	t_gate_open(&g1);
 	t_stop(env, &st);
 	assert_int_equal(st.commits, 3);
+	assert_int_equal(st.group.count, st.commits + st.failed);
+	assert_int_equal(st.job.count, st.jobs);
 	assert_int_equal(st.reruns, 1);
 	assert_int_equal(st.marked, 2); /* the rerun, and b's group after it */
 	t_check_done(a, 2);
@@ -428,6 +430,7 @@ static void test_wal_bounded(void **state)
 	assert_int_equal(t_counter(env, "k0"), N / KEYS);
 	assert_true(st.checkpoint_restarts > 0);
 	assert_true(st.wal_pages <= 2 * 8 * STORE_CKPT_HARD_FACTOR);
+	assert_int_equal(st.restart.count, st.checkpoint_restarts);
 	store_close(ck);
 	free(v);
 }
