@@ -165,6 +165,8 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	     "Time the writer held the queue for one RESTART checkpoint between two groups.", &g->writer_restart);
 	hist(&t, "parley_writer_job_seconds",
 	     "Time from a write call's submission to the writer to its group's commit returning.", &g->writer_job);
+	hist(&t, "parley_writer_handback_seconds",
+	     "Time from a write call's commit returning to the loop thread taking it back.", &g->writer_handback);
 	if (t.oom) {
 		free(t.p);
 		return NULL;

@@ -43,7 +43,7 @@ struct metrics_gauges {
 	unsigned long long writer_reruns, writer_marked;
 	long long wal_pages;
 	unsigned long long checkpoints, checkpoint_restarts, checkpoint_failures;
-	struct metrics_hist writer_group, writer_restart, writer_job; /* n 0: not rendered */
+	struct metrics_hist writer_group, writer_restart, writer_job, writer_handback; /* n 0: not rendered */
 };
 
 /* Renders everything; returns a malloc'd string (caller frees) or NULL. */

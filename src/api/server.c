@@ -942,6 +942,8 @@ static void serve_metrics(struct api_server *srv, struct net_req *req)
 						 ws.restart.sum, ws.restart.count};
 	g.writer_job = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.job.buckets, ws.job.sum,
 					     ws.job.count};
+	g.writer_handback = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.handback.buckets,
+						  ws.handback.sum, ws.handback.count};
 	body = metrics_render(&srv->metrics, &g, &len);
 	if (!body) {
 		respond_error(srv, req, -1, PLC_INTERNAL, "out of memory", 0);

@@ -297,6 +297,7 @@ static void *writer_main(void *arg)
 		struct store_job *last = batch;
 		for (struct store_job *j = batch; j; j = j->next) {
 			j->commit_rc = rc;
+			j->committed_ns = t1;
 			last = j;
 			n++;
 		}
@@ -334,10 +335,13 @@ static void on_async(uv_async_t *a)
 {
 	struct store_writer *w = a->data;
 	struct store_job *j;
+	uint64_t now = uv_hrtime();
 
 	pthread_mutex_lock(&w->mu);
 	j = w->done_head;
 	w->done_head = w->done_tail = NULL;
+	for (struct store_job *k = j; k; k = k->next)
+		hist_add(&w->stats.handback, now - k->committed_ns);
 	pthread_mutex_unlock(&w->mu);
 	while (j) {
 		struct store_job *next = j->next;

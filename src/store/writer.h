@@ -112,6 +112,7 @@ struct store_job {
 	int run_rc;           /* what run returned */
 	int commit_rc;        /* what the group's commit returned */
 	uint64_t submitted_ns; /* uv_hrtime() at store_writer_submit (the job histogram) */
+	uint64_t committed_ns; /* uv_hrtime() when its group's commit returned (the handback one) */
 };
 
 struct store_writer_stats {
@@ -127,9 +128,11 @@ struct store_writer_stats {
 	unsigned long long checkpoint_failures; /* of which returned an error (PL_BUSY mostly) */
 	/* How long the writer held the calls queued behind it: a group from
 	 * being taken to its commit (or rollback) returning; a RESTART
-	 * checkpoint run between two groups; and a job from store_writer_submit
-	 * to its group's commit returning (its wait in the queue included). */
-	struct store_writer_hist group, restart, job;
+	 * checkpoint run between two groups; a job from store_writer_submit
+	 * to its group's commit returning (its wait in the queue included);
+	 * and a job from that commit to the loop thread taking it back (the
+	 * loop's lag: it finishes what it is doing first). */
+	struct store_writer_hist group, restart, job, handback;
 };
 
 struct store_writer;

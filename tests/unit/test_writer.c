@@ -381,6 +381,7 @@ static void test_rerun_holds(void **state)
 	assert_int_equal(st.commits, 3);
 	assert_int_equal(st.group.count, st.commits + st.failed);
 	assert_int_equal(st.job.count, st.jobs);
+	assert_int_equal(st.handback.count, st.jobs);
 	assert_int_equal(st.reruns, 1);
 	assert_int_equal(st.marked, 2); /* the rerun, and b's group after it */
 	t_check_done(a, 2);
