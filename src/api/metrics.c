@@ -89,6 +89,22 @@ static void one(struct text *t, const char *name, const char *type, const char *
 	put(t, "# HELP %s %s\n# TYPE %s %s\n%s %.0f\n", name, help, name, type, name, v);
 }
 
+/* One histogram with its HELP and TYPE lines; nothing if it has no buckets. */
+static void hist(struct text *t, const char *name, const char *help, const struct metrics_hist *h)
+{
+	unsigned long long cum = 0;
+
+	if (!h->n || !h->bounds || !h->buckets)
+		return;
+	put(t, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (size_t b = 0; b < h->n; b++) {
+		cum += h->buckets[b];
+		put(t, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[b], cum);
+	}
+	cum += h->buckets[h->n];
+	put(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, cum, name, h->sum, name, h->count);
+}
+
 char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g, size_t *len)
 {
 	struct text t = {malloc(16384), 0, 16384, 0};
@@ -143,6 +159,14 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	    "Checkpoints that held the writer (WAL past the hard bound).", (double)g->checkpoint_restarts);
 	one(&t, "parley_checkpoint_failures_total", "counter", "Checkpoints that returned an error.",
 	    (double)g->checkpoint_failures);
+	hist(&t, "parley_writer_group_seconds",
+	     "Time the writer held the queue for one group: from taking it to its commit returning.", &g->writer_group);
+	hist(&t, "parley_writer_restart_seconds",
+	     "Time the writer held the queue for one RESTART checkpoint between two groups.", &g->writer_restart);
+	hist(&t, "parley_writer_job_seconds",
+	     "Time from a write call's submission to the writer to its group's commit returning.", &g->writer_job);
+	hist(&t, "parley_writer_handback_seconds",
+	     "Time from a write call's commit returning to the loop thread taking it back.", &g->writer_handback);
 	if (t.oom) {
 		free(t.p);
 		return NULL;

@@ -24,6 +24,17 @@ void metrics_release(struct api_metrics *m);
 /* method: index into api_methods, or -1 for other paths. */
 void metrics_observe(struct api_metrics *m, int method, int status, double seconds);
 
+/* A histogram kept elsewhere (the writer's), rendered as it is: n upper
+ * bounds in seconds, ascending; n + 1 counts, not cumulative, the last
+ * past the last bound (+Inf).  Borrowed: the caller keeps both arrays. */
+struct metrics_hist {
+	const double *bounds;
+	size_t n;
+	const unsigned long long *buckets;
+	double sum;
+	unsigned long long count;
+};
+
 struct metrics_gauges {
 	unsigned connections;
 	size_t inflight;
@@ -32,6 +43,7 @@ struct metrics_gauges {
 	unsigned long long writer_reruns, writer_marked;
 	long long wal_pages;
 	unsigned long long checkpoints, checkpoint_restarts, checkpoint_failures;
+	struct metrics_hist writer_group, writer_restart, writer_job, writer_handback; /* n 0: not rendered */
 };
 
 /* Renders everything; returns a malloc'd string (caller frees) or NULL. */

@@ -937,6 +937,14 @@ static void serve_metrics(struct api_server *srv, struct net_req *req)
 	g.checkpoints = ws.checkpoints;
 	g.checkpoint_restarts = ws.checkpoint_restarts;
 	g.checkpoint_failures = ws.checkpoint_failures;
+	g.writer_group = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.group.buckets,
+					       ws.group.sum, ws.group.count};
+	g.writer_restart = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.restart.buckets,
+						 ws.restart.sum, ws.restart.count};
+	g.writer_job = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.job.buckets, ws.job.sum,
+					     ws.job.count};
+	g.writer_handback = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.handback.buckets,
+						  ws.handback.sum, ws.handback.count};
 	body = metrics_render(&srv->metrics, &g, &len);
 	if (!body) {
 		respond_error(srv, req, -1, PLC_INTERNAL, "out of memory", 0);

@@ -6,6 +6,23 @@
 
 #include "store/writer.h"
 
+const double store_writer_bounds[STORE_WRITER_BUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25,
+};
+
+/* Counts one duration of ns nanoseconds into h. */
+static void hist_add(struct store_writer_hist *h, uint64_t ns)
+{
+	double sec = (double)ns / 1e9;
+	int b = 0;
+
+	while (b < STORE_WRITER_BUCKETS && sec > store_writer_bounds[b])
+		b++;
+	h->buckets[b]++;
+	h->sum += sec;
+	h->count++;
+}
+
 /* The checkpointer: its own thread and handle, woken by the writer. */
 struct ckpt {
 	struct store *s;          /* NULL: no checkpointer (SQLite checkpoints in commits) */
@@ -22,6 +39,7 @@ struct ckpt {
 	atomic_int restart;
 	int stopping;             /* guarded by mu */
 	unsigned long long runs, restarts, failures; /* guarded by mu */
+	struct store_writer_hist restart_hist;       /* guarded by mu */
 };
 
 struct store_writer {
@@ -216,9 +234,12 @@ static void *ckpt_main(void *arg)
  * was committed since the checkpointer's PASSIVE copy just before. */
 static void ckpt_restart(struct ckpt *c, struct store *w)
 {
+	uint64_t t0 = uv_hrtime();
 	int rc = store_checkpoint(w, STORE_CKPT_RESTART, NULL, NULL);
+	uint64_t t1 = uv_hrtime();
 
 	pthread_mutex_lock(&c->mu);
+	hist_add(&c->restart_hist, t1 - t0);
 	c->runs++;
 	c->restarts++;
 	c->failures += rc < 0;
@@ -268,12 +289,15 @@ static void *writer_main(void *arg)
 
 	while ((batch = take_batch(w))) {
 		int marked;
+		uint64_t t0 = uv_hrtime();
 		int rc = run_batch(w, batch, &marked);
+		uint64_t t1 = uv_hrtime();
 		int64_t wal = 0;
 		size_t n = 0;
 		struct store_job *last = batch;
 		for (struct store_job *j = batch; j; j = j->next) {
 			j->commit_rc = rc;
+			j->committed_ns = t1;
 			last = j;
 			n++;
 		}
@@ -287,6 +311,9 @@ static void *writer_main(void *arg)
 		else
 			w->done_head = batch;
 		w->done_tail = last;
+		hist_add(&w->stats.group, t1 - t0);
+		for (struct store_job *j = batch; j; j = j->next)
+			hist_add(&w->stats.job, t1 - j->submitted_ns);
 		w->stats.jobs += n;
 		if (rc < 0)
 			w->stats.failed++;
@@ -308,10 +335,13 @@ static void on_async(uv_async_t *a)
 {
 	struct store_writer *w = a->data;
 	struct store_job *j;
+	uint64_t now = uv_hrtime();
 
 	pthread_mutex_lock(&w->mu);
 	j = w->done_head;
 	w->done_head = w->done_tail = NULL;
+	for (struct store_job *k = j; k; k = k->next)
+		hist_add(&w->stats.handback, now - k->committed_ns);
 	pthread_mutex_unlock(&w->mu);
 	while (j) {
 		struct store_job *next = j->next;
@@ -353,6 +383,7 @@ int store_writer_submit(struct store_writer *w, struct store_job *j)
 	int rc = 0;
 
 	j->next = NULL;
+	j->submitted_ns = uv_hrtime();
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {
 		rc = PL_CLOSED;
@@ -405,6 +436,7 @@ void store_writer_stats(struct store_writer *w, struct store_writer_stats *out)
 	out->checkpoints = w->ck.runs;
 	out->checkpoint_restarts = w->ck.restarts;
 	out->checkpoint_failures = w->ck.failures;
+	out->restart = w->ck.restart_hist;
 	pthread_mutex_unlock(&w->ck.mu);
 }
 

@@ -74,6 +74,20 @@
 #define STORE_CKPT_STEP_DIV 8
 /* Groups run with a savepoint per job after one had to run again. */
 #define STORE_WRITER_RERUN_HOLD 16
+/* Buckets of the writer's time histograms (store_writer_stats): upper
+ * bounds in store_writer_bounds, one more bucket past the last (+Inf). */
+#define STORE_WRITER_BUCKETS 14
+
+/* Upper bounds of the histogram buckets, in seconds, ascending. */
+extern const double store_writer_bounds[STORE_WRITER_BUCKETS];
+
+/* A histogram of durations: counts per bucket (not cumulative), their sum
+ * in seconds and their number. */
+struct store_writer_hist {
+	unsigned long long buckets[STORE_WRITER_BUCKETS + 1];
+	double sum;
+	unsigned long long count;
+};
 
 struct store_job;
 
@@ -97,6 +111,8 @@ struct store_job {
 	store_job_reset_cb reset; /* NULL: run must not run twice */
 	int run_rc;           /* what run returned */
 	int commit_rc;        /* what the group's commit returned */
+	uint64_t submitted_ns; /* uv_hrtime() at store_writer_submit (the job histogram) */
+	uint64_t committed_ns; /* uv_hrtime() when its group's commit returned (the handback one) */
 };
 
 struct store_writer_stats {
@@ -110,6 +126,13 @@ struct store_writer_stats {
 	unsigned long long checkpoints;        /* run by the checkpointer, all modes */
 	unsigned long long checkpoint_restarts; /* of which RESTART: the WAL was past the hard bound */
 	unsigned long long checkpoint_failures; /* of which returned an error (PL_BUSY mostly) */
+	/* How long the writer held the calls queued behind it: a group from
+	 * being taken to its commit (or rollback) returning; a RESTART
+	 * checkpoint run between two groups; a job from store_writer_submit
+	 * to its group's commit returning (its wait in the queue included);
+	 * and a job from that commit to the loop thread taking it back (the
+	 * loop's lag: it finishes what it is doing first). */
+	struct store_writer_hist group, restart, job, handback;
 };
 
 struct store_writer;
