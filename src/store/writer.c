@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "store/writer.h"
 
@@ -212,6 +213,7 @@ static void *ckpt_main(void *arg)
 	struct ckpt *c = arg;
 	int64_t wal;
 
+	(void)prctl(PR_SET_NAME, "parley-ckpt"); /* what top -H and perf show */
 	while ((wal = ckpt_wait(c)) > 0) {
 		int rc = store_checkpoint(c->s, STORE_CKPT_PASSIVE, NULL, NULL);
 
@@ -287,6 +289,7 @@ static void *writer_main(void *arg)
 	struct store_writer *w = arg;
 	struct store_job *batch;
 
+	(void)prctl(PR_SET_NAME, "parley-writer");
 	while ((batch = take_batch(w))) {
 		int marked;
 		uint64_t t0 = uv_hrtime();
