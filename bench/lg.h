@@ -151,6 +151,16 @@ void lg_compare(struct lg *g, const char *label, const char *pw, const char *pf,
 
 /* Reads one un-labelled counter or gauge from GET /metrics; -1 if absent. */
 double lg_metric(struct lg *g, const char *name);
+
+/* A Prometheus histogram as GET /metrics gives it: cumulative counts. */
+#define LG_HIST_MAX 32
+struct lg_hist {
+	int n;
+	double le[LG_HIST_MAX];  /* upper bounds, seconds (+Inf: 1e300) */
+	double cum[LG_HIST_MAX]; /* observations <= le[i] */
+};
+void lg_metric_hist(struct lg *g, const char *name, struct lg_hist *h);
+double lg_hist_quantile(const struct lg_hist *a, const struct lg_hist *b, double q);
 struct parley_client *lg_client_at(const char *server, const char *token);
 void lg_check(int rc, const struct parley_error *err, const char *what);
 /* Registers n users bench_<prefix>NNNNNN on server from 32 threads. */

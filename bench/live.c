@@ -110,12 +110,17 @@ struct lv_res {
 	double lost;
 	/* Parley's own counters over the measured window (-1: not read) */
 	double commits, checkpoints, restarts, wal_pages;
+	/* p99 of the writer's histograms over the window, to their buckets'
+	 * resolution (ms; -1: not read): one group's hold, a write call's
+	 * time from its hand-off to its commit, from its commit to the loop */
+	double group_p99, job_p99, handback_p99;
 };
 
 /* The store counters of GET /metrics that say what the commits and the
  * checkpointer did during a run (docs/store.md, "Checkpoints"). */
 struct lv_store_ctr {
 	double commits, checkpoints, restarts;
+	struct lg_hist group, job, handback;
 };
 
 /* Reads them from the main server (the probe client talks to it only);
@@ -127,6 +132,20 @@ static void lv_store_ctr(const struct lv *lv, struct lv_store_ctr *c)
 	c->commits = ours ? lg_metric(lv->g, "parley_commits_total") : -1;
 	c->checkpoints = ours ? lg_metric(lv->g, "parley_checkpoints_total") : -1;
 	c->restarts = ours ? lg_metric(lv->g, "parley_checkpoint_restarts_total") : -1;
+	c->group.n = c->job.n = c->handback.n = 0;
+	if (ours) {
+		lg_metric_hist(lv->g, "parley_writer_group_seconds", &c->group);
+		lg_metric_hist(lv->g, "parley_writer_job_seconds", &c->job);
+		lg_metric_hist(lv->g, "parley_writer_handback_seconds", &c->handback);
+	}
+}
+
+/* p99 in ms between two readings of one histogram, or -1. */
+static double lv_hist_p99(const struct lg_hist *a, const struct lg_hist *b)
+{
+	double v = lg_hist_quantile(a, b, 0.99);
+
+	return v < 0 ? -1 : v >= 1e300 ? 1e9 : v * 1000;
 }
 
 static uint64_t lv_now(void)
@@ -602,6 +621,9 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 	r->checkpoints = k0.checkpoints < 0 || k1.checkpoints < 0 ? -1 : (k1.checkpoints - k0.checkpoints) / r->wall;
 	r->restarts = k0.restarts < 0 || k1.restarts < 0 ? -1 : k1.restarts - k0.restarts;
 	r->wal_pages = lv->sys == LV_PARLEY && lv->pid == lv->g->o.pid ? lg_metric(lv->g, "parley_wal_pages") : -1;
+	r->group_p99 = lv_hist_p99(&k0.group, &k1.group);
+	r->job_p99 = lv_hist_p99(&k0.job, &k1.job);
+	r->handback_p99 = lv_hist_p99(&k0.handback, &k1.handback);
 	if (r->lost > 0) {
 		lg_log("%s: %.0f of %" PRIu64 " deliveries did not arrive within %.0f s of the end (%" PRIu64
 		       " stray messages seen)", wl, r->lost, want, LV_DRAIN_NS / 1e9, lv->stray);
@@ -706,6 +728,12 @@ static void lv_put(struct lv *lv, const char *wl, const struct lv_res *r, int pa
 		lg_put(g, wl, "checkpoints per second", "checkpoints/s", NULL, r->checkpoints);
 		lg_put(g, wl, "RESTART checkpoints (held the writer)", "checkpoints", NULL, r->restarts);
 		lg_put(g, wl, "WAL pages after the run", "pages", NULL, r->wal_pages);
+	}
+	if (r->group_p99 >= 0) {
+		lg_put(g, wl, "writer: one group's hold p99 (bucket bound)", "ms", NULL, r->group_p99);
+		lg_put(g, wl, "writer: call to its commit p99 (bucket bound)", "ms", NULL, r->job_p99);
+		if (r->handback_p99 >= 0)
+			lg_put(g, wl, "writer: commit back to the loop p99 (bucket bound)", "ms", NULL, r->handback_p99);
 	}
 }
 

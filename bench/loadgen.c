@@ -483,6 +483,47 @@ double lg_metric(struct lg *g, const char *name)
 	return v;
 }
 
+/* Reads the cumulative buckets of histogram name from GET /metrics into
+ * h (bounds in seconds, +Inf last); h->n = 0 if absent. */
+void lg_metric_hist(struct lg *g, const char *name, struct lg_hist *h)
+{
+	char *body = NULL, *p, key[128];
+	size_t klen;
+	int status = 0;
+
+	h->n = 0;
+	klen = (size_t)snprintf(key, sizeof key, "%s_bucket{le=\"", name);
+	if (klen >= sizeof key || parley_get(g->probe, "/metrics", &status, &body, NULL, NULL) < 0 || status != 200)
+		goto done;
+	for (p = body; p && *p && h->n < LG_HIST_MAX; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		char *q;
+		if (strncmp(p, key, klen))
+			continue;
+		q = p + klen;
+		h->le[h->n] = !strncmp(q, "+Inf", 4) ? 1e300 : strtod(q, NULL);
+		if (!(q = strstr(q, "} ")))
+			break;
+		h->cum[h->n++] = strtod(q + 2, NULL);
+	}
+done:
+	free(body);
+}
+
+/* The bucket bound under which fraction q of the observations between
+ * a and b fell (b taken later): a p99 to the histogram's resolution;
+ * -1 with no observations or different buckets. */
+double lg_hist_quantile(const struct lg_hist *a, const struct lg_hist *b, double q)
+{
+	double total;
+
+	if (!b->n || a->n != b->n || (total = b->cum[b->n - 1] - a->cum[a->n - 1]) <= 0)
+		return -1;
+	for (int i = 0; i < b->n; i++)
+		if (b->cum[i] - a->cum[i] >= q * total)
+			return b->le[i];
+	return -1;
+}
+
 /* ---- clients --------------------------------------------------------------- */
 
 struct parley_client *lg_client_at(const char *server, const char *token)
