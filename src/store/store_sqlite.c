@@ -358,7 +358,9 @@ struct sq_store {
 	uint64_t op_stamp;      /* changes() when the outermost bare op began */
 	int broken;             /* the transaction holds half an op (an index apply or
 				 * a log append failed midway): only rollback may follow */
-	int gid_known;          /* gid_date/gid_last valid in this write transaction */
+	int gid_known;          /* gid_date/gid_last valid: kept across commits (this
+				 * handle is the only writer of messages), forgotten
+				 * by rollback and undo */
 	int64_t gid_date;       /* date of the last search key handed out */
 	int64_t gid_last;       /* the highest search key of gid_date */
 	struct sq_mark marks[SQ_MARKS_MAX];
@@ -713,11 +715,12 @@ static int sq_fq_apply(struct sq_store *st)
 	return rc;
 }
 
-/* Forgets the transaction state (queue, marks, gid) after it ended. */
+/* Forgets the transaction state (queue, marks) after it ended.  The gid
+ * cache outlives it: a key it counted on from that a rollback undid leaves
+ * a gap, never a duplicate (sq_msg_next_gid). */
 static void sq_txn_reset(struct sq_store *st)
 {
 	sq_fq_truncate(st, 0);
-	st->gid_known = 0;
 	st->nmarks = 0;
 	st->broken = 0;
 	st->bare = 0;
@@ -890,6 +893,7 @@ static int sq_rollback(struct store *s)
 	struct sq_store *st = sq(s);
 
 	sq_txn_reset(st);
+	st->gid_known = 0;
 	if (sqlite3_get_autocommit(st->db))
 		return 0;
 	return sq_exec(st, SQ_ROLLBACK);
@@ -1844,15 +1848,21 @@ out:
 /* Allocates the search key of a message dated date: date << SQ_GID_SHIFT
  * plus a sequence within that date, so walking the index by rowid is walking
  * it by date.  The highest key of a date is looked up (one index probe) when
- * the date changes and counted on from there within a write transaction;
- * undo forgets it, so keys are unique though not necessarily dense. */
-static int sq_msg_next_gid(struct sq_store *st, int64_t date, int64_t *gid)
+ * the date changes and counted on from there, across commits: the writer's
+ * handle is the only one that inserts messages, so what it counted is what
+ * is stored, or ahead of it where a rollback undid keys (a gap).  Rollback
+ * and undo forget it all the same, so keys are unique though not
+ * necessarily dense.  Should another connection have inserted messages
+ * after all, the insert fails on the unique key and sq_message_put looks
+ * the highest key up again (*cached tells that it came from the cache). */
+static int sq_msg_next_gid(struct sq_store *st, int64_t date, int64_t *gid, int *cached)
 {
 	sqlite3_stmt *q = NULL;
 	int64_t base = date << SQ_GID_SHIFT;
 	int rc = 0;
 
-	if (!st->gid_known || st->gid_date != date) {
+	*cached = st->gid_known && st->gid_date == date;
+	if (!*cached) {
 		if ((rc = sq_prep(st, SQ_MSG_MAX_GID, &q)) < 0)
 			goto out;
 		sqlite3_bind_int64(q, 1, base);
@@ -1912,7 +1922,7 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	int indexed = !m->service && m->text;
 	size_t fq0;
 	int64_t id = 0, gid = 0;
-	int outer = 0, rc;
+	int outer = 0, cached = 0, rc;
 
 	if (m->date < 0 || m->date > SQ_DATE_MAX)
 		return PL_INVAL;
@@ -1921,11 +1931,22 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	fq0 = st->fq_len;
 	if ((rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
-	if ((rc = sq_msg_next_gid(st, m->date, &gid)) < 0)
+	if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
 		goto out;
 	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, &id)) < 0)
 		goto out;
-	if ((rc = sq_msg_insert(st, m, id, gid)) < 0)
+	rc = sq_msg_insert(st, m, id, gid);
+	if (rc == PL_EXISTS && cached) { /* the cached key was taken: look it up again */
+		int64_t v[4] = {m->chat_id, id, m->date, 0};
+		st->gid_known = 0;
+		if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
+			goto out;
+		v[3] = gid;
+		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 0)) < 0)
+			goto out;
+		rc = sq_msg_insert(st, m, id, gid);
+	}
+	if (rc < 0)
 		goto out;
 	if (indexed)
 		rc = sq_index(st, outer, gid, m->chat_id, m->text, 0);
