@@ -95,6 +95,7 @@ struct upd_ctx {
 	const json_t *result;         /* the call's result (upd_write), or NULL */
 	int used_result;              /* the update being built embeds result as it is */
 	struct upd_body *result_body; /* the first stored body that did (owned reference) */
+	int fresh;                    /* the one event is tx->fresh's message (upd_write) */
 };
 
 /* A stored body: the JSON text once in the payload table. */
@@ -489,13 +490,27 @@ static json_t *part_chat(struct upd_ctx *u, const struct store_chat *c, void *ar
 
 static const struct upd_builder message_builder = {build_message, part_chat, "chat"};
 
+/* The message the call appended (tx->fresh) when e is its event and the
+ * call's only one (u->fresh): the row as the store has it, not read back. */
 static int on_message(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
 {
 	struct store_message m;
 	struct msg_arg a = {e->type == BUS_MESSAGE_NEW ? "new_message" : "edit_message", &m,
 			    e->type == BUS_MESSAGE_NEW && e->value == 1};
-	int rc = store_message_get(u->tx->s, c->id, e->msg_id, &m);
+	int rc;
 
+	if (u->fresh) {
+		a.m = &u->tx->fresh.m;
+		u->tag_chat = c->id;
+		u->tag_msg = e->msg_id;
+		if ((rc = withheld_setup(u, c, a.m)) == 0)
+			rc = deliver(u, c, &message_builder, &a);
+		upd_body_unref(u->territories);
+		u->territories = NULL;
+		u->tag_chat = u->tag_msg = 0;
+		return rc;
+	}
+	rc = store_message_get(u->tx->s, c->id, e->msg_id, &m);
 	if (rc == PL_NOTFOUND || (rc == 0 && m.deleted)) {
 		if (rc == 0)
 			store_message_release(&m);
@@ -702,7 +717,9 @@ static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, s
 
 	if (e->type == BUS_SESSION_END)
 		return push(u->out, UPD_SESSION_END, e->user_id, e->value, 0, 0, NULL);
-	if ((rc = store_chat_get(u->tx->s, e->chat_id, &c)) < 0)
+	if (u->fresh)
+		c = u->tx->fresh.chat;
+	else if ((rc = store_chat_get(u->tx->s, e->chat_id, &c)) < 0)
 		return rc == PL_NOTFOUND ? 0 : rc;
 	switch (e->type) {
 	case BUS_MESSAGE_NEW:
@@ -726,9 +743,14 @@ int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus
 	      const json_t *result, struct upd_list *out, struct upd_body **result_body)
 {
 	struct upd_ctx u = {tx, cfg, out};
+	const struct core_fresh *f = &tx->fresh;
 	int rc = 0;
 
 	u.result = result;
+	/* A call that appended one message and did nothing else (sendMessage,
+	 * forwardMessage, a channel post): its message and chat as they stand. */
+	u.fresh = events->n == 1 && events->v[0].type == BUS_MESSAGE_NEW && f->valid &&
+		  f->m.chat_id == events->v[0].chat_id && f->chat.id == f->m.chat_id && f->m.id == events->v[0].msg_id;
 
 	for (size_t i = 0; i < events->n && rc == 0;) {
 		size_t j = i + 1;

@@ -1,7 +1,8 @@
 /*
  * tx.c — what a call keeps for its own duration in its struct core_tx
  * (core.h): the users it renders, looked up once each instead of once per
- * message that names them.  Freed by core_tx_release when the call ends.
+ * message that names them, and the message it appended last (struct
+ * core_fresh).  Freed by core_tx_release when the call ends.
  *
  * The cache is per call, so it only has to be right within one transaction:
  * a write call that changes a users row (core_profile_update, a suspension,
@@ -18,6 +19,25 @@ void core_tx_release(struct core_tx *tx)
 {
 	free(tx->users.v);
 	memset(&tx->users, 0, sizeof tx->users);
+	core_fresh_forget(tx);
+}
+
+void core_fresh_forget(struct core_tx *tx)
+{
+	free(tx->fresh.m.text);
+	memset(&tx->fresh, 0, sizeof tx->fresh);
+}
+
+void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struct store_message *m)
+{
+	core_fresh_forget(tx);
+	tx->fresh.m = *m;
+	tx->fresh.m.views = 0;   /* what message_put stores: content fields only */
+	tx->fresh.m.deleted = STORE_LIVE;
+	tx->fresh.m.statement_id = 0;
+	tx->fresh.m.text = m->text ? strdup(m->text) : NULL;
+	tx->fresh.chat = *c;
+	tx->fresh.valid = !m->text || tx->fresh.m.text; /* out of memory: just not kept */
 }
 
 static struct core_user_slot *user_slot_find(struct core_user_cache *c, int64_t id)
@@ -78,6 +98,17 @@ int core_user_brief(struct core_tx *tx, int64_t id, struct core_user_brief *out)
 			slot->u = *out;
 	}
 	return rc;
+}
+
+void core_user_note(struct core_tx *tx, const struct store_user *u)
+{
+	struct core_user_slot *slot = user_slot_find(&tx->users, u->id);
+
+	if (!slot && !(slot = user_slot_add(&tx->users)))
+		return;
+	slot->id = u->id;
+	slot->found = 1;
+	user_brief_copy(&slot->u, u);
 }
 
 void core_user_forget(struct core_tx *tx, int64_t id)
