@@ -124,6 +124,7 @@ int core_message_append(struct core_tx *tx, struct core_access *a, struct store_
 {
 	int rc;
 
+	m->id = a->chat.last_msg_id + 1; /* the store checks this guess */
 	if ((rc = store_message_put(tx->s, m)) < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "could not store the message");
 	a->chat.last_msg_id = m->id;

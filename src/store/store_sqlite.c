@@ -112,7 +112,7 @@ enum sq_stmt_id {
 	SQ_MEMBER_ROLE, SQ_MEMBER_PUT, SQ_MEMBER_GET, SQ_MEMBER_LIST, SQ_MEMBER_LIST_ADMINS,
 	SQ_MEMBER_SET_READ, SQ_MEMBER_IDS, SQ_CONTACT_IDS, SQ_LARGE_CHATS,
 	SQ_LINK_CREATE, SQ_LINK_GET, SQ_LINK_UPDATE, SQ_LINK_LIST,
-	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_MAX_GID, SQ_MSG_INSERT,
+	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_ADVANCE_IF, SQ_MSG_MAX_GID, SQ_MSG_INSERT,
 	SQ_MSG_GET, SQ_MSG_GID, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE, SQ_MSG_MODERATE,
 	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER,
 	SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
@@ -226,6 +226,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	 * table, which costs more than a second primary-key lookup. */
 	[SQ_MSG_LAST_ID] = "SELECT last_msg_id FROM chats WHERE id = ?1",
 	[SQ_MSG_ADVANCE] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3, last_gid = ?4 WHERE id = ?1",
+	[SQ_MSG_ADVANCE_IF] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3, last_gid = ?4"
+		" WHERE id = ?1 AND last_msg_id = ?2 - 1",
 	[SQ_MSG_MAX_GID] = "SELECT max(gid) FROM messages WHERE gid BETWEEN ?1 AND ?2",
 	[SQ_MSG_INSERT] = "INSERT INTO messages(chat_id, id, gid, sender_id, date, edit_date, text,"
 		" reply_to_id, fwd_user_id, fwd_chat_id, fwd_msg_id, fwd_date, views, deleted, service)"
@@ -1816,13 +1818,25 @@ out:
 
 /* Advances the chat's sequence to a new message dated date with search key
  * gid (which becomes the chat's recency key); *id gets the new message's id.
- * Runs under the write lock, so read-then-write is safe. */
-static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t gid, int64_t *id)
+ * guess, if not 0, is the id the caller expects (its chats row's last_msg_id
+ * + 1): one UPDATE that only matches if it is right; otherwise, or without
+ * one, the row is read first.  Runs under the write lock, so read-then-write
+ * is safe. */
+static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t gid, int64_t guess,
+			  int64_t *id)
 {
 	sqlite3_stmt *q = NULL;
 	int64_t last = 0;
 	int rc;
 
+	if (guess > 0) {
+		int64_t v[4] = {chat_id, guess, date, gid};
+		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE_IF, v, 4, 1)) != PL_NOTFOUND) {
+			if (rc == 0)
+				*id = guess;
+			return rc;
+		}
+	}
 	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
@@ -1933,7 +1947,7 @@ static int sq_message_put(struct store *s, struct store_message *m)
 		return rc;
 	if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
 		goto out;
-	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, &id)) < 0)
+	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, m->id, &id)) < 0)
 		goto out;
 	rc = sq_msg_insert(st, m, id, gid);
 	if (rc == PL_EXISTS && cached) { /* the cached key was taken: look it up again */
