@@ -78,8 +78,7 @@ int render_media(struct core_tx *tx, const struct store_message *m, json_t *msg)
 	struct rm_list l;
 
 	l.n = 0;
-	if (m->service || (tx->fresh.valid && tx->fresh.no_files && tx->fresh.m.id == m->id &&
-			   tx->fresh.m.chat_id == m->chat_id)) /* a text message this call sent */
+	if (m->service || core_fresh_no_files(tx, m)) /* a text message this call sent */
 		return 0;
 	if (store_media_list(tx->s, m->chat_id, m->id, rm_collect, &l) < 0 || l.n == 0)
 		return 0;

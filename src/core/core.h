@@ -148,6 +148,8 @@ void core_tx_release(struct core_tx *tx);
  * stands after the append), in tx->fresh; core_fresh_forget drops it. */
 void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struct store_message *m);
 void core_fresh_forget(struct core_tx *tx);
+/* 1 if m is tx->fresh's message and that carries no files, else 0. */
+int core_fresh_no_files(const struct core_tx *tx, const struct store_message *m);
 
 /* Records code + detail on tx; returns rc (a negative pl_err). */
 int core_fail(struct core_tx *tx, int rc, int code, const char *fmt, ...)

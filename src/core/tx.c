@@ -28,6 +28,13 @@ void core_fresh_forget(struct core_tx *tx)
 	memset(&tx->fresh, 0, sizeof tx->fresh);
 }
 
+int core_fresh_no_files(const struct core_tx *tx, const struct store_message *m)
+{
+	const struct core_fresh *f = &tx->fresh;
+
+	return f->valid && f->no_files && f->m.id == m->id && f->m.chat_id == m->chat_id;
+}
+
 void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struct store_message *m)
 {
 	core_fresh_forget(tx);
