@@ -155,6 +155,14 @@ static void text_chat(struct core_tx *tx, const struct store_chat *c, struct tex
 	text_lit(b, "}");
 }
 
+int render_private_chat_text(struct core_tx *tx, const struct store_chat *c, struct textbuf *out)
+{
+	if (c->type != STORE_CHAT_PRIVATE)
+		return PL_INVAL;
+	text_chat(tx, c, out);
+	return out->err;
+}
+
 /* render_user_id. */
 static void text_user(struct core_tx *tx, int64_t id, struct textbuf *b)
 {

@@ -221,6 +221,8 @@ struct upd_builder {
 	 * none); it answers NULL for an update it does not write, which is
 	 * then built through build. */
 	struct upd_body *(*text)(struct upd_ctx *u, const struct store_chat *c, void *arg);
+	/* part's value written as text, the same way (NULL: none). */
+	struct upd_body *(*part_text)(struct upd_ctx *u, const struct store_chat *c, void *arg);
 };
 
 /* Builds the update and, for a withheld message, its withheld version
@@ -326,10 +328,14 @@ static struct upd_body *splice(const struct upd_body *body, const char *key, con
 static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b,
 				    void *arg, const struct upd_body *first)
 {
-	json_t *j = b->part(u, c, arg);
-	struct upd_body *part = body_of(j), *out = NULL, *alt = NULL;
+	struct upd_body *part = b->part_text ? b->part_text(u, c, arg) : NULL, *out = NULL, *alt = NULL;
+	json_t *j;
 
-	json_decref(j);
+	if (!part) {
+		j = b->part(u, c, arg);
+		part = body_of(j);
+		json_decref(j);
+	}
 	if (part && (out = splice(first, b->key, part)) && u->alt && !(alt = splice(u->alt, b->key, part))) {
 		upd_body_unref(out);
 		out = NULL;
@@ -558,7 +564,20 @@ static json_t *part_chat(struct upd_ctx *u, const struct store_chat *c, void *ar
 	return render_chat(u->tx, c);
 }
 
-static const struct upd_builder message_builder = {build_message, part_chat, "chat", text_message};
+/* part_chat as text, for a private chat. */
+static struct upd_body *part_chat_text(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	struct upd_body *body = NULL;
+	struct textbuf t;
+
+	textbuf_init(&t, UPD_TEXT_MAX);
+	if (render_private_chat_text(u->tx, c, &t) == 0)
+		body = upd_body_new(t.s, t.len);
+	textbuf_release(&t);
+	return body;
+}
+
+static const struct upd_builder message_builder = {build_message, part_chat, "chat", text_message, part_chat_text};
 
 /* The message the call appended (tx->fresh) when e is its event and the
  * call's only one (u->fresh): the row as the store has it, not read back. */
