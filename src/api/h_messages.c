@@ -61,6 +61,7 @@ static int done_msg(struct api_call *call, struct core_access *a, struct store_m
 		return rc;
 	textbuf_init(&out, PAGE_TEXT_MAX);
 	render_message_text(call->tx, &a->chat, m, 0, NULL, &out);
+	core_fresh_adopt(call->tx, m); /* the update is built from it (upd_write) */
 	store_message_release(m);
 	if (!(call->result_text = textbuf_steal(&out, &call->result_len)))
 		return api_fail(call, PLC_INTERNAL, "the message could not be rendered");

@@ -105,11 +105,14 @@ struct core_verdicts {
 /* The message a write call appended last (core_message_append) as it is
  * stored, and its chat's row as it stands after the append: the writer
  * builds the message's update from them (upd_write) instead of reading
- * both back.  Valid only while the call changed nothing else: upd_write
- * uses it for a call whose one event is that message's BUS_MESSAGE_NEW.
- * m.text is malloc'd, freed by core_tx_release.  no_files: the message
- * carries no files (a text sendMessage), so rendering looks for none. */
+ * both back, for a call whose one event is that message's BUS_MESSAGE_NEW
+ * (a call that changed nothing else).  noted: m and chat are set, but for
+ * m.text (NULL).  valid: the text is there too — the handler that answered
+ * with the message handed it over (core_fresh_adopt); m.text is then owned,
+ * freed by core_tx_release.  no_files: the message carries no files (a
+ * text sendMessage), so rendering looks for none. */
 struct core_fresh {
+	int noted;
 	int valid;
 	int no_files;
 	struct store_message m;
@@ -144,9 +147,13 @@ struct core_tx {
 /* Frees what the call's tx keeps for its duration (its caches); the tx may
  * be used again.  Call when the call ends, before tx is reset or dropped. */
 void core_tx_release(struct core_tx *tx);
-/* Keeps a copy of message m, just appended to chat c (whose row c is as it
- * stands after the append), in tx->fresh; core_fresh_forget drops it. */
+/* Notes message m, just appended to chat c (whose row c is as it stands
+ * after the append), in tx->fresh, without its text; core_fresh_forget
+ * drops it.  core_fresh_adopt takes m->text (setting it to NULL) if m is
+ * that message, which makes tx->fresh valid; the caller releases m as
+ * usual. */
 void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struct store_message *m);
+void core_fresh_adopt(struct core_tx *tx, struct store_message *m);
 void core_fresh_forget(struct core_tx *tx);
 /* 1 if m is tx->fresh's message and that carries no files, else 0. */
 int core_fresh_no_files(const struct core_tx *tx, const struct store_message *m);

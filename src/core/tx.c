@@ -32,7 +32,7 @@ int core_fresh_no_files(const struct core_tx *tx, const struct store_message *m)
 {
 	const struct core_fresh *f = &tx->fresh;
 
-	return f->valid && f->no_files && f->m.id == m->id && f->m.chat_id == m->chat_id;
+	return f->noted && f->no_files && f->m.id == m->id && f->m.chat_id == m->chat_id;
 }
 
 void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struct store_message *m)
@@ -42,9 +42,20 @@ void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struc
 	tx->fresh.m.views = 0;   /* what message_put stores: content fields only */
 	tx->fresh.m.deleted = STORE_LIVE;
 	tx->fresh.m.statement_id = 0;
-	tx->fresh.m.text = m->text ? strdup(m->text) : NULL;
+	tx->fresh.m.text = NULL; /* the caller's until core_fresh_adopt */
 	tx->fresh.chat = *c;
-	tx->fresh.valid = !m->text || tx->fresh.m.text; /* out of memory: just not kept */
+	tx->fresh.noted = 1;
+}
+
+void core_fresh_adopt(struct core_tx *tx, struct store_message *m)
+{
+	struct core_fresh *f = &tx->fresh;
+
+	if (!f->noted || f->valid || f->m.id != m->id || f->m.chat_id != m->chat_id)
+		return;
+	f->m.text = m->text;
+	m->text = NULL;
+	f->valid = 1;
 }
 
 static struct core_user_slot *user_slot_find(struct core_user_cache *c, int64_t id)
