@@ -86,6 +86,9 @@ struct core_user_cache {
 		struct core_user_brief u;
 	} *v;                              /* malloc'd; freed by core_tx_release */
 	size_t n, cap;
+	struct core_user_slot noted;       /* a user a core function read anyway
+					    * (core_user_note), held without an
+					    * allocation; id 0: none */
 };
 
 /* What the safety chain answered during a write's first run, replayed when

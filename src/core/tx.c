@@ -66,6 +66,14 @@ static struct core_user_slot *user_slot_find(struct core_user_cache *c, int64_t 
 	return NULL;
 }
 
+/* The entry for id, the noted one included; NULL if none. */
+static struct core_user_slot *user_slot_get(struct core_user_cache *c, int64_t id)
+{
+	if (id && c->noted.id == id)
+		return &c->noted;
+	return user_slot_find(c, id);
+}
+
 /* A free slot for a new entry, or NULL when the cache is full (or memory
  * is short): the caller then just does not cache. */
 static struct core_user_slot *user_slot_add(struct core_user_cache *c)
@@ -94,7 +102,7 @@ static void user_brief_copy(struct core_user_brief *b, const struct store_user *
 
 int core_user_brief(struct core_tx *tx, int64_t id, struct core_user_brief *out)
 {
-	struct core_user_slot *slot = user_slot_find(&tx->users, id);
+	struct core_user_slot *slot = user_slot_get(&tx->users, id);
 	struct store_user u;
 	int rc;
 
@@ -122,8 +130,8 @@ void core_user_note(struct core_tx *tx, const struct store_user *u)
 {
 	struct core_user_slot *slot = user_slot_find(&tx->users, u->id);
 
-	if (!slot && !(slot = user_slot_add(&tx->users)))
-		return;
+	if (!slot)
+		slot = &tx->users.noted;
 	slot->id = u->id;
 	slot->found = 1;
 	user_brief_copy(&slot->u, u);
@@ -134,6 +142,8 @@ void core_user_forget(struct core_tx *tx, int64_t id)
 	struct core_user_cache *c = &tx->users;
 	struct core_user_slot *slot = user_slot_find(c, id);
 
+	if (c->noted.id == id)
+		c->noted.id = 0;
 	if (slot)
 		*slot = c->v[--c->n]; /* order does not matter */
 }
