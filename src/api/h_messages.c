@@ -51,12 +51,20 @@ static int done_true(struct api_call *call, int rc)
 	return 0;
 }
 
+/* The message a call stored or changed, as its reply: JSON text written
+ * directly (render_message_text: the bytes of render_message's tree). */
 static int done_msg(struct api_call *call, struct core_access *a, struct store_message *m, int rc)
 {
+	struct textbuf out;
+
 	if (rc < 0)
 		return rc;
-	call->result = render_message(call->tx, &a->chat, m, 0);
+	textbuf_init(&out, PAGE_TEXT_MAX);
+	render_message_text(call->tx, &a->chat, m, 0, NULL, &out);
+	core_fresh_adopt(call->tx, m); /* the update is built from it (upd_write) */
 	store_message_release(m);
+	if (!(call->result_text = textbuf_steal(&out, &call->result_len)))
+		return api_fail(call, PLC_INTERNAL, "the message could not be rendered");
 	return 0;
 }
 

@@ -40,6 +40,10 @@ void render_files_load(struct core_tx *tx, int64_t chat_id, int64_t lo, int64_t 
  * pl_err (out's error). */
 int render_message_text(struct core_tx *tx, const struct store_chat *c, const struct store_message *m, int depth,
 			const struct render_files *files, struct textbuf *out);
+/* Appends private chat c as render_chat writes it (render_text.c): 0, or
+ * PL_INVAL for a chat of another type (render_chat has checks to make for
+ * those), or out's error. */
+int render_private_chat_text(struct core_tx *tx, const struct store_chat *c, struct textbuf *out);
 json_t *render_member(struct core_tx *tx, const struct store_member *m);
 json_t *render_link(struct core_tx *tx, const struct store_link *l);
 json_t *render_session(const struct store_session *s, int64_t current);

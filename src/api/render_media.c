@@ -78,7 +78,9 @@ int render_media(struct core_tx *tx, const struct store_message *m, json_t *msg)
 	struct rm_list l;
 
 	l.n = 0;
-	if (m->service || store_media_list(tx->s, m->chat_id, m->id, rm_collect, &l) < 0 || l.n == 0)
+	if (m->service || core_fresh_no_files(tx, m)) /* a text message this call sent */
+		return 0;
+	if (store_media_list(tx->s, m->chat_id, m->id, rm_collect, &l) < 0 || l.n == 0)
 		return 0;
 	if (l.f[0].kind == STORE_FILE_PHOTO) {
 		json_t *sizes = json_array();

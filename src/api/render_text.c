@@ -91,6 +91,8 @@ static int count_files(void *ctx, const struct store_file *f)
 /* 1 if message m carries files, 0 if not, or a negative pl_err. */
 static int has_files(struct core_tx *tx, const struct store_message *m, const struct render_files *f)
 {
+	if (core_fresh_no_files(tx, m))
+		return 0; /* a text message this call sent */
 	if (f && f->chat_id == m->chat_id && m->id >= f->lo && m->id <= f->hi) {
 		size_t lo = 0, hi = f->n;
 		while (lo < hi) { /* ids ascending */
@@ -151,6 +153,14 @@ static void text_chat(struct core_tx *tx, const struct store_chat *c, struct tex
 		}
 	}
 	text_lit(b, "}");
+}
+
+int render_private_chat_text(struct core_tx *tx, const struct store_chat *c, struct textbuf *out)
+{
+	if (c->type != STORE_CHAT_PRIVATE)
+		return PL_INVAL;
+	text_chat(tx, c, out);
+	return out->err;
 }
 
 /* render_user_id. */

@@ -8,6 +8,12 @@
 #include "api/updates.h"
 #include "bus/bus.h"
 #include "core/core.h"
+#include "util/textbuf.h"
+
+/* An update's text written directly (text_message): hard maximum.  A
+ * message of 4,096 characters, each escaped at 6 bytes, and its chat and
+ * sender are well under it; past it the update is built through the tree. */
+#define UPD_TEXT_MAX (256 * 1024)
 
 static const char *const statuses[] = {"left", "kicked", "member", "administrator", "creator"};
 
@@ -95,6 +101,7 @@ struct upd_ctx {
 	const json_t *result;         /* the call's result (upd_write), or NULL */
 	int used_result;              /* the update being built embeds result as it is */
 	struct upd_body *result_body; /* the first stored body that did (owned reference) */
+	int fresh;                    /* the one event is tx->fresh's message (upd_write) */
 };
 
 /* A stored body: the JSON text once in the payload table. */
@@ -210,6 +217,12 @@ struct upd_builder {
 	upd_build_cb build;
 	upd_build_cb part;
 	const char *key;
+	/* The text of build's update written directly, without a tree (NULL:
+	 * none); it answers NULL for an update it does not write, which is
+	 * then built through build. */
+	struct upd_body *(*text)(struct upd_ctx *u, const struct store_chat *c, void *arg);
+	/* part's value written as text, the same way (NULL: none). */
+	struct upd_body *(*part_text)(struct upd_ctx *u, const struct store_chat *c, void *arg);
 };
 
 /* Builds the update and, for a withheld message, its withheld version
@@ -226,6 +239,27 @@ static json_t *build_both(struct upd_ctx *u, const struct store_chat *c, upd_bui
 	u->alt = body_of(alt);
 	json_decref(alt);
 	return j;
+}
+
+/* The body of b's update for u->tx->uid, and u->alt its withheld version
+ * (released by the caller): written as text where b can, else through the
+ * tree.  NULL on failure. */
+static struct upd_body *build_body(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b,
+				   void *arg)
+{
+	struct upd_body *body;
+	json_t *j;
+
+	if (b->text && !u->territories) { /* a withheld message needs the tree for its alt */
+		upd_body_unref(u->alt);
+		u->alt = NULL;
+		if ((body = b->text(u, c, arg)))
+			return body;
+	}
+	j = build_both(u, c, b->build, arg);
+	body = body_of(j);
+	json_decref(j);
+	return body;
 }
 
 /* Where the JSON value starting at s[i] (valid compact JSON, as jansson
@@ -294,10 +328,14 @@ static struct upd_body *splice(const struct upd_body *body, const char *key, con
 static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b,
 				    void *arg, const struct upd_body *first)
 {
-	json_t *j = b->part(u, c, arg);
-	struct upd_body *part = body_of(j), *out = NULL, *alt = NULL;
+	struct upd_body *part = b->part_text ? b->part_text(u, c, arg) : NULL, *out = NULL, *alt = NULL;
+	json_t *j;
 
-	json_decref(j);
+	if (!part) {
+		j = b->part(u, c, arg);
+		part = body_of(j);
+		json_decref(j);
+	}
 	if (part && (out = splice(first, b->key, part)) && u->alt && !(alt = splice(u->alt, b->key, part))) {
 		upd_body_unref(out);
 		out = NULL;
@@ -335,7 +373,6 @@ static int deliver_private(struct upd_ctx *u, const struct store_chat *c, const 
 	int n = c->user_lo == c->user_hi ? 1 : 2;
 	struct stored st = {0, NULL};
 	struct upd_body *first;
-	json_t *j;
 	int rc;
 
 	if (saved == c->user_hi) {
@@ -343,9 +380,7 @@ static int deliver_private(struct upd_ctx *u, const struct store_chat *c, const 
 		viewers[1] = c->user_lo;
 	}
 	u->tx->uid = viewers[0];
-	j = build_both(u, c, b->build, arg);
-	first = body_of(j);
-	json_decref(j);
+	first = build_body(u, c, b, arg);
 	keep_result_body(u, first);
 	if (first)
 		upd_body_ref(first);
@@ -375,7 +410,7 @@ static int deliver(struct upd_ctx *u, const struct store_chat *c, const struct u
 
 	if (c->type == STORE_CHAT_PRIVATE)
 		return deliver_private(u, c, b, arg);
-	if ((rc = store_update_tagged(u, build_both(u, c, b->build, arg), u->tag_chat, u->tag_msg, &st)) < 0)
+	if ((rc = store_body(u, build_body(u, c, b, arg), u->tag_chat, u->tag_msg, &st)) < 0)
 		return rc;
 	keep_result_body(u, st.body);
 	if (c->large) {
@@ -481,21 +516,90 @@ static json_t *build_message(struct upd_ctx *u, const struct store_chat *c, void
 	return json_pack("{s:s, s:o}", "type", a->type, "message", m);
 }
 
+/* build_message's update as text: {"type":...,"message":M} with M as
+ * render_message_text writes it at depth 1 (the bytes of the tree, render.h;
+ * the common message without building one) and build_message's additions.
+ * NULL for a service message (build_message builds it) or on failure. */
+static struct upd_body *text_message(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	struct msg_arg *a = arg;
+	struct upd_body *body = NULL;
+	struct textbuf t;
+	json_t *r;
+
+	if (a->m->service) /* build_message adds to some */
+		return NULL;
+	textbuf_init(&t, UPD_TEXT_MAX);
+	textbuf_puts(&t, "{\"type\":\"");
+	textbuf_puts(&t, a->type);
+	textbuf_puts(&t, "\",\"message\":");
+	render_message_text(u->tx, c, a->m, 1, NULL, &t);
+	if (t.err || t.len < 2 || t.s[t.len - 1] != '}')
+		goto out;
+	t.len--; /* reopen M for what build_message adds to it */
+	if (a->restored)
+		textbuf_puts(&t, ",\"restored\":true");
+	if (a->m->reply_to_id) {
+		textbuf_puts(&t, ",\"reply_to_message_id\":");
+		textbuf_add_i64(&t, a->m->reply_to_id);
+	}
+	textbuf_puts(&t, "}}");
+	if (t.err)
+		goto out;
+	body = upd_body_new(t.s, t.len);
+	/* The same bytes as the call's own rendering where build_message would
+	 * have embedded it: its reply can be cut from this body. */
+	if (body && (r = call_rendering(u, c, a))) {
+		u->used_result = 1;
+		json_decref(r);
+	}
+out:
+	textbuf_release(&t);
+	return body;
+}
+
 /* The chat as u->tx->uid sees it, the viewer-dependent part of a message. */
 static json_t *part_chat(struct upd_ctx *u, const struct store_chat *c, void *arg)
 {
 	return render_chat(u->tx, c);
 }
 
-static const struct upd_builder message_builder = {build_message, part_chat, "chat"};
+/* part_chat as text, for a private chat. */
+static struct upd_body *part_chat_text(struct upd_ctx *u, const struct store_chat *c, void *arg)
+{
+	struct upd_body *body = NULL;
+	struct textbuf t;
 
+	textbuf_init(&t, UPD_TEXT_MAX);
+	if (render_private_chat_text(u->tx, c, &t) == 0)
+		body = upd_body_new(t.s, t.len);
+	textbuf_release(&t);
+	return body;
+}
+
+static const struct upd_builder message_builder = {build_message, part_chat, "chat", text_message, part_chat_text};
+
+/* The message the call appended (tx->fresh) when e is its event and the
+ * call's only one (u->fresh): the row as the store has it, not read back. */
 static int on_message(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
 {
 	struct store_message m;
 	struct msg_arg a = {e->type == BUS_MESSAGE_NEW ? "new_message" : "edit_message", &m,
 			    e->type == BUS_MESSAGE_NEW && e->value == 1};
-	int rc = store_message_get(u->tx->s, c->id, e->msg_id, &m);
+	int rc;
 
+	if (u->fresh) {
+		a.m = &u->tx->fresh.m;
+		u->tag_chat = c->id;
+		u->tag_msg = e->msg_id;
+		if ((rc = withheld_setup(u, c, a.m)) == 0)
+			rc = deliver(u, c, &message_builder, &a);
+		upd_body_unref(u->territories);
+		u->territories = NULL;
+		u->tag_chat = u->tag_msg = 0;
+		return rc;
+	}
+	rc = store_message_get(u->tx->s, c->id, e->msg_id, &m);
 	if (rc == PL_NOTFOUND || (rc == 0 && m.deleted)) {
 		if (rc == 0)
 			store_message_release(&m);
@@ -702,7 +806,9 @@ static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, s
 
 	if (e->type == BUS_SESSION_END)
 		return push(u->out, UPD_SESSION_END, e->user_id, e->value, 0, 0, NULL);
-	if ((rc = store_chat_get(u->tx->s, e->chat_id, &c)) < 0)
+	if (u->fresh)
+		c = u->tx->fresh.chat;
+	else if ((rc = store_chat_get(u->tx->s, e->chat_id, &c)) < 0)
 		return rc == PL_NOTFOUND ? 0 : rc;
 	switch (e->type) {
 	case BUS_MESSAGE_NEW:
@@ -726,9 +832,14 @@ int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus
 	      const json_t *result, struct upd_list *out, struct upd_body **result_body)
 {
 	struct upd_ctx u = {tx, cfg, out};
+	const struct core_fresh *f = &tx->fresh;
 	int rc = 0;
 
 	u.result = result;
+	/* A call that appended one message and did nothing else (sendMessage,
+	 * forwardMessage, a channel post): its message and chat as they stand. */
+	u.fresh = events->n == 1 && events->v[0].type == BUS_MESSAGE_NEW && f->valid &&
+		  f->m.chat_id == events->v[0].chat_id && f->chat.id == f->m.chat_id && f->m.id == events->v[0].msg_id;
 
 	for (size_t i = 0; i < events->n && rc == 0;) {
 		size_t j = i + 1;

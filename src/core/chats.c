@@ -82,6 +82,7 @@ static int private_chat(struct core_tx *tx, int64_t peer, int create, struct sto
 		return core_fail(tx, rc, PLC_CHAT_NOT_FOUND, "no user %lld", (long long)peer);
 	if (rc < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "user lookup failed");
+	core_user_note(tx, &u); /* the chat renders with the peer's name */
 	rc = store_chat_find_private(tx->s, lo, hi, c);
 	if (rc == 0 || rc != PL_NOTFOUND)
 		return rc < 0 ? core_fail(tx, rc, PLC_INTERNAL, "chat lookup failed") : 0;

@@ -86,6 +86,9 @@ struct core_user_cache {
 		struct core_user_brief u;
 	} *v;                              /* malloc'd; freed by core_tx_release */
 	size_t n, cap;
+	struct core_user_slot noted;       /* a user a core function read anyway
+					    * (core_user_note), held without an
+					    * allocation; id 0: none */
 };
 
 /* What the safety chain answered during a write's first run, replayed when
@@ -100,6 +103,23 @@ struct core_verdicts {
 		int verdict; /* enum safety_verdict */
 		struct safety_result r;
 	} v[CORE_VERDICTS_MAX];
+};
+
+/* The message a write call appended last (core_message_append) as it is
+ * stored, and its chat's row as it stands after the append: the writer
+ * builds the message's update from them (upd_write) instead of reading
+ * both back, for a call whose one event is that message's BUS_MESSAGE_NEW
+ * (a call that changed nothing else).  noted: m and chat are set, but for
+ * m.text (NULL).  valid: the text is there too — the handler that answered
+ * with the message handed it over (core_fresh_adopt); m.text is then owned,
+ * freed by core_tx_release.  no_files: the message carries no files (a
+ * text sendMessage), so rendering looks for none. */
+struct core_fresh {
+	int noted;
+	int valid;
+	int no_files;
+	struct store_message m;
+	struct store_chat chat;
 };
 
 struct core_tx {
@@ -124,11 +144,22 @@ struct core_tx {
 	int restr_any;              /* ... and whether it has any in force */
 	struct core_user_cache users; /* cache: users rendered by this call (core_user_brief) */
 	struct core_verdicts *verdicts; /* kept across runs of one write by its owner; NULL: none */
+	struct core_fresh fresh;    /* the message this call appended last, as stored */
 };
 
 /* Frees what the call's tx keeps for its duration (its caches); the tx may
  * be used again.  Call when the call ends, before tx is reset or dropped. */
 void core_tx_release(struct core_tx *tx);
+/* Notes message m, just appended to chat c (whose row c is as it stands
+ * after the append), in tx->fresh, without its text; core_fresh_forget
+ * drops it.  core_fresh_adopt takes m->text (setting it to NULL) if m is
+ * that message, which makes tx->fresh valid; the caller releases m as
+ * usual. */
+void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struct store_message *m);
+void core_fresh_adopt(struct core_tx *tx, struct store_message *m);
+void core_fresh_forget(struct core_tx *tx);
+/* 1 if m is tx->fresh's message and that carries no files, else 0. */
+int core_fresh_no_files(const struct core_tx *tx, const struct store_message *m);
 
 /* Records code + detail on tx; returns rc (a negative pl_err). */
 int core_fail(struct core_tx *tx, int rc, int code, const char *fmt, ...)
@@ -180,6 +211,10 @@ int core_user_get(struct core_tx *tx, int64_t id, struct store_user *out);
  * renders after its own write is stale. */
 int core_user_brief(struct core_tx *tx, int64_t id, struct core_user_brief *out);
 void core_user_forget(struct core_tx *tx, int64_t id);
+/* Remembers u, a users row just read in this call's transaction, for
+ * core_user_brief: a core function that looked a user up anyway saves
+ * rendering the lookup. */
+void core_user_note(struct core_tx *tx, const struct store_user *u);
 int core_user_find(struct core_tx *tx, const char *username, struct store_user *out);
 int core_block(struct core_tx *tx, int64_t target, int on);
 

@@ -124,10 +124,13 @@ int core_message_append(struct core_tx *tx, struct core_access *a, struct store_
 {
 	int rc;
 
+	m->id = a->chat.last_msg_id + 1; /* the store checks this guess */
 	if ((rc = store_message_put(tx->s, m)) < 0)
 		return core_fail(tx, rc, PLC_INTERNAL, "could not store the message");
 	a->chat.last_msg_id = m->id;
 	a->chat.last_date = m->date;
+	if (tx->ev)
+		core_fresh_note(tx, &a->chat, m);
 	ev(tx, BUS_MESSAGE_NEW, a->chat.id, m->id, tx->uid, 0);
 	return 0;
 }
@@ -155,7 +158,10 @@ int core_message_send(struct core_tx *tx, struct core_access *a, const char *tex
 	out->text = strdup(text);
 	if (!out->text)
 		return core_fail(tx, PL_NOMEM, PLC_INTERNAL, "out of memory");
-	return core_message_append(tx, a, out);
+	if ((rc = core_message_append(tx, a, out)) < 0)
+		return rc;
+	tx->fresh.no_files = 1; /* text only: rendering need not look for files */
+	return 0;
 }
 
 int core_message_forward(struct core_tx *tx, struct core_access *dst, struct core_access *src, int64_t msg_id,

@@ -1,7 +1,8 @@
 /*
  * tx.c — what a call keeps for its own duration in its struct core_tx
  * (core.h): the users it renders, looked up once each instead of once per
- * message that names them.  Freed by core_tx_release when the call ends.
+ * message that names them, and the message it appended last (struct
+ * core_fresh).  Freed by core_tx_release when the call ends.
  *
  * The cache is per call, so it only has to be right within one transaction:
  * a write call that changes a users row (core_profile_update, a suspension,
@@ -18,6 +19,43 @@ void core_tx_release(struct core_tx *tx)
 {
 	free(tx->users.v);
 	memset(&tx->users, 0, sizeof tx->users);
+	core_fresh_forget(tx);
+}
+
+void core_fresh_forget(struct core_tx *tx)
+{
+	free(tx->fresh.m.text);
+	memset(&tx->fresh, 0, sizeof tx->fresh);
+}
+
+int core_fresh_no_files(const struct core_tx *tx, const struct store_message *m)
+{
+	const struct core_fresh *f = &tx->fresh;
+
+	return f->noted && f->no_files && f->m.id == m->id && f->m.chat_id == m->chat_id;
+}
+
+void core_fresh_note(struct core_tx *tx, const struct store_chat *c, const struct store_message *m)
+{
+	core_fresh_forget(tx);
+	tx->fresh.m = *m;
+	tx->fresh.m.views = 0;   /* what message_put stores: content fields only */
+	tx->fresh.m.deleted = STORE_LIVE;
+	tx->fresh.m.statement_id = 0;
+	tx->fresh.m.text = NULL; /* the caller's until core_fresh_adopt */
+	tx->fresh.chat = *c;
+	tx->fresh.noted = 1;
+}
+
+void core_fresh_adopt(struct core_tx *tx, struct store_message *m)
+{
+	struct core_fresh *f = &tx->fresh;
+
+	if (!f->noted || f->valid || f->m.id != m->id || f->m.chat_id != m->chat_id)
+		return;
+	f->m.text = m->text;
+	m->text = NULL;
+	f->valid = 1;
 }
 
 static struct core_user_slot *user_slot_find(struct core_user_cache *c, int64_t id)
@@ -26,6 +64,14 @@ static struct core_user_slot *user_slot_find(struct core_user_cache *c, int64_t 
 		if (c->v[i].id == id)
 			return &c->v[i];
 	return NULL;
+}
+
+/* The entry for id, the noted one included; NULL if none. */
+static struct core_user_slot *user_slot_get(struct core_user_cache *c, int64_t id)
+{
+	if (id && c->noted.id == id)
+		return &c->noted;
+	return user_slot_find(c, id);
 }
 
 /* A free slot for a new entry, or NULL when the cache is full (or memory
@@ -56,7 +102,7 @@ static void user_brief_copy(struct core_user_brief *b, const struct store_user *
 
 int core_user_brief(struct core_tx *tx, int64_t id, struct core_user_brief *out)
 {
-	struct core_user_slot *slot = user_slot_find(&tx->users, id);
+	struct core_user_slot *slot = user_slot_get(&tx->users, id);
 	struct store_user u;
 	int rc;
 
@@ -80,11 +126,24 @@ int core_user_brief(struct core_tx *tx, int64_t id, struct core_user_brief *out)
 	return rc;
 }
 
+void core_user_note(struct core_tx *tx, const struct store_user *u)
+{
+	struct core_user_slot *slot = user_slot_find(&tx->users, u->id);
+
+	if (!slot)
+		slot = &tx->users.noted;
+	slot->id = u->id;
+	slot->found = 1;
+	user_brief_copy(&slot->u, u);
+}
+
 void core_user_forget(struct core_tx *tx, int64_t id)
 {
 	struct core_user_cache *c = &tx->users;
 	struct core_user_slot *slot = user_slot_find(c, id);
 
+	if (c->noted.id == id)
+		c->noted.id = 0;
 	if (slot)
 		*slot = c->v[--c->n]; /* order does not matter */
 }

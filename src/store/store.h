@@ -521,7 +521,10 @@ struct store_ops {
 
 	/* messages */
 	/* Appends m to its chat: m->id becomes the chat's last_msg_id + 1, and
-	 * the chat's last_msg_id and last_date are advanced.  Indexed for search. */
+	 * the chat's last_msg_id and last_date are advanced.  Indexed for search.
+	 * On the way in, m->id is 0 or the id the caller expects (the chats row
+	 * it read in this transaction: last_msg_id + 1), which saves reading the
+	 * row again; a wrong guess costs that read, never a wrong id. */
 	int (*message_put)(struct store *s, struct store_message *m);
 	int (*message_get)(struct store *s, int64_t chat_id, int64_t id, struct store_message *out);
 	int (*message_edit)(struct store *s, int64_t chat_id, int64_t id, const char *text, int64_t edit_date);

@@ -112,7 +112,7 @@ enum sq_stmt_id {
 	SQ_MEMBER_ROLE, SQ_MEMBER_PUT, SQ_MEMBER_GET, SQ_MEMBER_LIST, SQ_MEMBER_LIST_ADMINS,
 	SQ_MEMBER_SET_READ, SQ_MEMBER_IDS, SQ_CONTACT_IDS, SQ_LARGE_CHATS,
 	SQ_LINK_CREATE, SQ_LINK_GET, SQ_LINK_UPDATE, SQ_LINK_LIST,
-	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_MAX_GID, SQ_MSG_INSERT,
+	SQ_MSG_LAST_ID, SQ_MSG_ADVANCE, SQ_MSG_ADVANCE_IF, SQ_MSG_MAX_GID, SQ_MSG_INSERT,
 	SQ_MSG_GET, SQ_MSG_GID, SQ_MSG_STATE, SQ_MSG_EDIT, SQ_MSG_DELETE, SQ_MSG_MODERATE,
 	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER,
 	SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
@@ -226,6 +226,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	 * table, which costs more than a second primary-key lookup. */
 	[SQ_MSG_LAST_ID] = "SELECT last_msg_id FROM chats WHERE id = ?1",
 	[SQ_MSG_ADVANCE] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3, last_gid = ?4 WHERE id = ?1",
+	[SQ_MSG_ADVANCE_IF] = "UPDATE chats SET last_msg_id = ?2, last_date = ?3, last_gid = ?4"
+		" WHERE id = ?1 AND last_msg_id = ?2 - 1",
 	[SQ_MSG_MAX_GID] = "SELECT max(gid) FROM messages WHERE gid BETWEEN ?1 AND ?2",
 	[SQ_MSG_INSERT] = "INSERT INTO messages(chat_id, id, gid, sender_id, date, edit_date, text,"
 		" reply_to_id, fwd_user_id, fwd_chat_id, fwd_msg_id, fwd_date, views, deleted, service)"
@@ -358,7 +360,9 @@ struct sq_store {
 	uint64_t op_stamp;      /* changes() when the outermost bare op began */
 	int broken;             /* the transaction holds half an op (an index apply or
 				 * a log append failed midway): only rollback may follow */
-	int gid_known;          /* gid_date/gid_last valid in this write transaction */
+	int gid_known;          /* gid_date/gid_last valid: kept across commits (this
+				 * handle is the only writer of messages), forgotten
+				 * by rollback and undo */
 	int64_t gid_date;       /* date of the last search key handed out */
 	int64_t gid_last;       /* the highest search key of gid_date */
 	struct sq_mark marks[SQ_MARKS_MAX];
@@ -713,11 +717,12 @@ static int sq_fq_apply(struct sq_store *st)
 	return rc;
 }
 
-/* Forgets the transaction state (queue, marks, gid) after it ended. */
+/* Forgets the transaction state (queue, marks) after it ended.  The gid
+ * cache outlives it: a key it counted on from that a rollback undid leaves
+ * a gap, never a duplicate (sq_msg_next_gid). */
 static void sq_txn_reset(struct sq_store *st)
 {
 	sq_fq_truncate(st, 0);
-	st->gid_known = 0;
 	st->nmarks = 0;
 	st->broken = 0;
 	st->bare = 0;
@@ -890,6 +895,7 @@ static int sq_rollback(struct store *s)
 	struct sq_store *st = sq(s);
 
 	sq_txn_reset(st);
+	st->gid_known = 0;
 	if (sqlite3_get_autocommit(st->db))
 		return 0;
 	return sq_exec(st, SQ_ROLLBACK);
@@ -1812,13 +1818,25 @@ out:
 
 /* Advances the chat's sequence to a new message dated date with search key
  * gid (which becomes the chat's recency key); *id gets the new message's id.
- * Runs under the write lock, so read-then-write is safe. */
-static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t gid, int64_t *id)
+ * guess, if not 0, is the id the caller expects (its chats row's last_msg_id
+ * + 1): one UPDATE that only matches if it is right; otherwise, or without
+ * one, the row is read first.  Runs under the write lock, so read-then-write
+ * is safe. */
+static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t gid, int64_t guess,
+			  int64_t *id)
 {
 	sqlite3_stmt *q = NULL;
 	int64_t last = 0;
 	int rc;
 
+	if (guess > 0) {
+		int64_t v[4] = {chat_id, guess, date, gid};
+		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE_IF, v, 4, 1)) != PL_NOTFOUND) {
+			if (rc == 0)
+				*id = guess;
+			return rc;
+		}
+	}
 	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
@@ -1844,15 +1862,21 @@ out:
 /* Allocates the search key of a message dated date: date << SQ_GID_SHIFT
  * plus a sequence within that date, so walking the index by rowid is walking
  * it by date.  The highest key of a date is looked up (one index probe) when
- * the date changes and counted on from there within a write transaction;
- * undo forgets it, so keys are unique though not necessarily dense. */
-static int sq_msg_next_gid(struct sq_store *st, int64_t date, int64_t *gid)
+ * the date changes and counted on from there, across commits: the writer's
+ * handle is the only one that inserts messages, so what it counted is what
+ * is stored, or ahead of it where a rollback undid keys (a gap).  Rollback
+ * and undo forget it all the same, so keys are unique though not
+ * necessarily dense.  Should another connection have inserted messages
+ * after all, the insert fails on the unique key and sq_message_put looks
+ * the highest key up again (*cached tells that it came from the cache). */
+static int sq_msg_next_gid(struct sq_store *st, int64_t date, int64_t *gid, int *cached)
 {
 	sqlite3_stmt *q = NULL;
 	int64_t base = date << SQ_GID_SHIFT;
 	int rc = 0;
 
-	if (!st->gid_known || st->gid_date != date) {
+	*cached = st->gid_known && st->gid_date == date;
+	if (!*cached) {
 		if ((rc = sq_prep(st, SQ_MSG_MAX_GID, &q)) < 0)
 			goto out;
 		sqlite3_bind_int64(q, 1, base);
@@ -1912,7 +1936,7 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	int indexed = !m->service && m->text;
 	size_t fq0;
 	int64_t id = 0, gid = 0;
-	int outer = 0, rc;
+	int outer = 0, cached = 0, rc;
 
 	if (m->date < 0 || m->date > SQ_DATE_MAX)
 		return PL_INVAL;
@@ -1921,11 +1945,22 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	fq0 = st->fq_len;
 	if ((rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
-	if ((rc = sq_msg_next_gid(st, m->date, &gid)) < 0)
+	if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
 		goto out;
-	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, &id)) < 0)
+	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, m->id, &id)) < 0)
 		goto out;
-	if ((rc = sq_msg_insert(st, m, id, gid)) < 0)
+	rc = sq_msg_insert(st, m, id, gid);
+	if (rc == PL_EXISTS && cached) { /* the cached key was taken: look it up again */
+		int64_t v[4] = {m->chat_id, id, m->date, 0};
+		st->gid_known = 0;
+		if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
+			goto out;
+		v[3] = gid;
+		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 0)) < 0)
+			goto out;
+		rc = sq_msg_insert(st, m, id, gid);
+	}
+	if (rc < 0)
 		goto out;
 	if (indexed)
 		rc = sq_index(st, outer, gid, m->chat_id, m->text, 0);

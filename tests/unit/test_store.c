@@ -1036,6 +1036,57 @@ static void test_message_put_get(void **state)
 	assert_int_equal(n, 6);
 }
 
+/* message_put's id guess: a right one is taken, a wrong one (too high, too
+ * low, 0) costs a read and never gives a wrong id. */
+static void test_message_put_guess(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	int64_t guesses[] = {1, 99, 1, 0, 5, -3};
+	struct store_chat c;
+
+	for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++) {
+		struct store_message m = {.chat_id = g, .id = guesses[i], .sender_id = a, .date = 100};
+		m.text = "guess";
+		assert_int_equal(store_message_put(s, &m), 0);
+		assert_int_equal(m.id, (int64_t)i + 1);
+	}
+	assert_int_equal(store_chat_get(s, g, &c), 0);
+	assert_int_equal(c.last_msg_id, 6);
+}
+
+/* The search-key counter outlives a commit; a rollback forgets it, and a
+ * message another connection inserted meanwhile does not make a put fail. */
+static void test_message_gid_cache(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s, *other;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	struct t_rows rows;
+
+	assert_int_equal(store_begin(s), 0);
+	t_msg(s, g, a, 500, "first word");
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	t_msg(s, g, a, 500, "second word");
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	t_msg(s, g, a, 500, "third word");
+	assert_int_equal(store_commit(s), 0);
+
+	other = t_open(env, 0); /* takes the key the writer would count on to */
+	t_msg(other, g, a, 500, "fourth word");
+	store_close(other);
+	assert_int_equal(store_begin(s), 0);
+	t_msg(s, g, a, 500, "fifth word");
+	assert_int_equal(store_commit(s), 0);
+	rows = t_search(s, a, g, "word", 0, 0, 0, 10);
+	assert_int_equal(rows.n, 4);
+}
+
 static void test_history(void **state)
 {
 	struct t_env *env = *state;
@@ -2520,6 +2571,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_search_index, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_sees_committed, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_message_put_guess, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_message_gid_cache, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_read_transaction, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_users, t_setup, t_teardown),
