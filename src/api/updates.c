@@ -534,9 +534,8 @@ static struct upd_body *text_message(struct upd_ctx *u, const struct store_chat 
 	textbuf_puts(&t, a->type);
 	textbuf_puts(&t, "\",\"message\":");
 	render_message_text(u->tx, c, a->m, 1, NULL, &t);
-	if (t.err || t.len < 2 || t.s[t.len - 1] != '}')
+	if (t.len < 2 || !textbuf_unput(&t, '}')) /* reopen M for what build_message adds to it */
 		goto out;
-	t.len--; /* reopen M for what build_message adds to it */
 	if (a->restored)
 		textbuf_puts(&t, ",\"restored\":true");
 	if (a->m->reply_to_id) {

@@ -66,6 +66,14 @@ int textbuf_puts(struct textbuf *b, const char *s)
 	return textbuf_add(b, s, strlen(s));
 }
 
+int textbuf_unput(struct textbuf *b, char c)
+{
+	if (b->err || b->len == 0 || b->s[b->len - 1] != c)
+		return 0;
+	b->s[--b->len] = '\0';
+	return 1;
+}
+
 int textbuf_add_i64(struct textbuf *b, int64_t v)
 {
 	char tmp[24], *p = tmp + sizeof tmp;

@@ -28,6 +28,10 @@ void textbuf_release(struct textbuf *b);
 int textbuf_add(struct textbuf *b, const char *s, size_t n);
 /* Appends a NUL-terminated string. */
 int textbuf_puts(struct textbuf *b, const char *s);
+/* Takes the last byte back if it is c (e.g. reopens a JSON object just
+ * closed, to add members to it): 1 if it did, 0 if the text ends otherwise,
+ * is empty or an add failed. */
+int textbuf_unput(struct textbuf *b, char c);
 /* Appends v in decimal (as printf's %lld). */
 int textbuf_add_i64(struct textbuf *b, int64_t v);
 /* Appends printf-style text (at most 255 bytes per call). */

@@ -103,6 +103,30 @@ static int cmp_one(void *ctx, const struct store_message *m)
 	return 0;
 }
 
+/* textbuf_unput reopens a closed object, and only that. */
+static void test_textbuf_unput(void **state)
+{
+	struct textbuf t;
+	char *s;
+
+	(void)state;
+	textbuf_init(&t, 16);
+	assert_int_equal(textbuf_unput(&t, '}'), 0); /* empty */
+	textbuf_puts(&t, "{\"a\":1}");
+	assert_int_equal(textbuf_unput(&t, ']'), 0);
+	assert_int_equal(textbuf_unput(&t, '}'), 1);
+	assert_string_equal(t.s, "{\"a\":1"); /* still a C string */
+	textbuf_puts(&t, ",\"b\":2}");
+	s = textbuf_steal(&t, NULL);
+	assert_string_equal(s, "{\"a\":1,\"b\":2}");
+	free(s);
+	textbuf_init(&t, 4);
+	textbuf_puts(&t, "{}");
+	assert_true(textbuf_puts(&t, "toolong") < 0);
+	assert_int_equal(textbuf_unput(&t, '}'), 0); /* after a failed add: nothing */
+	textbuf_release(&t);
+}
+
 static int compare_chat(struct fx *f, int64_t uid, int viewer, const char *country, const struct store_chat *c)
 {
 	struct core_tx tx = tx_for(f, uid);
@@ -286,6 +310,7 @@ static void test_user_cache_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_textbuf_unput),
 		cmocka_unit_test_setup_teardown(test_text_matches_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_cache_forgets_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_cache_bounded, setup, teardown),
