@@ -160,7 +160,9 @@ struct store_writer;
  * read-write handle on the same database (used likewise by the
  * checkpointer thread until stopped, owned by the caller), and ckpt_pages
  * > 0, checkpoints run on that thread as above; with ckpt NULL, SQLite
- * runs them inside the writer's commits.  NULL on failure. */
+ * runs them inside the writer's commits.  s defers its search indexing
+ * (store_index_defer) while the writer runs; stop applies what is queued
+ * and turns that off.  NULL on failure. */
 struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max, struct store *ckpt,
 					int64_t ckpt_pages);
 /* Queues j.  Any thread.  Returns PL_CLOSED once the writer is stopping. */
