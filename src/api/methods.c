@@ -207,7 +207,9 @@ const struct api_method api_methods[] = {
 	 {{"offset_date", API_INT, 0, 0, I64MAX, "Paging: the last dialog's date"},
 	  {"offset_chat_id", API_INT, 0, INT64_MIN + 1, I64MAX, "Paging: the last dialog's chat id"}, P_LIMIT}},
 	{"searchMessages", API_USER, API_READ, API_RATE_DEFAULT, NULL, h_search_messages, "Array of Message",
-	 "Full-text search (all words must match) in one chat, or in all of the caller's chats; newest first.",
+	 "Full-text search (all words must match) in one chat, or in all of the caller's chats; newest first. "
+	 "A new message is found once the server indexed it, in batches: at most about 0.1 s after it was sent "
+	 "(edits, deletes and removals show at once).",
 	 E(PLC_CHAT_NOT_FOUND, PLC_CHAT_FORBIDDEN, PLC_QUERY_EMPTY),
 	 {{"query", API_STR, 1, 1, PL_QUERY_MAX, "Words to find", 0, PLC_QUERY_EMPTY},
 	  {"chat_id", API_CHAT_ID, 0, 0, 0, "Limit the search to one chat"},

@@ -436,6 +436,16 @@ static const char *const schema_migrations[] = {
 	"INSERT INTO message_fts(rowid, body, chat)"
 	"  SELECT gid, text, 'c' || chat_id FROM messages"
 	"  WHERE deleted = 0 AND service = 0 AND text IS NOT NULL;",
+	/* 9: the search index's watermark.  The writer applies index updates
+	 * of new messages in batches after their commit (docs/store.md);
+	 * indexed_gid is the newest message key when the queue was last
+	 * applied whole, so at open every message above it is indexed again
+	 * from its row.  Everything stored so far is indexed. */
+	"CREATE TABLE fts_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  indexed_gid INTEGER NOT NULL"
+	");"
+	"INSERT INTO fts_state(id, indexed_gid) SELECT 1, ifnull(max(gid), 0) FROM messages;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

@@ -36,7 +36,7 @@
 
 #include "util/err.h"
 
-#define STORE_OPS_VERSION 7 /* 7: changes */
+#define STORE_OPS_VERSION 8 /* 7: changes; 8: index_defer/pending/flush */
 
 /* Sizes of fixed text fields, in bytes, including the terminating NUL.
  * Character limits are enforced by the API layer; these bound the bytes
@@ -444,6 +444,20 @@ struct store_ops {
 	int (*release)(struct store *s);
 	int (*undo)(struct store *s);
 	int (*changes)(struct store *s, uint64_t *n);
+	/* Deferred search indexing (docs/store.md).  With index_defer on, a
+	 * commit whose transaction only added new messages leaves their index
+	 * updates queued in the handle, committed; index_flush applies them in
+	 * a transaction of its own (outside any transaction: PL_INVAL), and
+	 * close does too.  Searches do not see a queued message.  A commit
+	 * that edits, deletes or moderates applies the whole queue first, in
+	 * order.  Nothing is lost on a crash: migrate indexes the messages
+	 * committed after the last applied queue (a watermark in fts_state).
+	 * Only one handle may write messages while one defers.  index_pending
+	 * reports how many committed updates wait and since when
+	 * (CLOCK_MONOTONIC ns, the clock of uv_hrtime; 0 when none). */
+	int (*index_defer)(struct store *s, int on);
+	void (*index_pending)(struct store *s, size_t *n, uint64_t *since_ns);
+	int (*index_flush)(struct store *s);
 	/* A read transaction on a read-only handle (a reader's whole call):
 	 * every op until read_end sees one snapshot and the handle takes its
 	 * read lock once, not once per statement.  read_end ends it whatever
@@ -798,6 +812,12 @@ static inline int store_mark(struct store *s) { return s->ops->mark(s); }
 static inline int store_release(struct store *s) { return s->ops->release(s); }
 static inline int store_undo(struct store *s) { return s->ops->undo(s); }
 static inline int store_changes(struct store *s, uint64_t *n) { return s->ops->changes(s, n); }
+static inline int store_index_defer(struct store *s, int on) { return s->ops->index_defer(s, on); }
+static inline void store_index_pending(struct store *s, size_t *n, uint64_t *since_ns)
+{
+	s->ops->index_pending(s, n, since_ns);
+}
+static inline int store_index_flush(struct store *s) { return s->ops->index_flush(s); }
 static inline int store_read_begin(struct store *s) { return s->ops->read_begin(s); }
 static inline int store_read_end(struct store *s) { return s->ops->read_end(s); }
 static inline int store_checkpoint_manual(struct store *s) { return s->ops->checkpoint_manual(s); }

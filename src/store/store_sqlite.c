@@ -32,9 +32,18 @@
  * tiny segment per message.  Instead the index updates are queued in
  * st->fq (with the text they need) and applied by commit, or by mark when the
  * queue is long and no savepoint is open; undo drops the queued updates of
- * the request it rolls back.  Consequence: the writer's own searches inside a
- * transaction do not see that transaction's messages (readers see every
- * committed message, indexed).
+ * the request it rolls back, rollback those of its transaction.
+ * Consequence: the writer's own searches inside a transaction do not see
+ * that transaction's messages.
+ *
+ * Deferred indexing (index_defer, the writer's handle): a commit that only
+ * added new messages keeps their updates queued (st->fq_done counts those
+ * of committed transactions) for index_flush, which applies them in a
+ * transaction of its own; each FTS5 commit writes a segment, ~114,000
+ * instructions.  Any other index update makes its commit apply the whole
+ * queue first, so what waits is only inserts of messages above the
+ * watermark fts_state.indexed_gid (moved to max(gid) whenever the queue is
+ * applied), and migrate indexes what a crash left above it (sq_fq_recover).
  *
  * Ownership: a store_message filled by message_get has a malloc'd text freed
  * by store_message_release().  Structs passed to callbacks point into
@@ -117,7 +126,7 @@ enum sq_stmt_id {
 	SQ_MSG_HIDE, SQ_MSG_OLDER, SQ_MSG_NEWER,
 	SQ_MSG_SEARCH_CHAT, SQ_MSG_SEARCH_ALL,
 	SQ_MSG_VIEWS, SQ_VIEW_ADD, SQ_VIEW_INC, SQ_MSG_UNREAD, SQ_MSG_COUNT,
-	SQ_FTS_INSERT, SQ_FTS_DELETE,
+	SQ_FTS_INSERT, SQ_FTS_DELETE, SQ_FTS_MARK, SQ_FTS_MARK_GET, SQ_FTS_RECOVER,
 	SQ_DIALOGS, SQ_DIALOG_KEY,
 	SQ_PAYLOAD_PUT, SQ_PAYLOAD_REDACT,
 	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
@@ -263,6 +272,15 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_FTS_INSERT] = "INSERT INTO message_fts(rowid, body, chat) VALUES(?1, ?2, ?3)",
 	[SQ_FTS_DELETE] = "INSERT INTO message_fts(message_fts, rowid, body, chat)"
 		" VALUES('delete', ?1, ?2, ?3)",
+	/* The watermark: every message with a key up to it is indexed.  Set
+	 * when the queue was applied whole, so it is the newest key stored. */
+	[SQ_FTS_MARK] = "UPDATE fts_state SET indexed_gid = (SELECT ifnull(max(gid), 0) FROM messages)",
+	[SQ_FTS_MARK_GET] = "SELECT indexed_gid FROM fts_state",
+	/* Recovery: what was committed and not yet indexed, as it reads now. */
+	[SQ_FTS_RECOVER] = "INSERT INTO message_fts(rowid, body, chat)"
+		" SELECT gid, text, 'c' || chat_id FROM messages"
+		" WHERE gid > (SELECT indexed_gid FROM fts_state)"
+		" AND deleted = 0 AND service = 0 AND text IS NOT NULL",
 
 	[SQ_DIALOGS] = "SELECT " SQ_CHAT_COLS ", " SQ_MEMBER_COLS
 		" FROM members mb JOIN chats c ON c.id = mb.chat_id"
@@ -339,10 +357,12 @@ struct sq_fts_op {
 	int del;
 };
 
-/* One open mark(): the queue length to return to on undo, and whether
+/* One open mark(): the queue state to return to on undo, and whether
  * mark() had to open the transaction itself. */
 struct sq_mark {
 	size_t fq_len;
+	int64_t fq_hi;
+	int fq_must;
 	int began;
 };
 
@@ -353,6 +373,17 @@ struct sq_store {
 	sqlite3_stmt *stmt[SQ_STMT_COUNT];
 	struct sq_fts_op *fq;   /* deferred index updates, in order */
 	size_t fq_len, fq_cap;
+	size_t fq_done;         /* the first fq_done belong to committed transactions
+				 * (deferring handle only; 0 otherwise) */
+	uint64_t fq_since;      /* CLOCK_MONOTONIC ns when fq_done became non-zero */
+	int fq_defer;           /* index_defer: commit keeps the queue */
+	int fq_must;            /* the open transaction queued an update that cannot
+				 * wait (not a new message above the watermark): its
+				 * commit applies the whole queue */
+	int fq_hi_known;        /* fq_hi valid */
+	int sync_full;          /* opened with synchronous=FULL */
+	int64_t fq_hi;          /* highest key indexed or queued as new (>= the watermark) */
+	int64_t fq_hi_done;     /* fq_hi as the last commit left it (rollback returns to it) */
 	uint64_t fq_added;      /* updates ever queued: part of changes() */
 	int bare;               /* changes() was called outside a mark in this transaction:
 				 * ops open no savepoint of their own (sq_op_begin) */
@@ -703,26 +734,43 @@ static void sq_fq_truncate(struct sq_store *st, size_t len)
 		free(st->fq[--st->fq_len].text);
 }
 
-/* Applies and empties the queue.  A failure leaves the transaction with part
- * of the updates, so only rollback may follow it. */
-static int sq_fq_apply(struct sq_store *st)
+/* Writes the whole queue into the open transaction and moves the watermark
+ * to the newest key stored; the queue is kept (the caller empties it once
+ * the writes are safe: committed, or its own).  A failure leaves the
+ * transaction with part of the updates, so only rollback may follow it. */
+static int sq_fq_write(struct sq_store *st)
 {
 	int rc = 0;
 
 	for (size_t i = 0; i < st->fq_len && rc == 0; i++)
 		rc = sq_fts_write(st, st->fq[i].gid, st->fq[i].chat_id, st->fq[i].text, st->fq[i].del);
-	sq_fq_truncate(st, 0);
+	if (rc == 0 && st->fq_len > 0)
+		rc = sq_exec(st, SQ_FTS_MARK);
 	if (rc < 0)
 		st->broken = 1;
 	return rc;
 }
 
-/* Forgets the transaction state (queue, marks) after it ended.  The gid
- * cache outlives it: a key it counted on from that a rollback undid leaves
- * a gap, never a duplicate (sq_msg_next_gid). */
+/* Applies and empties a queue that holds only the open transaction's
+ * updates (a rollback takes them back with their messages). */
+static int sq_fq_apply(struct sq_store *st)
+{
+	int rc = sq_fq_write(st);
+
+	if (rc == 0)
+		sq_fq_truncate(st, 0);
+	return rc;
+}
+
+/* Forgets the transaction state (its queued updates, marks) after it ended.
+ * The updates of committed transactions stay queued.  The gid cache
+ * outlives it: a key it counted on from that a rollback undid leaves a
+ * gap, never a duplicate (sq_msg_next_gid). */
 static void sq_txn_reset(struct sq_store *st)
 {
-	sq_fq_truncate(st, 0);
+	sq_fq_truncate(st, st->fq_done);
+	st->fq_must = 0;
+	st->fq_hi = st->fq_hi_done;
 	st->nmarks = 0;
 	st->broken = 0;
 	st->bare = 0;
@@ -733,6 +781,24 @@ static void sq_txn_reset(struct sq_store *st)
 static uint64_t sq_stamp(struct sq_store *st)
 {
 	return (uint64_t)sqlite3_total_changes64(st->db) + st->fq_added;
+}
+
+/* Reads the watermark into fq_hi. */
+static int sq_fq_load_hi(struct sq_store *st)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, SQ_FTS_MARK_GET, &q)) < 0)
+		goto out;
+	if ((rc = store_sqlite_row(q)) < 0)
+		goto out;
+	st->fq_hi = st->fq_hi_done = rc > 0 ? sqlite3_column_int64(q, 0) : 0;
+	st->fq_hi_known = 1;
+	rc = 0;
+out:
+	store_sqlite_done(q);
+	return rc;
 }
 
 /* Called by an indexing op before it opens its own savepoint: applies a long
@@ -746,7 +812,9 @@ static int sq_fq_prepare(struct sq_store *st, size_t n)
 		sq_txn_reset(st); /* any state left belongs to a transaction gone */
 	if (st->broken)
 		return PL_IO;
-	if (!sqlite3_get_autocommit(st->db) && st->nmarks == 0 && st->fq_len >= SQ_FQ_FLUSH)
+	if (!st->fq_hi_known && (rc = sq_fq_load_hi(st)) < 0)
+		return rc;
+	if (!sqlite3_get_autocommit(st->db) && st->nmarks == 0 && st->fq_done == 0 && st->fq_len >= SQ_FQ_FLUSH)
 		if ((rc = sq_fq_apply(st)) < 0)
 			return rc;
 	if (st->fq_len + n <= st->fq_cap)
@@ -768,19 +836,24 @@ static int sq_fq_prepare(struct sq_store *st, size_t n)
 	return 0;
 }
 
-/* Records an index update made by an op: written at once if the op runs in a
- * transaction of its own (outer), queued otherwise.  Room was reserved by
- * sq_fq_prepare. */
-static int sq_index(struct sq_store *st, int outer, int64_t gid, int64_t chat_id, const char *text,
+/* Queues an index update made by an op (applied at commit, or later on a
+ * deferring handle).  fresh: the insert of a new message.  Only those may
+ * wait past their commit, and only above every key indexed or queued so
+ * far, so that recovery (sq_fq_recover) finds them above the watermark;
+ * anything else makes the commit apply the whole queue.  Room was
+ * reserved by sq_fq_prepare. */
+static int sq_index(struct sq_store *st, int fresh, int64_t gid, int64_t chat_id, const char *text,
 		    int del)
 {
 	struct sq_fts_op *op;
 	char *copy;
 
-	if (outer)
-		return sq_fts_write(st, gid, chat_id, text, del);
 	if (!(copy = strdup(text)))
 		return PL_NOMEM;
+	if (!fresh || del || gid <= st->fq_hi)
+		st->fq_must = 1;
+	if (gid > st->fq_hi)
+		st->fq_hi = gid;
 	op = &st->fq[st->fq_len++];
 	st->fq_added++;
 	op->gid = gid;
@@ -791,6 +864,8 @@ static int sq_index(struct sq_store *st, int outer, int64_t gid, int64_t chat_id
 }
 
 /* ---- op atomicity ---- */
+
+static int sq_commit_now(struct sq_store *st);
 
 /* Opens the op's own unit: savepoint "op" inside a caller transaction, or a
  * transaction of its own (*outer = 1) otherwise.  In a bare transaction
@@ -824,7 +899,7 @@ static int sq_op_end(struct sq_store *st, int outer, int rc)
 		return rc;
 	}
 	if (rc == 0)
-		rc = sq_exec(st, outer ? SQ_COMMIT : SQ_OP_RELEASE);
+		rc = outer ? sq_commit_now(st) : sq_exec(st, SQ_OP_RELEASE);
 	if (rc == 0 || sqlite3_get_autocommit(st->db))
 		return rc; /* kept, or SQLite already rolled everything back */
 	if (outer) {
@@ -838,16 +913,22 @@ static int sq_op_end(struct sq_store *st, int outer, int rc)
 
 /* ---- lifecycle and transactions ---- */
 
+static int sq_index_flush(struct store *s);
+static int sq_fq_recover(struct sq_store *st);
+
 static void sq_close(struct store *s)
 {
 	struct sq_store *st = sq(s);
 
 	if (!st)
 		return;
+	if (!st->readonly && st->fq_done > 0 && sqlite3_get_autocommit(st->db))
+		(void)sq_index_flush(s); /* what is left is indexed by recovery at open */
 	for (int i = 0; i < SQ_STMT_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	for (int i = 0; i < SQ_EXT_STMT_MAX; i++)
 		sqlite3_finalize(st->ext[i]);
+	st->fq_done = 0;
 	sq_txn_reset(st);
 	free(st->fq);
 	sqlite3_close(st->db);
@@ -858,9 +939,13 @@ static int sq_migrate(struct store *s)
 {
 	struct sq_store *st = sq(s);
 
+	int rc;
+
 	if (st->readonly)
 		return PL_INVAL;
-	return store_sqlite_schema_migrate(st->db, NULL, 0);
+	if ((rc = store_sqlite_schema_migrate(st->db, NULL, 0)) < 0)
+		return rc;
+	return sq_fq_recover(st);
 }
 
 static int sq_begin(struct store *s)
@@ -871,17 +956,109 @@ static int sq_begin(struct store *s)
 	return sq_exec(st, st->readonly ? SQ_BEGIN_READ : SQ_BEGIN);
 }
 
-/* Applies the queued index updates and commits. */
+/* Now, CLOCK_MONOTONIC in nanoseconds (the clock of uv_hrtime). */
+static uint64_t sq_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Commits.  The queued index updates are applied first unless the handle
+ * defers and the transaction queued only new messages: then they stay
+ * queued, committed, for index_flush.  The queue is emptied only once the
+ * commit succeeded, so a failed one loses no committed transaction's
+ * updates. */
 static int sq_commit_now(struct sq_store *st)
 {
+	int apply = st->fq_len > 0 && (!st->fq_defer || st->fq_must);
 	int rc;
 
 	if (st->broken)
 		return PL_IO;
-	if ((rc = sq_fq_apply(st)) < 0)
+	if (apply && (rc = sq_fq_write(st)) < 0)
 		return rc;
-	if ((rc = sq_exec(st, SQ_COMMIT)) == 0)
-		sq_txn_reset(st);
+	if ((rc = sq_exec(st, SQ_COMMIT)) < 0)
+		return rc;
+	if (apply) {
+		st->fq_done = 0;
+		sq_fq_truncate(st, 0);
+	} else if (st->fq_len > st->fq_done) {
+		if (st->fq_done == 0)
+			st->fq_since = sq_mono_ns();
+		st->fq_done = st->fq_len;
+	}
+	st->fq_hi_done = st->fq_hi;
+	sq_txn_reset(st);
+	return 0;
+}
+
+/* Applies the committed updates still queued in a transaction of their own
+ * (store.h, index_flush).  On failure they stay queued.  Its commit needs
+ * no fsync (synchronous=NORMAL: the WAL stays consistent on power loss):
+ * if it is lost, so is the watermark it moved, and recovery at open does
+ * its work again; the next commit's fsync makes it durable anyway. */
+static int sq_index_flush(struct store *s)
+{
+	struct sq_store *st = sq(s);
+	int rc;
+
+	if (st->readonly || !sqlite3_get_autocommit(st->db))
+		return PL_INVAL;
+	if (st->fq_done == 0)
+		return 0;
+	sq_txn_reset(st);
+	if (st->sync_full && sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+		return PL_IO;
+	if ((rc = sq_exec(st, SQ_BEGIN)) == 0) {
+		st->fq_must = 1;
+		if ((rc = sq_commit_now(st)) < 0) {
+			sq_txn_reset(st);
+			if (!sqlite3_get_autocommit(st->db))
+				sq_exec(st, SQ_ROLLBACK);
+		}
+	}
+	if (st->sync_full && sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+		rc = PL_IO; /* cannot happen outside a transaction; never commit unsynced */
+	return rc;
+}
+
+static int sq_index_defer(struct store *s, int on)
+{
+	struct sq_store *st = sq(s);
+
+	if (st->readonly)
+		return PL_INVAL;
+	st->fq_defer = on != 0;
+	if (!on && sqlite3_get_autocommit(st->db))
+		return sq_index_flush(s);
+	return 0;
+}
+
+static void sq_index_pending(struct store *s, size_t *n, uint64_t *since_ns)
+{
+	struct sq_store *st = sq(s);
+
+	*n = st->fq_done;
+	*since_ns = st->fq_done ? st->fq_since : 0;
+}
+
+/* Indexes what was committed and not indexed before a crash: the messages
+ * above the watermark, as they read now (an edit or delete of one was
+ * applied at its commit, with everything queued before it, so none is
+ * above the watermark), then moves the watermark. */
+static int sq_fq_recover(struct sq_store *st)
+{
+	int rc;
+
+	if ((rc = sq_exec(st, SQ_BEGIN)) < 0)
+		return rc;
+	if ((rc = sq_exec(st, SQ_FTS_RECOVER)) == 0 && (rc = sq_exec(st, SQ_FTS_MARK)) == 0)
+		rc = sq_exec(st, SQ_COMMIT);
+	if (rc < 0 && !sqlite3_get_autocommit(st->db))
+		sq_exec(st, SQ_ROLLBACK);
+	st->fq_hi_known = 0;
 	return rc;
 }
 
@@ -914,7 +1091,7 @@ static int sq_mark(struct store *s)
 		if ((rc = sq_exec(st, SQ_BEGIN)) < 0)
 			return rc;
 		began = 1;
-	} else if (st->nmarks == 0 && st->fq_len >= SQ_FQ_FLUSH) {
+	} else if (st->nmarks == 0 && st->fq_done == 0 && st->fq_len >= SQ_FQ_FLUSH) {
 		if ((rc = sq_fq_apply(st)) < 0)
 			return rc;
 	}
@@ -924,6 +1101,8 @@ static int sq_mark(struct store *s)
 		return rc;
 	}
 	st->marks[st->nmarks].fq_len = st->fq_len;
+	st->marks[st->nmarks].fq_hi = st->fq_hi;
+	st->marks[st->nmarks].fq_must = st->fq_must;
 	st->marks[st->nmarks].began = began;
 	st->nmarks++;
 	return 0;
@@ -961,6 +1140,8 @@ static int sq_undo(struct store *s)
 	if (rc == 0)
 		rc = sq_exec(st, SQ_RELEASE);
 	sq_fq_truncate(st, mk.fq_len);
+	st->fq_hi = mk.fq_hi;
+	st->fq_must = mk.fq_must;
 	st->gid_known = 0;
 	if (mk.began) {
 		sq_txn_reset(st);
@@ -1963,7 +2144,7 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	if (rc < 0)
 		goto out;
 	if (indexed)
-		rc = sq_index(st, outer, gid, m->chat_id, m->text, 0);
+		rc = sq_index(st, 1, gid, m->chat_id, m->text, 0);
 out:
 	if ((rc = sq_op_end(st, outer, rc)) < 0)
 		sq_fq_truncate(st, fq0);
@@ -2074,10 +2255,10 @@ static int sq_message_edit(struct store *s, int64_t chat_id, int64_t id, const c
 		goto out;
 	if ((rc = sq_msg_update(st, SQ_MSG_EDIT, chat_id, id, text, edit_date)) < 0)
 		goto out;
-	if (ms.indexed && (rc = sq_index(st, outer, ms.gid, chat_id, ms.text, 1)) < 0)
+	if (ms.indexed && (rc = sq_index(st, 0, ms.gid, chat_id, ms.text, 1)) < 0)
 		goto out;
 	if (text && !ms.service)
-		rc = sq_index(st, outer, ms.gid, chat_id, text, 0);
+		rc = sq_index(st, 0, ms.gid, chat_id, text, 0);
 out:
 	if ((rc = sq_op_end(st, outer, rc)) < 0)
 		sq_fq_truncate(st, fq0);
@@ -2104,7 +2285,7 @@ static int sq_message_delete(struct store *s, int64_t chat_id, int64_t id)
 	if ((rc = sq_msg_update(st, SQ_MSG_DELETE, chat_id, id, NULL, 0)) < 0)
 		goto out;
 	if (ms.indexed)
-		rc = sq_index(st, outer, ms.gid, chat_id, ms.text, 1);
+		rc = sq_index(st, 0, ms.gid, chat_id, ms.text, 1);
 out:
 	if ((rc = sq_op_end(st, outer, rc)) < 0)
 		sq_fq_truncate(st, fq0);
@@ -2157,7 +2338,7 @@ static int sq_message_moderate(struct store *s, int64_t chat_id, int64_t id, int
 	if ((rc = sq_run_one(st, q)) < 0)
 		goto out;
 	if (text)
-		rc = sq_index(st, outer, gid, chat_id, text, remove);
+		rc = sq_index(st, 0, gid, chat_id, text, remove);
 out:
 	store_sqlite_done(q);
 	if ((rc = sq_op_end(st, outer, rc)) < 0)
@@ -3012,6 +3193,9 @@ static const struct store_ops sq_ops = {
 	.release = sq_release,
 	.undo = sq_undo,
 	.changes = sq_changes,
+	.index_defer = sq_index_defer,
+	.index_pending = sq_index_pending,
+	.index_flush = sq_index_flush,
 	.read_begin = sq_read_begin,
 	.read_end = sq_read_end,
 	.checkpoint_manual = sq_checkpoint_manual,
@@ -3124,6 +3308,7 @@ static int sq_configure(struct sq_store *st, int flags, const char **why)
 		return rc;
 	if ((rc = sq_pragma(st->db, "PRAGMA foreign_keys=ON", NULL)) != SQLITE_OK)
 		return rc;
+	st->sync_full = !(flags & STORE_SYNC_NORMAL);
 	rc = sq_pragma(st->db, (flags & STORE_SYNC_NORMAL) ? "PRAGMA synchronous=NORMAL"
 							   : "PRAGMA synchronous=FULL", NULL);
 	if (rc != SQLITE_OK)

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "store/writer.h"
 
@@ -57,17 +58,67 @@ struct store_writer {
 	uv_async_t async;
 	struct store_writer_stats stats; /* guarded by mu */
 	int marked_left;                 /* groups still to run marked after a rerun; writer thread only */
+	uint64_t index_retry_at;         /* after a failed index batch, none before this; writer thread only */
 };
 
-/* Takes up to batch_max queued jobs as a list; NULL when stopping and empty. */
-static struct store_job *take_batch(struct store_writer *w)
+/* When the queued search-index updates are due (uv_hrtime ns), 0 if none
+ * wait.  Writer thread. */
+static uint64_t index_due(struct store_writer *w)
+{
+	size_t n;
+	uint64_t since;
+
+	store_index_pending(w->s, &n, &since);
+	if (n == 0)
+		return 0;
+	if (n < STORE_WRITER_INDEX_BATCH)
+		since += (uint64_t)STORE_WRITER_INDEX_AGE_MS * 1000000u;
+	return since > w->index_retry_at ? since : w->index_retry_at;
+}
+
+/* Writer thread, between two groups: applies the queued search-index
+ * updates in a transaction of their own if force or they are due. */
+static void index_flush(struct store_writer *w, int force)
+{
+	uint64_t due = index_due(w);
+	uint64_t t0, t1;
+	int rc;
+
+	if (!due || (!force && due > uv_hrtime()))
+		return;
+	t0 = uv_hrtime();
+	rc = store_index_flush(w->s);
+	t1 = uv_hrtime();
+	pthread_mutex_lock(&w->mu);
+	hist_add(&w->stats.index, t1 - t0);
+	w->stats.index_flushes++;
+	w->stats.index_failures += rc < 0;
+	pthread_mutex_unlock(&w->mu);
+	/* A failure (the updates stay queued) is tried again a bound later,
+	 * not at once: the writer must not spin on a store that fails. */
+	w->index_retry_at = rc < 0 ? t1 + (uint64_t)STORE_WRITER_INDEX_AGE_MS * 1000000u : 0;
+}
+
+/* Takes up to batch_max queued jobs as a list; NULL when stopping and
+ * empty (*stop set), or, with due (uv_hrtime ns) not 0, when none came
+ * before it. */
+static struct store_job *take_batch(struct store_writer *w, uint64_t due, int *stop)
 {
 	struct store_job *first, *last;
 	size_t n = 1;
 
 	pthread_mutex_lock(&w->mu);
-	while (!w->head && !w->stopping)
-		pthread_cond_wait(&w->cv, &w->mu);
+	while (!w->head && !w->stopping) {
+		if (!due) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		if (due <= uv_hrtime())
+			break;
+		struct timespec ts = {.tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u)};
+		(void)pthread_cond_timedwait(&w->cv, &w->mu, &ts); /* cv runs on CLOCK_MONOTONIC */
+	}
+	*stop = !w->head && w->stopping;
 	first = last = w->head;
 	if (first) {
 		while (last->next && n < w->batch_max) {
@@ -288,9 +339,14 @@ static void *writer_main(void *arg)
 {
 	struct store_writer *w = arg;
 	struct store_job *batch;
+	int stop = 0;
 
 	(void)prctl(PR_SET_NAME, "parley-writer");
-	while ((batch = take_batch(w))) {
+	while (!stop) {
+		if (!(batch = take_batch(w, index_due(w), &stop))) {
+			index_flush(w, 1); /* idle past the bound, or stopping */
+			continue;
+		}
 		int marked;
 		uint64_t t0 = uv_hrtime();
 		int rc = run_batch(w, batch, &marked);
@@ -329,6 +385,7 @@ static void *writer_main(void *arg)
 		ckpt_note(&w->ck, wal); /* after the hand-back: answers first */
 		if (w->ck.s && atomic_load_explicit(&w->ck.restart, memory_order_relaxed))
 			ckpt_restart(&w->ck, w->s);
+		index_flush(w, 0);
 	}
 	return NULL;
 }
@@ -364,7 +421,13 @@ struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t
 	w->s = s;
 	w->batch_max = batch_max ? batch_max : 1;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* uv_hrtime's clock, for take_batch's deadline */
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (store_index_defer(s, 1) < 0)
+		goto fail;
 	if (ckpt && ckpt_pages > 0 && ckpt_start(&w->ck, s, ckpt, ckpt_pages) < 0)
 		goto fail;
 	if (uv_async_init(loop, &w->async, on_async) < 0)
@@ -376,6 +439,7 @@ struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t
 	}
 	return w;
 fail:
+	(void)store_index_defer(s, 0);
 	ckpt_stop(&w->ck);
 	store_writer_free(w);
 	return NULL;
@@ -409,7 +473,8 @@ void store_writer_stop(struct store_writer *w)
 	w->stopping = 1;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	pthread_join(w->thread, NULL); /* its last act applied the search-index queue */
+	(void)store_index_defer(w->s, 0);
 	ckpt_stop(&w->ck); /* after the writer: its last commits may have woken it */
 	on_async(&w->async); /* deliver what the last batches committed */
 	uv_close((uv_handle_t *)&w->async, NULL);

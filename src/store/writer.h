@@ -49,6 +49,16 @@
  * checkpointer's handle has the writer's synchronous setting and fsyncs
  * the database file after each copy, as SQLite's own checkpoint does.
  *
+ * Search-index updates of new messages are not applied at their commit:
+ * each commit would write its own small FTS5 segment (~114,000
+ * instructions, a third of a lone sendMessage's commit).  The writer's
+ * handle defers them (store_index_defer) and the writer applies them in a
+ * transaction of their own between two groups once STORE_WRITER_INDEX_BATCH
+ * wait or the oldest has waited STORE_WRITER_INDEX_AGE_MS — also when idle,
+ * waking for it — and when stopping.  A search sees a message at most that
+ * long after its commit.  A crash loses nothing: at open, migrate indexes
+ * what was committed after the last batch (docs/store.md).
+ *
  * The pool holds read-only handles for reader threads; reads on them never
  * wait behind the writer (SQLite WAL).
  */
@@ -72,6 +82,11 @@
 /* Until the WAL starts over, the checkpointer is woken again each time it
  * grew by ckpt_pages / this (125 pages, about 6 small commits, by default). */
 #define STORE_CKPT_STEP_DIV 8
+/* Search-index updates of new messages applied together once this many
+ * wait, or once the oldest waited STORE_WRITER_INDEX_AGE_MS (above).  The
+ * age bounds how stale a search can be (docs/api.md, searchMessages). */
+#define STORE_WRITER_INDEX_BATCH 256
+#define STORE_WRITER_INDEX_AGE_MS 100
 /* Groups run with a savepoint per job after one had to run again. */
 #define STORE_WRITER_RERUN_HOLD 16
 /* Buckets of the writer's time histograms (store_writer_stats): upper
@@ -126,13 +141,16 @@ struct store_writer_stats {
 	unsigned long long checkpoints;        /* run by the checkpointer, all modes */
 	unsigned long long checkpoint_restarts; /* of which RESTART: the WAL was past the hard bound */
 	unsigned long long checkpoint_failures; /* of which returned an error (PL_BUSY mostly) */
+	unsigned long long index_flushes;       /* search-index batches applied (tried) */
+	unsigned long long index_failures;      /* of which failed (the updates stay queued) */
 	/* How long the writer held the calls queued behind it: a group from
 	 * being taken to its commit (or rollback) returning; a RESTART
 	 * checkpoint run between two groups; a job from store_writer_submit
 	 * to its group's commit returning (its wait in the queue included);
 	 * and a job from that commit to the loop thread taking it back (the
-	 * loop's lag: it finishes what it is doing first). */
-	struct store_writer_hist group, restart, job, handback;
+	 * loop's lag: it finishes what it is doing first); a search-index
+	 * batch run between two groups. */
+	struct store_writer_hist group, restart, job, handback, index;
 };
 
 struct store_writer;
@@ -142,7 +160,9 @@ struct store_writer;
  * read-write handle on the same database (used likewise by the
  * checkpointer thread until stopped, owned by the caller), and ckpt_pages
  * > 0, checkpoints run on that thread as above; with ckpt NULL, SQLite
- * runs them inside the writer's commits.  NULL on failure. */
+ * runs them inside the writer's commits.  s defers its search indexing
+ * (store_index_defer) while the writer runs; stop applies what is queued
+ * and turns that off.  NULL on failure. */
 struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max, struct store *ckpt,
 					int64_t ckpt_pages);
 /* Queues j.  Any thread.  Returns PL_CLOSED once the writer is stopping. */

@@ -9,7 +9,11 @@
  * taken literally and never make an error; a query of only punctuation is
  * QUERY_EMPTY; deleted messages (for everyone, or only for me) are not
  * found, and edits are searched by their new text; paging with the
- * offset_* cursors returns each hit once.
+ * offset_* cursors returns each hit once.  A new message is searchable
+ * once the writer applied its index batch, at most STORE_WRITER_INDEX_AGE_MS
+ * (100 ms) after it was sent: a search after sends waits SRCH_SETTLE_MS
+ * first (edits and deletes are indexed at their commit).  Also: a message
+ * sent just before parleyd is killed with SIGKILL is found after restart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,13 +25,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "parley.h"
 
 #define SRCH_PAGED 23   /* hits spread over chats for the paging test */
+#define SRCH_SETTLE_MS 400 /* a few times the index's age bound (STORE_WRITER_INDEX_AGE_MS) */
 
 static struct harness *srch_h;
+static int srch_dirty; /* messages were sent since the last search */
+
+/* Waits out the search index's freshness bound after sends. */
+static void srch_settle(void)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = SRCH_SETTLE_MS * 1000000L};
+
+	if (!srch_dirty)
+		return;
+	nanosleep(&ts, NULL);
+	srch_dirty = 0;
+}
 
 /* Calls method with params (stolen); fails the test, naming the line,
  * unless the server answers ok.  Returns the result (caller releases). */
@@ -96,6 +114,7 @@ static json_t *srch_params(const char *query, int64_t chat_id)
 
 static json_t *srch(struct parley_client *c, const char *query, int64_t chat_id, int line)
 {
+	srch_settle();
 	json_t *res = srch_call_ok(c, "searchMessages", srch_params(query, chat_id), line);
 
 	assert_true(json_is_array(res));
@@ -134,6 +153,7 @@ static int64_t srch_send(struct parley_client *c, int64_t chat_id, const char *t
 		print_error("sendMessage(%s): %s: %s\n", text, err.code, err.description);
 		fail();
 	}
+	srch_dirty = 1;
 	return id;
 }
 
@@ -262,6 +282,7 @@ static void test_special_characters(void **state)
 	srch_send(a, bid, "the NEAR future AND beyond");
 	srch_send(a, bid, "\xc3\xa9t\xc3\xa9 at the zoo");
 
+	srch_settle();
 	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
 		struct parley_error err;
 		json_t *params = srch_params(odd[i], 0);
@@ -357,6 +378,7 @@ static void test_paging(void **state)
 		snprintf(text, sizeof text, "quokka number %d", i);
 		srch_send(from[i % 5], to[i % 5], text);
 	}
+	srch_settle();
 	for (;;) {
 		json_t *params = json_pack("{s:s, s:i}", "query", "quokka", "limit", 4), *res, *m;
 		size_t i;
@@ -391,6 +413,47 @@ static void test_paging(void **state)
 	assert_int_equal(total, SRCH_PAGED);
 }
 
+/* Messages sent just before a crash, likely before their index batch ran
+ * (SRCH_CRASH_SENT in well under STORE_WRITER_INDEX_AGE_MS), are indexed
+ * when parleyd starts again; one deleted and one edited meanwhile are not
+ * found by their old text, and the recovered rows can still be edited
+ * (a contentless index entry is removed by its exact text). */
+#define SRCH_CRASH_SENT 20
+static void test_crash_indexed(void **state)
+{
+	struct parley_client *a = harness_user(srch_h, "srch_crash_a");
+	int64_t bid = (harness_user(srch_h, "srch_crash_b"), harness_user_id(srch_h, "srch_crash_b"));
+	int64_t gone, ed, first = 0;
+	char text[64];
+
+	for (int i = 0; i < SRCH_CRASH_SENT; i++) {
+		snprintf(text, sizeof text, "wombat number %d", i);
+		int64_t id = srch_send(a, bid, text);
+		if (i == 0)
+			first = id;
+	}
+	gone = srch_send(a, bid, "dingo to be deleted");
+	ed = srch_send(a, bid, "bilby before the edit");
+	TRUE_OK(a, "deleteMessage", json_pack("{s:I, s:I}", "chat_id", (json_int_t)bid, "message_id", (json_int_t)gone));
+	json_decref(OK(a, "editMessageText", json_pack("{s:I, s:I, s:s}", "chat_id", (json_int_t)bid, "message_id",
+							(json_int_t)ed, "text", "bandicoot after the edit")));
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof text, "wombat late %d", i);
+		srch_send(a, bid, text);
+	}
+	harness_kill9(srch_h);
+	assert_int_equal(harness_restart(srch_h), 0);
+	srch_dirty = 0; /* recovery runs at start-up, before parleyd serves */
+	assert_int_equal(COUNT(a, "wombat", 0), SRCH_CRASH_SENT + 3);
+	assert_int_equal(COUNT(a, "dingo", 0), 0);
+	assert_int_equal(COUNT(a, "bilby", 0), 0);
+	assert_int_equal(COUNT(a, "bandicoot", 0), 1);
+	json_decref(OK(a, "editMessageText", json_pack("{s:I, s:I, s:s}", "chat_id", (json_int_t)bid, "message_id",
+							(json_int_t)first, "text", "quoll instead")));
+	assert_int_equal(COUNT(a, "wombat", 0), SRCH_CRASH_SENT + 2);
+	assert_int_equal(COUNT(a, "quoll", 0), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_special_characters),
 		cmocka_unit_test(test_deleted_and_edited),
 		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_crash_indexed), /* last: it kills parleyd */
 	};
 
 	return cmocka_run_group_tests(tests, srch_setup, srch_teardown);

@@ -296,6 +296,111 @@ static void test_reopen_keeps_data(void **state)
 
 /* A data folder from before migration 8 (search index with column sizes)
  * is upgraded: the index is built again from the messages it covers. */
+/* Copies file src to dst (the test's stand-in for a crash: the files as
+ * they are on disk while the handle still holds what it had not written). */
+static void t_copy_file(const char *src, const char *dst)
+{
+	FILE *in = fopen(src, "rb"), *out;
+	char buf[8192];
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out = fopen(dst, "wb"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* A deferring handle (the writer's) keeps new messages' index updates
+ * queued across commits; a rollback or undo drops only its own; an edit
+ * applies the queue first, in order; flush applies it; and a crash loses
+ * nothing: migrate indexes what was committed after the last batch, as it
+ * reads now, and the index stays exact (an edit of a recovered message
+ * removes it by its text). */
+static void test_index_defer(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s, *c;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	int64_t m1, m2, m3;
+	char src[600], dst[600], dir[520], err[256];
+	uint64_t since;
+	size_t n;
+
+	t_member(s, g, a, STORE_ROLE_CREATOR);
+	t_msg(s, g, a, 100, "needle at once"); /* not deferring: indexed at its commit */
+	store_index_pending(s, &n, &since);
+	assert_int_equal(n, 0);
+	assert_int_equal(t_search(s, a, g, "needle", 0, 0, 0, 10).n, 1);
+
+	assert_int_equal(store_index_defer(s, 1), 0);
+	assert_int_equal(store_begin(s), 0);
+	m1 = t_msg(s, g, a, 101, "needle one");
+	assert_int_equal(store_commit(s), 0);
+	store_index_pending(s, &n, &since);
+	assert_int_equal(n, 1);
+	assert_true(since > 0);
+	assert_int_equal(t_search(s, a, g, "needle", 0, 0, 0, 10).n, 1); /* not yet */
+
+	/* A rollback and an undo drop their own updates, not the committed one. */
+	assert_int_equal(store_begin(s), 0);
+	t_msg(s, g, a, 102, "needle rolled back");
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	t_msg(s, g, a, 102, "needle undone");
+	assert_int_equal(store_undo(s), 0);
+	m2 = t_msg(s, g, a, 103, "needle two");
+	assert_int_equal(store_commit(s), 0);
+	store_index_pending(s, &n, &since);
+	assert_int_equal(n, 2);
+
+	/* The crash: the files as they are now, two messages not indexed. */
+	snprintf(dir, sizeof(dir), "%s/crash", env->root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(src, sizeof(src), "%s/parley.db", env->dir);
+	snprintf(dst, sizeof(dst), "%s/parley.db", dir);
+	t_copy_file(src, dst);
+	snprintf(src, sizeof(src), "%s/parley.db-wal", env->dir);
+	snprintf(dst, sizeof(dst), "%s/parley.db-wal", dir);
+	t_copy_file(src, dst);
+
+	/* An edit applies the queue, then itself. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_message_edit(s, g, m1, "haystack one", 200), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_index_pending(s, &n, &since);
+	assert_int_equal(n, 0);
+	assert_int_equal(t_search(s, a, g, "needle", 0, 0, 0, 10).n, 2);
+	assert_int_equal(t_search(s, a, g, "haystack", 0, 0, 0, 10).n, 1);
+	/* Outside a transaction too, a new message waits for flush. */
+	m3 = t_msg(s, g, a, 104, "needle three");
+	store_index_pending(s, &n, &since);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_index_flush(s), 0);
+	store_index_pending(s, &n, &since);
+	assert_int_equal(n, 0);
+	assert_int_equal(t_search(s, a, g, "needle", 0, 0, 0, 10).n, 3);
+	assert_true(m3 > m2);
+
+	/* After the crash: recovery at migrate indexes one and two, once. */
+	snprintf(dir, sizeof(dir), "%s/crash", env->root);
+	assert_non_null(c = store_sqlite_open(dir, 0, err, sizeof(err)));
+	assert_int_equal(store_migrate(c), 0);
+	assert_int_equal(t_search(c, a, g, "needle", 0, 0, 0, 10).n, 3);
+	assert_int_equal(store_migrate(c), 0); /* idempotent */
+	assert_int_equal(t_search(c, a, g, "needle", 0, 0, 0, 10).n, 3);
+	assert_int_equal(store_message_edit(c, g, m1, "haystack one", 200), 0);
+	assert_int_equal(store_message_delete(c, g, m2), 0);
+	assert_int_equal(t_search(c, a, g, "needle", 0, 0, 0, 10).n, 1);
+	assert_int_equal(t_search(c, a, 0, "one", 0, 0, 0, 10).n, 1);
+	assert_int_equal(t_search(c, a, 0, "two", 0, 0, 0, 10).n, 0);
+	store_close(c);
+	t_rmtree(dir);
+}
+
 static void test_migrate_search_index(void **state)
 {
 	struct t_env *env = *state;
@@ -328,6 +433,7 @@ static void test_migrate_search_index(void **state)
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE message_fts;"
 				      "CREATE VIRTUAL TABLE message_fts USING fts5(body, chat, content='',"
 				      " tokenize='unicode61 remove_diacritics 2');"
+				      "DROP TABLE fts_state;"
 				      "PRAGMA user_version = 7;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -2570,6 +2676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readonly_missing_db_fails, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_search_index, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_index_defer, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_sees_committed, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_message_put_guess, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_message_gid_cache, t_setup, t_teardown),

@@ -7,6 +7,8 @@
  * job of the test is queued, so they run as one group.  The tests check what
  * was committed (a counter at 1: kept once; absent: undone), how often each
  * job ran and was reset, and which way the writer ran the group (its stats).
+ * test_index_batched sends real messages: their search-index updates are
+ * applied in batches after the commit, and at stop.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -442,6 +445,108 @@ static void test_wal_bounded(void **state)
 	free(v);
 }
 
+/* A job that sends text as user into chat. */
+struct t_msg_job {
+	struct store_job j; /* first */
+	int64_t chat, user;
+	const char *text;
+	int dones, commit_rc;
+};
+
+static int t_msg_run(struct store_job *j, struct store *s)
+{
+	struct t_msg_job *t = (struct t_msg_job *)j;
+	struct store_message m = {.chat_id = t->chat, .sender_id = t->user, .date = 1000};
+
+	m.text = (char *)t->text;
+	return store_message_put(s, &m);
+}
+
+static void t_msg_done(struct store_job *j, int commit_rc)
+{
+	struct t_msg_job *t = (struct t_msg_job *)j;
+
+	t->dones++;
+	t->commit_rc = commit_rc;
+}
+
+static int t_count_hit(void *ctx, const struct store_message *m)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Hits for query that user r sees. */
+static int t_hits(struct store *r, int64_t user, const char *query)
+{
+	int n = 0;
+
+	assert_int_equal(store_message_search(r, user, 0, query, 0, 0, 0, 100, t_count_hit, &n), 0);
+	return n;
+}
+
+/* Sends text through the writer and waits until it is handed back. */
+static void t_send(struct t_env *env, struct t_msg_job *t, int64_t chat, int64_t user, const char *text)
+{
+	memset(t, 0, sizeof *t);
+	t->j.run = t_msg_run;
+	t->j.done = t_msg_done;
+	t->chat = chat;
+	t->user = user;
+	t->text = text;
+	assert_int_equal(store_writer_submit(env->w, &t->j), 0);
+	while (!t->dones)
+		uv_run(&env->loop, UV_RUN_ONCE);
+	assert_int_equal(t->commit_rc, 0);
+	assert_int_equal(t->j.run_rc, 0);
+}
+
+/* New messages' index updates wait for a batch of their own: a reader
+ * finds a message within the age bound (here: a generous 2 s), and stop
+ * applies what is left. */
+static void test_index_batched(void **state)
+{
+	struct t_env *env = *state;
+	struct store_writer_stats stats;
+	struct store_user u = {0};
+	struct store_chat c = {.type = STORE_CHAT_GROUP, .creator_id = 0, .created_at = 1};
+	struct store_member mb = {.role = STORE_ROLE_CREATOR, .joined_at = 1};
+	struct t_msg_job one, two;
+	struct store *r;
+	char err[256];
+	int found = 0;
+
+	t_stop(env, &stats);
+	snprintf(u.username, sizeof u.username, "alice");
+	snprintf(u.pw_hash, sizeof u.pw_hash, "$argon2id$v=19$fake");
+	u.created_at = 1;
+	assert_int_equal(store_user_create(env->s, &u), 0);
+	c.creator_id = u.id;
+	snprintf(c.title, sizeof c.title, "g");
+	assert_int_equal(store_chat_create(env->s, &c), 0);
+	mb.chat_id = c.id;
+	mb.user_id = u.id;
+	assert_int_equal(store_member_put(env->s, &mb), 0);
+	assert_non_null(env->w = store_writer_start(&env->loop, env->s, 64, NULL, 0));
+	assert_non_null(r = store_sqlite_open(env->dir, STORE_READONLY, err, sizeof err));
+
+	t_send(env, &one, c.id, u.id, "wombat one");
+	for (int i = 0; i < 200 && !found; i++) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
+
+		if (!(found = t_hits(r, u.id, "wombat")))
+			nanosleep(&ts, NULL);
+	}
+	assert_int_equal(found, 1);
+	t_send(env, &two, c.id, u.id, "wombat two");
+	t_stop(env, &stats);
+	assert_int_equal(t_hits(r, u.id, "wombat"), 2);
+	assert_true(stats.index_flushes >= 2);
+	assert_int_equal(stats.index_failures, 0);
+	assert_int_equal(stats.index.count, stats.index_flushes);
+	store_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +557,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_job_without_reset, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_rerun_holds, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_wal_bounded, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_index_batched, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -83,6 +83,9 @@ test('markup is shown as text and never runs', async () => {
 
 test('search finds messages across chats and opens them', async () => {
   const b = bob.page;
+  // New messages are searchable once the server's index batch ran, within
+  // 100 ms of their commit (docs/api.md, searchMessages).
+  await new Promise((r) => setTimeout(r, 400));
   await b.fill('#search', 'wrong');
   const none = b.locator('.searching:has-text("Nothing found")');
   await none.waitFor(); // deleted for everyone: not found
