@@ -159,6 +159,12 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	    "Checkpoints that held the writer (WAL past the hard bound).", (double)g->checkpoint_restarts);
 	one(&t, "parley_checkpoint_failures_total", "counter", "Checkpoints that returned an error.",
 	    (double)g->checkpoint_failures);
+	one(&t, "parley_search_index_batches_total", "counter",
+	    "Batches of new messages added to the search index by the writer between two groups.",
+	    (double)g->index_flushes);
+	one(&t, "parley_search_index_failures_total", "counter",
+	    "Search-index batches that failed (their messages stay queued and are tried again).",
+	    (double)g->index_failures);
 	hist(&t, "parley_writer_group_seconds",
 	     "Time the writer held the queue for one group: from taking it to its commit returning.", &g->writer_group);
 	hist(&t, "parley_writer_restart_seconds",
@@ -167,6 +173,8 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	     "Time from a write call's submission to the writer to its group's commit returning.", &g->writer_job);
 	hist(&t, "parley_writer_handback_seconds",
 	     "Time from a write call's commit returning to the loop thread taking it back.", &g->writer_handback);
+	hist(&t, "parley_writer_index_seconds",
+	     "Time the writer held the queue for one search-index batch between two groups.", &g->writer_index);
 	if (t.oom) {
 		free(t.p);
 		return NULL;

@@ -917,6 +917,13 @@ static void serve_ws(struct api_server *srv, struct net_req *req)
 		ws_start_auth(srv, sess, NULL);
 }
 
+/* One of the writer's histograms, as metrics renders it (the bounds are
+ * the writer's, static). */
+static struct metrics_hist writer_hist(const struct store_writer_hist *h)
+{
+	return (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, h->buckets, h->sum, h->count};
+}
+
 static void serve_metrics(struct api_server *srv, struct net_req *req)
 {
 	struct metrics_gauges g = {0};
@@ -937,14 +944,13 @@ static void serve_metrics(struct api_server *srv, struct net_req *req)
 	g.checkpoints = ws.checkpoints;
 	g.checkpoint_restarts = ws.checkpoint_restarts;
 	g.checkpoint_failures = ws.checkpoint_failures;
-	g.writer_group = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.group.buckets,
-					       ws.group.sum, ws.group.count};
-	g.writer_restart = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.restart.buckets,
-						 ws.restart.sum, ws.restart.count};
-	g.writer_job = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.job.buckets, ws.job.sum,
-					     ws.job.count};
-	g.writer_handback = (struct metrics_hist){store_writer_bounds, STORE_WRITER_BUCKETS, ws.handback.buckets,
-						  ws.handback.sum, ws.handback.count};
+	g.index_flushes = ws.index_flushes;
+	g.index_failures = ws.index_failures;
+	g.writer_group = writer_hist(&ws.group);
+	g.writer_restart = writer_hist(&ws.restart);
+	g.writer_job = writer_hist(&ws.job);
+	g.writer_handback = writer_hist(&ws.handback);
+	g.writer_index = writer_hist(&ws.index);
 	body = metrics_render(&srv->metrics, &g, &len);
 	if (!body) {
 		respond_error(srv, req, -1, PLC_INTERNAL, "out of memory", 0);

@@ -439,6 +439,17 @@ static void test_metrics_messages_stored(void **state)
 	assert_int_equal(parley_create_group(fx->alice, "metrics", &fx->bob_id, 1, &group, &err), 0);
 	t2 = obs_scrape(fx->watcher);
 	assert_true(obs_value(t2, "parley_messages_stored") - obs_value(t1, "parley_messages_stored") >= 1);
+	/* The new messages were indexed in batches after their commits (at
+	 * most STORE_WRITER_INDEX_AGE_MS later), each batch timed. */
+	for (int i = 0; i < 50 && obs_value(t2, "parley_search_index_batches_total") <
+				   obs_value(t0, "parley_search_index_batches_total") + 1; i++) {
+		usleep(20000);
+		free(t2);
+		t2 = obs_scrape(fx->watcher);
+	}
+	assert_true(obs_value(t2, "parley_search_index_batches_total") > obs_value(t0, "parley_search_index_batches_total"));
+	assert_true(obs_value(t2, "parley_writer_index_seconds_count") > obs_value(t0, "parley_writer_index_seconds_count"));
+	assert_true(obs_value(t2, "parley_search_index_failures_total") == 0);
 
 	/* The gauge is the store's count, so it survives a restart. */
 	stored = obs_value(t2, "parley_messages_stored");
