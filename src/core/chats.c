@@ -8,6 +8,7 @@
 
 #include "bus/bus.h"
 #include "core/core.h"
+#include "core/core_int.h"
 
 #define DEFAULT_GROUP_PERMS (STORE_PERM_SEND | STORE_PERM_INVITE)
 
@@ -89,6 +90,11 @@ static int private_chat(struct core_tx *tx, int64_t peer, int create, struct sto
 	if (!create)
 		return core_fail(tx, PL_NOTFOUND, PLC_CHAT_NOT_FOUND, "no conversation with user %lld yet",
 				 (long long)peer);
+	/* Only posting creates a chat, and a block refuses the post: refused
+	 * before the chat is made, the call fails having changed nothing, so
+	 * the writer need not roll its group back and run it again. */
+	if ((rc = core_block_check(tx, peer)) < 0)
+		return rc;
 	memset(c, 0, sizeof *c);
 	c->type = STORE_CHAT_PRIVATE;
 	c->creator_id = tx->uid;

@@ -8,6 +8,9 @@
 #include "core/core.h"
 
 /* messages.c: the steps every new message goes through. */
+/* Refuses writing to peer in a private chat if either blocked the other
+ * (USER_BLOCKED); 0 if neither did, or peer is the caller. */
+int core_block_check(struct core_tx *tx, int64_t peer);
 /* Refuses posting where the chat (rights, channel) or a block forbids it. */
 int core_post_check(struct core_tx *tx, struct core_access *a);
 /* Runs the message check chain over text about to be committed. */

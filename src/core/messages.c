@@ -67,20 +67,10 @@ int core_message_get(struct core_tx *tx, struct core_access *a, int64_t msg_id, 
 	return 0;
 }
 
-/* Refuses posting where the chat or a block forbids it. */
-int core_post_check(struct core_tx *tx, struct core_access *a)
+int core_block_check(struct core_tx *tx, int64_t peer)
 {
-	int64_t peer;
 	int rc;
 
-	if (!a->can_post)
-		return core_fail(tx, PL_DENIED, PLC_CHAT_WRITE_FORBIDDEN,
-				 a->chat.type == STORE_CHAT_CHANNEL ? "only admins post in a channel"
-				 : a->is_member ? "members may not post in this group"
-						: "you are not a member of this chat");
-	if (a->chat.type != STORE_CHAT_PRIVATE)
-		return 0;
-	peer = core_private_peer(&a->chat, tx->uid);
 	if (peer == tx->uid)
 		return 0;
 	if ((rc = store_block_get(tx->s, peer, tx->uid)) < 0)
@@ -92,6 +82,19 @@ int core_post_check(struct core_tx *tx, struct core_access *a)
 	if (rc == 1)
 		return core_fail(tx, PL_DENIED, PLC_USER_BLOCKED, "you blocked this user; unblock them to write");
 	return 0;
+}
+
+/* Refuses posting where the chat or a block forbids it. */
+int core_post_check(struct core_tx *tx, struct core_access *a)
+{
+	if (!a->can_post)
+		return core_fail(tx, PL_DENIED, PLC_CHAT_WRITE_FORBIDDEN,
+				 a->chat.type == STORE_CHAT_CHANNEL ? "only admins post in a channel"
+				 : a->is_member ? "members may not post in this group"
+						: "you are not a member of this chat");
+	if (a->chat.type != STORE_CHAT_PRIVATE)
+		return 0;
+	return core_block_check(tx, core_private_peer(&a->chat, tx->uid));
 }
 
 /* Runs the safety chain over a message about to be committed, or replays

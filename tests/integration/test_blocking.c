@@ -322,6 +322,28 @@ static void *blk_sender_main(void *arg)
 	return NULL;
 }
 
+/* The writer's rerun count (GET /metrics parley_writer_reruns_total). */
+static double blk_reruns(struct parley_client *c)
+{
+	static const char name[] = "parley_writer_reruns_total ";
+	struct parley_error err;
+	char *body = NULL;
+	const char *l;
+	int status = 0;
+	double v = -1;
+
+	assert_int_equal(parley_get(c, "/metrics", &status, &body, NULL, &err), 0);
+	assert_int_equal(status, 200);
+	for (l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, name, sizeof(name) - 1)) {
+			v = strtod(l + sizeof(name) - 1, NULL);
+			break;
+		}
+	free(body);
+	assert_true(v >= 0);
+	return v;
+}
+
 static void test_block_no_trace(void **state)
 {
 	struct parley_client *d = harness_user(blk_h, "blk_t_dave");
@@ -332,6 +354,7 @@ static void test_block_no_trace(void **state)
 	char name[32];
 	json_t *h = NULL, *m;
 	int64_t sum = 0;
+	double reruns;
 	size_t k;
 
 	for (int i = 0; i < BLK_NEIGHBOURS; i++) {
@@ -340,6 +363,7 @@ static void test_block_no_trace(void **state)
 	}
 	TRUE_OK(d, "blockUser", blk_user(eid));
 	assert_int_equal(blk_private_chats(did, eid), 0);
+	reruns = blk_reruns(d);
 	/* E's first messages to D while D's neighbours write to D. */
 	for (int i = 0; i < BLK_NEIGHBOURS; i++)
 		assert_int_equal(pthread_create(&nb[i].th, NULL, blk_sender_main, &nb[i]), 0);
@@ -358,6 +382,9 @@ static void test_block_no_trace(void **state)
 	}
 	assert_int_equal(sum, BLK_NEIGHBOURS * BLK_SENDS * (BLK_SENDS + 1) / 2);
 	assert_int_equal(blk_private_chats(did, eid), 0);
+	/* Refused before the chat was made: no call failed after a change, so
+	 * the writer never rolled a group back to run it again. */
+	assert_true(blk_reruns(d) == reruns);
 	assert_false(blk_sees(d, eid, "hello stranger"));
 
 	TRUE_OK(d, "unblockUser", blk_user(eid));
