@@ -156,15 +156,24 @@ static void test_blocking(void **state)
 	struct store_chat g;
 
 	assert_int_equal(core_block(&tb, f->alice, 1), 0);
-	assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
-	assert_true(core_message_send(&ta, &a, "hi", 0, &m) < 0);
+	/* No chat yet: refused before one is made (nothing to undo). */
+	assert_true(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a) < 0);
 	assert_int_equal(ta.code, PLC_USER_BLOCKED);
+	assert_true(core_chat_resolve(&ta, f->bob, NULL, 0, CORE_NEED_NONE, &a) < 0);
+	assert_int_equal(ta.code, PLC_CHAT_NOT_FOUND);
 	int64_t ids[] = {f->bob};
 	assert_true(core_group_create(&ta, "G", ids, 1, NULL, &g) < 0);
 	assert_int_equal(ta.code, PLC_USER_BLOCKED);
 	assert_int_equal(core_block(&tb, f->alice, 0), 0);
+	assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
 	assert_int_equal(core_message_send(&ta, &a, "hi", 0, &m), 0);
 	store_message_release(&m);
+	/* The chat exists: a block refuses the post. */
+	assert_int_equal(core_block(&tb, f->alice, 1), 0);
+	assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
+	assert_true(core_message_send(&ta, &a, "again", 0, &m) < 0);
+	assert_int_equal(ta.code, PLC_USER_BLOCKED);
+	assert_int_equal(core_block(&tb, f->alice, 0), 0);
 }
 
 static void test_group_roles(void **state)
