@@ -578,6 +578,22 @@ static struct upd_body *part_chat_text(struct upd_ctx *u, const struct store_cha
 
 static const struct upd_builder message_builder = {build_message, part_chat, "chat", text_message, part_chat_text};
 
+/* Delivers message a->m of chat c (withheld where its chat's restrictions
+ * say), its updates tagged with it. */
+static int deliver_message(struct upd_ctx *u, const struct store_chat *c, struct msg_arg *a)
+{
+	int rc;
+
+	u->tag_chat = c->id;
+	u->tag_msg = a->m->id;
+	if ((rc = withheld_setup(u, c, a->m)) == 0)
+		rc = deliver(u, c, &message_builder, a);
+	upd_body_unref(u->territories);
+	u->territories = NULL;
+	u->tag_chat = u->tag_msg = 0;
+	return rc;
+}
+
 /* The message the call appended (tx->fresh) when e is its event and the
  * call's only one (u->fresh): the row as the store has it, not read back. */
 static int on_message(struct upd_ctx *u, const struct store_chat *c, const struct bus_event *e)
@@ -587,16 +603,9 @@ static int on_message(struct upd_ctx *u, const struct store_chat *c, const struc
 			    e->type == BUS_MESSAGE_NEW && e->value == 1};
 	int rc;
 
-	if (u->fresh) {
+	if (u->fresh) { /* upd_write checked it is e's message */
 		a.m = &u->tx->fresh.m;
-		u->tag_chat = c->id;
-		u->tag_msg = e->msg_id;
-		if ((rc = withheld_setup(u, c, a.m)) == 0)
-			rc = deliver(u, c, &message_builder, &a);
-		upd_body_unref(u->territories);
-		u->territories = NULL;
-		u->tag_chat = u->tag_msg = 0;
-		return rc;
+		return deliver_message(u, c, &a);
 	}
 	rc = store_message_get(u->tx->s, c->id, e->msg_id, &m);
 	if (rc == PL_NOTFOUND || (rc == 0 && m.deleted)) {
@@ -606,13 +615,7 @@ static int on_message(struct upd_ctx *u, const struct store_chat *c, const struc
 	}
 	if (rc < 0)
 		return rc;
-	u->tag_chat = c->id;
-	u->tag_msg = m.id;
-	if ((rc = withheld_setup(u, c, &m)) == 0)
-		rc = deliver(u, c, &message_builder, &a);
-	upd_body_unref(u->territories);
-	u->territories = NULL;
-	u->tag_chat = u->tag_msg = 0;
+	rc = deliver_message(u, c, &a);
 	store_message_release(&m);
 	return rc;
 }
