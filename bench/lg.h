@@ -159,7 +159,9 @@ struct lg_hist {
 	double le[LG_HIST_MAX];  /* upper bounds, seconds (+Inf: 1e300) */
 	double cum[LG_HIST_MAX]; /* observations <= le[i] */
 };
-void lg_metric_hist(struct lg *g, const char *name, struct lg_hist *h);
+char *lg_metrics(struct lg *g);
+double lg_metric_in(const char *body, const char *name);
+void lg_hist_in(const char *body, const char *name, struct lg_hist *h);
 double lg_hist_quantile(const struct lg_hist *a, const struct lg_hist *b, double q);
 struct parley_client *lg_client_at(const char *server, const char *token);
 void lg_check(int rc, const struct parley_error *err, const char *what);

@@ -128,16 +128,15 @@ struct lv_store_ctr {
 static void lv_store_ctr(const struct lv *lv, struct lv_store_ctr *c)
 {
 	int ours = lv->sys == LV_PARLEY && lv->pid == lv->g->o.pid;
+	char *body = ours ? lg_metrics(lv->g) : NULL; /* one GET for every series */
 
-	c->commits = ours ? lg_metric(lv->g, "parley_commits_total") : -1;
-	c->checkpoints = ours ? lg_metric(lv->g, "parley_checkpoints_total") : -1;
-	c->restarts = ours ? lg_metric(lv->g, "parley_checkpoint_restarts_total") : -1;
-	c->group.n = c->job.n = c->handback.n = 0;
-	if (ours) {
-		lg_metric_hist(lv->g, "parley_writer_group_seconds", &c->group);
-		lg_metric_hist(lv->g, "parley_writer_job_seconds", &c->job);
-		lg_metric_hist(lv->g, "parley_writer_handback_seconds", &c->handback);
-	}
+	c->commits = lg_metric_in(body, "parley_commits_total");
+	c->checkpoints = lg_metric_in(body, "parley_checkpoints_total");
+	c->restarts = lg_metric_in(body, "parley_checkpoint_restarts_total");
+	lg_hist_in(body, "parley_writer_group_seconds", &c->group);
+	lg_hist_in(body, "parley_writer_job_seconds", &c->job);
+	lg_hist_in(body, "parley_writer_handback_seconds", &c->handback);
+	free(body);
 }
 
 /* p99 in ms between two readings of one histogram, or -1. */

@@ -464,39 +464,52 @@ static void lg_report_write(struct lg *g, const char *path)
 
 /* ---- server counters ----------------------------------------------------- */
 
+/* GET /metrics: the body (caller frees) or NULL. */
+char *lg_metrics(struct lg *g)
+{
+	char *body = NULL;
+	int status = 0;
+
+	if (parley_get(g->probe, "/metrics", &status, &body, NULL, NULL) < 0 || status != 200) {
+		free(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* The value of un-labelled series name in a /metrics body; -1 if absent. */
+double lg_metric_in(const char *body, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, name, nlen) && p[nlen] == ' ')
+			return strtod(p + nlen + 1, NULL);
+	return -1;
+}
+
 /* Reads one un-labelled counter or gauge from GET /metrics; -1 if absent. */
 double lg_metric(struct lg *g, const char *name)
 {
-	char *body = NULL, *p;
-	size_t nlen = strlen(name);
-	double v = -1;
-	int status = 0;
+	char *body = lg_metrics(g);
+	double v = lg_metric_in(body, name);
 
-	if (parley_get(g->probe, "/metrics", &status, &body, NULL, NULL) == 0 && status == 200) {
-		for (p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-			if (!strncmp(p, name, nlen) && p[nlen] == ' ') {
-				v = strtod(p + nlen + 1, NULL);
-				break;
-			}
-	}
 	free(body);
 	return v;
 }
 
-/* Reads the cumulative buckets of histogram name from GET /metrics into
- * h (bounds in seconds, +Inf last); h->n = 0 if absent. */
-void lg_metric_hist(struct lg *g, const char *name, struct lg_hist *h)
+/* The cumulative buckets of histogram name in a /metrics body, into h
+ * (bounds in seconds, +Inf last); h->n = 0 if absent. */
+void lg_hist_in(const char *body, const char *name, struct lg_hist *h)
 {
-	char *body = NULL, *p, key[128];
-	size_t klen;
-	int status = 0;
+	char key[128];
+	size_t klen = (size_t)snprintf(key, sizeof key, "%s_bucket{le=\"", name);
 
 	h->n = 0;
-	klen = (size_t)snprintf(key, sizeof key, "%s_bucket{le=\"", name);
-	if (klen >= sizeof key || parley_get(g->probe, "/metrics", &status, &body, NULL, NULL) < 0 || status != 200)
-		goto done;
-	for (p = body; p && *p && h->n < LG_HIST_MAX; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		char *q;
+	if (klen >= sizeof key)
+		return;
+	for (const char *p = body; p && *p && h->n < LG_HIST_MAX; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *q;
 		if (strncmp(p, key, klen))
 			continue;
 		q = p + klen;
@@ -505,8 +518,6 @@ void lg_metric_hist(struct lg *g, const char *name, struct lg_hist *h)
 			break;
 		h->cum[h->n++] = strtod(q + 2, NULL);
 	}
-done:
-	free(body);
 }
 
 /* The bucket bound under which fraction q of the observations between
