@@ -149,6 +149,10 @@ double lg_get(struct lg *g, const char *workload, const char *name);
 void lg_compare(struct lg *g, const char *label, const char *pw, const char *pf, const char *m1, const char *m0,
 		const char *mf, int higher_better, const char *note);
 
+/* The storage baseline (sqlbase.c): rows message-like rows inserted into a
+ * SQLite file beside the server's data, in transactions of 100. */
+void lg_baseline_sqlite(struct lg *g, long rows);
+
 /* Reads one un-labelled counter or gauge from GET /metrics; -1 if absent. */
 double lg_metric(struct lg *g, const char *name);
 

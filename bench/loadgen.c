@@ -1528,6 +1528,7 @@ int main(int argc, char **argv)
 	for (int run = 0; run < g->o.runs; run++) {
 		lg_log("baseline, run %d of %d", run + 1, g->o.runs);
 		lg_baseline_fsync(g, g->o.quick ? 200 : 500);
+		lg_baseline_sqlite(g, g->o.quick ? 50000 : 200000);
 		lg_baseline_rtt(g);
 	}
 	if (lg_want(g, "connections")) {
@@ -1554,6 +1555,10 @@ int main(int argc, char **argv)
 	lv_compare_rows(g);
 	lg_ratio(g, "ratios", "1:1 send p50 / fsync p50", "http 1:1", "sendMessage latency p50", "baseline",
 		 "fsync (4 KiB write + fdatasync) p50");
+	lg_ratio(g, "ratios", "live 1:1 messages/s / SQLite row inserts/s", "parley 1:1", "messages per second (received)",
+		 "baseline", "SQLite row inserts per second (batches of 100)");
+	lg_ratio(g, "ratios", "live 1:1 per server CPU-s / SQLite rows per CPU-s", "parley 1:1",
+		 "deliveries per server CPU-second", "baseline", "SQLite row inserts per CPU-second");
 	lg_ratio(g, "ratios", "group send p50 / 1:1 send p50", "http group-200", "sendMessage latency p50", "http 1:1",
 		 "sendMessage latency p50");
 	lg_ratio(g, "ratios", "channel post p50 / 1:1 send p50", "http channel", "sendMessage latency p50", "http 1:1",

@@ -66,8 +66,8 @@ mkdir -p "$BUILD/bench" "$RESULTS"
 echo "bench: compiling the load generator" >&2
 # shellcheck disable=SC2046 # pkg-config prints a list of flags
 ${BENCH_CC:-cc} -O2 -g -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
-	-Wno-unused-parameter -Isrc -Iinclude $(pkg-config --cflags jansson) bench/*.c "$LIB" \
-	-o "$LOADGEN" $(pkg-config --libs jansson) -lmosquitto -lpthread -lm
+	-Wno-unused-parameter -Isrc -Iinclude $(pkg-config --cflags jansson sqlite3) bench/*.c "$LIB" \
+	-o "$LOADGEN" $(pkg-config --libs jansson sqlite3) -lmosquitto -lpthread -lm
 
 # The data folders sit beside the build, on the disk the server would use:
 # a tmpfs /tmp would make every fsync free and the write figures meaningless.
