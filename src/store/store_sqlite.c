@@ -400,11 +400,48 @@ struct sq_store {
 	int nmarks;
 	sqlite3_stmt *ext[SQ_EXT_STMT_MAX]; /* statements of the other backend files */
 	int64_t wal_pages;      /* WAL size after the last commit (checkpoint_manual) */
+	struct sq_cache *cache; /* the row cache (store_sqlite_int.h); NULL if read-only */
+	int cache_open;         /* the cache was used since the last commit: a rollback clears it */
+	int cache_checked;      /* this transaction compared cache_dv with data_version */
+	unsigned cache_dv;      /* data_version after this handle's last commit */
 };
 
 static struct sq_store *sq(struct store *s)
 {
 	return (struct sq_store *)s;
+}
+
+/* ---- the row cache (store_sqlite_int.h) ---- */
+
+struct sq_cache *store_sqlite_cache_any(struct store *s)
+{
+	return sq(s)->cache;
+}
+
+/* Only inside a write transaction: its snapshot is the newest, and the
+ * first use in it drops everything if another connection committed since
+ * this handle's last commit (data_version moves at each commit, its own
+ * included, and at the start of a transaction that finds another's). */
+struct sq_cache *store_sqlite_cache(struct store *s)
+{
+	struct sq_store *st = sq(s);
+
+	if (!st->cache || sqlite3_get_autocommit(st->db))
+		return NULL;
+	if (!st->cache_checked) { /* reset by sq_txn_reset at every transaction's start and end */
+		unsigned dv = 0;
+
+		if (sqlite3_txn_state(st->db, "main") != SQLITE_TXN_WRITE ||
+		    sqlite3_file_control(st->db, "main", SQLITE_FCNTL_DATA_VERSION, &dv) != SQLITE_OK)
+			return NULL;
+		if (dv != st->cache_dv) {
+			sq_cache_clear(st->cache);
+			st->cache_dv = dv;
+		}
+		st->cache_checked = 1;
+	}
+	st->cache_open = 1;
+	return st->cache;
 }
 
 /* ---- errors and statements ---- */
@@ -768,6 +805,10 @@ static int sq_fq_apply(struct sq_store *st)
  * gap, never a duplicate (sq_msg_next_gid). */
 static void sq_txn_reset(struct sq_store *st)
 {
+	if (st->cache_open)
+		sq_cache_clear(st->cache); /* its transaction did not commit */
+	st->cache_open = 0;
+	st->cache_checked = 0;
 	sq_fq_truncate(st, st->fq_done);
 	st->fq_must = 0;
 	st->fq_hi = st->fq_hi_done;
@@ -902,6 +943,7 @@ static int sq_op_end(struct sq_store *st, int outer, int rc)
 		rc = outer ? sq_commit_now(st) : sq_exec(st, SQ_OP_RELEASE);
 	if (rc == 0 || sqlite3_get_autocommit(st->db))
 		return rc; /* kept, or SQLite already rolled everything back */
+	sq_cache_clear(st->cache);
 	if (outer) {
 		sq_exec(st, SQ_ROLLBACK);
 	} else {
@@ -931,6 +973,7 @@ static void sq_close(struct store *s)
 	st->fq_done = 0;
 	sq_txn_reset(st);
 	free(st->fq);
+	sq_cache_free(st->cache);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -981,6 +1024,11 @@ static int sq_commit_now(struct sq_store *st)
 		return rc;
 	if ((rc = sq_exec(st, SQ_COMMIT)) < 0)
 		return rc;
+	if (st->cache) { /* what it holds is committed now */
+		st->cache_open = 0;
+		if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_DATA_VERSION, &st->cache_dv) != SQLITE_OK)
+			sq_cache_clear(st->cache);
+	}
 	if (apply) {
 		st->fq_done = 0;
 		sq_fq_truncate(st, 0);
@@ -1071,7 +1119,7 @@ static int sq_rollback(struct store *s)
 {
 	struct sq_store *st = sq(s);
 
-	sq_txn_reset(st);
+	sq_txn_reset(st); /* drops what the row cache took in since the last commit */
 	st->gid_known = 0;
 	if (sqlite3_get_autocommit(st->db))
 		return 0;
@@ -1143,6 +1191,7 @@ static int sq_undo(struct store *s)
 	st->fq_hi = mk.fq_hi;
 	st->fq_must = mk.fq_must;
 	st->gid_known = 0;
+	sq_cache_clear(st->cache);
 	if (mk.began) {
 		sq_txn_reset(st);
 		sq_exec(st, SQ_ROLLBACK);
@@ -1177,6 +1226,7 @@ static int sq_read_begin(struct store *s)
 
 	if (!sqlite3_get_autocommit(st->db))
 		return PL_INVAL; /* one is open already: a caller forgot read_end */
+	sq_txn_reset(st); /* any state left belongs to a transaction gone */
 	return sq_exec(st, SQ_BEGIN_READ);
 }
 
@@ -1286,8 +1336,10 @@ static int sq_user_create(struct store *s, struct store_user *u)
 	sq_bind_field(q, 4, u->pw_hash, sizeof(u->pw_hash));
 	sqlite3_bind_int64(q, 5, u->created_at);
 	sqlite3_bind_int(q, 6, u->is_bot);
-	if ((rc = store_sqlite_run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0) {
 		u->id = sqlite3_last_insert_rowid(st->db);
+		sq_cache_user_drop(st->cache, u->id);
+	}
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1308,14 +1360,18 @@ static int sq_user_one(sqlite3_stmt *q, struct store_user *out)
 
 static int sq_user_get(struct store *s, int64_t id, struct store_user *out)
 {
+	struct sq_cache *c = store_sqlite_cache(s);
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	if (sq_cache_user_get(c, id, out))
+		return 0;
 	memset(out, 0, sizeof(*out));
 	if ((rc = sq_prep(sq(s), SQ_USER_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, id);
-	rc = sq_user_one(q, out);
+	if ((rc = sq_user_one(q, out)) == 0)
+		sq_cache_user_put(c, out);
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1355,6 +1411,7 @@ static int sq_user_update(struct store *s, const struct store_user *u)
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_user_drop(st->cache, u->id);
 	if ((rc = sq_prep(st, SQ_USER_UPDATE, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, u->id);
@@ -1394,6 +1451,7 @@ static int sq_user_set_last_seen(struct store *s, int64_t user_id, int64_t last_
 {
 	int64_t v[2] = {user_id, last_seen};
 
+	sq_cache_user_drop(sq(s)->cache, user_id);
 	return sq_write_ints(sq(s), SQ_USER_SET_LAST_SEEN, v, 2, 1);
 }
 
@@ -1404,6 +1462,7 @@ static int sq_user_set_privacy(struct store *s, int64_t user_id, int privacy)
 
 	if (privacy < STORE_PRIVACY_EVERYBODY || privacy > STORE_PRIVACY_NOBODY)
 		return PL_INVAL;
+	sq_cache_user_drop(sq(s)->cache, user_id);
 	return sq_write_ints(sq(s), SQ_USER_SET_PRIVACY, v, 2, 1);
 }
 
@@ -1540,6 +1599,7 @@ static int sq_block_set(struct store *s, int64_t blocker, int64_t blocked, int o
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_int_drop(sq(s)->cache, SQ_CACHE_BLOCK, blocker, blocked);
 	if ((rc = sq_prep(sq(s), on ? SQ_BLOCK_ADD : SQ_BLOCK_DEL, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, blocker);
@@ -1554,14 +1614,19 @@ out:
 
 static int sq_block_get(struct store *s, int64_t blocker, int64_t blocked)
 {
+	struct sq_cache *c = store_sqlite_cache(s);
 	sqlite3_stmt *q = NULL;
+	int64_t v;
 	int rc;
 
+	if (sq_cache_int_get(c, SQ_CACHE_BLOCK, blocker, blocked, &v))
+		return (int)v;
 	if ((rc = sq_prep(sq(s), SQ_BLOCK_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, blocker);
 	sqlite3_bind_int64(q, 2, blocked);
-	rc = store_sqlite_row(q);
+	if ((rc = store_sqlite_row(q)) >= 0)
+		sq_cache_int_put(c, SQ_CACHE_BLOCK, blocker, blocked, rc);
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1631,6 +1696,7 @@ static int sq_chat_create(struct store *s, struct store_chat *c)
 	if ((rc = store_sqlite_run(q)) < 0)
 		goto out;
 	c->id = sqlite3_last_insert_rowid(st->db);
+	sq_cache_chat_drop(st->cache, c->id);
 	c->last_msg_id = 0;
 	c->member_count = 0;
 	c->last_date = last_date;
@@ -1655,14 +1721,18 @@ static int sq_chat_one(sqlite3_stmt *q, struct store_chat *out)
 
 static int sq_chat_get(struct store *s, int64_t id, struct store_chat *out)
 {
+	struct sq_cache *c = store_sqlite_cache(s);
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	if (sq_cache_chat_get(c, id, out))
+		return 0;
 	memset(out, 0, sizeof(*out));
 	if ((rc = sq_prep(sq(s), SQ_CHAT_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, id);
-	rc = sq_chat_one(q, out);
+	if ((rc = sq_chat_one(q, out)) == 0)
+		sq_cache_chat_put(c, out);
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1686,17 +1756,26 @@ out:
 	return rc;
 }
 
+/* A pair's private chat never changes its id (chats are not deleted), so
+ * the row cache maps the pair to it for good, and the row itself as any. */
 static int sq_chat_find_private(struct store *s, int64_t user_lo, int64_t user_hi, struct store_chat *out)
 {
+	struct sq_cache *c = store_sqlite_cache(s);
 	sqlite3_stmt *q = NULL;
+	int64_t id;
 	int rc;
 
+	if (sq_cache_int_get(c, SQ_CACHE_PRIVATE, user_lo, user_hi, &id) && sq_cache_chat_get(c, id, out))
+		return 0;
 	memset(out, 0, sizeof(*out));
 	if ((rc = sq_prep(sq(s), SQ_CHAT_FIND_PRIVATE, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, user_lo);
 	sqlite3_bind_int64(q, 2, user_hi);
-	rc = sq_chat_one(q, out);
+	if ((rc = sq_chat_one(q, out)) == 0) {
+		sq_cache_int_put(c, SQ_CACHE_PRIVATE, user_lo, user_hi, out->id);
+		sq_cache_chat_put(c, out);
+	}
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1711,6 +1790,7 @@ static int sq_chat_update(struct store *s, const struct store_chat *c)
 
 	if ((len = sq_username(c->username, sizeof(c->username), name)) < 0)
 		return PL_INVAL;
+	sq_cache_chat_drop(st->cache, c->id);
 	if ((rc = sq_prep(st, SQ_CHAT_UPDATE, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, c->id);
@@ -1732,6 +1812,7 @@ static int sq_chat_set_large(struct store *s, int64_t chat_id)
 	struct sq_store *st = sq(s);
 	int outer = 0, rc;
 
+	sq_cache_chat_drop(st->cache, chat_id);
 	if ((rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
 	if ((rc = sq_write_ints(st, SQ_CHAT_SET_LARGE, &chat_id, 1, 1)) == 0)
@@ -1783,6 +1864,7 @@ static int sq_chat_add_members(struct sq_store *st, int64_t chat_id, int delta)
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_chat_drop(st->cache, chat_id);
 	if ((rc = sq_prep(st, SQ_CHAT_ADD_MEMBERS, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
@@ -1801,6 +1883,7 @@ static int sq_member_put(struct store *s, const struct store_member *m)
 	int old_role = STORE_ROLE_LEFT;
 	int outer = 0, delta, rc;
 
+	sq_cache_member_drop(st->cache, m->chat_id, m->user_id);
 	if ((rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
 	if ((rc = sq_member_role(st, m->chat_id, m->user_id, &old_role)) < 0)
@@ -1816,9 +1899,12 @@ out:
 
 static int sq_member_get(struct store *s, int64_t chat_id, int64_t user_id, struct store_member *out)
 {
+	struct sq_cache *c = store_sqlite_cache(s);
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	if (sq_cache_member_get(c, chat_id, user_id, out))
+		return 0;
 	memset(out, 0, sizeof(*out));
 	if ((rc = sq_prep(sq(s), SQ_MEMBER_GET, &q)) < 0)
 		goto out;
@@ -1828,6 +1914,7 @@ static int sq_member_get(struct store *s, int64_t chat_id, int64_t user_id, stru
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
 		sq_read_member(q, 0, out);
+		sq_cache_member_put(c, out);
 		rc = 0;
 	}
 out:
@@ -1865,6 +1952,7 @@ static int sq_member_set_read(struct store *s, int64_t chat_id, int64_t user_id,
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_member_drop(st->cache, chat_id, user_id);
 	if ((rc = sq_prep(st, SQ_MEMBER_SET_READ, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
@@ -2146,10 +2234,13 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	if (indexed)
 		rc = sq_index(st, 1, gid, m->chat_id, m->text, 0);
 out:
-	if ((rc = sq_op_end(st, outer, rc)) < 0)
+	if ((rc = sq_op_end(st, outer, rc)) < 0) {
 		sq_fq_truncate(st, fq0);
-	else
+		sq_cache_chat_drop(st->cache, m->chat_id);
+	} else {
 		m->id = id;
+		sq_cache_chat_advance(store_sqlite_cache(s), m->chat_id, id, m->date);
+	}
 	return rc;
 }
 
@@ -2716,15 +2807,16 @@ struct sq_log {
 	enum sq_stmt_id state;    /* ?1 owner -> pts, min kept pts or NULL */
 	enum sq_stmt_id range;    /* ?1 owner, ?2 after pts, ?3 limit -> pts, body */
 	int no_counter_rc;        /* what a missing counter row means */
+	int cache_kind;           /* the counter's entries in the row cache */
 };
 
 /* A user's counter row is made by the first append (the foreign key on
  * user_state refuses unknown users); a chat's counter is a chats column. */
 static const struct sq_log sq_user_log = {
-	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0,
+	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0, SQ_CACHE_PTS_USER,
 };
 static const struct sq_log sq_chat_log = {
-	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND,
+	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND, SQ_CACHE_PTS_CHAT,
 };
 
 /* Stores an update body; *id gets its row id.  body may be NULL when len is
@@ -2779,13 +2871,16 @@ out:
 }
 
 /* Reads the owner's last pts into *pts (lg->no_counter_rc, with *pts 0, when
- * there is no counter row). */
+ * there is no counter row): from the row cache when it has it (the writer
+ * is the counters' only writer; sq_log_append keeps the entry). */
 static int sq_log_pts(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t *pts)
 {
 	sqlite3_stmt *q = NULL;
 	int rc;
 
 	*pts = 0;
+	if (sq_cache_int_get(store_sqlite_cache(&st->base), lg->cache_kind, owner, 0, pts))
+		return 0;
 	if ((rc = sq_prep(st, lg->pts, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, owner);
@@ -2826,6 +2921,7 @@ static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t o
 	if ((rc = sq_log_pts(st, lg, owner, &old)) < 0)
 		goto out;
 	v[1] = old + 1;
+	sq_cache_int_drop(st->cache, lg->cache_kind, owner, 0);
 	if ((rc = sq_write_ints(st, lg->pts_set, v, 2, 1)) < 0)
 		goto out;
 	if ((rc = sq_write_ints(st, lg->add, v, 4, 0)) < 0 && !outer && !sqlite3_get_autocommit(st->db)) {
@@ -2833,6 +2929,8 @@ static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t o
 		if (sq_write_ints(st, lg->pts_set, v, 2, 1) < 0)
 			st->broken = 1; /* half an op in the transaction: only rollback may follow */
 	}
+	if (rc == 0)
+		sq_cache_int_put(store_sqlite_cache(&st->base), lg->cache_kind, owner, 0, old + 1);
 out:
 	if (outer)
 		rc = sq_op_end(st, outer, rc);
@@ -3367,6 +3465,8 @@ struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t
 		sq_errf(errbuf, errlen, path, why ? why : sqlite3_errmsg(st->db));
 		goto fail;
 	}
+	if (!readonly)
+		st->cache = sq_cache_new(); /* NULL (out of memory): the handle just does not cache */
 	return &st->base;
 fail:
 	if (st)
