@@ -2933,6 +2933,65 @@ static void test_cache_rollback(void **state)
 	assert_int_equal(store_commit(s), 0);
 }
 
+/* Counters advanced inside a transaction are written once, before its
+ * commit: readers see them move with the rows, the writer sees its own,
+ * and hundreds of owners (the table of unwritten ones grows) all land. */
+static void test_pts_deferred(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *r = t_open(env, STORE_READONLY);
+	int64_t users[300], pts = 0, min = 0, payload = 0, cpts = 0;
+	int64_t ch = t_chat(s, STORE_CHAT_CHANNEL, "chan", 0, 1);
+	char name[32];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "user%03d", i);
+		users[i] = t_user(s, name);
+	}
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(t_append(s, users[i]), 1);
+	assert_int_equal(store_commit(s), 0);
+
+	assert_int_equal(store_begin(s), 0);
+	for (int round = 2; round <= 3; round++)
+		for (int i = 0; i < 300; i++)
+			assert_int_equal(t_append(s, users[i]), round);
+	assert_int_equal(store_payload_put(s, "{}", 2, 1, ch, 0, &payload), 0);
+	assert_int_equal(store_update_chat_append(s, ch, payload, 1, &cpts), 0);
+	assert_int_equal(cpts, 1);
+	assert_int_equal(store_update_chat_append(s, ch, payload, 1, &cpts), 0);
+	assert_int_equal(cpts, 2);
+	/* A reader still sees the last commit; the writer its own appends. */
+	assert_int_equal(store_update_user_state(r, users[7], &pts, &min), 0);
+	assert_int_equal(pts, 1);
+	assert_int_equal(store_update_chat_state(r, ch, &pts, &min), 0);
+	assert_int_equal(pts, 0);
+	assert_int_equal(store_update_user_state(s, users[7], &pts, &min), 0);
+	assert_int_equal(pts, 3);
+	assert_int_equal(store_update_chat_state(s, ch, &pts, &min), 0);
+	assert_int_equal(pts, 2);
+	assert_int_equal(t_append(s, users[7]), 4);
+	assert_int_equal(store_commit(s), 0);
+
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(store_update_user_state(r, users[i], &pts, &min), 0);
+		assert_int_equal(pts, i == 7 ? 4 : 3);
+		assert_int_equal(min, 1);
+	}
+	assert_int_equal(store_update_chat_state(r, ch, &pts, &min), 0);
+	assert_int_equal(pts, 2);
+	/* A rolled-back transaction's counters are not written. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_append(s, users[0]), 4);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_update_user_state(r, users[0], &pts, &min), 0);
+	assert_int_equal(pts, 3);
+	assert_int_equal(t_append(s, users[0]), 4);
+	store_close(r);
+}
+
 /* Another connection's commit (the CLI's admin commands) drops it all. */
 static void test_cache_other_writer(void **state)
 {
@@ -3008,6 +3067,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_pts, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_rollback, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_other_writer, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_pts_deferred, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
