@@ -2943,12 +2943,14 @@ static void test_pts_deferred(void **state)
 	struct store *r = t_open(env, STORE_READONLY);
 	int64_t users[300], pts = 0, min = 0, payload = 0, cpts = 0;
 	int64_t ch = t_chat(s, STORE_CHAT_CHANNEL, "chan", 0, 1);
+	struct t_rows rows = {0};
 	char name[32];
 
 	for (int i = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "user%03d", i);
 		users[i] = t_user(s, name);
 	}
+	t_member(s, ch, users[1], STORE_ROLE_MEMBER);
 	assert_int_equal(store_begin(s), 0);
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(t_append(s, users[i]), 1);
@@ -2972,6 +2974,12 @@ static void test_pts_deferred(void **state)
 	assert_int_equal(pts, 3);
 	assert_int_equal(store_update_chat_state(s, ch, &pts, &min), 0);
 	assert_int_equal(pts, 2);
+	assert_int_equal(store_update_chat_append(s, ch, payload, 1, &cpts), 0);
+	assert_int_equal(cpts, 3);
+	rows.n = 0;
+	assert_int_equal(store_large_chats(s, users[1], t_collect_chat_pts, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.date[0], 3); /* large_chats reads chats.pts */
 	assert_int_equal(t_append(s, users[7]), 4);
 	assert_int_equal(store_commit(s), 0);
 
@@ -2981,7 +2989,7 @@ static void test_pts_deferred(void **state)
 		assert_int_equal(min, 1);
 	}
 	assert_int_equal(store_update_chat_state(r, ch, &pts, &min), 0);
-	assert_int_equal(pts, 2);
+	assert_int_equal(pts, 3);
 	/* A rolled-back transaction's counters are not written. */
 	assert_int_equal(store_begin(s), 0);
 	assert_int_equal(t_append(s, users[0]), 4);
