@@ -46,7 +46,6 @@ struct sq_cache_chat {
 
 struct sq_cache {
 	uint32_t gen; /* entries of another generation are empty; never 0 */
-	unsigned long long clears;
 	struct sq_cache_int ints[SQ_CACHE_INTS];
 	struct sq_cache_member members[SQ_CACHE_MEMBERS];
 	struct sq_cache_user users[SQ_CACHE_USERS];
@@ -71,7 +70,6 @@ void sq_cache_clear(struct sq_cache *c)
 {
 	if (!c)
 		return;
-	c->clears++;
 	if (++c->gen == 0) { /* wrapped: old entries could look valid again */
 		memset(c->ints, 0, sizeof(c->ints));
 		memset(c->members, 0, sizeof(c->members));
@@ -79,11 +77,6 @@ void sq_cache_clear(struct sq_cache *c)
 		memset(c->chats, 0, sizeof(c->chats));
 		c->gen = 1;
 	}
-}
-
-unsigned long long sq_cache_clears(const struct sq_cache *c)
-{
-	return c ? c->clears : 0;
 }
 
 static size_t sq_cache_hash(int64_t kind, int64_t a, int64_t b, size_t n)

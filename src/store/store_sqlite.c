@@ -2278,7 +2278,9 @@ out:
 		sq_cache_chat_drop(st->cache, m->chat_id);
 	} else {
 		m->id = id;
-		sq_cache_chat_advance(store_sqlite_cache(s), m->chat_id, id, m->date);
+		/* The row as it now stands, committed or not (outside a
+		 * transaction the op committed itself just now). */
+		sq_cache_chat_advance(st->cache, m->chat_id, id, m->date);
 	}
 	return rc;
 }

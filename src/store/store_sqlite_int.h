@@ -69,7 +69,6 @@ struct sq_cache *store_sqlite_cache_any(struct store *s);
 struct sq_cache *sq_cache_new(void);
 void sq_cache_free(struct sq_cache *c);
 void sq_cache_clear(struct sq_cache *c);
-unsigned long long sq_cache_clears(const struct sq_cache *c);
 int sq_cache_int_get(struct sq_cache *c, int kind, int64_t a, int64_t b, int64_t *v);
 void sq_cache_int_put(struct sq_cache *c, int kind, int64_t a, int64_t b, int64_t v);
 void sq_cache_int_drop(struct sq_cache *c, int kind, int64_t a, int64_t b);

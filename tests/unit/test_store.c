@@ -2866,6 +2866,13 @@ static void test_cache_chats(void **state)
 	assert_int_equal(store_chat_get(s, p.id, &c), 0);
 	assert_int_equal(c.large, 1);
 	assert_int_equal(store_commit(s), 0);
+	/* A message put outside a transaction (the op's own) moves it too. */
+	assert_int_equal(t_msg(s, p.id, a, 70, "own transaction"), 3);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_chat_find_private(s, a, b, &c), 0);
+	assert_int_equal(c.last_msg_id, 3);
+	assert_int_equal(c.last_date, 70);
+	assert_int_equal(store_commit(s), 0);
 }
 
 static int64_t t_append(struct store *s, int64_t user)
