@@ -209,13 +209,67 @@ static void text_key_int(struct textbuf *b, const char *key_lit, size_t key_len,
 }
 #define text_int(b, k, v) text_key_int((b), (k), sizeof(k) - 1, (v))
 
+/* Is memo the rendering of m in c for tx's viewer?  Every field the text
+ * below reads is compared (the chat whole); the users it names come from
+ * the call's user cache, which does not change within the call. */
+static int memo_fits(const struct core_tx *tx, const struct store_chat *c, const struct store_message *m)
+{
+	const struct core_render_memo *k = &tx->memo;
+
+	return k->s && k->uid == tx->uid && k->viewer == tx->viewer && k->m.id == m->id &&
+	       k->m.chat_id == m->chat_id && k->m.date == m->date && k->m.sender_id == m->sender_id &&
+	       k->m.statement_id == m->statement_id && k->m.deleted == m->deleted &&
+	       k->m.edit_date == m->edit_date && k->m.views == m->views && !strcmp(k->m.text, m->text ? m->text : "") &&
+	       !memcmp(&k->chat, c, sizeof *c);
+}
+
+/* Keeps the text just written for m (out from offset from) in tx->memo
+ * when m is the call's fresh message: its update will embed the same. */
+static void memo_keep(struct core_tx *tx, const struct store_chat *c, const struct store_message *m,
+		      const struct textbuf *out, size_t from)
+{
+	struct core_render_memo *k = &tx->memo;
+	size_t len = out->len - from;
+	const char *text = m->text ? m->text : "";
+
+	if (out->err || !tx->fresh.noted || tx->fresh.m.id != m->id || tx->fresh.m.chat_id != m->chat_id)
+		return;
+	free(k->s);
+	free(k->m.text);
+	memset(k, 0, sizeof *k);
+	if (!(k->s = malloc(len ? len : 1)) || !(k->m.text = strdup(text))) {
+		free(k->s);
+		k->s = NULL;
+		return;
+	}
+	memcpy(k->s, out->s + from, len);
+	k->len = len;
+	k->uid = tx->uid;
+	k->viewer = tx->viewer;
+	k->m.id = m->id;
+	k->m.chat_id = m->chat_id;
+	k->m.date = m->date;
+	k->m.sender_id = m->sender_id;
+	k->m.statement_id = m->statement_id;
+	k->m.deleted = m->deleted;
+	k->m.edit_date = m->edit_date;
+	k->m.views = m->views;
+	k->chat = *c;
+}
+
 int render_message_text(struct core_tx *tx, const struct store_chat *c, const struct store_message *m, int depth,
 			const struct render_files *files, struct textbuf *out)
 {
 	struct store_message r;
+	size_t from = out->len;
+	int rc;
 
 	if (!text_covers(tx, c, m, files))
 		return text_via_tree(tx, c, m, depth, out);
+	/* Without a reply to nest, depth changes nothing: a send's reply
+	 * (depth 0) and its update (depth 1) are the same text. */
+	if (!m->reply_to_id && !files && memo_fits(tx, c, m))
+		return textbuf_add(out, tx->memo.s, tx->memo.len);
 	text_int(out, "{\"message_id\":", m->id);
 	text_int(out, ",\"date\":", m->date);
 	text_lit(out, ",\"chat\":");
@@ -244,5 +298,8 @@ int render_message_text(struct core_tx *tx, const struct store_chat *c, const st
 		}
 		store_message_release(&r);
 	}
-	return text_lit(out, "}");
+	rc = text_lit(out, "}");
+	if (rc == 0 && !m->reply_to_id && !files)
+		memo_keep(tx, c, m, out, from);
+	return rc;
 }

@@ -122,6 +122,20 @@ struct core_fresh {
 	struct store_chat chat;
 };
 
+/* The text render_message_text (src/api/render_text.c) wrote for the
+ * call's fresh message: a sendMessage's reply and its caller's update embed
+ * the same bytes, so the second is copied from the first.  s (malloc'd, or
+ * NULL) is the message's JSON text; the rest is what it was rendered from
+ * (m.text is a copy, malloc'd).  Freed by core_tx_release. */
+struct core_render_memo {
+	char *s;
+	size_t len;
+	int64_t uid;
+	int viewer;
+	struct store_message m;
+	struct store_chat chat;
+};
+
 struct core_tx {
 	struct core *core;
 	struct store *s;
@@ -145,6 +159,7 @@ struct core_tx {
 	struct core_user_cache users; /* cache: users rendered by this call (core_user_brief) */
 	struct core_verdicts *verdicts; /* kept across runs of one write by its owner; NULL: none */
 	struct core_fresh fresh;    /* the message this call appended last, as stored */
+	struct core_render_memo memo; /* cache: fresh's rendering as text (render_text.c) */
 };
 
 /* Frees what the call's tx keeps for its duration (its caches); the tx may

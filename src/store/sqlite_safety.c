@@ -253,6 +253,7 @@ out:
 
 int sqs_user_set_suspension(struct store *s, int64_t user_id, int64_t until, int64_t statement_id)
 {
+	sq_cache_user_drop(store_sqlite_cache_any(s), user_id);
 	return write_ints(s, Q_SUSPEND, (int64_t[]){user_id, until, statement_id}, 3, 1);
 }
 
@@ -261,6 +262,7 @@ int sqs_user_set_country(struct store *s, int64_t user_id, const char *country)
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_user_drop(store_sqlite_cache_any(s), user_id);
 	if ((rc = prep(s, Q_COUNTRY, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, user_id);
@@ -273,6 +275,7 @@ out:
 
 int sqs_chat_set_ban(struct store *s, int64_t chat_id, int64_t statement_id)
 {
+	sq_cache_chat_drop(store_sqlite_cache_any(s), chat_id);
 	return write_ints(s, Q_CHAT_BAN, (int64_t[]){chat_id, statement_id}, 2, 1);
 }
 
@@ -1002,6 +1005,7 @@ int sqs_restriction_add(struct store *s, struct store_restriction *r)
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_int_drop(store_sqlite_cache_any(s), SQ_CACHE_NO_RESTR, r->chat_id, 0);
 	if ((rc = prep(s, Q_RESTR_ADD, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, r->chat_id);
@@ -1018,19 +1022,28 @@ out:
 
 int sqs_restriction_end(struct store *s, int64_t statement_id)
 {
+	/* The row cache remembers chats without restrictions only: ending
+	 * some leaves every entry true. */
 	return write_ints(s, Q_RESTR_END, (int64_t[]){statement_id}, 1, 0);
 }
 
+/* A chat without active restrictions — nearly every chat, asked at every
+ * message — is remembered as such in the writer's row cache. */
 int sqs_restriction_list_chat(struct store *s, int64_t chat_id, store_restriction_cb cb, void *ctx)
 {
+	struct sq_cache *c = store_sqlite_cache(s);
 	struct store_restriction r;
 	sqlite3_stmt *q = NULL;
-	int rc;
+	int64_t none;
+	int rc, rows = 0;
 
+	if (sq_cache_int_get(c, SQ_CACHE_NO_RESTR, chat_id, 0, &none))
+		return 0;
 	if ((rc = prep(s, Q_RESTR_CHAT, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, chat_id);
 	while ((rc = store_sqlite_row(q)) > 0) {
+		rows++;
 		memset(&r, 0, sizeof r);
 		r.id = sqlite3_column_int64(q, 0);
 		r.chat_id = sqlite3_column_int64(q, 1);
@@ -1041,6 +1054,8 @@ int sqs_restriction_list_chat(struct store *s, int64_t chat_id, store_restrictio
 		if ((rc = cb(ctx, &r)) != 0)
 			goto out;
 	}
+	if (rc == 0 && rows == 0)
+		sq_cache_int_put(c, SQ_CACHE_NO_RESTR, chat_id, 0, 1);
 out:
 	store_sqlite_done(q);
 	return rc;

@@ -41,6 +41,49 @@ sqlite3 *store_sqlite_db(struct store *s);
  * it (and clears its bindings) when done, as for the main file's. */
 int store_sqlite_stmt(struct store *s, int slot, const char *sql, sqlite3_stmt **out);
 
+/* The row cache (sqlite_cache.c) of a writable handle: what the writer
+ * reads for every message — users rows, chats rows, members rows, blocks, whether a
+ * chat has active restrictions, the update logs' counters — answered
+ * without a statement.  The writer is the only writer of those tables, so
+ * an entry stays true until the writer changes the row, and every op that
+ * writes one drops its entry before it writes (whether or not the write
+ * succeeds).  Whatever the open transaction filled or changed is dropped,
+ * all of it, when it is rolled back or a request in it is undone, and all
+ * entries are dropped when another connection committed (data_version).
+ *
+ * store_sqlite_cache gives the cache for lookups and fills: NULL unless s
+ * is writable and inside a write transaction (outside one a read could see
+ * a newer commit than the cache).  store_sqlite_cache_any gives it for
+ * drops, always (NULL on read-only handles).  Every sq_cache_* function
+ * takes a NULL cache and then does nothing (gets miss). */
+struct sq_cache;
+enum sq_cache_kind {
+	SQ_CACHE_PTS_USER = 1,  /* a: user id -> user_state.pts */
+	SQ_CACHE_PTS_CHAT = 2,  /* a: chat id -> chats.pts */
+	SQ_CACHE_BLOCK = 3,     /* a: blocker, b: blocked -> 1 blocked, 0 not */
+	SQ_CACHE_NO_RESTR = 4,  /* a: chat id -> 1: no active restriction */
+	SQ_CACHE_PRIVATE = 5,   /* a: user_lo, b: user_hi -> the private chat's id */
+};
+struct sq_cache *store_sqlite_cache(struct store *s);
+struct sq_cache *store_sqlite_cache_any(struct store *s);
+struct sq_cache *sq_cache_new(void);
+void sq_cache_free(struct sq_cache *c);
+void sq_cache_clear(struct sq_cache *c);
+int sq_cache_int_get(struct sq_cache *c, int kind, int64_t a, int64_t b, int64_t *v);
+void sq_cache_int_put(struct sq_cache *c, int kind, int64_t a, int64_t b, int64_t v);
+void sq_cache_int_drop(struct sq_cache *c, int kind, int64_t a, int64_t b);
+int sq_cache_member_get(struct sq_cache *c, int64_t chat_id, int64_t user_id, struct store_member *out);
+void sq_cache_member_put(struct sq_cache *c, const struct store_member *m);
+void sq_cache_member_drop(struct sq_cache *c, int64_t chat_id, int64_t user_id);
+int sq_cache_user_get(struct sq_cache *c, int64_t id, struct store_user *out);
+void sq_cache_user_put(struct sq_cache *c, const struct store_user *u);
+void sq_cache_user_drop(struct sq_cache *c, int64_t id);
+int sq_cache_chat_get(struct sq_cache *c, int64_t id, struct store_chat *out);
+void sq_cache_chat_put(struct sq_cache *c, const struct store_chat *chat);
+void sq_cache_chat_drop(struct sq_cache *c, int64_t id);
+/* A message appended: the entry of chat id (if any) takes its id and date. */
+void sq_cache_chat_advance(struct sq_cache *c, int64_t id, int64_t last_msg_id, int64_t last_date);
+
 /* sqlite_safety.c: the trust & safety ops of struct store_ops. */
 #define SQ_SAFETY_OP_LIST(X) \
 	X(user_set_suspension) X(user_set_country) X(chat_set_ban) X(message_ids_by_sender) \

@@ -176,6 +176,45 @@ static void test_blocking(void **state)
 	assert_int_equal(core_block(&tb, f->alice, 0), 0);
 }
 
+/* As the writer runs them: each call in a transaction of its own, so the
+ * store's row cache (users, chats, members, blocks) answers the second
+ * call's checks; a block or an unblock between two posts still counts. */
+static void test_blocking_cached(void **state)
+{
+	struct fx *f = *state;
+	struct core_tx tb = tx_for(f, f->bob), ta = tx_for(f, f->alice);
+	struct core_access a;
+	struct store_message m;
+	struct store *s = ta.s;
+
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
+		assert_int_equal(core_message_send(&ta, &a, "hi", 0, &m), 0);
+		store_message_release(&m);
+		assert_int_equal(store_commit(s), 0);
+
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(core_block(round ? &ta : &tb, round ? f->bob : f->alice, 1), 0);
+		assert_int_equal(store_commit(s), 0);
+
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
+		assert_true(core_message_send(&ta, &a, "again", 0, &m) < 0);
+		assert_int_equal(ta.code, PLC_USER_BLOCKED);
+		assert_int_equal(store_rollback(s), 0);
+
+		assert_int_equal(store_begin(s), 0);
+		assert_int_equal(core_block(round ? &ta : &tb, round ? f->bob : f->alice, 0), 0);
+		assert_int_equal(store_commit(s), 0);
+	}
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(core_chat_resolve(&ta, f->bob, NULL, 1, CORE_NEED_NONE, &a), 0);
+	assert_int_equal(core_message_send(&ta, &a, "after", 0, &m), 0);
+	store_message_release(&m);
+	assert_int_equal(store_commit(s), 0);
+}
+
 static void test_group_roles(void **state)
 {
 	struct fx *f = *state;
@@ -376,6 +415,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_private_chat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_roles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel, setup, teardown),

@@ -248,6 +248,65 @@ static const char *first_name(json_t *user)
 	return json_string_value(json_object_get(user, "first_name"));
 }
 
+/* message m in chat c rendered as text (depth) and through the tree: equal. */
+static char *text_of(struct core_tx *tx, const struct store_chat *c, const struct store_message *m, int depth)
+{
+	struct textbuf out;
+	json_t *j = render_message(tx, c, m, depth);
+	char *want = json_dumps(j, JSON_COMPACT), *got;
+
+	json_decref(j);
+	textbuf_init(&out, 1 << 20);
+	assert_int_equal(render_message_text(tx, c, m, depth, NULL, &out), 0);
+	got = textbuf_steal(&out, NULL);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(want);
+	return got;
+}
+
+/* A send's reply and its update are one rendering (tx->memo): the second
+ * is the first's bytes, and anything that would render differently (the
+ * viewer, the message, the chat) renders afresh. */
+static void test_memo_fresh(void **state)
+{
+	struct fx *f = *state;
+	struct core_tx tx = tx_for(f, f->alice);
+	struct core_access dm;
+	struct store_message m, other;
+	struct store_chat c;
+	char *first, *again;
+
+	assert_int_equal(core_chat_resolve(&tx, f->bob, NULL, 1, CORE_NEED_NONE, &dm), 0);
+	assert_int_equal(core_message_send(&tx, &dm, "hello \"memo\"", 0, &m), 0);
+	first = text_of(&tx, &dm.chat, &m, 0);
+	assert_non_null(tx.memo.s);
+	again = text_of(&tx, &dm.chat, &m, 1);
+	assert_string_equal(again, first);
+	free(again);
+	other = m;
+	other.edit_date = 1800000123;
+	free(text_of(&tx, &dm.chat, &other, 1));
+	other = m;
+	other.text = "something else";
+	free(text_of(&tx, &dm.chat, &other, 1));
+	c = dm.chat;
+	c.last_msg_id++;
+	free(text_of(&tx, &c, &m, 1));
+	tx.uid = f->bob;
+	again = text_of(&tx, &dm.chat, &m, 1);
+	assert_string_not_equal(again, first);
+	free(again);
+	tx.uid = f->alice;
+	again = text_of(&tx, &dm.chat, &m, 1);
+	assert_string_equal(again, first);
+	free(again);
+	free(first);
+	store_message_release(&m);
+	core_tx_release(&tx);
+	assert_null(tx.memo.s);
+}
+
 /* A call that renders a user, changes that user's row and renders again
  * shows the new row: every core write forgets the cached user. */
 static void test_user_cache_forgets_writes(void **state)
@@ -312,6 +371,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_textbuf_unput),
 		cmocka_unit_test_setup_teardown(test_text_matches_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memo_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_cache_forgets_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_cache_bounded, setup, teardown),
 	};

@@ -2669,6 +2669,367 @@ static void test_fanout_cost(void **state)
 	       MEMBERS, MESSAGES);
 }
 
+
+/* ---- the writer handle's row cache ----
+ *
+ * Each test reads a row in one transaction (the cache keeps it), changes it
+ * in the next, and reads it again there: the read must see the change, so
+ * each test fails if the op stopped dropping the entry it writes. */
+
+/* Reads user id inside a transaction of its own (warming the cache). */
+static void t_user_read(struct store *s, int64_t id, struct store_user *u)
+{
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_user_get(s, id, u), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
+static void test_cache_users(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	struct store_user u;
+
+	t_user_read(s, a, &u);
+	assert_int_equal(u.suspended_until, 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(store_user_set_suspension(s, a, 12345, 7), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.suspended_until, 12345);
+	assert_int_equal(u.suspend_statement, 7);
+	assert_int_equal(store_commit(s), 0);
+
+	t_user_read(s, a, &u);
+	assert_int_equal(u.suspended_until, 12345);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_user_set_country(s, a, "FR"), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_string_equal(u.country, "FR");
+	assert_int_equal(store_user_set_privacy(s, a, STORE_PRIVACY_NOBODY), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.privacy_last_seen, STORE_PRIVACY_NOBODY);
+	assert_int_equal(store_user_set_last_seen(s, a, 777), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.last_seen, 777);
+	snprintf(u.display_name, sizeof(u.display_name), "Alice Renamed");
+	assert_int_equal(store_user_update(s, &u), 0);
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_string_equal(u.display_name, "Alice Renamed");
+	assert_int_equal(store_commit(s), 0);
+	t_user_read(s, a, &u);
+	assert_string_equal(u.display_name, "Alice Renamed");
+	assert_int_equal(u.last_seen, 777);
+}
+
+static void test_cache_blocks(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_block_get(s, a, b), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_block_get(s, a, b), 0);
+	assert_int_equal(store_block_set(s, a, b, 1, 10), 0);
+	assert_int_equal(store_block_get(s, a, b), 1);
+	assert_int_equal(store_block_get(s, b, a), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_block_get(s, a, b), 1);
+	assert_int_equal(store_block_set(s, a, b, 0, 20), 0);
+	assert_int_equal(store_block_get(s, a, b), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_block_get(s, a, b), 0);
+}
+
+static void test_cache_members(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	struct store_member m;
+	struct store_chat c;
+
+	t_member(s, g, a, STORE_ROLE_CREATOR);
+	t_member(s, g, b, STORE_ROLE_MEMBER);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_member_get(s, g, a, &m), 0);
+	assert_int_equal(store_member_get(s, g, b, &m), 0);
+	assert_int_equal(store_chat_get(s, g, &c), 0);
+	assert_int_equal(c.member_count, 2);
+	assert_int_equal(store_commit(s), 0);
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_member_get(s, g, b, &m), 0);
+	assert_int_equal(m.role, STORE_ROLE_MEMBER);
+	m.role = STORE_ROLE_KICKED;
+	assert_int_equal(store_member_put(s, &m), 0);
+	assert_int_equal(store_member_get(s, g, b, &m), 0);
+	assert_int_equal(m.role, STORE_ROLE_KICKED);
+	assert_int_equal(store_chat_get(s, g, &c), 0);
+	assert_int_equal(c.member_count, 1); /* member_put moved chats.member_count */
+	assert_int_equal(store_member_get(s, g, a, &m), 0);
+	assert_int_equal(m.read_max_id, 0);
+	assert_int_equal(store_member_set_read(s, g, a, 5), 0);
+	assert_int_equal(store_member_get(s, g, a, &m), 0);
+	assert_int_equal(m.read_max_id, 5);
+	assert_int_equal(store_commit(s), 0);
+}
+
+static int t_count_restr(void *ctx, const struct store_restriction *r)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_cache_restrictions(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1);
+	struct store_restriction r = {.chat_id = g, .statement_id = 42, .created_at = 3};
+	int n = 0;
+
+	snprintf(r.territories, sizeof(r.territories), "DE");
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_restriction_list_chat(s, g, t_count_restr, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_restriction_list_chat(s, g, t_count_restr, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_restriction_add(s, &r), 0);
+	assert_int_equal(store_restriction_list_chat(s, g, t_count_restr, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_restriction_end(s, 42), 0);
+	n = 0;
+	assert_int_equal(store_restriction_list_chat(s, g, t_count_restr, &n), 0);
+	assert_int_equal(n, 0); /* remembered as none again */
+	assert_int_equal(store_restriction_list_chat(s, g, t_count_restr, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_commit(s), 0);
+	/* A new restriction on a chat remembered as having none. */
+	r.statement_id = 43;
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_restriction_add(s, &r), 0);
+	assert_int_equal(store_restriction_list_chat(s, g, t_count_restr, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_commit(s), 0);
+}
+
+static void test_cache_chats(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	struct store_chat p = {.type = STORE_CHAT_PRIVATE, .creator_id = a, .created_at = 1, .user_lo = a, .user_hi = b};
+	struct store_chat c;
+
+	assert_int_equal(store_chat_create(s, &p), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_chat_find_private(s, a, b, &c), 0);
+	assert_int_equal(c.id, p.id);
+	assert_int_equal(store_commit(s), 0);
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_chat_find_private(s, a, b, &c), 0);
+	assert_int_equal(t_msg(s, p.id, a, 50, "hello"), 1);
+	assert_int_equal(store_chat_find_private(s, a, b, &c), 0);
+	assert_int_equal(c.last_msg_id, 1);
+	assert_int_equal(c.last_date, 50);
+	assert_int_equal(t_msg(s, p.id, b, 60, "hi"), 2);
+	assert_int_equal(store_chat_get(s, p.id, &c), 0);
+	assert_int_equal(c.last_msg_id, 2);
+	assert_int_equal(c.last_date, 60);
+	c.pinned_msg_id = 2;
+	assert_int_equal(store_chat_update(s, &c), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_chat_find_private(s, a, b, &c), 0);
+	assert_int_equal(c.pinned_msg_id, 2);
+	assert_int_equal(store_chat_set_ban(s, p.id, 9), 0);
+	assert_int_equal(store_chat_find_private(s, a, b, &c), 0);
+	assert_int_equal(c.ban_statement, 9);
+	assert_int_equal(c.member_count, 0);
+	t_member(s, p.id, a, STORE_ROLE_MEMBER);
+	assert_int_equal(store_chat_get(s, p.id, &c), 0);
+	assert_int_equal(c.member_count, 1);
+	assert_int_equal(store_chat_set_large(s, p.id), 0);
+	assert_int_equal(store_chat_get(s, p.id, &c), 0);
+	assert_int_equal(c.large, 1);
+	assert_int_equal(store_commit(s), 0);
+	/* A message put outside a transaction (the op's own) moves it too. */
+	assert_int_equal(t_msg(s, p.id, a, 70, "own transaction"), 3);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_chat_find_private(s, a, b, &c), 0);
+	assert_int_equal(c.last_msg_id, 3);
+	assert_int_equal(c.last_date, 70);
+	assert_int_equal(store_commit(s), 0);
+}
+
+static int64_t t_append(struct store *s, int64_t user)
+{
+	int64_t payload = 0, pts = 0;
+
+	assert_int_equal(store_payload_put(s, "{}", 2, 1, 0, 0, &payload), 0);
+	assert_int_equal(store_update_user_append(s, user, payload, 1, &pts), 0);
+	return pts;
+}
+
+/* The counters: a rollback or an undo must give the pts back. */
+static void test_cache_pts(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *r = t_open(env, STORE_READONLY);
+	int64_t a = t_user(s, "alice"), pts = 0, min = 0;
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_append(s, a), 1);
+	assert_int_equal(t_append(s, a), 2);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_append(s, a), 3);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_append(s, a), 3);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(t_append(s, a), 4);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(t_append(s, a), 4);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_update_user_state(r, a, &pts, &min), 0);
+	assert_int_equal(pts, 4);
+	assert_int_equal(t_append(s, a), 5); /* a transaction of its own */
+	store_close(r);
+}
+
+/* What a rolled-back or undone transaction read or wrote is forgotten. */
+static void test_cache_rollback(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	struct store_user u;
+
+	t_user_read(s, a, &u);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_user_set_suspension(s, a, -1, 3), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.suspended_until, -1);
+	assert_int_equal(store_block_set(s, a, b, 1, 10), 0);
+	assert_int_equal(store_block_get(s, a, b), 1);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.suspended_until, 0);
+	assert_int_equal(store_block_get(s, a, b), 0);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(store_block_set(s, a, b, 1, 10), 0);
+	assert_int_equal(store_block_get(s, a, b), 1);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(store_block_get(s, a, b), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
+/* Counters advanced inside a transaction are written once, before its
+ * commit: readers see them move with the rows, the writer sees its own,
+ * and hundreds of owners (the table of unwritten ones grows) all land. */
+static void test_pts_deferred(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *r = t_open(env, STORE_READONLY);
+	int64_t users[300], pts = 0, min = 0, payload = 0, cpts = 0;
+	int64_t ch = t_chat(s, STORE_CHAT_CHANNEL, "chan", 0, 1);
+	struct t_rows rows = {0};
+	char name[32];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "user%03d", i);
+		users[i] = t_user(s, name);
+	}
+	t_member(s, ch, users[1], STORE_ROLE_MEMBER);
+	assert_int_equal(store_begin(s), 0);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(t_append(s, users[i]), 1);
+	assert_int_equal(store_commit(s), 0);
+
+	assert_int_equal(store_begin(s), 0);
+	for (int round = 2; round <= 3; round++)
+		for (int i = 0; i < 300; i++)
+			assert_int_equal(t_append(s, users[i]), round);
+	assert_int_equal(store_payload_put(s, "{}", 2, 1, ch, 0, &payload), 0);
+	assert_int_equal(store_update_chat_append(s, ch, payload, 1, &cpts), 0);
+	assert_int_equal(cpts, 1);
+	assert_int_equal(store_update_chat_append(s, ch, payload, 1, &cpts), 0);
+	assert_int_equal(cpts, 2);
+	/* A reader still sees the last commit; the writer its own appends. */
+	assert_int_equal(store_update_user_state(r, users[7], &pts, &min), 0);
+	assert_int_equal(pts, 1);
+	assert_int_equal(store_update_chat_state(r, ch, &pts, &min), 0);
+	assert_int_equal(pts, 0);
+	assert_int_equal(store_update_user_state(s, users[7], &pts, &min), 0);
+	assert_int_equal(pts, 3);
+	assert_int_equal(store_update_chat_state(s, ch, &pts, &min), 0);
+	assert_int_equal(pts, 2);
+	assert_int_equal(store_update_chat_append(s, ch, payload, 1, &cpts), 0);
+	assert_int_equal(cpts, 3);
+	rows.n = 0;
+	assert_int_equal(store_large_chats(s, users[1], t_collect_chat_pts, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.date[0], 3); /* large_chats reads chats.pts */
+	assert_int_equal(t_append(s, users[7]), 4);
+	assert_int_equal(store_commit(s), 0);
+
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(store_update_user_state(r, users[i], &pts, &min), 0);
+		assert_int_equal(pts, i == 7 ? 4 : 3);
+		assert_int_equal(min, 1);
+	}
+	assert_int_equal(store_update_chat_state(r, ch, &pts, &min), 0);
+	assert_int_equal(pts, 3);
+	/* A rolled-back transaction's counters are not written. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_append(s, users[0]), 4);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_update_user_state(r, users[0], &pts, &min), 0);
+	assert_int_equal(pts, 3);
+	assert_int_equal(t_append(s, users[0]), 4);
+	store_close(r);
+}
+
+/* Another connection's commit (the CLI's admin commands) drops it all. */
+static void test_cache_other_writer(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *o = t_open(env, 0);
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	struct store_user u;
+
+	t_user_read(s, a, &u);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_block_get(s, a, b), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_user_set_suspension(o, a, 99, 1), 0);
+	assert_int_equal(store_block_set(o, a, b, 1, 10), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_user_get(s, a, &u), 0);
+	assert_int_equal(u.suspended_until, 99);
+	assert_int_equal(store_block_get(s, a, b), 1);
+	assert_int_equal(store_commit(s), 0);
+	store_close(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2713,6 +3074,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contact_ids, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_presence, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_fanout_cost, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_users, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_blocks, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_members, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_restrictions, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_chats, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_pts, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_rollback, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_other_writer, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_pts_deferred, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
