@@ -243,8 +243,8 @@ static void ckpt_note(struct ckpt *c, int64_t wal)
 	c->next_at = wal + c->step;
 	pthread_mutex_lock(&c->mu);
 	c->wal = wal;
-	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	pthread_cond_signal(&c->cv); /* after the unlock, as store_writer_submit does */
 }
 
 /* The next report to act on, or 0 once stopping.  None is taken while
