@@ -15,6 +15,9 @@
  *   3. write methods: exec on the writer thread inside a group commit; the
  *      reply is sent only after the commit;
  *   4. loop thread: reply, metrics, publish the call's events on the bus.
+ * A WebSocket write of a signed-in socket, of an API_USER method without
+ * prep, skips phase 2: the loop decodes its parameters and the writer
+ * authenticates it inside the group, before exec (server.c, ws_direct).
  */
 #ifndef PL_API_API_H
 #define PL_API_API_H

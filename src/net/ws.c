@@ -164,13 +164,19 @@ static struct ws_frame *ws_frame_raw(const char *data, size_t len)
 	return f;
 }
 
-/* Encodes one final, unmasked frame with opcode and payload. */
-static struct ws_frame *ws_frame_make(int opcode, const char *payload, size_t len)
+/* Encodes one final, unmasked frame with opcode and a payload of
+ * payload[0..len) followed by more[0..more_len). */
+static struct ws_frame *ws_frame_make2(int opcode, const char *payload, size_t len, const char *more,
+				       size_t more_len)
 {
-	size_t hlen = ws_header_len(len, 0);
+	size_t hlen;
 	struct ws_frame *f;
 	unsigned char *h;
 
+	if (more_len > (size_t)UINT_MAX - len)
+		return NULL;
+	len += more_len;
+	hlen = ws_header_len(len, 0);
 	if (len > (size_t)UINT_MAX - hlen || (f = ws_frame_alloc(hlen + len)) == NULL)
 		return NULL;
 	h = (unsigned char *)f->data;
@@ -186,9 +192,16 @@ static struct ws_frame *ws_frame_make(int opcode, const char *payload, size_t le
 		for (int i = 0; i < 8; i++)
 			h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 	}
-	if (len > 0)
-		memcpy(f->data + hlen, payload, len);
+	if (len > more_len)
+		memcpy(f->data + hlen, payload, len - more_len);
+	if (more_len > 0)
+		memcpy(f->data + hlen + len - more_len, more, more_len);
 	return f;
+}
+
+static struct ws_frame *ws_frame_make(int opcode, const char *payload, size_t len)
+{
+	return ws_frame_make2(opcode, payload, len, NULL, 0);
 }
 
 struct ws_frame *ws_frame_new(const char *payload, size_t len)
@@ -1215,18 +1228,23 @@ int ws_conn_send_frame(struct ws_conn *c, struct ws_frame *f)
 	return ws_conn_enqueue(c, f);
 }
 
-int ws_conn_send_text(struct ws_conn *c, const char *text, size_t len)
+int ws_conn_send_text2(struct ws_conn *c, const char *head, size_t hlen, const char *tail, size_t tlen)
 {
 	struct ws_frame *f;
 	int rc;
 
 	if (c->state != WS_OPEN)
 		return PL_CLOSED;
-	if ((f = ws_frame_new(text, len)) == NULL)
+	if ((f = ws_frame_make2(WS_OP_TEXT, head, hlen, tail, tlen)) == NULL)
 		return PL_NOMEM;
 	rc = ws_conn_enqueue(c, f);
 	ws_frame_unref(f);
 	return rc;
+}
+
+int ws_conn_send_text(struct ws_conn *c, const char *text, size_t len)
+{
+	return ws_conn_send_text2(c, text, len, NULL, 0);
 }
 
 /* Length of reason cut to WS_REASON_MAX bytes without splitting a UTF-8

@@ -94,6 +94,9 @@ int ws_conn_send_frame(struct ws_conn *c, struct ws_frame *f);
 
 /* Same for a one-off text (copied into a new frame); also PL_NOMEM. */
 int ws_conn_send_text(struct ws_conn *c, const char *text, size_t len);
+/* The same for the text head (hlen bytes) followed by tail (tlen bytes), copied into the frame
+ * in one go (an answer's envelope and its body, without joining them first). */
+int ws_conn_send_text2(struct ws_conn *c, const char *head, size_t hlen, const char *tail, size_t tlen);
 
 /* Starts the closing handshake with code and reason; on_close follows (with code) once the peer
  * has answered, or after WS_CLOSE_WAIT_MS (ws.c) if it does not.  code must be one a server may

@@ -55,6 +55,7 @@ struct store_writer {
 	size_t queued;
 	struct store_job *done_head, *done_tail; /* committed, guarded by mu */
 	int stopping;
+	int sleeping;                    /* the writer waits on cv and no submit signalled it yet; guarded by mu */
 	uv_async_t async;
 	struct store_writer_stats stats; /* guarded by mu */
 	int marked_left;                 /* groups still to run marked after a rerun; writer thread only */
@@ -109,6 +110,7 @@ static struct store_job *take_batch(struct store_writer *w, uint64_t due, int *s
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->head && !w->stopping) {
+		w->sleeping = 1;
 		if (!due) {
 			pthread_cond_wait(&w->cv, &w->mu);
 			continue;
@@ -118,6 +120,7 @@ static struct store_job *take_batch(struct store_writer *w, uint64_t due, int *s
 		struct timespec ts = {.tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u)};
 		(void)pthread_cond_timedwait(&w->cv, &w->mu, &ts); /* cv runs on CLOCK_MONOTONIC */
 	}
+	w->sleeping = 0;
 	*stop = !w->head && w->stopping;
 	first = last = w->head;
 	if (first) {
@@ -240,8 +243,8 @@ static void ckpt_note(struct ckpt *c, int64_t wal)
 	c->next_at = wal + c->step;
 	pthread_mutex_lock(&c->mu);
 	c->wal = wal;
-	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
+	pthread_cond_signal(&c->cv); /* after the unlock, as store_writer_submit does */
 }
 
 /* The next report to act on, or 0 once stopping.  None is taken while
@@ -445,9 +448,13 @@ fail:
 	return NULL;
 }
 
+/* Signals the writer only if it sleeps and no submit signalled it since
+ * (a busy writer takes what was queued when its group ends), and after the
+ * lock is released: signalled under it, a writer on the same core would
+ * run at once only to wait for the lock (two switches instead of one). */
 int store_writer_submit(struct store_writer *w, struct store_job *j)
 {
-	int rc = 0;
+	int rc = 0, wake = 0;
 
 	j->next = NULL;
 	j->submitted_ns = uv_hrtime();
@@ -461,9 +468,12 @@ int store_writer_submit(struct store_writer *w, struct store_job *j)
 			w->head = j;
 		w->tail = j;
 		w->queued++;
-		pthread_cond_signal(&w->cv);
+		wake = w->sleeping;
+		w->sleeping = 0;
 	}
 	pthread_mutex_unlock(&w->mu);
+	if (wake)
+		pthread_cond_signal(&w->cv);
 	return rc;
 }
 

@@ -165,7 +165,10 @@ struct store_writer;
  * and turns that off.  NULL on failure. */
 struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max, struct store *ckpt,
 					int64_t ckpt_pages);
-/* Queues j.  Any thread.  Returns PL_CLOSED once the writer is stopping. */
+/* Queues j.  Any thread.  Wakes the writer only if it sleeps and no other
+ * submit woke it yet (a busy writer takes what queued when its group
+ * ends), signalling after the queue's lock is released.  Returns PL_CLOSED
+ * once the writer is stopping. */
 int store_writer_submit(struct store_writer *w, struct store_job *j);
 /* Finishes queued jobs, joins the thread, then stops and joins the
  * checkpointer (a checkpoint it is running finishes first; the last

@@ -28,7 +28,8 @@
  *     catches up with getChatDifference, a member who left gets nothing more;
  *   - revokeSession closes that session's socket with 4401 (and only that
  *     one), as does logOut; logOut called over its own socket is answered
- *     before the socket closes with 4401;
+ *     before the socket closes with 4401, and a write sent right behind it
+ *     on that socket is refused (UNAUTHORIZED, nothing stored);
  *   - presence: user_status online / offline (with last_seen) pushed to a
  *     contact, only for the first and last device; getUser shows status and
  *     last_seen; setPrivacy nobody hides both, contacts hides them from
@@ -967,6 +968,49 @@ static void test_logout_over_own_socket(void **state)
 	assert_int_equal(code, 4401);
 }
 
+/* A call sent over a socket right behind the logOut that ends its session,
+ * without waiting for the answer, is refused: the session is checked in
+ * the writer's order (a WebSocket write goes from the loop straight to the
+ * writer, which authenticates it inside its group), so it sees the logOut
+ * however the two are grouped.  If it is answered before the socket closes,
+ * the answer is 401 UNAUTHORIZED; either way nothing is stored. */
+static void test_call_after_logout(void **state)
+{
+	struct parley_client *d = harness_user(mx_h, "mx_quitter");
+	struct parley_client *peer = harness_user(mx_h, "mx_quit_peer");
+	int64_t d_id = harness_user_id(mx_h, "mx_quitter"), peer_id = harness_user_id(mx_h, "mx_quit_peer");
+	struct wsc *w;
+	json_t *reply = NULL, *hist, *m;
+	int64_t id_out, id_send;
+	size_t i;
+	int rc;
+
+	mx_send(peer, d_id, "before");
+	w = mx_open(d, NULL);
+	id_out = wsc_call_send(w, "logOut", NULL);
+	id_send = wsc_call_send(w, "sendMessage", json_pack("{s:I, s:s}", "chat_id", (json_int_t)peer_id, "text",
+							     "after logout"));
+	assert_true(id_out > 0 && id_send > 0);
+	assert_int_equal(wsc_call_wait(w, id_out, MX_CALL_MS, &reply), WSC_OK);
+	assert_true(json_is_true(json_object_get(reply, "ok")));
+	json_decref(reply);
+	reply = NULL;
+	rc = wsc_call_wait(w, id_send, MX_CALL_MS, &reply);
+	if (rc == WSC_OK) {
+		assert_false(json_is_true(json_object_get(reply, "ok")));
+		assert_int_equal(mx_int(reply, "error_code"), 401);
+		assert_true(strncmp(mx_str(reply, "description"), "UNAUTHORIZED", 12) == 0);
+	}
+	json_decref(reply);
+	assert_int_equal(wsc_wait_close(w, MX_CALL_MS), 4401);
+	wsc_free(w);
+	hist = OK(peer, "getHistory", json_pack("{s:I}", "chat_id", (json_int_t)d_id));
+	json_array_foreach(hist, i, m)
+		assert_string_not_equal(mx_str(m, "text"), "after logout");
+	assert_int_equal(json_array_size(hist), 1);
+	json_decref(hist);
+}
+
 /* --- presence ---------------------------------------------------------------- */
 
 /* A user_status event about uid. */
@@ -1082,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_group_grows_large),
 		cmocka_unit_test(test_revoke_and_logout_close_sockets),
 		cmocka_unit_test(test_logout_over_own_socket),
+		cmocka_unit_test(test_call_after_logout),
 		cmocka_unit_test(test_presence),
 	};
 
