@@ -10,8 +10,8 @@
  *
  * Tables are direct-mapped: a key has one slot, and a newer key evicts an
  * older one.  An entry is valid while its generation is the cache's, so
- * dropping everything is one increment.  Memory: one calloc'd block of
- * about 3.5 MiB per writable handle, touched only where entries land.
+ * dropping everything is one increment.  Memory: four calloc'd blocks,
+ * about 3.5 MiB in all per writable handle, touched only where entries land.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,41 +29,69 @@ struct sq_cache_int {
 	int64_t a, b, v;
 };
 
-struct sq_cache_member {
+/* A table of rows of one type: slot i's key in keys[i], its row at
+ * rows + i * size.  The key is (a, b): (chat, user) for members, (id, 0)
+ * for users and chats. */
+struct sq_cache_key {
 	uint32_t gen;
-	struct store_member m;
+	int64_t a, b;
 };
 
-struct sq_cache_user {
-	uint32_t gen;
-	struct store_user u;
-};
-
-struct sq_cache_chat {
-	uint32_t gen;
-	struct store_chat c;
+struct sq_cache_rows {
+	int tag;       /* mixed into the hash: tables do not share slot patterns */
+	size_t n;      /* slots */
+	size_t size;   /* bytes per row */
+	struct sq_cache_key *keys;
+	unsigned char *rows;
 };
 
 struct sq_cache {
 	uint32_t gen; /* entries of another generation are empty; never 0 */
 	struct sq_cache_int ints[SQ_CACHE_INTS];
-	struct sq_cache_member members[SQ_CACHE_MEMBERS];
-	struct sq_cache_user users[SQ_CACHE_USERS];
-	struct sq_cache_chat chats[SQ_CACHE_CHATS];
+	struct sq_cache_rows members, users, chats;
 };
+
+static int sq_rows_init(struct sq_cache_rows *t, int tag, size_t n, size_t size)
+{
+	t->tag = tag;
+	t->n = n;
+	t->size = size;
+	t->keys = calloc(n, sizeof(*t->keys));
+	t->rows = calloc(n, size);
+	return t->keys && t->rows ? 0 : -1;
+}
+
+static void sq_rows_free(struct sq_cache_rows *t)
+{
+	free(t->keys);
+	free(t->rows);
+}
+
+void sq_cache_free(struct sq_cache *c)
+{
+	if (!c)
+		return;
+	sq_rows_free(&c->members);
+	sq_rows_free(&c->users);
+	sq_rows_free(&c->chats);
+	free(c);
+}
 
 struct sq_cache *sq_cache_new(void)
 {
 	struct sq_cache *c = calloc(1, sizeof(*c));
 
-	if (c)
-		c->gen = 1;
+	if (!c)
+		return NULL;
+	c->gen = 1;
+	if (sq_rows_init(&c->members, -1, SQ_CACHE_MEMBERS, sizeof(struct store_member)) < 0 ||
+	    sq_rows_init(&c->users, -2, SQ_CACHE_USERS, sizeof(struct store_user)) < 0 ||
+	    sq_rows_init(&c->chats, -3, SQ_CACHE_CHATS, sizeof(struct store_chat)) < 0)
+		goto fail;
 	return c;
-}
-
-void sq_cache_free(struct sq_cache *c)
-{
-	free(c);
+fail:
+	sq_cache_free(c);
+	return NULL;
 }
 
 void sq_cache_clear(struct sq_cache *c)
@@ -72,9 +100,9 @@ void sq_cache_clear(struct sq_cache *c)
 		return;
 	if (++c->gen == 0) { /* wrapped: old entries could look valid again */
 		memset(c->ints, 0, sizeof(c->ints));
-		memset(c->members, 0, sizeof(c->members));
-		memset(c->users, 0, sizeof(c->users));
-		memset(c->chats, 0, sizeof(c->chats));
+		memset(c->members.keys, 0, c->members.n * sizeof(*c->members.keys));
+		memset(c->users.keys, 0, c->users.n * sizeof(*c->users.keys));
+		memset(c->chats.keys, 0, c->chats.n * sizeof(*c->chats.keys));
 		c->gen = 1;
 	}
 }
@@ -132,135 +160,104 @@ void sq_cache_int_drop(struct sq_cache *c, int kind, int64_t a, int64_t b)
 		e->gen = 0;
 }
 
-static struct sq_cache_member *sq_cache_member_slot(struct sq_cache *c, int64_t chat_id, int64_t user_id)
+/* The live row of key (a, b) in t, or NULL. */
+static void *sq_rows_find(const struct sq_cache *c, const struct sq_cache_rows *t, int64_t a, int64_t b)
 {
-	return &c->members[sq_cache_hash(-1, chat_id, user_id, SQ_CACHE_MEMBERS)];
+	size_t i;
+
+	if (!c)
+		return NULL;
+	i = sq_cache_hash(t->tag, a, b, t->n);
+	if (t->keys[i].gen != c->gen || t->keys[i].a != a || t->keys[i].b != b)
+		return NULL;
+	return t->rows + i * t->size;
+}
+
+static int sq_rows_get(const struct sq_cache *c, const struct sq_cache_rows *t, int64_t a, int64_t b, void *out)
+{
+	const void *row = sq_rows_find(c, t, a, b);
+
+	if (!row)
+		return 0;
+	memcpy(out, row, t->size);
+	return 1;
+}
+
+static void sq_rows_put(const struct sq_cache *c, struct sq_cache_rows *t, int64_t a, int64_t b, const void *row)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	i = sq_cache_hash(t->tag, a, b, t->n);
+	t->keys[i].gen = c->gen;
+	t->keys[i].a = a;
+	t->keys[i].b = b;
+	memcpy(t->rows + i * t->size, row, t->size);
+}
+
+static void sq_rows_drop(const struct sq_cache *c, struct sq_cache_rows *t, int64_t a, int64_t b)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	i = sq_cache_hash(t->tag, a, b, t->n);
+	if (t->keys[i].a == a && t->keys[i].b == b)
+		t->keys[i].gen = 0;
 }
 
 int sq_cache_member_get(struct sq_cache *c, int64_t chat_id, int64_t user_id, struct store_member *out)
 {
-	const struct sq_cache_member *e;
-
-	if (!c)
-		return 0;
-	e = sq_cache_member_slot(c, chat_id, user_id);
-	if (e->gen != c->gen || e->m.chat_id != chat_id || e->m.user_id != user_id)
-		return 0;
-	*out = e->m;
-	return 1;
+	return sq_rows_get(c, c ? &c->members : NULL, chat_id, user_id, out);
 }
 
 void sq_cache_member_put(struct sq_cache *c, const struct store_member *m)
 {
-	struct sq_cache_member *e;
-
-	if (!c)
-		return;
-	e = sq_cache_member_slot(c, m->chat_id, m->user_id);
-	e->gen = c->gen;
-	e->m = *m;
+	sq_rows_put(c, c ? &c->members : NULL, m->chat_id, m->user_id, m);
 }
 
 void sq_cache_member_drop(struct sq_cache *c, int64_t chat_id, int64_t user_id)
 {
-	struct sq_cache_member *e;
-
-	if (!c)
-		return;
-	e = sq_cache_member_slot(c, chat_id, user_id);
-	if (e->m.chat_id == chat_id && e->m.user_id == user_id)
-		e->gen = 0;
-}
-
-static struct sq_cache_user *sq_cache_user_slot(struct sq_cache *c, int64_t id)
-{
-	return &c->users[sq_cache_hash(-2, id, 0, SQ_CACHE_USERS)];
+	sq_rows_drop(c, c ? &c->members : NULL, chat_id, user_id);
 }
 
 int sq_cache_user_get(struct sq_cache *c, int64_t id, struct store_user *out)
 {
-	const struct sq_cache_user *e;
-
-	if (!c)
-		return 0;
-	e = sq_cache_user_slot(c, id);
-	if (e->gen != c->gen || e->u.id != id)
-		return 0;
-	*out = e->u;
-	return 1;
+	return sq_rows_get(c, c ? &c->users : NULL, id, 0, out);
 }
 
 void sq_cache_user_put(struct sq_cache *c, const struct store_user *u)
 {
-	struct sq_cache_user *e;
-
-	if (!c)
-		return;
-	e = sq_cache_user_slot(c, u->id);
-	e->gen = c->gen;
-	e->u = *u;
+	sq_rows_put(c, c ? &c->users : NULL, u->id, 0, u);
 }
 
 void sq_cache_user_drop(struct sq_cache *c, int64_t id)
 {
-	struct sq_cache_user *e;
-
-	if (!c)
-		return;
-	e = sq_cache_user_slot(c, id);
-	if (e->u.id == id)
-		e->gen = 0;
-}
-
-static struct sq_cache_chat *sq_cache_chat_slot(struct sq_cache *c, int64_t id)
-{
-	return &c->chats[sq_cache_hash(-3, id, 0, SQ_CACHE_CHATS)];
+	sq_rows_drop(c, c ? &c->users : NULL, id, 0);
 }
 
 int sq_cache_chat_get(struct sq_cache *c, int64_t id, struct store_chat *out)
 {
-	const struct sq_cache_chat *e;
-
-	if (!c)
-		return 0;
-	e = sq_cache_chat_slot(c, id);
-	if (e->gen != c->gen || e->c.id != id)
-		return 0;
-	*out = e->c;
-	return 1;
+	return sq_rows_get(c, c ? &c->chats : NULL, id, 0, out);
 }
 
 void sq_cache_chat_put(struct sq_cache *c, const struct store_chat *chat)
 {
-	struct sq_cache_chat *e;
-
-	if (!c)
-		return;
-	e = sq_cache_chat_slot(c, chat->id);
-	e->gen = c->gen;
-	e->c = *chat;
+	sq_rows_put(c, c ? &c->chats : NULL, chat->id, 0, chat);
 }
 
 void sq_cache_chat_drop(struct sq_cache *c, int64_t id)
 {
-	struct sq_cache_chat *e;
-
-	if (!c)
-		return;
-	e = sq_cache_chat_slot(c, id);
-	if (e->c.id == id)
-		e->gen = 0;
+	sq_rows_drop(c, c ? &c->chats : NULL, id, 0);
 }
 
 void sq_cache_chat_advance(struct sq_cache *c, int64_t id, int64_t last_msg_id, int64_t last_date)
 {
-	struct sq_cache_chat *e;
+	struct store_chat *chat = sq_rows_find(c, c ? &c->chats : NULL, id, 0);
 
-	if (!c)
-		return;
-	e = sq_cache_chat_slot(c, id);
-	if (e->gen == c->gen && e->c.id == id) {
-		e->c.last_msg_id = last_msg_id;
-		e->c.last_date = last_date;
+	if (chat) {
+		chat->last_msg_id = last_msg_id;
+		chat->last_date = last_date;
 	}
 }
