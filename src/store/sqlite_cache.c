@@ -11,7 +11,9 @@
  * Tables are direct-mapped: a key has one slot, and a newer key evicts an
  * older one.  An entry is valid while its generation is the cache's, so
  * dropping everything is one increment.  Memory: four calloc'd blocks,
- * about 3.5 MiB in all per writable handle, touched only where entries land.
+ * about 3.5 MiB in all, made at the handle's first use of it in a write
+ * transaction (the writer's; the checkpointer's handle never makes one),
+ * touched only where entries land.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -419,7 +419,7 @@ struct sq_store {
 	int nmarks;
 	sqlite3_stmt *ext[SQ_EXT_STMT_MAX]; /* statements of the other backend files */
 	int64_t wal_pages;      /* WAL size after the last commit (checkpoint_manual) */
-	struct sq_cache *cache; /* the row cache (store_sqlite_int.h); NULL if read-only */
+	struct sq_cache *cache; /* the row cache (store_sqlite_int.h); NULL until its first use */
 	/* Counters the open transaction advanced, written by sq_dirty_write
 	 * before its commit, before a mark and before a read of counters
 	 * (open addressing; dirty_at lists the used slots). */
@@ -451,7 +451,12 @@ struct sq_cache *store_sqlite_cache(struct store *s)
 {
 	struct sq_store *st = sq(s);
 
-	if (!st->cache || sqlite3_get_autocommit(st->db))
+	if (st->readonly || sqlite3_get_autocommit(st->db))
+		return NULL;
+	/* Made at the first use, so a writable handle that never writes
+	 * through the ops (the checkpointer's) holds none; out of memory, the
+	 * handle just does not cache. */
+	if (!st->cache && !(st->cache = sq_cache_new()))
 		return NULL;
 	if (!st->cache_checked) { /* reset by sq_txn_reset at every transaction's start and end */
 		unsigned dv = 0;
@@ -3643,8 +3648,6 @@ struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t
 		sq_errf(errbuf, errlen, path, why ? why : sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	if (!readonly)
-		st->cache = sq_cache_new(); /* NULL (out of memory): the handle just does not cache */
 	return &st->base;
 fail:
 	if (st)

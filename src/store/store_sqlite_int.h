@@ -53,8 +53,9 @@ int store_sqlite_stmt(struct store *s, int slot, const char *sql, sqlite3_stmt *
  *
  * store_sqlite_cache gives the cache for lookups and fills: NULL unless s
  * is writable and inside a write transaction (outside one a read could see
- * a newer commit than the cache).  store_sqlite_cache_any gives it for
- * drops, always (NULL on read-only handles).  Every sq_cache_* function
+ * a newer commit than the cache); its first such call makes the cache.
+ * store_sqlite_cache_any gives it for drops, always (NULL while none was
+ * made: nothing is cached then).  Every sq_cache_* function
  * takes a NULL cache and then does nothing (gets miss). */
 struct sq_cache;
 enum sq_cache_kind {
