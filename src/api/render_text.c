@@ -209,17 +209,34 @@ static void text_key_int(struct textbuf *b, const char *key_lit, size_t key_len,
 }
 #define text_int(b, k, v) text_key_int((b), (k), sizeof(k) - 1, (v))
 
+/* The key of m as tx's viewer sees it (struct core_render_key). */
+static void memo_key(const struct core_tx *tx, const struct store_message *m, struct core_render_key *k)
+{
+	memset(k, 0, sizeof *k);
+	k->uid = tx->uid;
+	k->viewer = tx->viewer;
+	k->id = m->id;
+	k->chat_id = m->chat_id;
+	k->date = m->date;
+	k->sender_id = m->sender_id;
+	k->statement_id = m->statement_id;
+	k->deleted = m->deleted;
+	k->edit_date = m->edit_date;
+	k->views = m->views;
+}
+
 /* Is memo the rendering of m in c for tx's viewer?  Every field the text
  * below reads is compared (the chat whole); the users it names come from
  * the call's user cache, which does not change within the call. */
 static int memo_fits(const struct core_tx *tx, const struct store_chat *c, const struct store_message *m)
 {
 	const struct core_render_memo *k = &tx->memo;
+	struct core_render_key key;
 
-	return k->s && k->uid == tx->uid && k->viewer == tx->viewer && k->m.id == m->id &&
-	       k->m.chat_id == m->chat_id && k->m.date == m->date && k->m.sender_id == m->sender_id &&
-	       k->m.statement_id == m->statement_id && k->m.deleted == m->deleted &&
-	       k->m.edit_date == m->edit_date && k->m.views == m->views && !strcmp(k->m.text, m->text ? m->text : "") &&
+	if (!k->s)
+		return 0;
+	memo_key(tx, m, &key);
+	return !memcmp(&k->key, &key, sizeof key) && !strcmp(k->text, m->text ? m->text : "") &&
 	       !memcmp(&k->chat, c, sizeof *c);
 }
 
@@ -230,30 +247,20 @@ static void memo_keep(struct core_tx *tx, const struct store_chat *c, const stru
 {
 	struct core_render_memo *k = &tx->memo;
 	size_t len = out->len - from;
-	const char *text = m->text ? m->text : "";
 
 	if (out->err || !tx->fresh.noted || tx->fresh.m.id != m->id || tx->fresh.m.chat_id != m->chat_id)
 		return;
 	free(k->s);
-	free(k->m.text);
+	free(k->text);
 	memset(k, 0, sizeof *k);
-	if (!(k->s = malloc(len ? len : 1)) || !(k->m.text = strdup(text))) {
+	if (!(k->s = malloc(len ? len : 1)) || !(k->text = strdup(m->text ? m->text : ""))) {
 		free(k->s);
 		k->s = NULL;
 		return;
 	}
 	memcpy(k->s, out->s + from, len);
 	k->len = len;
-	k->uid = tx->uid;
-	k->viewer = tx->viewer;
-	k->m.id = m->id;
-	k->m.chat_id = m->chat_id;
-	k->m.date = m->date;
-	k->m.sender_id = m->sender_id;
-	k->m.statement_id = m->statement_id;
-	k->m.deleted = m->deleted;
-	k->m.edit_date = m->edit_date;
-	k->m.views = m->views;
+	memo_key(tx, m, &k->key);
 	k->chat = *c;
 }
 

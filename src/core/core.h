@@ -122,17 +122,24 @@ struct core_fresh {
 	struct store_chat chat;
 };
 
+/* What of a message render_message_text reads besides its text: equal
+ * keys (compared whole; made by memset and then set, so no padding differs)
+ * and equal texts render the same bytes for the same viewer and chat. */
+struct core_render_key {
+	int64_t uid, id, chat_id, date, sender_id, statement_id, edit_date, views;
+	int viewer, deleted;
+};
+
 /* The text render_message_text (src/api/render_text.c) wrote for the
  * call's fresh message: a sendMessage's reply and its caller's update embed
  * the same bytes, so the second is copied from the first.  s (malloc'd, or
  * NULL) is the message's JSON text; the rest is what it was rendered from
- * (m.text is a copy, malloc'd).  Freed by core_tx_release. */
+ * (text is a copy of the message's, malloc'd).  Freed by core_tx_release. */
 struct core_render_memo {
 	char *s;
 	size_t len;
-	int64_t uid;
-	int viewer;
-	struct store_message m;
+	struct core_render_key key;
+	char *text;
 	struct store_chat chat;
 };
 

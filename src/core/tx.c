@@ -20,7 +20,7 @@ void core_tx_release(struct core_tx *tx)
 	free(tx->users.v);
 	memset(&tx->users, 0, sizeof tx->users);
 	free(tx->memo.s);
-	free(tx->memo.m.text);
+	free(tx->memo.text);
 	memset(&tx->memo, 0, sizeof tx->memo);
 	core_fresh_forget(tx);
 }
