@@ -113,14 +113,15 @@ struct lv_res {
 	/* p99 of the writer's histograms over the window, to their buckets'
 	 * resolution (ms; -1: not read): one group's hold, a write call's
 	 * time from its hand-off to its commit, from its commit to the loop */
-	double group_p99, job_p99, handback_p99;
+	double group_p99, job_p99, handback_p99, commit_p99;
+	double steal;                  /* cores taken by the hypervisor during the run */
 };
 
 /* The store counters of GET /metrics that say what the commits and the
  * checkpointer did during a run (docs/store.md, "Checkpoints"). */
 struct lv_store_ctr {
 	double commits, checkpoints, restarts;
-	struct lg_hist group, job, handback;
+	struct lg_hist group, job, handback, commit;
 };
 
 /* Reads them from the main server (the probe client talks to it only);
@@ -136,6 +137,7 @@ static void lv_store_ctr(const struct lv *lv, struct lv_store_ctr *c)
 	lg_hist_in(body, "parley_writer_group_seconds", &c->group);
 	lg_hist_in(body, "parley_writer_job_seconds", &c->job);
 	lg_hist_in(body, "parley_writer_handback_seconds", &c->handback);
+	lg_hist_in(body, "parley_writer_commit_seconds", &c->commit);
 	free(body);
 }
 
@@ -613,6 +615,7 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 	r->other_cpu = b0 >= 0 ? (b1 - b0 - r->server_cpu - r->self_cpu) / r->wall : 0;
 	if (r->other_cpu < 0)
 		r->other_cpu = 0;
+	r->steal = st0 >= 0 && st1 >= st0 ? (st1 - st0) / r->wall : 0;
 	r->p50 = lg_lat_ms(&lv->lat, 0.50);
 	r->p99 = lg_lat_ms(&lv->lat, 0.99);
 	r->p999 = lg_lat_ms(&lv->lat, 0.999);
@@ -623,6 +626,7 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 	r->group_p99 = lv_hist_p99(&k0.group, &k1.group);
 	r->job_p99 = lv_hist_p99(&k0.job, &k1.job);
 	r->handback_p99 = lv_hist_p99(&k0.handback, &k1.handback);
+	r->commit_p99 = lv_hist_p99(&k0.commit, &k1.commit);
 	if (r->lost > 0) {
 		lg_log("%s: %.0f of %" PRIu64 " deliveries did not arrive within %.0f s of the end (%" PRIu64
 		       " stray messages seen)", wl, r->lost, want, LV_DRAIN_NS / 1e9, lv->stray);
@@ -721,6 +725,7 @@ static void lv_put(struct lv *lv, const char *wl, const struct lv_res *r, int pa
 		lg_put(g, wl, "server CPU busy", "cores", NULL, r->server_cpu / r->wall);
 	lg_put(g, wl, "load generator CPU", "cores", NULL, r->self_cpu / r->wall);
 	lg_put(g, wl, "other CPU on the machine", "cores", NULL, r->other_cpu);
+	lg_put(g, wl, "CPU stolen by the hypervisor", "cores", NULL, r->steal);
 	lg_put(g, wl, "deliveries lost or late (> 5 s)", "deliveries", NULL, r->lost);
 	if (r->commits >= 0) {
 		lg_put(g, wl, "group commits per second", "commits/s", NULL, r->commits);
@@ -733,6 +738,9 @@ static void lv_put(struct lv *lv, const char *wl, const struct lv_res *r, int pa
 		lg_put(g, wl, "writer: call to its commit p99 (bucket bound)", "ms", NULL, r->job_p99);
 		if (r->handback_p99 >= 0)
 			lg_put(g, wl, "writer: commit back to the loop p99 (bucket bound)", "ms", NULL, r->handback_p99);
+		if (r->commit_p99 >= 0)
+			lg_put(g, wl, "writer: COMMIT alone p99 (bucket bound)", "ms", NULL,
+			       r->commit_p99);
 	}
 }
 

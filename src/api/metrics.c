@@ -173,6 +173,8 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	     "Time from a write call's submission to the writer to its group's commit returning.", &g->writer_job);
 	hist(&t, "parley_writer_handback_seconds",
 	     "Time from a write call's commit returning to the loop thread taking it back.", &g->writer_handback);
+	hist(&t, "parley_writer_commit_seconds",
+	     "Time of one group's COMMIT alone: writing its WAL frames and the fsync.", &g->writer_commit);
 	hist(&t, "parley_writer_index_seconds",
 	     "Time the writer held the queue for one search-index batch between two groups.", &g->writer_index);
 	if (t.oom) {

@@ -44,7 +44,8 @@ struct metrics_gauges {
 	long long wal_pages;
 	unsigned long long checkpoints, checkpoint_restarts, checkpoint_failures;
 	unsigned long long index_flushes, index_failures; /* search-index batches applied (tried), failed */
-	struct metrics_hist writer_group, writer_restart, writer_job, writer_handback, writer_index; /* n 0: not rendered */
+	struct metrics_hist writer_group, writer_restart, writer_job, writer_handback, writer_index,
+		writer_commit; /* n 0: not rendered */
 };
 
 /* Renders everything; returns a malloc'd string (caller frees) or NULL. */

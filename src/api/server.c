@@ -1038,6 +1038,7 @@ static void serve_metrics(struct api_server *srv, struct net_req *req)
 	g.writer_job = writer_hist(&ws.job);
 	g.writer_handback = writer_hist(&ws.handback);
 	g.writer_index = writer_hist(&ws.index);
+	g.writer_commit = writer_hist(&ws.commit);
 	body = metrics_render(&srv->metrics, &g, &len);
 	if (!body) {
 		respond_error(srv, req, -1, PLC_INTERNAL, "out of memory", 0);

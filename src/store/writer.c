@@ -149,17 +149,23 @@ static int group_begin(struct store *s)
 }
 
 /* Ends the group's transaction: commits it if rc is 0, else (or if the
- * commit fails) rolls it back.  Returns 0 or the error. */
-static int group_end(struct store *s, int rc)
+ * commit fails) rolls it back.  Returns 0 or the error; *commit_ns is how
+ * long the commit took (its WAL writes and fsync), 0 if none ran. */
+static int group_end(struct store *s, int rc, uint64_t *commit_ns)
 {
-	if (rc == 0 && (rc = store_commit(s)) == 0)
+	uint64_t t0 = uv_hrtime();
+
+	*commit_ns = 0;
+	if (rc == 0 && (rc = store_commit(s)) == 0) {
+		*commit_ns = uv_hrtime() - t0;
 		return 0;
+	}
 	(void)store_rollback(s);
 	return rc;
 }
 
 /* Runs the group with a savepoint per job: one that fails is undone alone. */
-static int run_marked(struct store *s, struct store_job *batch)
+static int run_marked(struct store *s, struct store_job *batch, uint64_t *commit_ns)
 {
 	int rc;
 
@@ -171,14 +177,14 @@ static int run_marked(struct store *s, struct store_job *batch)
 		j->run_rc = j->run(j, s);
 		rc = j->run_rc < 0 ? store_undo(s) : store_release(s);
 	}
-	return group_end(s, rc);
+	return group_end(s, rc, commit_ns);
 }
 
 /* Runs the group without savepoints.  Returns 0 when committed, PL_AGAIN
  * when a job failed after it changed something (or the store can only roll
  * back): the group was rolled back and *ran is the last job that ran; or
  * another negative pl_err when the group could not begin or commit. */
-static int run_bare(struct store *s, struct store_job *batch, struct store_job **ran)
+static int run_bare(struct store *s, struct store_job *batch, struct store_job **ran, uint64_t *commit_ns)
 {
 	uint64_t before, after;
 	int rc;
@@ -193,7 +199,7 @@ static int run_bare(struct store *s, struct store_job *batch, struct store_job *
 			rc = PL_AGAIN;
 		before = after;
 	}
-	return group_end(s, rc);
+	return group_end(s, rc, commit_ns);
 }
 
 /* Runs and commits one group (writer.h): without savepoints if every job can
@@ -201,7 +207,7 @@ static int run_bare(struct store *s, struct store_job *batch, struct store_job *
  * groups, else, or if one failed after a change, with one per job.  *marked
  * says which way it committed or failed: 0 bare, 1 marked at once, 2 marked
  * after a bare run was rolled back. */
-static int run_batch(struct store_writer *w, struct store_job *batch, int *marked)
+static int run_batch(struct store_writer *w, struct store_job *batch, int *marked, uint64_t *commit_ns)
 {
 	struct store_job *ran = NULL;
 	int rc;
@@ -211,7 +217,7 @@ static int run_batch(struct store_writer *w, struct store_job *batch, int *marke
 	for (struct store_job *j = batch; j && !*marked; j = j->next)
 		*marked = j->reset == NULL;
 	if (!*marked) {
-		if ((rc = run_bare(w->s, batch, &ran)) != PL_AGAIN)
+		if ((rc = run_bare(w->s, batch, &ran, commit_ns)) != PL_AGAIN)
 			return rc;
 		for (struct store_job *j = batch; j; j = j->next) {
 			j->reset(j);
@@ -221,7 +227,7 @@ static int run_batch(struct store_writer *w, struct store_job *batch, int *marke
 		*marked = 2;
 		w->marked_left = STORE_WRITER_RERUN_HOLD;
 	}
-	return run_marked(w->s, batch);
+	return run_marked(w->s, batch, commit_ns);
 }
 
 /* Writer thread: hands the WAL's size after a commit to the checkpointer,
@@ -351,8 +357,8 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		int marked;
-		uint64_t t0 = uv_hrtime();
-		int rc = run_batch(w, batch, &marked);
+		uint64_t commit_ns, t0 = uv_hrtime();
+		int rc = run_batch(w, batch, &marked, &commit_ns);
 		uint64_t t1 = uv_hrtime();
 		int64_t wal = 0;
 		size_t n = 0;
@@ -374,6 +380,8 @@ static void *writer_main(void *arg)
 			w->done_head = batch;
 		w->done_tail = last;
 		hist_add(&w->stats.group, t1 - t0);
+		if (commit_ns)
+			hist_add(&w->stats.commit, commit_ns);
 		for (struct store_job *j = batch; j; j = j->next)
 			hist_add(&w->stats.job, t1 - j->submitted_ns);
 		w->stats.jobs += n;

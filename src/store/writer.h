@@ -149,8 +149,9 @@ struct store_writer_stats {
 	 * to its group's commit returning (its wait in the queue included);
 	 * and a job from that commit to the loop thread taking it back (the
 	 * loop's lag: it finishes what it is doing first); a search-index
-	 * batch run between two groups. */
-	struct store_writer_hist group, restart, job, handback, index;
+	 * batch run between two groups; a group's COMMIT alone (its WAL
+	 * writes and fsync: the disk's share of a group's hold). */
+	struct store_writer_hist group, restart, job, handback, index, commit;
 };
 
 struct store_writer;

@@ -434,6 +434,10 @@ static void test_metrics_messages_stored(void **state)
 	assert_int_equal(parley_send_message(fx->bob, fx->alice_id, "", 0, NULL, &err), PARLEY_EAPI);
 	t1 = obs_scrape(fx->watcher);
 	assert_true(obs_value(t1, "parley_messages_stored") - obs_value(t0, "parley_messages_stored") == 6);
+	/* Every group commit is timed by itself as well (the disk's share). */
+	assert_true(obs_value(t1, "parley_commits_total") > obs_value(t0, "parley_commits_total"));
+	assert_true(obs_value(t1, "parley_writer_commit_seconds_count") - obs_value(t0, "parley_writer_commit_seconds_count") ==
+		    obs_value(t1, "parley_commits_total") - obs_value(t0, "parley_commits_total"));
 
 	/* Service messages count too: a group's creation stores at least one. */
 	assert_int_equal(parley_create_group(fx->alice, "metrics", &fx->bob_id, 1, &group, &err), 0);
