@@ -82,6 +82,11 @@ void sq_cache_user_drop(struct sq_cache *c, int64_t id);
 int sq_cache_chat_get(struct sq_cache *c, int64_t id, struct store_chat *out);
 void sq_cache_chat_put(struct sq_cache *c, const struct store_chat *chat);
 void sq_cache_chat_drop(struct sq_cache *c, int64_t id);
+/* A sessions row without the account's fields (country, suspension): those
+ * are taken from the users row at each get. */
+int sq_cache_session_get(struct sq_cache *c, int64_t id, struct store_session *out);
+void sq_cache_session_put(struct sq_cache *c, const struct store_session *ss);
+void sq_cache_session_drop(struct sq_cache *c, int64_t id);
 /* A message appended: the entry of chat id (if any) takes its id and date. */
 void sq_cache_chat_advance(struct sq_cache *c, int64_t id, int64_t last_msg_id, int64_t last_date);
 

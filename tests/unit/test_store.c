@@ -3008,6 +3008,60 @@ static void test_pts_deferred(void **state)
 }
 
 /* Another connection's commit (the CLI's admin commands) drops it all. */
+/* A session read on the writer is cached: what its own writes change (a
+ * touch, a delete, the account's suspension and country), a rollback and
+ * another connection's commit are all seen by the next read. */
+static void test_cache_sessions(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *o;
+	struct store_session ss = {0}, got;
+	int64_t a = t_user(s, "alice");
+	int64_t sid;
+
+	ss.user_id = a;
+	snprintf(ss.token_hash, sizeof(ss.token_hash), "%064d", 1);
+	snprintf(ss.ip, sizeof(ss.ip), "10.0.0.1");
+	ss.created_at = ss.last_seen = 100;
+	assert_int_equal(store_session_create(s, &ss), 0);
+	sid = ss.id;
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0); /* fills */
+	assert_int_equal(got.last_seen, 100);
+	assert_int_equal(store_session_touch(s, sid, 200, "10.0.0.2"), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(got.last_seen, 200);
+	assert_string_equal(got.ip, "10.0.0.2");
+	assert_int_equal(store_user_set_suspension(s, a, 12345, 7), 0);
+	assert_int_equal(store_user_set_country(s, a, "FR"), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(got.suspended_until, 12345);
+	assert_int_equal(got.suspend_statement, 7);
+	assert_string_equal(got.country, "FR");
+	assert_int_equal(store_commit(s), 0);
+
+	/* Deleted, then the delete rolled back. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(store_session_delete(s, a, sid), 0);
+	assert_int_equal(store_session_get(s, sid, &got), PL_NOTFOUND);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(got.last_seen, 200);
+	assert_int_equal(store_commit(s), 0);
+
+	/* Deleted by another connection. */
+	o = t_open(env, 0);
+	assert_int_equal(store_session_delete(o, a, sid), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	store_close(o);
+}
+
 static void test_cache_other_writer(void **state)
 {
 	struct t_env *env = *state;
@@ -3075,6 +3129,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_presence, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_fanout_cost, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_users, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_sessions, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_blocks, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_members, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_restrictions, t_setup, t_teardown),
