@@ -3625,7 +3625,7 @@ int store_sqlite_setup_process(void)
 {
 	/* SQLITE_MISUSE when SQLite is already initialised: keep its settings. */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	return 0;
+	return store_sqlite_vfs_register();
 }
 
 struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t errlen)
@@ -3658,7 +3658,8 @@ struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t
 	st->readonly = readonly;
 	oflags = SQLITE_OPEN_NOMUTEX |
 		 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-	if ((rc = sqlite3_open_v2(path, &st->db, oflags, NULL)) != SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(path, &st->db, oflags,
+				  sqlite3_vfs_find(STORE_SQLITE_VFS) ? STORE_SQLITE_VFS : NULL)) != SQLITE_OK) {
 		sq_errf(errbuf, errlen, path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		goto fail;
 	}

@@ -35,6 +35,16 @@ int store_sqlite_err(int rc);
 
 #include "store/store.h"
 
+/* The WAL write gatherer (sqlite_vfs.c): a VFS named STORE_SQLITE_VFS over
+ * SQLite's default one, which writes a WAL file's consecutive writes in one
+ * system call — at the end of each commit's frames at the latest, and before
+ * any other operation on the file — instead of two per frame.  Registered
+ * once per process by store_sqlite_setup_process (the VFS struct then
+ * belongs to SQLite's list for the life of the process); store_sqlite_open
+ * uses it when it is registered.  Returns 0 or a negative pl_err. */
+#define STORE_SQLITE_VFS "parley-wal"
+int store_sqlite_vfs_register(void);
+
 /* The connection of a handle. */
 sqlite3 *store_sqlite_db(struct store *s);
 /* Statement slot of s, prepared from sql on first use.  The caller resets
