@@ -39,6 +39,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
+#include "util/textbuf.h"
 #include "util/workpool.h"
 
 #define RATE_KEYS_MAX 100000
@@ -241,8 +242,7 @@ static void tx_init(struct api_job *job, struct store *s, struct bus_events *ev)
 {
 	struct core_tx *tx = &job->tx;
 
-	core_tx_release(tx); /* a write runs in the tx its read phase used */
-	memset(tx, 0, sizeof *tx);
+	core_tx_reuse(tx); /* a write runs in the tx its read phase used */
 	tx->core = job->srv->core;
 	tx->s = s;
 	tx->now = job->call.now;
@@ -289,7 +289,9 @@ static int authenticate(struct api_job *job)
 	memcpy(call->country, ss.country, sizeof call->country);
 	job->last_seen = ss.last_seen;
 	if (job->rate_wait < 0) {
-		snprintf(key, sizeof key, "s:%lld", (long long)ss.id);
+		key[0] = 's';
+		key[1] = ':';
+		textbuf_fmt_i64(key + 2, ss.id); /* "s:%lld" */
 		job->rate_wait = rl_take(job->srv->session_limits, key, rate, rate * 2, job->mono);
 	}
 	if ((wait = job->rate_wait)) {
@@ -402,7 +404,7 @@ static int run_write(struct store_job *wj, struct store *s)
 	tx_init(job, s, &job->ev);
 	job->tx.verdicts = &job->verdicts;
 	/* A direct call is authenticated here, by one read of its session
-	 * (and user) on the writer's handle. */
+	 * (and user) on the writer's handle, from its row cache once warm. */
 	if (!job->direct || (rc = authenticate(job)) == 0)
 		rc = m->exec(&job->call, s);
 	if (rc == 0 && job->ev.n &&

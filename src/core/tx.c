@@ -8,6 +8,7 @@
  * a write call that changes a users row (core_profile_update, a suspension,
  * ...) forgets that user (core_user_forget) and renders it afresh.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,20 +16,37 @@
 
 #define USER_CACHE_FIRST 16        /* slots of the first allocation */
 
+/* Leaves each cache empty by its own fields (what its readers test: users.n
+ * and noted.id, memo.s, fresh.noted and valid), without clearing the 3.4
+ * KiB of rows they hold: the next call overwrites what it uses. */
 void core_tx_release(struct core_tx *tx)
 {
 	free(tx->users.v);
-	memset(&tx->users, 0, sizeof tx->users);
+	tx->users.v = NULL;
+	tx->users.n = tx->users.cap = 0;
+	tx->users.noted.id = 0;
 	free(tx->memo.s);
 	free(tx->memo.text);
-	memset(&tx->memo, 0, sizeof tx->memo);
+	tx->memo.s = NULL;
+	tx->memo.text = NULL;
+	tx->memo.len = 0;
 	core_fresh_forget(tx);
+}
+
+void core_tx_reuse(struct core_tx *tx)
+{
+	core_tx_release(tx);
+	memset(tx, 0, offsetof(struct core_tx, users));
+	tx->verdicts = NULL;
 }
 
 void core_fresh_forget(struct core_tx *tx)
 {
 	free(tx->fresh.m.text);
-	memset(&tx->fresh, 0, sizeof tx->fresh);
+	tx->fresh.m.text = NULL;
+	tx->fresh.noted = 0;
+	tx->fresh.valid = 0;
+	tx->fresh.no_files = 0;
 }
 
 int core_fresh_no_files(const struct core_tx *tx, const struct store_message *m)

@@ -10,8 +10,8 @@
  *
  * Tables are direct-mapped: a key has one slot, and a newer key evicts an
  * older one.  An entry is valid while its generation is the cache's, so
- * dropping everything is one increment.  Memory: four calloc'd blocks,
- * about 3.5 MiB in all, made at the handle's first use of it in a write
+ * dropping everything is one increment.  Memory: five calloc'd blocks,
+ * about 3.8 MiB in all, made at the handle's first use of it in a write
  * transaction (the writer's; the checkpointer's handle never makes one),
  * touched only where entries land.
  */
@@ -24,6 +24,7 @@
 #define SQ_CACHE_MEMBERS 2048 /* slots for members rows */
 #define SQ_CACHE_USERS 1024   /* slots for users rows (~1.5 KiB each) */
 #define SQ_CACHE_CHATS 1024   /* slots for chats rows (~1.4 KiB each) */
+#define SQ_CACHE_SESSIONS 1024 /* slots for sessions rows (~250 bytes each) */
 
 struct sq_cache_int {
 	uint32_t gen;
@@ -50,7 +51,7 @@ struct sq_cache_rows {
 struct sq_cache {
 	uint32_t gen; /* entries of another generation are empty; never 0 */
 	struct sq_cache_int ints[SQ_CACHE_INTS];
-	struct sq_cache_rows members, users, chats;
+	struct sq_cache_rows members, users, chats, sessions;
 };
 
 static int sq_rows_init(struct sq_cache_rows *t, int tag, size_t n, size_t size)
@@ -76,6 +77,7 @@ void sq_cache_free(struct sq_cache *c)
 	sq_rows_free(&c->members);
 	sq_rows_free(&c->users);
 	sq_rows_free(&c->chats);
+	sq_rows_free(&c->sessions);
 	free(c);
 }
 
@@ -88,7 +90,8 @@ struct sq_cache *sq_cache_new(void)
 	c->gen = 1;
 	if (sq_rows_init(&c->members, -1, SQ_CACHE_MEMBERS, sizeof(struct store_member)) < 0 ||
 	    sq_rows_init(&c->users, -2, SQ_CACHE_USERS, sizeof(struct store_user)) < 0 ||
-	    sq_rows_init(&c->chats, -3, SQ_CACHE_CHATS, sizeof(struct store_chat)) < 0)
+	    sq_rows_init(&c->chats, -3, SQ_CACHE_CHATS, sizeof(struct store_chat)) < 0 ||
+	    sq_rows_init(&c->sessions, -4, SQ_CACHE_SESSIONS, sizeof(struct store_session)) < 0)
 		goto fail;
 	return c;
 fail:
@@ -105,6 +108,7 @@ void sq_cache_clear(struct sq_cache *c)
 		memset(c->members.keys, 0, c->members.n * sizeof(*c->members.keys));
 		memset(c->users.keys, 0, c->users.n * sizeof(*c->users.keys));
 		memset(c->chats.keys, 0, c->chats.n * sizeof(*c->chats.keys));
+		memset(c->sessions.keys, 0, c->sessions.n * sizeof(*c->sessions.keys));
 		c->gen = 1;
 	}
 }
@@ -262,4 +266,19 @@ void sq_cache_chat_advance(struct sq_cache *c, int64_t id, int64_t last_msg_id, 
 		chat->last_msg_id = last_msg_id;
 		chat->last_date = last_date;
 	}
+}
+
+int sq_cache_session_get(struct sq_cache *c, int64_t id, struct store_session *out)
+{
+	return sq_rows_get(c, c ? &c->sessions : NULL, id, 0, out);
+}
+
+void sq_cache_session_put(struct sq_cache *c, const struct store_session *ss)
+{
+	sq_rows_put(c, c ? &c->sessions : NULL, ss->id, 0, ss);
+}
+
+void sq_cache_session_drop(struct sq_cache *c, int64_t id)
+{
+	sq_rows_drop(c, c ? &c->sessions : NULL, id, 0);
 }

@@ -797,7 +797,10 @@ struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t
 /* Process-wide SQLite settings, for main() to call once before it opens a
  * store (SQLite refuses them once it is initialised; later calls change
  * nothing).  Turns off SQLite's allocation statistics, which take a global
- * mutex around every malloc and free SQLite makes.  Returns 0. */
+ * mutex around every malloc and free SQLite makes, and registers the VFS that
+ * writes a commit's WAL frames in one system call (docs/store.md, "WAL
+ * writes"), which stores opened afterwards use.  Returns 0 or a negative
+ * pl_err. */
 int store_sqlite_setup_process(void);
 
 /* Frees a message's text (not the struct). */

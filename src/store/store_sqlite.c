@@ -73,6 +73,7 @@
 #include "safety/audit.h"
 #include "store/store.h"
 #include "store/store_sqlite_int.h"
+#include "util/textbuf.h"
 
 #define SQ_DB_FILE "parley.db"
 #define SQ_BUSY_MS 5000            /* busy timeout of every handle */
@@ -781,7 +782,8 @@ static int sq_fts_write(struct sq_store *st, int64_t gid, int64_t chat_id, const
 	char tok[32];
 	int rc;
 
-	snprintf(tok, sizeof(tok), "c%lld", (long long)chat_id);
+	tok[0] = 'c';
+	textbuf_fmt_i64(tok + 1, chat_id); /* "c%lld" */
 	if ((rc = sq_prep(st, del ? SQ_FTS_DELETE : SQ_FTS_INSERT, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, gid);
@@ -1524,8 +1526,10 @@ static int sq_session_create(struct store *s, struct store_session *ss)
 	sq_bind_field(q, 4, ss->ip, sizeof(ss->ip));
 	sqlite3_bind_int64(q, 5, ss->created_at);
 	sqlite3_bind_int64(q, 6, ss->last_seen);
-	if ((rc = store_sqlite_run(q)) == 0)
+	if ((rc = store_sqlite_run(q)) == 0) {
 		ss->id = sqlite3_last_insert_rowid(st->db);
+		sq_cache_session_drop(st->cache, ss->id); /* an id a deleted row had */
+	}
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1565,16 +1569,28 @@ out:
 	return rc;
 }
 
+/* On the writer (a WebSocket call is authenticated there, once per call)
+ * the sessions row comes from the row cache and the account's fields from
+ * the users row, itself cached: no statement per call. */
 static int sq_session_get(struct store *s, int64_t session_id, struct store_session *out)
 {
+	struct sq_cache *c = store_sqlite_cache(s);
+	struct store_user u;
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	if (sq_cache_session_get(c, session_id, out) && sq_user_get(s, out->user_id, &u) == 0) {
+		memcpy(out->country, u.country, sizeof out->country);
+		out->suspended_until = u.suspended_until;
+		out->suspend_statement = u.suspend_statement;
+		return 0;
+	}
 	memset(out, 0, sizeof(*out));
 	if ((rc = sq_prep(sq(s), SQ_SESSION_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, session_id);
-	rc = sq_session_one(q, out);
+	if ((rc = sq_session_one(q, out)) == 0)
+		sq_cache_session_put(c, out);
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1605,6 +1621,7 @@ static int sq_session_delete(struct store *s, int64_t user_id, int64_t session_i
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_session_drop(st->cache, session_id);
 	if ((rc = sq_prep(st, SQ_SESSION_DELETE, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, user_id);
@@ -1622,6 +1639,7 @@ static int sq_session_touch(struct store *s, int64_t session_id, int64_t now, co
 	sqlite3_stmt *q = NULL;
 	int rc;
 
+	sq_cache_session_drop(st->cache, session_id);
 	if ((rc = sq_prep(st, SQ_SESSION_TOUCH, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, session_id);
@@ -3607,7 +3625,7 @@ int store_sqlite_setup_process(void)
 {
 	/* SQLITE_MISUSE when SQLite is already initialised: keep its settings. */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	return 0;
+	return store_sqlite_vfs_register();
 }
 
 struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t errlen)
@@ -3640,7 +3658,8 @@ struct store *store_sqlite_open(const char *dir, int flags, char *errbuf, size_t
 	st->readonly = readonly;
 	oflags = SQLITE_OPEN_NOMUTEX |
 		 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-	if ((rc = sqlite3_open_v2(path, &st->db, oflags, NULL)) != SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(path, &st->db, oflags,
+				  sqlite3_vfs_find(STORE_SQLITE_VFS) ? STORE_SQLITE_VFS : NULL)) != SQLITE_OK) {
 		sq_errf(errbuf, errlen, path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		goto fail;
 	}

@@ -35,6 +35,16 @@ int store_sqlite_err(int rc);
 
 #include "store/store.h"
 
+/* The WAL write gatherer (sqlite_vfs.c): a VFS named STORE_SQLITE_VFS over
+ * SQLite's default one, which writes a WAL file's consecutive writes in one
+ * system call — at the end of each commit's frames at the latest, and before
+ * any other operation on the file — instead of two per frame.  Registered
+ * once per process by store_sqlite_setup_process (the VFS struct then
+ * belongs to SQLite's list for the life of the process); store_sqlite_open
+ * uses it when it is registered.  Returns 0 or a negative pl_err. */
+#define STORE_SQLITE_VFS "parley-wal"
+int store_sqlite_vfs_register(void);
+
 /* The connection of a handle. */
 sqlite3 *store_sqlite_db(struct store *s);
 /* Statement slot of s, prepared from sql on first use.  The caller resets
@@ -82,6 +92,11 @@ void sq_cache_user_drop(struct sq_cache *c, int64_t id);
 int sq_cache_chat_get(struct sq_cache *c, int64_t id, struct store_chat *out);
 void sq_cache_chat_put(struct sq_cache *c, const struct store_chat *chat);
 void sq_cache_chat_drop(struct sq_cache *c, int64_t id);
+/* A sessions row without the account's fields (country, suspension): those
+ * are taken from the users row at each get. */
+int sq_cache_session_get(struct sq_cache *c, int64_t id, struct store_session *out);
+void sq_cache_session_put(struct sq_cache *c, const struct store_session *ss);
+void sq_cache_session_drop(struct sq_cache *c, int64_t id);
 /* A message appended: the entry of chat id (if any) takes its id and date. */
 void sq_cache_chat_advance(struct sq_cache *c, int64_t id, int64_t last_msg_id, int64_t last_date);
 

@@ -74,18 +74,30 @@ int textbuf_unput(struct textbuf *b, char c)
 	return 1;
 }
 
-int textbuf_add_i64(struct textbuf *b, int64_t v)
+size_t textbuf_fmt_i64(char *out, int64_t v)
 {
-	char tmp[24], *p = tmp + sizeof tmp;
+	char tmp[TEXTBUF_I64_SZ], *p = tmp + sizeof tmp;
 	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n;
 
+	*--p = '\0';
 	do {
 		*--p = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	return textbuf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+	n = (size_t)(tmp + sizeof tmp - p);
+	memcpy(out, p, n);
+	return n - 1;
+}
+
+int textbuf_add_i64(struct textbuf *b, int64_t v)
+{
+	char tmp[TEXTBUF_I64_SZ];
+	size_t n = textbuf_fmt_i64(tmp, v);
+
+	return textbuf_add(b, tmp, n);
 }
 
 int textbuf_addf(struct textbuf *b, const char *fmt, ...)

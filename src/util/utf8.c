@@ -1,5 +1,22 @@
 /* utf8.c — a strict UTF-8 validator (RFC 3629) that also counts code points. */
+#include <stdint.h>
+#include <string.h>
+
 #include "util/utf8.h"
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* 1 if the 8 bytes at p are all in 0x01-0x7F (ASCII without NUL): no high
+ * bit set, and no zero byte (the classic "has a zero byte" test, exact
+ * once no byte has its high bit set). */
+static int ascii8(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return ((v | ((v - ONES) & ~v)) & HIGHS) == 0;
+}
 
 /* Length of the sequence started by byte b, or 0 if b cannot start one. */
 static int seq_len(unsigned char b)
@@ -37,6 +54,15 @@ long utf8_count(const char *s, size_t len)
 	long n = 0;
 
 	while (i < len) {
+		/* Text is mostly ASCII: 8 bytes a step while it is. */
+		if (p[i] < 0x80) {
+			while (i + 8 <= len && ascii8(p + i)) {
+				i += 8;
+				n += 8;
+			}
+			if (i == len)
+				break;
+		}
 		int k = seq_len(p[i]);
 		if (k == 0 || i + (size_t)k > len)
 			return -1;

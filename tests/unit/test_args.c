@@ -134,6 +134,26 @@ static void test_utf8(void **st)
 	assert_int_equal(utf8_count("\xf4\x90\x80\x80", 4), -1); /* > U+10FFFF */
 	assert_int_equal(utf8_count("\xe2\x82", 2), -1);         /* truncated */
 	assert_int_equal(utf8_count("a\0b", 3), -1);             /* NUL */
+
+	/* The 8-bytes-a-step ASCII path: whatever sits at any place of a long
+	 * text, in or out of a step, is seen. */
+	char t[41];
+	for (size_t at = 0; at < sizeof t; at++) {
+		memset(t, 'x', sizeof t);
+		assert_int_equal(utf8_count(t, sizeof t), 41);
+		assert_int_equal(utf8_count(t, at), (long)at);
+		t[at] = '\0';
+		assert_int_equal(utf8_count(t, sizeof t), -1);
+		t[at] = (char)0x80; /* a continuation byte alone */
+		assert_int_equal(utf8_count(t, sizeof t), -1);
+		t[at] = 0x7f;
+		assert_int_equal(utf8_count(t, sizeof t), 41);
+		if (at + 1 < sizeof t) {
+			memcpy(t + at, "\xc3\xa9", 2);
+			assert_int_equal(utf8_count(t, sizeof t), 40);
+			assert_int_equal(utf8_count(t, at + 1), -1); /* cut inside it */
+		}
+	}
 }
 
 static void test_ratelimit(void **st)

@@ -103,6 +103,22 @@ static int cmp_one(void *ctx, const struct store_message *m)
 	return 0;
 }
 
+/* textbuf_fmt_i64 writes what snprintf's %lld does, the extremes included. */
+static void test_textbuf_fmt_i64(void **state)
+{
+	const int64_t v[] = {0, 1, -1, 9, 10, -10, 123456789, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+	char got[TEXTBUF_I64_SZ + 4], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		int n = snprintf(want, sizeof want, "%lld", (long long)v[i]);
+		memset(got, 'x', sizeof got);
+		assert_int_equal(textbuf_fmt_i64(got, v[i]), (size_t)n);
+		assert_string_equal(got, want);
+		assert_int_equal(got[TEXTBUF_I64_SZ], 'x'); /* nothing past its size */
+	}
+}
+
 /* textbuf_unput reopens a closed object, and only that. */
 static void test_textbuf_unput(void **state)
 {
@@ -174,6 +190,10 @@ static void test_text_matches_tree(void **state)
 	send_text(f, f->alice, &dm, "quote \" backslash \\ slash / tab \t nl \n cr \r bs \b ff \f us \x1f del \x7f "
 				  "\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80", first);
 	send_text(f, f->bob, &dm, "from bob", first);
+	/* Characters to escape at every place of an 8-byte step, next to
+	 * plain ASCII and UTF-8 runs (text_str skips plain text 8 bytes a step). */
+	send_text(f, f->alice, &dm, "a\"bcdefgh\\ijklmnop\x01qrstuvwx\x1fyz0123456\"\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+				  "0123456\n01234567\\", 0);
 	assert_int_equal(core_message_edit(&tx, &dm, first, "edited", &m), 0);
 	store_message_release(&m);
 	first = send_text(f, f->alice, &grp, "group hello", 0);
@@ -307,6 +327,63 @@ static void test_memo_fresh(void **state)
 	assert_null(tx.memo.s);
 }
 
+/* A tx reused for the next call (core_tx_reuse, as the writer does) starts
+ * as a zeroed one: nothing of the last call's caches — its fresh message,
+ * its memo, the users it rendered — is taken for the new call's, though
+ * their rows stay in memory. */
+static void test_tx_reuse(void **state)
+{
+	struct fx *f = *state;
+	struct core_tx tx = tx_for(f, f->alice), z = tx_for(f, f->bob);
+	struct core_access dm, back;
+	struct store_message m, m2;
+	struct store_user u;
+	char *first, *second;
+
+	assert_int_equal(core_chat_resolve(&tx, f->bob, NULL, 1, CORE_NEED_NONE, &dm), 0);
+	assert_int_equal(core_message_send(&tx, &dm, "first call", 0, &m), 0);
+	first = text_of(&tx, &dm.chat, &m, 0);
+	assert_non_null(tx.memo.s);
+	assert_true(tx.fresh.noted);
+	assert_true(tx.users.n > 0 || tx.users.noted.id != 0);
+	tx.code = 7;
+	snprintf(tx.detail, sizeof tx.detail, "left over");
+
+	core_tx_reuse(&tx);
+	assert_null(tx.memo.s);
+	assert_null(tx.memo.text);
+	assert_null(tx.users.v);
+	assert_int_equal(tx.users.n, 0);
+	assert_int_equal(tx.users.noted.id, 0);
+	assert_false(tx.fresh.noted);
+	assert_false(tx.fresh.valid);
+	assert_null(tx.fresh.m.text);
+	assert_int_equal(tx.code, 0);
+	assert_string_equal(tx.detail, "");
+	assert_null(tx.s);
+	/* The next call, by bob, as a fresh tx would run it. */
+	tx.core = z.core;
+	tx.s = z.s;
+	tx.now = z.now;
+	tx.mono = z.mono;
+	tx.uid = f->bob;
+	tx.ev = z.ev;
+	assert_int_equal(core_user_get(&tx, f->bob, &u), 0);
+	assert_int_equal(core_chat_resolve(&tx, f->alice, NULL, 1, CORE_NEED_NONE, &back), 0);
+	assert_int_equal(core_message_send(&tx, &back, "second call", 0, &m2), 0);
+	second = text_of(&tx, &back.chat, &m2, 0);
+	assert_string_not_equal(second, first);
+	assert_non_null(strstr(second, "second call"));
+	/* The first message as bob's new call sees it: rendered afresh. */
+	free(text_of(&tx, &dm.chat, &m, 1));
+	free(first);
+	free(second);
+	store_message_release(&m);
+	store_message_release(&m2);
+	core_tx_release(&tx);
+	core_tx_release(&z);
+}
+
 /* A call that renders a user, changes that user's row and renders again
  * shows the new row: every core write forgets the cached user. */
 static void test_user_cache_forgets_writes(void **state)
@@ -370,8 +447,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_textbuf_unput),
+		cmocka_unit_test(test_textbuf_fmt_i64),
 		cmocka_unit_test_setup_teardown(test_text_matches_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_cache_forgets_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_cache_bounded, setup, teardown),
 	};

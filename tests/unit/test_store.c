@@ -3008,6 +3008,60 @@ static void test_pts_deferred(void **state)
 }
 
 /* Another connection's commit (the CLI's admin commands) drops it all. */
+/* A session read on the writer is cached: what its own writes change (a
+ * touch, a delete, the account's suspension and country), a rollback and
+ * another connection's commit are all seen by the next read. */
+static void test_cache_sessions(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	struct store *o;
+	struct store_session ss = {0}, got;
+	int64_t a = t_user(s, "alice");
+	int64_t sid;
+
+	ss.user_id = a;
+	snprintf(ss.token_hash, sizeof(ss.token_hash), "%064d", 1);
+	snprintf(ss.ip, sizeof(ss.ip), "10.0.0.1");
+	ss.created_at = ss.last_seen = 100;
+	assert_int_equal(store_session_create(s, &ss), 0);
+	sid = ss.id;
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0); /* fills */
+	assert_int_equal(got.last_seen, 100);
+	assert_int_equal(store_session_touch(s, sid, 200, "10.0.0.2"), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(got.last_seen, 200);
+	assert_string_equal(got.ip, "10.0.0.2");
+	assert_int_equal(store_user_set_suspension(s, a, 12345, 7), 0);
+	assert_int_equal(store_user_set_country(s, a, "FR"), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(got.suspended_until, 12345);
+	assert_int_equal(got.suspend_statement, 7);
+	assert_string_equal(got.country, "FR");
+	assert_int_equal(store_commit(s), 0);
+
+	/* Deleted, then the delete rolled back. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(store_session_delete(s, a, sid), 0);
+	assert_int_equal(store_session_get(s, sid, &got), PL_NOTFOUND);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), 0);
+	assert_int_equal(got.last_seen, 200);
+	assert_int_equal(store_commit(s), 0);
+
+	/* Deleted by another connection. */
+	o = t_open(env, 0);
+	assert_int_equal(store_session_delete(o, a, sid), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_session_get(s, sid, &got), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	store_close(o);
+}
+
 static void test_cache_other_writer(void **state)
 {
 	struct t_env *env = *state;
@@ -3030,8 +3084,94 @@ static void test_cache_other_writer(void **state)
 	store_close(o);
 }
 
+/* Counts the rows of table t through db: -1 on an error. */
+static int t_count(sqlite3 *db, const char *t)
+{
+	char sql[64];
+	sqlite3_stmt *q = NULL;
+	int n = -1;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", t);
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+static void t_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s: %s\n", sql, err ? err : sqlite3_errstr(rc));
+	sqlite3_free(err);
+	assert_int_equal(rc, SQLITE_OK);
+}
+
+/* The WAL write gatherer (sqlite_vfs.c, registered by main below): a
+ * connection through the plain VFS, which reads the files as they are on
+ * disk, sees every commit the gatherer's connection made as soon as it
+ * returned, with full and normal sync, small and large commits (larger
+ * than its buffer), transactions that spill pages into the WAL before they
+ * commit (a tiny page cache) or roll back, and after checkpoints and a WAL
+ * restart; the database passes integrity_check. */
+static void test_wal_gather(void **state)
+{
+	struct t_env *env = *state;
+	char path[600];
+	sqlite3 *w = NULL, *r = NULL;
+	int rows = 0;
+
+	assert_non_null(sqlite3_vfs_find("parley-wal"));
+	snprintf(path, sizeof path, "%s/gather.db", env->dir);
+	assert_int_equal(sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "parley-wal"), SQLITE_OK);
+	t_exec(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=8;"
+		  "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); CREATE INDEX t_v ON t(v)");
+	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int round = 0; round < 12; round++) {
+		int n = round % 3 == 0 ? 400 : round % 3 == 1 ? 1 : 20; /* 400 rows: ~1 MiB of frames */
+		char sql[160];
+
+		if (round == 6)
+			t_exec(w, "PRAGMA synchronous=NORMAL");
+		if (round == 9)
+			t_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)"); /* the WAL starts over */
+		snprintf(sql, sizeof sql,
+			 "BEGIN; WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < %d)"
+			 " INSERT INTO t(v) SELECT randomblob(1000 + i %% 500) FROM k; %s",
+			 n, round % 4 == 3 ? "ROLLBACK" : "COMMIT");
+		t_exec(w, sql);
+		if (round % 4 != 3)
+			rows += n;
+		assert_int_equal(t_count(r, "t"), rows);
+		if (round == 4)
+			t_exec(w, "PRAGMA wal_checkpoint(PASSIVE)");
+	}
+	/* An update of rows spread over the table: pages written again. */
+	t_exec(w, "UPDATE t SET v = randomblob(900) WHERE id % 7 = 0");
+	assert_int_equal(t_count(r, "t"), rows);
+	{
+		sqlite3_stmt *q = NULL;
+		assert_int_equal(sqlite3_prepare_v2(r, "PRAGMA integrity_check", -1, &q, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(r);
+	sqlite3_close(w);
+	/* Reopened through the plain VFS: all of it is on disk. */
+	assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(t_count(r, "t"), rows);
+	sqlite3_close(r);
+}
+
 int main(void)
 {
+	/* As parleyd's main does: every store below writes its WAL through the
+	 * gatherer. */
+	if (store_sqlite_setup_process() < 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_creates_dir, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_missing_db_fails, t_setup, t_teardown),
@@ -3075,6 +3215,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_presence, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_fanout_cost, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_users, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_cache_sessions, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_blocks, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_members, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_restrictions, t_setup, t_teardown),
@@ -3083,6 +3224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_rollback, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_other_writer, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_pts_deferred, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_wal_gather, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
