@@ -446,6 +446,16 @@ static const char *const schema_migrations[] = {
 	"  indexed_gid INTEGER NOT NULL"
 	");"
 	"INSERT INTO fts_state(id, indexed_gid) SELECT 1, ifnull(max(gid), 0) FROM messages;",
+	/* 10: a private chat's update is one payload for both members.  Their
+	 * versions differ only in the value naming the chat, so the payload
+	 * keeps the first member's body and the second one's value (alt, which
+	 * replaces bytes [alt_from, alt_to) of the body), and each log row says
+	 * which it reads (view 1: the second).  Existing rows read their body
+	 * (view 0), and payloads stored so far have no second view. */
+	"ALTER TABLE update_payloads ADD COLUMN alt BLOB;"
+	"ALTER TABLE update_payloads ADD COLUMN alt_from INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE update_payloads ADD COLUMN alt_to INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE user_updates ADD COLUMN view INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

@@ -300,17 +300,19 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 
 	/* Update logs.  An append reads the counter, advances it and inserts
 	 * the row under the write lock (no RETURNING, see above). */
-	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body, chat_id, msg_id) VALUES(?1, ?2, ?3, ?4)",
-	[SQ_PAYLOAD_REDACT] = "UPDATE update_payloads SET body = ?3 WHERE chat_id = ?1 AND msg_id = ?2",
+	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body, chat_id, msg_id, alt, alt_from, alt_to)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQ_PAYLOAD_REDACT] = "UPDATE update_payloads SET body = ?3, alt = NULL, alt_from = 0, alt_to = 0"
+		" WHERE chat_id = ?1 AND msg_id = ?2",
 	[SQ_USER_PTS] = "SELECT pts FROM user_state WHERE user_id = ?1",
 	[SQ_USER_PTS_SET] = "INSERT INTO user_state(user_id, pts) VALUES(?1, ?2)"
 		" ON CONFLICT(user_id) DO UPDATE SET pts = excluded.pts",
-	[SQ_USER_LOG_ADD] = "INSERT INTO user_updates(user_id, pts, payload_id, date) VALUES(?1, ?2, ?3, ?4)",
+	[SQ_USER_LOG_ADD] = "INSERT INTO user_updates(user_id, pts, payload_id, date, view) VALUES(?1, ?2, ?3, ?4, ?5)",
 	/* One statement, so a reader sees pts and min_kept of one snapshot. */
 	[SQ_USER_LOG_STATE] = "SELECT ifnull(s.pts, 0),"
 		" (SELECT min(x.pts) FROM user_updates x WHERE x.user_id = u.id)"
 		" FROM users u LEFT JOIN user_state s ON s.user_id = u.id WHERE u.id = ?1",
-	[SQ_USER_LOG_RANGE] = "SELECT x.pts, p.body FROM user_updates x"
+	[SQ_USER_LOG_RANGE] = "SELECT x.pts, p.body, x.view, p.alt, p.alt_from, p.alt_to FROM user_updates x"
 		" JOIN update_payloads p ON p.id = x.payload_id"
 		" WHERE x.user_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
 	[SQ_CHAT_PTS] = "SELECT pts FROM chats WHERE id = ?1",
@@ -319,7 +321,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CHAT_LOG_STATE] = "SELECT c.pts,"
 		" (SELECT min(x.pts) FROM chat_updates x WHERE x.chat_id = c.id)"
 		" FROM chats c WHERE c.id = ?1",
-	[SQ_CHAT_LOG_RANGE] = "SELECT x.pts, p.body FROM chat_updates x"
+	[SQ_CHAT_LOG_RANGE] = "SELECT x.pts, p.body, 0, NULL, 0, 0 FROM chat_updates x"
 		" JOIN update_payloads p ON p.id = x.payload_id"
 		" WHERE x.chat_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
 	/* Pruning goes through the payloads, oldest first: a candidate is a
@@ -2849,9 +2851,10 @@ out:
 struct sq_log {
 	enum sq_stmt_id pts;      /* ?1 owner -> the last pts handed out */
 	enum sq_stmt_id pts_set;  /* ?1 owner, ?2 pts */
-	enum sq_stmt_id add;      /* ?1 owner, ?2 pts, ?3 payload, ?4 date */
+	enum sq_stmt_id add;      /* ?1 owner, ?2 pts, ?3 payload, ?4 date[, ?5 view] */
+	int add_n;                /* how many of those add has */
 	enum sq_stmt_id state;    /* ?1 owner -> pts, min kept pts or NULL */
-	enum sq_stmt_id range;    /* ?1 owner, ?2 after pts, ?3 limit -> pts, body */
+	enum sq_stmt_id range;    /* ?1 owner, ?2 after pts, ?3 limit -> pts, body, view, alt, alt_from, alt_to */
 	int no_counter_rc;        /* what a missing counter row means */
 	int cache_kind;           /* the counter's entries in the row cache */
 };
@@ -2859,33 +2862,45 @@ struct sq_log {
 /* A user's counter row is made by the first append (the foreign key on
  * user_state refuses unknown users); a chat's counter is a chats column. */
 static const struct sq_log sq_user_log = {
-	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0, SQ_CACHE_PTS_USER,
+	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, 5, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0, SQ_CACHE_PTS_USER,
 };
 static const struct sq_log sq_chat_log = {
-	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND, SQ_CACHE_PTS_CHAT,
+	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, 4, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND,
+	SQ_CACHE_PTS_CHAT,
 };
 
-/* Stores an update body; *id gets its row id.  body may be NULL when len is
- * 0.  The bytes are stored as a BLOB and served back exactly. */
-static int sq_payload_put(struct store *s, const char *body, size_t len, int64_t date, int64_t chat_id,
-			  int64_t msg_id, int64_t *id)
+/* Stores an update body, and its second view when view is not NULL; *id
+ * gets its row id.  body may be NULL when len is 0.  The bytes are stored as
+ * a BLOB and served back exactly.  A second view is the value alt that
+ * replaces bytes [alt_from, alt_to) of the body; alt is NULL when there is
+ * none (so a row reading the second view of a payload without one — an old
+ * row, a redacted payload — reads the body). */
+static int sq_payload_put(struct store *s, const char *body, size_t len, const struct store_view *view,
+			  int64_t date, int64_t chat_id, int64_t msg_id, int64_t *id)
 {
 	struct sq_store *st = sq(s);
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if (!body && len > 0)
+	if ((!body && len > 0) ||
+	    (view && ((!view->val && view->len > 0) || view->from > view->to || view->to > len)))
 		return PL_INVAL;
 	if ((rc = sq_prep(st, SQ_PAYLOAD_PUT, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, date);
 	rc = sqlite3_bind_blob64(q, 2, body ? body : "", len, SQLITE_STATIC);
+	if (rc == SQLITE_OK && view)
+		rc = sqlite3_bind_blob64(q, 5, view->val ? view->val : "", view->len, SQLITE_STATIC);
+	else if (rc == SQLITE_OK)
+		rc = sqlite3_bind_null(q, 5);
 	if (rc != SQLITE_OK) {
 		rc = rc == SQLITE_TOOBIG ? PL_TOOBIG : store_sqlite_err(rc);
 		goto out;
 	}
 	sqlite3_bind_int64(q, 3, chat_id);
 	sqlite3_bind_int64(q, 4, msg_id);
+	sqlite3_bind_int64(q, 6, view ? (int64_t)view->from : 0);
+	sqlite3_bind_int64(q, 7, view ? (int64_t)view->to : 0);
 	if ((rc = store_sqlite_run(q)) == 0 && id)
 		*id = sqlite3_last_insert_rowid(st->db);
 out:
@@ -3082,9 +3097,9 @@ out:
  * request gives its pts back, which is harmless: nothing is pushed before
  * its commit. */
 static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t payload_id,
-			 int64_t date, int64_t *pts)
+			 int view, int64_t date, int64_t *pts)
 {
-	int64_t v[4] = {owner, 0, payload_id, date};
+	int64_t v[5] = {owner, 0, payload_id, date, view};
 	int64_t old = 0;
 	int outer = 0, row = 0, rc;
 
@@ -3094,7 +3109,7 @@ static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t o
 		goto out;
 	v[1] = old + 1;
 	sq_cache_int_drop(st->cache, lg->cache_kind, owner, 0);
-	if (row && (rc = sq_write_ints(st, lg->add, v, 4, 0)) == 0 &&
+	if (row && (rc = sq_write_ints(st, lg->add, v, lg->add_n, 0)) == 0 &&
 	    sq_dirty_set(st, lg->cache_kind, owner, old + 1) < 0 &&
 	    (rc = sq_write_ints(st, lg->pts_set, v, 2, 1)) < 0)
 		st->broken = 1; /* a row without its counter: only rollback may follow */
@@ -3105,7 +3120,7 @@ static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t o
 	}
 	if ((rc = sq_write_ints(st, lg->pts_set, v, 2, 1)) < 0)
 		goto out;
-	if ((rc = sq_write_ints(st, lg->add, v, 4, 0)) < 0 && !outer && !sqlite3_get_autocommit(st->db)) {
+	if ((rc = sq_write_ints(st, lg->add, v, lg->add_n, 0)) < 0 && !outer && !sqlite3_get_autocommit(st->db)) {
 		v[1] = old;
 		if (sq_write_ints(st, lg->pts_set, v, 2, 1) < 0)
 			st->broken = 1; /* half an op in the transaction: only rollback may follow */
@@ -3120,16 +3135,18 @@ out:
 	return rc;
 }
 
-static int sq_update_user_append(struct store *s, int64_t user_id, int64_t payload_id, int64_t date,
+static int sq_update_user_append(struct store *s, int64_t user_id, int64_t payload_id, int view, int64_t date,
 				 int64_t *pts)
 {
-	return sq_log_append(sq(s), &sq_user_log, user_id, payload_id, date, pts);
+	if (view != 0 && view != 1)
+		return PL_INVAL;
+	return sq_log_append(sq(s), &sq_user_log, user_id, payload_id, view, date, pts);
 }
 
 static int sq_update_chat_append(struct store *s, int64_t chat_id, int64_t payload_id, int64_t date,
 				 int64_t *pts)
 {
-	return sq_log_append(sq(s), &sq_chat_log, chat_id, payload_id, date, pts);
+	return sq_log_append(sq(s), &sq_chat_log, chat_id, payload_id, 0, date, pts);
 }
 
 /* The owner's pts and lowest kept pts (pts + 1 when the log is empty), read
@@ -3173,9 +3190,43 @@ static int sq_update_chat_state(struct store *s, int64_t chat_id, int64_t *pts, 
 	return sq_log_state(sq(s), &sq_chat_log, chat_id, pts, min_kept);
 }
 
+/* Hands cb the body of the range row q as its reader sees it: the stored
+ * body, or for a row reading the second view (view 1) of a payload that has
+ * one, the body with [alt_from, alt_to) replaced by alt.  Offsets that do
+ * not fit the body are a damaged store: PL_IO, never the other view. */
+static int sq_log_row(sqlite3_stmt *q, store_update_cb cb, void *ctx)
+{
+	const char *body = sqlite3_column_blob(q, 1), *val;
+	size_t len = (size_t)sqlite3_column_bytes(q, 1), vlen, n;
+	int64_t from, to;
+	char *buf;
+	int rc;
+
+	if (!body)
+		body = "";
+	if (sqlite3_column_int64(q, 2) == 0 || sqlite3_column_type(q, 3) == SQLITE_NULL)
+		return cb(ctx, sqlite3_column_int64(q, 0), body, len);
+	val = sqlite3_column_blob(q, 3);
+	vlen = (size_t)sqlite3_column_bytes(q, 3);
+	from = sqlite3_column_int64(q, 4);
+	to = sqlite3_column_int64(q, 5);
+	if (from < 0 || to < from || (uint64_t)to > len)
+		return PL_IO;
+	n = len - (size_t)(to - from) + vlen;
+	if (!(buf = malloc(n ? n : 1)))
+		return PL_NOMEM;
+	memcpy(buf, body, (size_t)from);
+	if (vlen)
+		memcpy(buf + from, val, vlen);
+	memcpy(buf + (size_t)from + vlen, body + to, len - (size_t)to);
+	rc = cb(ctx, sqlite3_column_int64(q, 0), buf, n);
+	free(buf);
+	return rc;
+}
+
 /* The owner's updates with pts > after_pts, ascending, at most limit: one
  * range of the log's primary key, one payload lookup per row.  body points
- * into statement memory (valid during the call). */
+ * into statement memory or a buffer of this call (valid during the call). */
 static int sq_log_range(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t after_pts,
 			int limit, store_update_cb cb, void *ctx)
 {
@@ -3190,10 +3241,7 @@ static int sq_log_range(struct sq_store *st, const struct sq_log *lg, int64_t ow
 	sqlite3_bind_int64(q, 2, after_pts);
 	sqlite3_bind_int(q, 3, limit);
 	while ((rc = store_sqlite_row(q)) > 0) {
-		const char *body = sqlite3_column_blob(q, 1);
-		size_t len = (size_t)sqlite3_column_bytes(q, 1);
-
-		if ((rc = cb(ctx, sqlite3_column_int64(q, 0), body ? body : "", len)) != 0)
+		if ((rc = sq_log_row(q, cb, ctx)) != 0)
 			goto out;
 	}
 out:

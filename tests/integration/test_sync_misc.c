@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -615,6 +616,44 @@ static void mx_check_views(json_t *rows_x, int64_t x, const char *x_name, json_t
 	json_decref(my);
 }
 
+/* The updates of x's log that share their payload with one of y's, as the
+ * store has them: how many, and how many of those x reads in the second
+ * view (a private chat stores one payload for both members). */
+static void mx_shared_payloads(int64_t x, int64_t y, int64_t *shared, int64_t *second)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	snprintf(path, sizeof path, "%s/parley.db", harness_data_dir(mx_h));
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), ifnull(sum(a.view), 0) FROM user_updates a"
+					    " JOIN user_updates b ON b.payload_id = a.payload_id"
+					    " WHERE a.user_id = ?1 AND b.user_id = ?2", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, x);
+	sqlite3_bind_int64(q, 2, y);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	*shared = sqlite3_column_int64(q, 0);
+	*second = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* The redaction of message id in rows (the update that replaced its copy). */
+static int mx_redacted(json_t *rows, int64_t id)
+{
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		json_t *u = json_object_get(row, "update");
+		if (!strcmp(mx_str(u, "type"), "redacted") && mx_int(u, "message_id") == id)
+			return 1;
+	}
+	return 0;
+}
+
 static void test_private_views(void **state)
 {
 	/* Text that looks like the JSON around it, to trip a careless splice. */
@@ -678,8 +717,27 @@ static void test_private_views(void **state)
 	assert_int_equal(mx_int(u, "message_id"), self);
 	assert_int_equal(mx_int(json_object_get(u, "chat"), "id"), lo_id);
 	assert_null(mx_find_text(rows_hi, "a note to self"));
+	/* Deleted for everyone: both members' copies are redacted. */
+	assert_null(mx_find_text(rows_lo, "soon gone"));
+	assert_null(mx_find_text(rows_hi, "soon gone"));
+	assert_true(mx_redacted(rows_lo, m4));
+	assert_true(mx_redacted(rows_hi, m4));
 	json_decref(rows_lo);
 	json_decref(rows_hi);
+	/* Stored once per update: the three sends, the forward, the edit, the
+	 * pin's message and chat update, the doomed message and the delete share
+	 * their payload between both logs, and each is read in the second view
+	 * by exactly one member. */
+	{
+		int64_t shared_lo, second_lo, shared_hi, second_hi;
+
+		mx_shared_payloads(lo_id, hi_id, &shared_lo, &second_lo);
+		mx_shared_payloads(hi_id, lo_id, &shared_hi, &second_hi);
+		assert_true(shared_lo >= 9);
+		assert_int_equal(shared_lo, shared_hi);
+		assert_int_equal(second_lo + second_hi, shared_lo);
+		assert_true(second_lo > 0 && second_hi > 0);
+	}
 }
 
 /* --- a group that grows large ----------------------------------------------- */

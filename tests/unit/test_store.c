@@ -434,6 +434,10 @@ static void test_migrate_search_index(void **state)
 				      "CREATE VIRTUAL TABLE message_fts USING fts5(body, chat, content='',"
 				      " tokenize='unicode61 remove_diacritics 2');"
 				      "DROP TABLE fts_state;"
+				      "ALTER TABLE user_updates DROP COLUMN view;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
 				      "PRAGMA user_version = 7;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -2280,6 +2284,100 @@ static void test_payload_redact(void **state)
 	assert_int_equal(store_payload_redact(s, 0, 1, "x", 1), PL_INVAL);
 }
 
+/* A private chat's update is one payload with two views: the first
+ * member's row reads the body, the second's the body with one value
+ * replaced.  A row asking for the second view of a payload without one
+ * (an old row, a redacted payload) reads the body; redaction and pruning
+ * reach both views. */
+static void test_payload_views(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	static const char body[] = "{\"chat\":1,\"t\":\"hi\"}";
+	struct store_view v = {"22", 2, 8, 9};
+	struct store_view bad = {"22", 2, 9, 8};
+	int64_t p, plain, pts, n;
+	struct t_updates r;
+
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &v, 100, 7, 1, &p), 0);
+	assert_int_equal(store_update_user_append_view(s, a, p, 0, 100, &pts), 0);
+	assert_int_equal(store_update_user_append_view(s, b, p, 1, 100, &pts), 0);
+	plain = t_payload(s, "{\"chat\":3}", 100);
+	assert_int_equal(store_update_user_append_view(s, b, plain, 1, 100, &pts), 0);
+	r = t_user_range(s, a, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{\"chat\":1,\"t\":\"hi\"}");
+	r = t_user_range(s, b, 0, 10);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.body[0], "{\"chat\":22,\"t\":\"hi\"}");
+	assert_int_equal(r.len[0], strlen(body) + 1);
+	assert_string_equal(r.body[1], "{\"chat\":3}");
+	/* Views that do not fit the body, and unknown views, are refused. */
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &bad, 100, 7, 1, &p), PL_INVAL);
+	bad.from = 8;
+	bad.to = strlen(body) + 1;
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &bad, 100, 7, 1, &p), PL_INVAL);
+	assert_int_equal(store_update_user_append_view(s, a, plain, 2, 100, &pts), PL_INVAL);
+	/* An empty value, at the very end. */
+	v.val = NULL;
+	v.len = 0;
+	v.from = 1;
+	v.to = strlen(body);
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &v, 100, 7, 2, &p), 0);
+	assert_int_equal(store_update_user_append_view(s, b, p, 1, 100, &pts), 0);
+	r = t_user_range(s, b, 2, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{");
+	/* Redaction reaches both views of message 1. */
+	assert_int_equal(store_payload_redact(s, 7, 1, "{\"type\":\"redacted\"}", 19), 0);
+	r = t_user_range(s, a, 0, 10);
+	assert_string_equal(r.body[0], "{\"type\":\"redacted\"}");
+	r = t_user_range(s, b, 0, 10);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.body[0], "{\"type\":\"redacted\"}");
+	assert_string_equal(r.body[2], "{");
+	/* Pruning removes both rows, then the shared payload. */
+	assert_int_equal(store_update_prune(s, 1000, 100, &n), 0);
+	assert_int_equal(n, 4 + 3);
+	assert_int_equal(t_user_range(s, a, 0, 10).n, 0);
+	assert_int_equal(t_user_range(s, b, 0, 10).n, 0);
+}
+
+/* A store from before the second view (version 9): its rows read their
+ * bodies after the migration, and new rows can use views. */
+static void test_migrate_payload_views(void **state)
+{
+	struct t_env *env = *state;
+	char path[160];
+	sqlite3 *db;
+	int64_t a = t_user(env->s, "alice"), p, pts;
+	struct store_view v = {"2", 1, 8, 9};
+	struct t_updates r;
+
+	p = t_payload(env->s, "{\"chat\":1}", 100);
+	assert_int_equal(store_update_user_append(env->s, a, p, 100, &pts), 0);
+	store_close(env->s);
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE user_updates DROP COLUMN view;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
+				      "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	env->s = t_open(env, 0);
+	assert_int_equal(store_migrate(env->s), 0);
+	r = t_user_range(env->s, a, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{\"chat\":1}");
+	assert_int_equal(store_payload_put_view(env->s, "{\"chat\":1}", 10, &v, 100, 0, 0, &p), 0);
+	assert_int_equal(store_update_user_append_view(env->s, a, p, 1, 100, &pts), 0);
+	r = t_user_range(env->s, a, 1, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{\"chat\":2}");
+}
+
 static void test_update_prune(void **state)
 {
 	struct t_env *env = *state;
@@ -3069,6 +3167,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chat_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_redact, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_payload_views, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_payload_views, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_large_chats, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_member_ids, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_contact_ids, t_setup, t_teardown),
