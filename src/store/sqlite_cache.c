@@ -263,3 +263,13 @@ void sq_cache_chat_advance(struct sq_cache *c, int64_t id, int64_t last_msg_id, 
 		chat->last_date = last_date;
 	}
 }
+
+int sq_cache_chat_last(struct sq_cache *c, int64_t id, int64_t *out)
+{
+	const struct store_chat *chat = sq_rows_find(c, c ? &c->chats : NULL, id, 0);
+
+	if (!chat)
+		return 0;
+	*out = chat->last_msg_id;
+	return 1;
+}

@@ -437,7 +437,9 @@ struct store_ops {
 	 * A savepoint copies every page the request touches first, so the
 	 * writer runs requests without one and reads changes around each: a
 	 * count that moves whenever the open write transaction changes (rows
-	 * written, search-index updates queued).  A request that failed with
+	 * written, search-index updates queued; not the writes of what earlier
+	 * requests noted to write later — log counters, chats rows — which
+	 * change nothing they had not already changed).  A request that failed with
 	 * the count unchanged left nothing to undo; one that changed something
 	 * makes the writer roll the group back and run it again with marks
 	 * (writer.h).  Once changes was read outside a mark, the transaction
@@ -547,7 +549,9 @@ struct store_ops {
 	 * the chat's last_msg_id and last_date are advanced.  Indexed for search.
 	 * On the way in, m->id is 0 or the id the caller expects (the chats row
 	 * it read in this transaction: last_msg_id + 1), which saves reading the
-	 * row again; a wrong guess costs that read, never a wrong id. */
+	 * row again outside a transaction; a wrong guess costs that read, never a
+	 * wrong id.  Inside a transaction the chat's advance may be held back and
+	 * written once for many appends (docs/store.md): every op reads it. */
 	int (*message_put)(struct store *s, struct store_message *m);
 	int (*message_get)(struct store *s, int64_t chat_id, int64_t id, struct store_message *out);
 	int (*message_edit)(struct store *s, int64_t chat_id, int64_t id, const char *text, int64_t edit_date);

@@ -371,12 +371,18 @@ struct sq_fts_op {
 
 /* An update log's counter advanced by the open transaction and not written
  * yet (sq_log_append): kind is an sq_cache_kind (SQ_CACHE_PTS_*), 0 for a
- * free slot. */
+ * free slot; or (kind SQ_DIRTY_CHAT_LAST) a chat's newest message noted by
+ * sq_message_put: pts is its id (chats.last_msg_id), date and gid its
+ * last_date and last_gid. */
 struct sq_dirty {
 	int kind;
 	int64_t owner;
 	int64_t pts;
+	int64_t date, gid;
 };
+
+/* The kind of a noted chat row advance (distinct from every sq_cache_kind). */
+#define SQ_DIRTY_CHAT_LAST 0x40
 
 /* One open mark(): the queue state to return to on undo, and whether
  * mark() had to open the transaction itself. */
@@ -406,6 +412,7 @@ struct sq_store {
 	int64_t fq_hi;          /* highest key indexed or queued as new (>= the watermark) */
 	int64_t fq_hi_done;     /* fq_hi as the last commit left it (rollback returns to it) */
 	uint64_t fq_added;      /* updates ever queued: part of changes() */
+	uint64_t notes_written; /* rows written by sq_dirty_write: not part of changes() */
 	int bare;               /* changes() was called outside a mark in this transaction:
 				 * ops open no savepoint of their own (sq_op_begin) */
 	int op_depth;           /* bare ops running (they do not nest; defensive) */
@@ -428,6 +435,8 @@ struct sq_store {
 	struct sq_dirty *dirty;
 	size_t *dirty_at;
 	size_t dirty_n, dirty_cap;
+	size_t dirty_chats;     /* how many of them are chat rows (SQ_DIRTY_CHAT_LAST) */
+	int notes_held;         /* inside sq_message_put's op: sq_prep leaves the notes */
 	int cache_open;         /* the cache was used since the last commit: a rollback clears it */
 	int cache_checked;      /* this transaction compared cache_dv with data_version */
 	unsigned cache_dv;      /* data_version after this handle's last commit */
@@ -499,11 +508,35 @@ int store_sqlite_err(int rc)
 	return PL_IO;
 }
 
-/* Gets statement id of st, preparing it on first use. */
+static int sq_dirty_write(struct sq_store *st);
+
+/* Statements that neither read nor write the chats columns a noted chat
+ * advance holds back (last_msg_id, last_date, last_gid), nor undo to a
+ * savepoint: they may run while advances are noted.  Every other statement
+ * writes the notes first (sq_prep).  SQ_MSG_LAST_ID reads one chat's row;
+ * sq_message_put runs it only for a chat with no note. */
+static const unsigned char sq_keeps_chat_notes[SQ_STMT_COUNT] = {
+	[SQ_COMMIT] = 1, [SQ_ROLLBACK] = 1, [SQ_RELEASE] = 1, [SQ_UNDO] = 1,
+	[SQ_OP_MARK] = 1, [SQ_OP_RELEASE] = 1, [SQ_OP_UNDO] = 1,
+	[SQ_USER_GET] = 1, [SQ_SESSION_TOUCH] = 1, [SQ_BLOCK_GET] = 1,
+	[SQ_MEMBER_ROLE] = 1, [SQ_MEMBER_GET] = 1, [SQ_MEMBER_IDS] = 1,
+	[SQ_MSG_LAST_ID] = 1, [SQ_MSG_ADVANCE] = 1, [SQ_MSG_MAX_GID] = 1, [SQ_MSG_INSERT] = 1,
+	[SQ_MSG_GET] = 1, [SQ_MSG_GID] = 1,
+	[SQ_FTS_INSERT] = 1, [SQ_FTS_MARK] = 1,
+	[SQ_PAYLOAD_PUT] = 1, [SQ_USER_PTS] = 1, [SQ_USER_PTS_SET] = 1, [SQ_USER_LOG_ADD] = 1,
+	[SQ_CHAT_PTS] = 1, [SQ_CHAT_PTS_SET] = 1, [SQ_CHAT_LOG_ADD] = 1,
+};
+
+/* Gets statement id of st, preparing it on first use.  With chat advances
+ * noted, a statement that may read them writes them first. */
 static int sq_prep(struct sq_store *st, enum sq_stmt_id id, sqlite3_stmt **out)
 {
 	int rc;
 
+	if (st->dirty_chats && !st->notes_held && !sq_keeps_chat_notes[id] && (rc = sq_dirty_write(st)) < 0) {
+		*out = NULL;
+		return rc;
+	}
 	if (!st->stmt[id]) {
 		rc = sqlite3_prepare_v3(st->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 					&st->stmt[id], NULL);
@@ -833,6 +866,8 @@ static int sq_fq_apply(struct sq_store *st)
 
 static void sq_dirty_drop(struct sq_store *st);
 static int sq_dirty_write(struct sq_store *st);
+static struct sq_dirty *sq_dirty_find(struct sq_store *st, int kind, int64_t owner);
+static int sq_dirty_chat(struct sq_store *st, int64_t chat_id, int64_t id, int64_t date, int64_t gid);
 
 /* Forgets the transaction state (its queued updates, marks) after it ended.
  * The updates of committed transactions stay queued.  The gid cache
@@ -857,7 +892,7 @@ static void sq_txn_reset(struct sq_store *st)
 /* What the transaction changed so far, as one count (sq_changes). */
 static uint64_t sq_stamp(struct sq_store *st)
 {
-	return (uint64_t)sqlite3_total_changes64(st->db) + st->fq_added;
+	return (uint64_t)sqlite3_total_changes64(st->db) - st->notes_written + st->fq_added;
 }
 
 /* Reads the watermark into fq_hi. */
@@ -949,20 +984,31 @@ static int sq_commit_now(struct sq_store *st);
  * (sq_changes) outside any mark, no savepoint: the op's page copies into the
  * statement journal cost more than the rare failure they would undo, and
  * sq_op_end marks the transaction broken if the op fails after a change. */
-static int sq_op_begin(struct sq_store *st, int *outer)
+static int sq_op_begin_keep(struct sq_store *st, int *outer, int keep)
 {
+	int rc;
+
 	if (sqlite3_get_autocommit(st->db)) {
 		sq_txn_reset(st); /* any state left belongs to a transaction gone */
 		*outer = 1;
 		return sq_exec(st, SQ_BEGIN);
 	}
 	*outer = 0;
+	/* Noted chat advances are written outside the op: undoing the op must
+	 * not undo them once they are no longer noted. */
+	if (!keep && st->dirty_chats && (rc = sq_dirty_write(st)) < 0)
+		return rc;
 	if (st->bare && st->nmarks == 0) {
 		if (st->op_depth++ == 0)
 			st->op_stamp = sq_stamp(st);
 		return 0;
 	}
 	return sq_exec(st, SQ_OP_MARK);
+}
+
+static int sq_op_begin(struct sq_store *st, int *outer)
+{
+	return sq_op_begin_keep(st, outer, 0);
 }
 
 /* Closes the op's unit: keeps its writes if rc is 0, drops them otherwise
@@ -2215,6 +2261,36 @@ out:
 	return rc;
 }
 
+/* The id of chat_id's newest message as the open transaction has it: as
+ * noted by an earlier append (sq_dirty_chat), else from the row cache, else
+ * from the row (PL_NOTFOUND without one).  The writer is the only writer of
+ * chats rows, and the cache follows every append (sq_message_put). */
+static int sq_msg_last_id(struct sq_store *st, int64_t chat_id, int64_t *last)
+{
+	const struct sq_dirty *d = sq_dirty_find(st, SQ_DIRTY_CHAT_LAST, chat_id);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (d) {
+		*last = d->pts;
+		return 0;
+	}
+	if (sq_cache_chat_last(store_sqlite_cache(&st->base), chat_id, last))
+		return 0;
+	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	if ((rc = store_sqlite_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		*last = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+out:
+	store_sqlite_done(q);
+	return rc;
+}
+
 /* Inserts m with id and search key gid. */
 static int sq_msg_insert(struct sq_store *st, const struct store_message *m, int64_t id, int64_t gid)
 {
@@ -2244,7 +2320,20 @@ out:
 }
 
 /* Appends m to its chat (m->id set on success).  Only m's content fields are
- * stored: views and deleted start at 0.  Non-service text is indexed. */
+ * stored: views and deleted start at 0.  Non-service text is indexed.
+ *
+ * Inside a caller's transaction the chats row is not written at each append
+ * but noted (sq_dirty_chat: newest id, date and search key) and written once,
+ * with the counters, before the commit, before a mark, before an op that
+ * opens its own unit (sq_op_begin) and before any statement that may read
+ * it (sq_prep, store_sqlite_stmt): a group of many messages in one private
+ * chat writes its row once.  The note is taken after the op's unit is
+ * closed, so undoing the op has nothing to take back; a rollback or an undo
+ * to a mark drops the notes with the rows (the mark wrote the older ones).
+ * The op opens its unit without writing the notes (nothing it runs reads
+ * them: notes_held), and the next id comes from the note, the row cache or
+ * the row.  Outside a transaction the row is written at once (the caller's
+ * m->id, when not 0, is the id it expects: one conditional UPDATE). */
 static int sq_message_put(struct store *s, struct store_message *m)
 {
 	struct sq_store *st = sq(s);
@@ -2258,11 +2347,16 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	if ((rc = sq_fq_prepare(st, 1)) < 0)
 		return rc;
 	fq0 = st->fq_len;
-	if ((rc = sq_op_begin(st, &outer)) < 0)
+	if ((rc = sq_op_begin_keep(st, &outer, 1)) < 0)
 		return rc;
+	st->notes_held = 1;
 	if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
 		goto out;
-	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, m->id, &id)) < 0)
+	if (!outer && (rc = sq_msg_last_id(st, m->chat_id, &id)) == 0)
+		id++;
+	else if (outer)
+		rc = sq_msg_next_id(st, m->chat_id, m->date, gid, m->id, &id);
+	if (rc < 0)
 		goto out;
 	rc = sq_msg_insert(st, m, id, gid);
 	if (rc == PL_EXISTS && cached) { /* the cached key was taken: look it up again */
@@ -2271,7 +2365,7 @@ static int sq_message_put(struct store *s, struct store_message *m)
 		if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
 			goto out;
 		v[3] = gid;
-		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 0)) < 0)
+		if (outer && (rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 0)) < 0)
 			goto out;
 		rc = sq_msg_insert(st, m, id, gid);
 	}
@@ -2280,12 +2374,18 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	if (indexed)
 		rc = sq_index(st, 1, gid, m->chat_id, m->text, 0);
 out:
-	if ((rc = sq_op_end(st, outer, rc)) < 0) {
+	st->notes_held = 0;
+	if ((rc = sq_op_end(st, outer, rc)) == 0 && !outer && sq_dirty_chat(st, m->chat_id, id, m->date, gid) < 0) {
+		int64_t v[4] = {m->chat_id, id, m->date, gid};
+		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 1)) < 0)
+			st->broken = 1; /* a message without its chat's advance: only rollback may follow */
+	}
+	if (rc < 0) {
 		sq_fq_truncate(st, fq0);
 		sq_cache_chat_drop(st->cache, m->chat_id);
 	} else {
 		m->id = id;
-		/* The row as it now stands, committed or not (outside a
+		/* The row as it now stands, committed or noted (outside a
 		 * transaction the op committed itself just now). */
 		sq_cache_chat_advance(st->cache, m->chat_id, id, m->date);
 	}
@@ -3009,15 +3109,39 @@ static int sq_dirty_set(struct sq_store *st, int kind, int64_t owner, int64_t pt
 	return 0;
 }
 
+/* Notes chat_id's newest message (id, date, search key gid), to be written
+ * to its chats row later: 0, or PL_NOMEM / PL_TOOBIG when it cannot wait
+ * (the caller writes it now). */
+static int sq_dirty_chat(struct sq_store *st, int64_t chat_id, int64_t id, int64_t date, int64_t gid)
+{
+	struct sq_dirty *d = st->dirty_n ? sq_dirty_find(st, SQ_DIRTY_CHAT_LAST, chat_id) : NULL;
+	int rc;
+
+	if (!d) {
+		if ((rc = sq_dirty_set(st, SQ_DIRTY_CHAT_LAST, chat_id, id)) < 0)
+			return rc;
+		d = sq_dirty_find(st, SQ_DIRTY_CHAT_LAST, chat_id);
+		st->dirty_chats++;
+	}
+	d->pts = id;
+	d->date = date;
+	d->gid = gid;
+	return 0;
+}
+
 static void sq_dirty_drop(struct sq_store *st)
 {
 	for (size_t k = 0; k < st->dirty_n; k++)
 		st->dirty[st->dirty_at[k]].kind = 0;
 	st->dirty_n = 0;
+	st->dirty_chats = 0;
 }
 
-/* Writes every counter noted, one statement each, and forgets them.  On
- * failure they all stay noted (writing one again is harmless). */
+/* Writes every counter and chat row noted, one statement each, and forgets
+ * them.  On failure they all stay noted (writing one again is harmless).
+ * The rows written do not count as changes (sq_stamp): they carry what the
+ * requests that noted them already changed, so a request that fails after
+ * a read wrote the notes has still changed nothing. */
 static int sq_dirty_write(struct sq_store *st)
 {
 	int rc;
@@ -3028,10 +3152,15 @@ static int sq_dirty_write(struct sq_store *st)
 	}
 	for (size_t k = 0; k < st->dirty_n; k++) {
 		const struct sq_dirty *d = &st->dirty[st->dirty_at[k]];
-		int64_t v[2] = {d->owner, d->pts};
+		int64_t v[4] = {d->owner, d->pts, d->date, d->gid};
 
-		if ((rc = sq_write_ints(st, d->kind == SQ_CACHE_PTS_USER ? SQ_USER_PTS_SET : SQ_CHAT_PTS_SET, v, 2, 1)) < 0)
+		if (d->kind == SQ_DIRTY_CHAT_LAST)
+			rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 1);
+		else
+			rc = sq_write_ints(st, d->kind == SQ_CACHE_PTS_USER ? SQ_USER_PTS_SET : SQ_CHAT_PTS_SET, v, 2, 1);
+		if (rc < 0)
 			return rc;
+		st->notes_written += (uint64_t)sqlite3_changes(st->db);
 	}
 	sq_dirty_drop(st);
 	return 0;
@@ -3499,6 +3628,8 @@ int store_sqlite_stmt(struct store *s, int slot, const char *sql, sqlite3_stmt *
 	*out = NULL;
 	if (slot < 0 || slot >= SQ_EXT_STMT_MAX)
 		return PL_INVAL;
+	if (st->dirty_chats && !st->notes_held && (rc = sq_dirty_write(st)) < 0) /* it may read chats */
+		return rc;
 	if (!st->ext[slot]) {
 		rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->ext[slot], NULL);
 		if (rc != SQLITE_OK)

@@ -740,6 +740,112 @@ static void test_private_views(void **state)
 	}
 }
 
+/* --- a burst in one private chat --------------------------------------------- */
+
+#define MX_BURST_THREADS 8
+#define MX_BURST_SENDS 25
+
+struct mx_burst {
+	struct parley_client *c;
+	int64_t to;
+	int ok;
+	pthread_t th;
+};
+
+static void *mx_burst_main(void *arg)
+{
+	struct mx_burst *b = arg;
+	struct parley_error err;
+	int64_t id;
+
+	for (int i = 0, tries = 0; i < MX_BURST_SENDS && tries < 1000; tries++) {
+		if (parley_send_message(b->c, b->to, "burst", 0, &id, &err) == 0) {
+			b->ok++;
+			i++;
+		} else if (!strncmp(err.code, "FLOOD_WAIT", 10)) { /* the per-user burst allowance */
+			nanosleep(&(struct timespec){0, 2000000}, NULL);
+		} else {
+			print_error("burst sendMessage: %s: %s\n", err.code, err.description);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The ids of c's history with chat (all of it), summed; *n gets how many. */
+static int64_t mx_history_sum(struct parley_client *c, int64_t chat, int64_t *n, int64_t *max)
+{
+	struct parley_error err;
+	json_t *h = NULL, *m;
+	int64_t sum = 0, offset = 0, from;
+	size_t k;
+
+	*n = 0;
+	*max = 0;
+	for (;;) {
+		from = offset;
+		assert_int_equal(parley_get_history(c, chat, from, 0, 100, &h, &err), 0);
+		if (json_array_size(h) == 0)
+			break;
+		offset = 0;
+		json_array_foreach(h, k, m) {
+			int64_t id = mx_int(m, "message_id");
+			sum += id;
+			(*n)++;
+			*max = id > *max ? id : *max;
+			offset = offset == 0 || id < offset ? id : offset;
+		}
+		json_decref(h);
+		h = NULL;
+		assert_true(from == 0 || offset < from); /* older pages only */
+	}
+	json_decref(h);
+	return sum;
+}
+
+/* Many messages in flight in one private chat, from both sides: the writer
+ * groups them and writes the chat's row once per group.  Every message gets
+ * its own id, 1 to N; the dialog names the newest; the row is on disk (a
+ * restart continues at N + 1); each member's log has every message. */
+static void test_private_burst(void **state)
+{
+	struct parley_client *lo = harness_user(mx_h, "pb_lower"), *hi = harness_user(mx_h, "pb_higher");
+	int64_t lo_id = harness_user_id(mx_h, "pb_lower"), hi_id = harness_user_id(mx_h, "pb_higher");
+	int64_t total = MX_BURST_THREADS * MX_BURST_SENDS, n, max, lo_pts = mx_pts(lo), next;
+	struct mx_burst b[MX_BURST_THREADS];
+	json_t *d, *rows;
+	size_t i;
+	int seen = 0;
+
+	for (int k = 0; k < MX_BURST_THREADS; k++) {
+		b[k] = (struct mx_burst){.c = harness_login(mx_h, k % 2 ? "pb_higher" : "pb_lower"),
+					 .to = k % 2 ? lo_id : hi_id};
+		assert_non_null(b[k].c);
+	}
+	for (int k = 0; k < MX_BURST_THREADS; k++)
+		assert_int_equal(pthread_create(&b[k].th, NULL, mx_burst_main, &b[k]), 0);
+	for (int k = 0; k < MX_BURST_THREADS; k++) {
+		pthread_join(b[k].th, NULL);
+		assert_int_equal(b[k].ok, MX_BURST_SENDS);
+	}
+	assert_int_equal(mx_history_sum(lo, hi_id, &n, &max), total * (total + 1) / 2);
+	assert_int_equal(n, total);
+	assert_int_equal(max, total);
+	assert_int_equal(parley_get_dialogs(hi, 100, &d, &(struct parley_error){0}), 0);
+	assert_true(json_array_size(d) >= 1);
+	assert_int_equal(mx_int(json_object_get(json_array_get(d, 0), "chat"), "id"), lo_id);
+	assert_int_equal(mx_int(json_object_get(json_array_get(d, 0), "last_message"), "message_id"), total);
+	json_decref(d);
+	rows = mx_difference(lo, lo_pts);
+	json_array_foreach(rows, i, d)
+		seen += !strcmp(mx_str(json_object_get(d, "update"), "type"), "new_message");
+	assert_int_equal(seen, total);
+	json_decref(rows);
+	assert_int_equal(harness_restart(mx_h), 0);
+	next = mx_send(lo, hi_id, "after the restart");
+	assert_int_equal(next, total + 1);
+}
+
 /* --- a group that grows large ----------------------------------------------- */
 
 struct mx_member {
@@ -1181,6 +1287,7 @@ int main(void)
 		cmocka_unit_test(test_typing),
 		cmocka_unit_test(test_reads_edits_deletes),
 		cmocka_unit_test(test_private_views),
+		cmocka_unit_test(test_private_burst),
 		cmocka_unit_test(test_group_grows_large),
 		cmocka_unit_test(test_revoke_and_logout_close_sockets),
 		cmocka_unit_test(test_logout_over_own_socket),

@@ -1771,6 +1771,9 @@ static void test_changes_bare(void **state)
 	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE chats SET last_msg_id = 0", NULL, NULL, NULL), SQLITE_OK);
+	/* And chat_set_large fail at its second write (the members rows). */
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER t_no_large BEFORE UPDATE OF large ON members"
+				      " BEGIN SELECT RAISE(ABORT, 'test'); END;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
 	/* Each op in its savepoint: the failed op is undone, the rest goes on. */
@@ -1792,8 +1795,14 @@ static void test_changes_bare(void **state)
 	assert_int_equal(store_user_set_last_seen(s, a, 40), 0);
 	assert_int_equal(store_changes(s, &n1), 0);
 	assert_true(n1 > n0);
-	/* A failure after a change: broken until rolled back. */
+	/* An append that clashes fails before any change (inside a transaction
+	 * the chat's row is only noted once the message is in). */
+	assert_int_equal(store_changes(s, &n0), 0);
 	assert_int_equal(store_message_put(s, &m), PL_EXISTS);
+	assert_int_equal(store_changes(s, &n1), 0);
+	assert_int_equal(n1, n0);
+	/* A failure after a change: broken until rolled back. */
+	assert_true(store_chat_set_large(s, g) < 0);
 	assert_int_equal(store_changes(s, &n1), PL_IO);
 	assert_int_equal(store_commit(s), PL_IO);
 	assert_int_equal(store_rollback(s), 0);
@@ -1808,6 +1817,128 @@ static void test_changes_bare(void **state)
 	assert_int_equal(store_release(s), 0);
 	assert_int_equal(store_changes(s, &n1), 0);
 	assert_int_equal(store_commit(s), 0);
+}
+
+/* chats.last_msg_id / last_date / last_gid of chat as committed, and the
+ * search key of the message last_msg_id names, read by a connection of its
+ * own. */
+static void t_chat_row(const struct t_env *env, int64_t chat, int64_t out[4])
+{
+	char path[160];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT last_msg_id, last_date, last_gid, (SELECT gid FROM messages"
+					    " WHERE chat_id = ?1 AND id = last_msg_id) FROM chats WHERE id = ?1", -1,
+					    &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, chat);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	for (int i = 0; i < 4; i++)
+		out[i] = sqlite3_column_int64(q, i);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* Inside a transaction an append notes its chat's newest message and
+ * writes the chats row once: before the commit, before a mark, before a
+ * statement that reads chats, and outside the savepoint of an op that is
+ * then undone; an undo or rollback drops the notes with the rows. */
+static void test_chat_notes(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1), h = t_chat(s, STORE_CHAT_GROUP, "h", a, 1);
+	int64_t row[4], n;
+	struct t_rows r = {0};
+	struct store_message m;
+	char path[160];
+	sqlite3 *db;
+
+	t_member(s, g, a, STORE_ROLE_CREATOR);
+	t_member(s, h, a, STORE_ROLE_CREATOR);
+	assert_int_equal(t_msg(s, g, a, 10, "one"), 1);
+
+	/* Written once, at the commit, with the newest message's values. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 11, "two"), 2);
+	assert_int_equal(t_msg(s, h, a, 12, "h one"), 1);
+	assert_int_equal(t_msg(s, g, a, 13, "three"), 3);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 1); /* not committed yet */
+	/* A read of chats on the writer sees the notes: dialogs by recency
+	 * (g's newest is later than h's), the message count. */
+	assert_int_equal(store_dialog_list(s, a, 0, 0, 10, t_collect_dialog, &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.id[0], g);
+	assert_int_equal(r.date[0], 13);
+	assert_int_equal(r.id[1], h);
+	assert_int_equal(store_message_count(s, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(t_msg(s, h, a, 14, "h two"), 2);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 3);
+	assert_int_equal(row[1], 13);
+	assert_int_equal(row[2], row[3]);
+	assert_true(row[2] > 0);
+	t_chat_row(env, h, row);
+	assert_int_equal(row[0], 2);
+	assert_int_equal(row[1], 14);
+
+	/* Undo to a mark drops the notes taken after it; the mark wrote the
+	 * older ones.  A rollback drops them all. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 20, "four"), 4);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(t_msg(s, g, a, 21, "five"), 5);
+	assert_int_equal(t_msg(s, g, a, 22, "six"), 6);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(t_msg(s, g, a, 23, "five again"), 5);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 5);
+	assert_int_equal(row[1], 23);
+	assert_int_equal(row[2], row[3]);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 30, "gone"), 6);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 31, "six"), 6);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 6);
+	assert_int_equal(row[1], 31);
+
+	/* An op that fails inside its own savepoint after a change is undone;
+	 * the notes taken before it survive (they are written before the op's
+	 * savepoint opens). */
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER t_no_large BEFORE UPDATE OF large ON members"
+				      " BEGIN SELECT RAISE(ABORT, 'test'); END;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(t_msg(s, g, a, 40, "seven"), 7);
+	assert_true(store_chat_set_large(s, h) < 0);
+	assert_int_equal(t_msg(s, g, a, 41, "eight"), 8);
+	assert_int_equal(store_release(s), 0);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 8);
+	assert_int_equal(row[1], 41);
+	/* An append to a chat that does not exist fails with nothing noted. */
+	assert_int_equal(store_begin(s), 0);
+	m = (struct store_message){.chat_id = 999, .sender_id = a, .date = 50, .text = (char *)"x"};
+	assert_int_equal(store_message_put(s, &m), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	/* Outside a transaction the row is written at once. */
+	assert_int_equal(t_msg(s, g, a, 60, "nine"), 9);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 9);
 }
 
 /* Edits and deletes of messages whose indexing is still queued in the same
@@ -3167,6 +3298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chat_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_redact, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_chat_notes, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_views, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_payload_views, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_large_chats, t_setup, t_teardown),
