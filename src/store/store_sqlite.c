@@ -324,16 +324,17 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CHAT_LOG_RANGE] = "SELECT x.pts, p.body, 0, NULL, 0, 0 FROM chat_updates x"
 		" JOIN update_payloads p ON p.id = x.payload_id"
 		" WHERE x.chat_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
-	/* Pruning goes through the payloads, oldest first: a candidate is a
-	 * payload dated before ?1 with a row dated before ?1, or with no row at
-	 * all.  Row deletes build their list of keys before the first row goes. */
-	[SQ_PRUNE_CANDIDATES] = "SELECT p.id FROM update_payloads p INDEXED BY update_payloads_date"
-		" WHERE p.date < ?1 AND ("
+	/* Pruning goes through the payloads, oldest first, in id order (ids
+	 * and dates grow together): each with its date and whether it is a
+	 * candidate — a row dated before ?1, or no row at all; the caller stops
+	 * at the first payload not dated before ?1.  Row deletes build their
+	 * list of keys before the first row goes. */
+	[SQ_PRUNE_CANDIDATES] = "SELECT p.id, p.date, p.date < ?1 AND ("
 		" EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
 		" OR EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
 		" OR (NOT EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id)"
 		" AND NOT EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id)))"
-		" ORDER BY p.date LIMIT ?2",
+		" FROM update_payloads p ORDER BY p.id",
 	[SQ_PRUNE_USER_ROWS] = "DELETE FROM user_updates WHERE (user_id, pts) IN"
 		" (SELECT x.user_id, x.pts FROM user_updates x INDEXED BY user_updates_payload"
 		" WHERE x.payload_id = ?1 AND x.date < ?2 LIMIT ?3)",
@@ -3391,7 +3392,13 @@ static int sq_update_chat_range(struct store *s, int64_t chat_id, int64_t after_
 }
 
 /* Reads up to n prune candidates (see SQ_PRUNE_CANDIDATES) into ids,
- * oldest first; returns how many, or a negative pl_err. */
+ * oldest first; returns how many, or a negative pl_err.  The walk goes up
+ * the payloads' ids and stops at the first one dated before_date or later:
+ * payload ids are handed out in commit order and carry the writer's clock,
+ * so what follows is newer (a payload dated earlier behind it — the clock
+ * went back — waits for a later prune).  It looks at the candidates and at
+ * the old payloads still referred to by newer rows, as the date index did,
+ * and that index (one entry per payload) is gone from every append. */
 static int sq_prune_candidates(struct sq_store *st, int64_t before_date, int n, int64_t *ids)
 {
 	sqlite3_stmt *q = NULL;
@@ -3400,9 +3407,14 @@ static int sq_prune_candidates(struct sq_store *st, int64_t before_date, int n, 
 	if ((rc = sq_prep(st, SQ_PRUNE_CANDIDATES, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, before_date);
-	sqlite3_bind_int(q, 2, n);
-	while (got < n && (rc = store_sqlite_row(q)) > 0)
-		ids[got++] = sqlite3_column_int64(q, 0);
+	while (got < n && (rc = store_sqlite_row(q)) > 0) {
+		if (sqlite3_column_int64(q, 1) >= before_date) {
+			rc = 0;
+			break;
+		}
+		if (sqlite3_column_int(q, 2))
+			ids[got++] = sqlite3_column_int64(q, 0);
+	}
 out:
 	store_sqlite_done(q);
 	return rc < 0 ? rc : got;
@@ -3432,7 +3444,8 @@ static int sq_prune_payload(struct sq_store *st, int64_t payload_id, int64_t bef
  * caller draining a backlog calls again while *removed == limit.
  *
  * Rows are found through their payloads, oldest payload first (the logs
- * have no date index: it would cost every append), so a row goes once both
+ * have no date index: it would cost every append; nor have the payloads
+ * since migration 11: sq_prune_candidates walks their ids), so a row goes once both
  * it and its payload are dated before before_date — the same thing when, as
  * in parleyd, a row carries its payload's date.  A payload still referred to
  * by a row dated later than itself is looked at and kept.  Each step is

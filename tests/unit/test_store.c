@@ -438,6 +438,7 @@ static void test_migrate_search_index(void **state)
 				      "ALTER TABLE update_payloads DROP COLUMN alt;"
 				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
 				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
+				      "CREATE INDEX update_payloads_date ON update_payloads(date);"
 				      "PRAGMA user_version = 7;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -2476,12 +2477,14 @@ static void test_payload_views(void **state)
 }
 
 /* A store from before the second view (version 9): its rows read their
- * bodies after the migration, and new rows can use views. */
+ * bodies after the migration, and new rows can use views; the payloads'
+ * date index is dropped (migration 11). */
 static void test_migrate_payload_views(void **state)
 {
 	struct t_env *env = *state;
 	char path[160];
 	sqlite3 *db;
+	sqlite3_stmt *q;
 	int64_t a = t_user(env->s, "alice"), p, pts;
 	struct store_view v = {"2", 1, 8, 9};
 	struct t_updates r;
@@ -2495,6 +2498,7 @@ static void test_migrate_payload_views(void **state)
 				      "ALTER TABLE update_payloads DROP COLUMN alt;"
 				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
 				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
+				      "CREATE INDEX update_payloads_date ON update_payloads(date);"
 				      "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	env->s = t_open(env, 0);
@@ -2502,6 +2506,14 @@ static void test_migrate_payload_views(void **state)
 	r = t_user_range(env->s, a, 0, 10);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.body[0], "{\"chat\":1}");
+	/* Migration 11: no date index on payloads any more. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'update_payloads_date'",
+					    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
 	assert_int_equal(store_payload_put_view(env->s, "{\"chat\":1}", 10, &v, 100, 0, 0, &p), 0);
 	assert_int_equal(store_update_user_append_view(env->s, a, p, 1, 100, &pts), 0);
 	r = t_user_range(env->s, a, 1, 10);
@@ -2515,7 +2527,7 @@ static void test_update_prune(void **state)
 	struct store *s = env->s;
 	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
 	int64_t ch = t_chat(s, STORE_CHAT_CHANNEL, "news", a, 1);
-	int64_t pts, min, n, total, p_old, p_mixed, p_new;
+	int64_t pts, min, n, total, p_old, p_mixed, p_new, p_late;
 	struct t_updates r;
 
 	assert_int_equal(store_update_prune(s, 1000, 10, &n), 0);
@@ -2529,14 +2541,19 @@ static void test_update_prune(void **state)
 	p_mixed = t_payload(s, "mixed", 100);
 	assert_int_equal(store_update_user_append(s, b, p_mixed, 100, &pts), 0);   /* b#2 */
 	assert_int_equal(store_update_user_append(s, a, p_mixed, 300, &pts), 0);   /* a#2 */
+	/* A payload that never went to any log. */
+	t_payload(s, "orphan", 100);
 	/* Dated 300. */
 	p_new = t_payload(s, "new", 300);
 	assert_int_equal(store_update_user_append(s, a, p_new, 300, &pts), 0);     /* a#3 */
 	assert_int_equal(store_update_chat_append(s, ch, p_new, 300, &pts), 0);   /* ch#2 */
-	/* A payload that never went to any log. */
-	t_payload(s, "orphan", 100);
+	/* Behind it, one dated earlier (the clock went back): it waits until
+	 * the walk gets past p_new. */
+	p_late = t_payload(s, "behind", 150);
+	assert_int_equal(store_update_user_append(s, b, p_late, 150, &pts), 0);    /* b#3 */
 
-	/* Before 200: a#1, b#1, b#2, ch#1, then p_old and the orphan. */
+	/* Before 200: a#1, b#1, b#2, ch#1, then p_old and the orphan; b#3
+	 * waits behind p_new. */
 	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
 	assert_int_equal(n, 6);
 	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
@@ -2545,8 +2562,8 @@ static void test_update_prune(void **state)
 	assert_int_equal(pts, 3);
 	assert_int_equal(min, 2);
 	assert_int_equal(store_update_user_state(s, b, &pts, &min), 0);
-	assert_int_equal(pts, 2);
-	assert_int_equal(min, 3);                 /* nothing kept: pts + 1 */
+	assert_int_equal(pts, 3);
+	assert_int_equal(min, 3);
 	assert_int_equal(store_update_chat_state(s, ch, &pts, &min), 0);
 	assert_int_equal(pts, 2);
 	assert_int_equal(min, 2);
@@ -2560,7 +2577,7 @@ static void test_update_prune(void **state)
 	assert_string_equal(r.body[0], "new");
 	/* Sequences go on after pruning, never reused. */
 	assert_int_equal(store_update_user_append(s, b, p_new, 300, &pts), 0);
-	assert_int_equal(pts, 3);
+	assert_int_equal(pts, 4);
 
 	/* At most limit per call (rows, then payloads), oldest first. */
 	assert_int_equal(store_begin(s), 0);
@@ -2572,7 +2589,7 @@ static void test_update_prune(void **state)
 	}
 	assert_int_equal(store_commit(s), 0);
 	/* Before 425: 25 dates x 2 rows, 25 payloads, and all older rows and
-	 * payloads (a#2, a#3, b#3, ch#2, p_mixed, p_new). */
+	 * payloads (a#2, a#3, b#3, b#4, ch#2, p_mixed, p_new, p_late). */
 	total = 0;
 	do {
 		assert_int_equal(store_update_prune(s, 425, 7, &n), 0);
@@ -2581,7 +2598,7 @@ static void test_update_prune(void **state)
 		assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
 		assert_true(min >= 2 && min <= pts + 1);
 	} while (n == 7);
-	assert_int_equal(total, 50 + 25 + 4 + 2);
+	assert_int_equal(total, 50 + 25 + 5 + 3);
 	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
 	assert_int_equal(pts, 53);
 	assert_int_equal(min, 29);                /* a#4..#28 dated 400..424 went */
