@@ -149,12 +149,19 @@ static int store_update(struct upd_ctx *u, json_t *upd, struct stored *st)
 	return store_update_tagged(u, upd, 0, 0, st);
 }
 
-static int to_user(struct upd_ctx *u, int64_t uid, const struct stored *st)
+/* Appends st to uid's log, reading the payload's view (0: its body, 1: its
+ * second view, which st->body then is), and routes st->body to uid. */
+static int to_user_view(struct upd_ctx *u, int64_t uid, const struct stored *st, int view)
 {
 	int64_t pts;
-	int rc = store_update_user_append(u->tx->s, uid, st->id, u->tx->now, &pts);
+	int rc = store_update_user_append_view(u->tx->s, uid, st->id, view, u->tx->now, &pts);
 
 	return rc < 0 ? rc : push_alt(u->out, UPD_USER, uid, pts, 0, 0, st->body, u->alt, u->territories);
+}
+
+static int to_user(struct upd_ctx *u, int64_t uid, const struct stored *st)
+{
+	return to_user_view(u, uid, st, 0);
 }
 
 static int to_chat(struct upd_ctx *u, const struct store_chat *c, const struct stored *st)
@@ -298,9 +305,11 @@ static size_t value_end(const char *s, size_t len, size_t i)
 }
 
 /* A copy of body with the value of the first key named key replaced by
- * val.  A raw '"' never occurs inside a JSON string (it is escaped), so the
- * first match of "key": is that key.  NULL when there is none, or no memory. */
-static struct upd_body *splice(const struct upd_body *body, const char *key, const struct upd_body *val)
+ * val; *at gets the bytes replaced ([from, to) of body).  A raw '"' never
+ * occurs inside a JSON string (it is escaped), so the first match of "key":
+ * is that key.  NULL when there is none, or no memory. */
+static struct upd_body *splice_at(const struct upd_body *body, const char *key, const struct upd_body *val,
+				  struct store_view *at_out)
 {
 	char pat[40];
 	int plen = snprintf(pat, sizeof pat, "\"%s\":", key);
@@ -312,6 +321,8 @@ static struct upd_body *splice(const struct upd_body *body, const char *key, con
 		return NULL;
 	start = (size_t)(at - body->s) + (size_t)plen;
 	end = value_end(body->s, body->len, start);
+	at_out->from = start;
+	at_out->to = end;
 	if (!(b = malloc(sizeof *b + body->len - (end - start) + val->len + 1)))
 		return NULL;
 	b->refs = 1;
@@ -322,30 +333,42 @@ static struct upd_body *splice(const struct upd_body *body, const char *key, con
 	return b;
 }
 
+static struct upd_body *splice(const struct upd_body *body, const char *key, const struct upd_body *val)
+{
+	struct store_view at;
+
+	return splice_at(body, key, val, &at);
+}
+
 /* The update for the second member of a private chat (u->tx->uid), from the
  * first one's text: body, and u->alt replaced by its own withheld version.
- * Falls back to building it whole when the splice finds no place. */
+ * When it is first with [at->from, at->to) replaced by *part, *part gets that
+ * value (the caller releases it); else (the splice found no place, so it
+ * was built whole) *part is NULL. */
 static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b,
-				    void *arg, const struct upd_body *first)
+				    void *arg, const struct upd_body *first, struct upd_body **part_out,
+				    struct store_view *at)
 {
 	struct upd_body *part = b->part_text ? b->part_text(u, c, arg) : NULL, *out = NULL, *alt = NULL;
 	json_t *j;
 
+	*part_out = NULL;
 	if (!part) {
 		j = b->part(u, c, arg);
 		part = body_of(j);
 		json_decref(j);
 	}
-	if (part && (out = splice(first, b->key, part)) && u->alt && !(alt = splice(u->alt, b->key, part))) {
+	if (part && (out = splice_at(first, b->key, part, at)) && u->alt && !(alt = splice(u->alt, b->key, part))) {
 		upd_body_unref(out);
 		out = NULL;
 	}
-	upd_body_unref(part);
 	if (out) {
+		*part_out = part;
 		upd_body_unref(u->alt);
 		u->alt = alt;
 		return out;
 	}
+	upd_body_unref(part);
 	j = build_both(u, c, b->build, arg);
 	out = body_of(j);
 	json_decref(j);
@@ -363,16 +386,50 @@ static void keep_result_body(struct upd_ctx *u, struct upd_body *body)
 	u->used_result = 0;
 }
 
+/* Stores and routes a private chat's update to its two members: first to
+ * viewers[0] with withheld version alt0, second to viewers[1] with u->alt.
+ * When part is not NULL, second is first with [at->from, at->to) replaced
+ * by part, and both share one payload: the first member's row reads its
+ * body, the second's its second view.  Else (second was built whole) each
+ * has a payload of its own. */
+static int deliver_pair(struct upd_ctx *u, const int64_t viewers[2], struct upd_body *first,
+			struct upd_body *alt0, struct upd_body *second, const struct upd_body *part,
+			const struct store_view *at)
+{
+	struct upd_body *alt1 = u->alt;
+	struct stored st = {0, first};
+	int rc;
+
+	if (part) {
+		struct store_view view = {part->s, part->len, at->from, at->to};
+		rc = store_payload_put_view(u->tx->s, first->s, first->len, &view, u->tx->now, u->tag_chat,
+					    u->tag_msg, &st.id);
+	} else {
+		rc = store_payload_put(u->tx->s, first->s, first->len, u->tx->now, u->tag_chat, u->tag_msg, &st.id);
+	}
+	u->alt = alt0;
+	if (rc == 0)
+		rc = to_user_view(u, viewers[0], &st, 0);
+	u->alt = alt1;
+	if (rc == 0 && !part)
+		rc = store_payload_put(u->tx->s, second->s, second->len, u->tx->now, u->tag_chat, u->tag_msg,
+				       &st.id);
+	st.body = second;
+	if (rc == 0)
+		rc = to_user_view(u, viewers[1], &st, part ? 1 : 0);
+	return rc;
+}
+
 /* Stores and routes a private chat's update to each member, rendered once:
  * the caller's version first (it may reuse the call's own rendering), the
- * other member's spliced from it. */
+ * other member's spliced from it, both in one payload (deliver_pair). */
 static int deliver_private(struct upd_ctx *u, const struct store_chat *c, const struct upd_builder *b, void *arg)
 {
 	int64_t saved = u->tx->uid;
 	int64_t viewers[2] = {c->user_lo, c->user_hi};
-	int n = c->user_lo == c->user_hi ? 1 : 2;
 	struct stored st = {0, NULL};
-	struct upd_body *first;
+	struct upd_body *first, *second = NULL, *part = NULL, *alt0 = NULL;
+	struct store_view at = {NULL, 0, 0, 0};
 	int rc;
 
 	if (saved == c->user_hi) {
@@ -382,18 +439,30 @@ static int deliver_private(struct upd_ctx *u, const struct store_chat *c, const 
 	u->tx->uid = viewers[0];
 	first = build_body(u, c, b, arg);
 	keep_result_body(u, first);
-	if (first)
-		upd_body_ref(first);
-	if ((rc = store_body(u, first, u->tag_chat, u->tag_msg, &st)) == 0)
-		rc = to_user(u, viewers[0], &st);
-	upd_body_unref(st.body);
-	if (rc == 0 && n == 2) {
-		u->tx->uid = viewers[1];
-		if ((rc = store_body(u, second_view(u, c, b, arg, first), u->tag_chat, u->tag_msg, &st)) == 0)
-			rc = to_user(u, viewers[1], &st);
+	if (c->user_lo == c->user_hi) { /* saved messages: one member, one view */
+		if (first)
+			upd_body_ref(first);
+		if ((rc = store_body(u, first, u->tag_chat, u->tag_msg, &st)) == 0)
+			rc = to_user(u, viewers[0], &st);
 		upd_body_unref(st.body);
+		goto out;
 	}
+	if (!first) {
+		rc = PL_NOMEM;
+		goto out;
+	}
+	if ((alt0 = u->alt))
+		upd_body_ref(alt0);
+	u->tx->uid = viewers[1];
+	if (!(second = second_view(u, c, b, arg, first, &part, &at)))
+		rc = PL_NOMEM;
+	else
+		rc = deliver_pair(u, viewers, first, alt0, second, part, &at);
+out:
 	upd_body_unref(first);
+	upd_body_unref(second);
+	upd_body_unref(part);
+	upd_body_unref(alt0);
 	u->tx->uid = saved;
 	upd_body_unref(u->alt);
 	u->alt = NULL;

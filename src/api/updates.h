@@ -7,8 +7,9 @@
  * its change is committed.  It renders each update's body once, stores it
  * once (store_payload_put), and appends it to every log that must carry it:
  * the per-user logs of the members of a private chat or small group (fan-out
- * on write), or the one per-chat log of a channel or large group.  The
- * pushes it returns are handed to the hub on the loop thread after commit.
+ * on write), or the one per-chat log of a channel or large group.  A private
+ * chat's two versions (they differ in the value naming the chat) are one
+ * payload with a second view (store_payload_put_view).  The pushes it returns are handed to the hub on the loop thread after commit.
  *
  * Ownership: bodies are reference-counted (upd_body_ref/unref) and shared by
  * every push and frame built from them; a body is touched by one thread at a

@@ -282,3 +282,13 @@ void sq_cache_session_drop(struct sq_cache *c, int64_t id)
 {
 	sq_rows_drop(c, c ? &c->sessions : NULL, id, 0);
 }
+
+int sq_cache_chat_last(struct sq_cache *c, int64_t id, int64_t *out)
+{
+	const struct store_chat *chat = sq_rows_find(c, c ? &c->chats : NULL, id, 0);
+
+	if (!chat)
+		return 0;
+	*out = chat->last_msg_id;
+	return 1;
+}

@@ -136,7 +136,8 @@ static const char *const schema_migrations[] = {
 	 * chat_updates are clustered by (owner, pts), so a replay is one range
 	 * scan.  Their only secondary index is on payload_id, which grows at the
 	 * right edge (ids increase with time): update_prune finds old rows
-	 * through their payload (update_payloads_date) and checks whether a
+	 * through their payload (update_payloads_date; migration 11 walks the
+	 * payload ids instead) and checks whether a
 	 * payload is still referred to.  A date index per log would cost a
 	 * fifth of every append.  The per-user counter lives in user_state, a
 	 * narrow table of its own, so a fan-out rewrites small rows and not
@@ -446,6 +447,22 @@ static const char *const schema_migrations[] = {
 	"  indexed_gid INTEGER NOT NULL"
 	");"
 	"INSERT INTO fts_state(id, indexed_gid) SELECT 1, ifnull(max(gid), 0) FROM messages;",
+	/* 10: a private chat's update is one payload for both members.  Their
+	 * versions differ only in the value naming the chat, so the payload
+	 * keeps the first member's body and the second one's value (alt, which
+	 * replaces bytes [alt_from, alt_to) of the body), and each log row says
+	 * which it reads (view 1: the second).  Existing rows read their body
+	 * (view 0), and payloads stored so far have no second view. */
+	"ALTER TABLE update_payloads ADD COLUMN alt BLOB;"
+	"ALTER TABLE update_payloads ADD COLUMN alt_from INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE update_payloads ADD COLUMN alt_to INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE user_updates ADD COLUMN view INTEGER NOT NULL DEFAULT 0;",
+	/* 11: no date index on payloads.  Pruning walks the payloads by id
+	 * (handed out in commit order, so in date order while the clock does
+	 * not go back) and stops at the first one not old enough: the same
+	 * payloads looked at as through the index, which cost an entry per
+	 * payload on every append. */
+	"DROP INDEX update_payloads_date;",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

@@ -181,6 +181,15 @@ enum store_deleted {
 	STORE_REMOVED = 2,            /* removed by a moderation decision: text kept, out of search */
 };
 
+/* An update payload's second view: the body with bytes [from, to) replaced
+ * by val (len bytes) — in a private chat, the other member's version, which
+ * differs only in the value naming the chat.  val is the caller's. */
+struct store_view {
+	const char *val;
+	size_t len;
+	size_t from, to;              /* from <= to <= the body's length */
+};
+
 /* One row of a user's dialog list. */
 struct store_dialog {
 	struct store_chat chat;
@@ -428,7 +437,9 @@ struct store_ops {
 	 * A savepoint copies every page the request touches first, so the
 	 * writer runs requests without one and reads changes around each: a
 	 * count that moves whenever the open write transaction changes (rows
-	 * written, search-index updates queued).  A request that failed with
+	 * written, search-index updates queued; not the writes of what earlier
+	 * requests noted to write later — log counters, chats rows — which
+	 * change nothing they had not already changed).  A request that failed with
 	 * the count unchanged left nothing to undo; one that changed something
 	 * makes the writer roll the group back and run it again with marks
 	 * (writer.h).  Once changes was read outside a mark, the transaction
@@ -538,7 +549,9 @@ struct store_ops {
 	 * the chat's last_msg_id and last_date are advanced.  Indexed for search.
 	 * On the way in, m->id is 0 or the id the caller expects (the chats row
 	 * it read in this transaction: last_msg_id + 1), which saves reading the
-	 * row again; a wrong guess costs that read, never a wrong id. */
+	 * row again outside a transaction; a wrong guess costs that read, never a
+	 * wrong id.  Inside a transaction the chat's advance may be held back and
+	 * written once for many appends (docs/store.md): every op reads it. */
 	int (*message_put)(struct store *s, struct store_message *m);
 	int (*message_get)(struct store *s, int64_t chat_id, int64_t id, struct store_message *out);
 	int (*message_edit)(struct store *s, int64_t chat_id, int64_t id, const char *text, int64_t edit_date);
@@ -573,15 +586,21 @@ struct store_ops {
 	/* --- update logs (docs/sync.md) --------------------------------- */
 	/* Stores an encoded update body once; rows of many logs refer to it.
 	 * chat_id/msg_id (0 if none) name the message whose content it carries,
-	 * so payload_redact can find it. */
-	int (*payload_put)(struct store *s, const char *body, size_t len, int64_t date, int64_t chat_id,
-			   int64_t msg_id, int64_t *id);
-	/* Replaces the body of every payload carrying message (chat_id, msg_id):
-	 * a message deleted for everyone leaves no copy in the update logs. */
+	 * so payload_redact can find it.  view (NULL: none) is the payload's
+	 * second view, which a user log row appended with view 1 reads instead
+	 * of the body: a private chat's two members share one payload. */
+	int (*payload_put)(struct store *s, const char *body, size_t len, const struct store_view *view, int64_t date,
+			   int64_t chat_id, int64_t msg_id, int64_t *id);
+	/* Replaces the body of every payload carrying message (chat_id, msg_id),
+	 * and drops its second view (every row then reads the new body): a
+	 * message deleted for everyone leaves no copy in the update logs. */
 	int (*payload_redact)(struct store *s, int64_t chat_id, int64_t msg_id, const char *body, size_t len);
 	/* Appends payload_id to user_id's log with the user's next pts (1, 2, ...),
-	 * returned in *pts.  The counter lives in the store and is never reused. */
-	int (*update_user_append)(struct store *s, int64_t user_id, int64_t payload_id, int64_t date, int64_t *pts);
+	 * returned in *pts.  The counter lives in the store and is never reused.
+	 * view 1: the row reads the payload's second view (store_view), 0 its
+	 * body. */
+	int (*update_user_append)(struct store *s, int64_t user_id, int64_t payload_id, int view, int64_t date,
+				  int64_t *pts);
 	/* Appends payload_id to chat_id's log with the chat's next pts (chats.pts). */
 	int (*update_chat_append)(struct store *s, int64_t chat_id, int64_t payload_id, int64_t date, int64_t *pts);
 	/* The log's current pts and the lowest pts still kept (pts + 1 if the
@@ -871,9 +890,11 @@ static inline int store_message_view(struct store *s, int64_t c, int64_t id, int
 static inline int store_message_unread(struct store *s, int64_t c, int64_t u, int64_t after, int64_t *o) { return s->ops->message_unread(s, c, u, after, o); }
 static inline int store_message_count(struct store *s, int64_t *o) { return s->ops->message_count(s, o); }
 
-static inline int store_payload_put(struct store *s, const char *b, size_t n, int64_t d, int64_t c, int64_t m, int64_t *id) { return s->ops->payload_put(s, b, n, d, c, m, id); }
+static inline int store_payload_put(struct store *s, const char *b, size_t n, int64_t d, int64_t c, int64_t m, int64_t *id) { return s->ops->payload_put(s, b, n, NULL, d, c, m, id); }
+static inline int store_payload_put_view(struct store *s, const char *b, size_t n, const struct store_view *v, int64_t d, int64_t c, int64_t m, int64_t *id) { return s->ops->payload_put(s, b, n, v, d, c, m, id); }
 static inline int store_payload_redact(struct store *s, int64_t c, int64_t m, const char *b, size_t n) { return s->ops->payload_redact(s, c, m, b, n); }
-static inline int store_update_user_append(struct store *s, int64_t u, int64_t p, int64_t d, int64_t *pts) { return s->ops->update_user_append(s, u, p, d, pts); }
+static inline int store_update_user_append(struct store *s, int64_t u, int64_t p, int64_t d, int64_t *pts) { return s->ops->update_user_append(s, u, p, 0, d, pts); }
+static inline int store_update_user_append_view(struct store *s, int64_t u, int64_t p, int v, int64_t d, int64_t *pts) { return s->ops->update_user_append(s, u, p, v, d, pts); }
 static inline int store_update_chat_append(struct store *s, int64_t c, int64_t p, int64_t d, int64_t *pts) { return s->ops->update_chat_append(s, c, p, d, pts); }
 static inline int store_update_user_state(struct store *s, int64_t u, int64_t *pts, int64_t *min) { return s->ops->update_user_state(s, u, pts, min); }
 static inline int store_update_chat_state(struct store *s, int64_t c, int64_t *pts, int64_t *min) { return s->ops->update_chat_state(s, c, pts, min); }

@@ -301,17 +301,19 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 
 	/* Update logs.  An append reads the counter, advances it and inserts
 	 * the row under the write lock (no RETURNING, see above). */
-	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body, chat_id, msg_id) VALUES(?1, ?2, ?3, ?4)",
-	[SQ_PAYLOAD_REDACT] = "UPDATE update_payloads SET body = ?3 WHERE chat_id = ?1 AND msg_id = ?2",
+	[SQ_PAYLOAD_PUT] = "INSERT INTO update_payloads(date, body, chat_id, msg_id, alt, alt_from, alt_to)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQ_PAYLOAD_REDACT] = "UPDATE update_payloads SET body = ?3, alt = NULL, alt_from = 0, alt_to = 0"
+		" WHERE chat_id = ?1 AND msg_id = ?2",
 	[SQ_USER_PTS] = "SELECT pts FROM user_state WHERE user_id = ?1",
 	[SQ_USER_PTS_SET] = "INSERT INTO user_state(user_id, pts) VALUES(?1, ?2)"
 		" ON CONFLICT(user_id) DO UPDATE SET pts = excluded.pts",
-	[SQ_USER_LOG_ADD] = "INSERT INTO user_updates(user_id, pts, payload_id, date) VALUES(?1, ?2, ?3, ?4)",
+	[SQ_USER_LOG_ADD] = "INSERT INTO user_updates(user_id, pts, payload_id, date, view) VALUES(?1, ?2, ?3, ?4, ?5)",
 	/* One statement, so a reader sees pts and min_kept of one snapshot. */
 	[SQ_USER_LOG_STATE] = "SELECT ifnull(s.pts, 0),"
 		" (SELECT min(x.pts) FROM user_updates x WHERE x.user_id = u.id)"
 		" FROM users u LEFT JOIN user_state s ON s.user_id = u.id WHERE u.id = ?1",
-	[SQ_USER_LOG_RANGE] = "SELECT x.pts, p.body FROM user_updates x"
+	[SQ_USER_LOG_RANGE] = "SELECT x.pts, p.body, x.view, p.alt, p.alt_from, p.alt_to FROM user_updates x"
 		" JOIN update_payloads p ON p.id = x.payload_id"
 		" WHERE x.user_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
 	[SQ_CHAT_PTS] = "SELECT pts FROM chats WHERE id = ?1",
@@ -320,19 +322,20 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CHAT_LOG_STATE] = "SELECT c.pts,"
 		" (SELECT min(x.pts) FROM chat_updates x WHERE x.chat_id = c.id)"
 		" FROM chats c WHERE c.id = ?1",
-	[SQ_CHAT_LOG_RANGE] = "SELECT x.pts, p.body FROM chat_updates x"
+	[SQ_CHAT_LOG_RANGE] = "SELECT x.pts, p.body, 0, NULL, 0, 0 FROM chat_updates x"
 		" JOIN update_payloads p ON p.id = x.payload_id"
 		" WHERE x.chat_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
-	/* Pruning goes through the payloads, oldest first: a candidate is a
-	 * payload dated before ?1 with a row dated before ?1, or with no row at
-	 * all.  Row deletes build their list of keys before the first row goes. */
-	[SQ_PRUNE_CANDIDATES] = "SELECT p.id FROM update_payloads p INDEXED BY update_payloads_date"
-		" WHERE p.date < ?1 AND ("
+	/* Pruning goes through the payloads, oldest first, in id order (ids
+	 * and dates grow together): each with its date and whether it is a
+	 * candidate — a row dated before ?1, or no row at all; the caller stops
+	 * at the first payload not dated before ?1.  Row deletes build their
+	 * list of keys before the first row goes. */
+	[SQ_PRUNE_CANDIDATES] = "SELECT p.id, p.date, p.date < ?1 AND ("
 		" EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
 		" OR EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
 		" OR (NOT EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id)"
 		" AND NOT EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id)))"
-		" ORDER BY p.date LIMIT ?2",
+		" FROM update_payloads p ORDER BY p.id",
 	[SQ_PRUNE_USER_ROWS] = "DELETE FROM user_updates WHERE (user_id, pts) IN"
 		" (SELECT x.user_id, x.pts FROM user_updates x INDEXED BY user_updates_payload"
 		" WHERE x.payload_id = ?1 AND x.date < ?2 LIMIT ?3)",
@@ -370,12 +373,18 @@ struct sq_fts_op {
 
 /* An update log's counter advanced by the open transaction and not written
  * yet (sq_log_append): kind is an sq_cache_kind (SQ_CACHE_PTS_*), 0 for a
- * free slot. */
+ * free slot; or (kind SQ_DIRTY_CHAT_LAST) a chat's newest message noted by
+ * sq_message_put: pts is its id (chats.last_msg_id), date and gid its
+ * last_date and last_gid. */
 struct sq_dirty {
 	int kind;
 	int64_t owner;
 	int64_t pts;
+	int64_t date, gid;
 };
+
+/* The kind of a noted chat row advance (distinct from every sq_cache_kind). */
+#define SQ_DIRTY_CHAT_LAST 0x40
 
 /* One open mark(): the queue state to return to on undo, and whether
  * mark() had to open the transaction itself. */
@@ -405,6 +414,7 @@ struct sq_store {
 	int64_t fq_hi;          /* highest key indexed or queued as new (>= the watermark) */
 	int64_t fq_hi_done;     /* fq_hi as the last commit left it (rollback returns to it) */
 	uint64_t fq_added;      /* updates ever queued: part of changes() */
+	uint64_t notes_written; /* rows written by sq_dirty_write: not part of changes() */
 	int bare;               /* changes() was called outside a mark in this transaction:
 				 * ops open no savepoint of their own (sq_op_begin) */
 	int op_depth;           /* bare ops running (they do not nest; defensive) */
@@ -427,6 +437,8 @@ struct sq_store {
 	struct sq_dirty *dirty;
 	size_t *dirty_at;
 	size_t dirty_n, dirty_cap;
+	size_t dirty_chats;     /* how many of them are chat rows (SQ_DIRTY_CHAT_LAST) */
+	int notes_held;         /* inside sq_message_put's op: sq_prep leaves the notes */
 	int cache_open;         /* the cache was used since the last commit: a rollback clears it */
 	int cache_checked;      /* this transaction compared cache_dv with data_version */
 	unsigned cache_dv;      /* data_version after this handle's last commit */
@@ -498,11 +510,35 @@ int store_sqlite_err(int rc)
 	return PL_IO;
 }
 
-/* Gets statement id of st, preparing it on first use. */
+static int sq_dirty_write(struct sq_store *st);
+
+/* Statements that neither read nor write the chats columns a noted chat
+ * advance holds back (last_msg_id, last_date, last_gid), nor undo to a
+ * savepoint: they may run while advances are noted.  Every other statement
+ * writes the notes first (sq_prep).  SQ_MSG_LAST_ID reads one chat's row;
+ * sq_message_put runs it only for a chat with no note. */
+static const unsigned char sq_keeps_chat_notes[SQ_STMT_COUNT] = {
+	[SQ_COMMIT] = 1, [SQ_ROLLBACK] = 1, [SQ_RELEASE] = 1, [SQ_UNDO] = 1,
+	[SQ_OP_MARK] = 1, [SQ_OP_RELEASE] = 1, [SQ_OP_UNDO] = 1,
+	[SQ_USER_GET] = 1, [SQ_SESSION_TOUCH] = 1, [SQ_BLOCK_GET] = 1,
+	[SQ_MEMBER_ROLE] = 1, [SQ_MEMBER_GET] = 1, [SQ_MEMBER_IDS] = 1,
+	[SQ_MSG_LAST_ID] = 1, [SQ_MSG_ADVANCE] = 1, [SQ_MSG_MAX_GID] = 1, [SQ_MSG_INSERT] = 1,
+	[SQ_MSG_GET] = 1, [SQ_MSG_GID] = 1,
+	[SQ_FTS_INSERT] = 1, [SQ_FTS_MARK] = 1,
+	[SQ_PAYLOAD_PUT] = 1, [SQ_USER_PTS] = 1, [SQ_USER_PTS_SET] = 1, [SQ_USER_LOG_ADD] = 1,
+	[SQ_CHAT_PTS] = 1, [SQ_CHAT_PTS_SET] = 1, [SQ_CHAT_LOG_ADD] = 1,
+};
+
+/* Gets statement id of st, preparing it on first use.  With chat advances
+ * noted, a statement that may read them writes them first. */
 static int sq_prep(struct sq_store *st, enum sq_stmt_id id, sqlite3_stmt **out)
 {
 	int rc;
 
+	if (st->dirty_chats && !st->notes_held && !sq_keeps_chat_notes[id] && (rc = sq_dirty_write(st)) < 0) {
+		*out = NULL;
+		return rc;
+	}
 	if (!st->stmt[id]) {
 		rc = sqlite3_prepare_v3(st->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 					&st->stmt[id], NULL);
@@ -833,6 +869,8 @@ static int sq_fq_apply(struct sq_store *st)
 
 static void sq_dirty_drop(struct sq_store *st);
 static int sq_dirty_write(struct sq_store *st);
+static struct sq_dirty *sq_dirty_find(struct sq_store *st, int kind, int64_t owner);
+static int sq_dirty_chat(struct sq_store *st, int64_t chat_id, int64_t id, int64_t date, int64_t gid);
 
 /* Forgets the transaction state (its queued updates, marks) after it ended.
  * The updates of committed transactions stay queued.  The gid cache
@@ -857,7 +895,7 @@ static void sq_txn_reset(struct sq_store *st)
 /* What the transaction changed so far, as one count (sq_changes). */
 static uint64_t sq_stamp(struct sq_store *st)
 {
-	return (uint64_t)sqlite3_total_changes64(st->db) + st->fq_added;
+	return (uint64_t)sqlite3_total_changes64(st->db) - st->notes_written + st->fq_added;
 }
 
 /* Reads the watermark into fq_hi. */
@@ -949,20 +987,31 @@ static int sq_commit_now(struct sq_store *st);
  * (sq_changes) outside any mark, no savepoint: the op's page copies into the
  * statement journal cost more than the rare failure they would undo, and
  * sq_op_end marks the transaction broken if the op fails after a change. */
-static int sq_op_begin(struct sq_store *st, int *outer)
+static int sq_op_begin_keep(struct sq_store *st, int *outer, int keep)
 {
+	int rc;
+
 	if (sqlite3_get_autocommit(st->db)) {
 		sq_txn_reset(st); /* any state left belongs to a transaction gone */
 		*outer = 1;
 		return sq_exec(st, SQ_BEGIN);
 	}
 	*outer = 0;
+	/* Noted chat advances are written outside the op: undoing the op must
+	 * not undo them once they are no longer noted. */
+	if (!keep && st->dirty_chats && (rc = sq_dirty_write(st)) < 0)
+		return rc;
 	if (st->bare && st->nmarks == 0) {
 		if (st->op_depth++ == 0)
 			st->op_stamp = sq_stamp(st);
 		return 0;
 	}
 	return sq_exec(st, SQ_OP_MARK);
+}
+
+static int sq_op_begin(struct sq_store *st, int *outer)
+{
+	return sq_op_begin_keep(st, outer, 0);
 }
 
 /* Closes the op's unit: keeps its writes if rc is 0, drops them otherwise
@@ -2231,6 +2280,36 @@ out:
 	return rc;
 }
 
+/* The id of chat_id's newest message as the open transaction has it: as
+ * noted by an earlier append (sq_dirty_chat), else from the row cache, else
+ * from the row (PL_NOTFOUND without one).  The writer is the only writer of
+ * chats rows, and the cache follows every append (sq_message_put). */
+static int sq_msg_last_id(struct sq_store *st, int64_t chat_id, int64_t *last)
+{
+	const struct sq_dirty *d = sq_dirty_find(st, SQ_DIRTY_CHAT_LAST, chat_id);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (d) {
+		*last = d->pts;
+		return 0;
+	}
+	if (sq_cache_chat_last(store_sqlite_cache(&st->base), chat_id, last))
+		return 0;
+	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, chat_id);
+	if ((rc = store_sqlite_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		*last = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+out:
+	store_sqlite_done(q);
+	return rc;
+}
+
 /* Inserts m with id and search key gid. */
 static int sq_msg_insert(struct sq_store *st, const struct store_message *m, int64_t id, int64_t gid)
 {
@@ -2260,7 +2339,20 @@ out:
 }
 
 /* Appends m to its chat (m->id set on success).  Only m's content fields are
- * stored: views and deleted start at 0.  Non-service text is indexed. */
+ * stored: views and deleted start at 0.  Non-service text is indexed.
+ *
+ * Inside a caller's transaction the chats row is not written at each append
+ * but noted (sq_dirty_chat: newest id, date and search key) and written once,
+ * with the counters, before the commit, before a mark, before an op that
+ * opens its own unit (sq_op_begin) and before any statement that may read
+ * it (sq_prep, store_sqlite_stmt): a group of many messages in one private
+ * chat writes its row once.  The note is taken after the op's unit is
+ * closed, so undoing the op has nothing to take back; a rollback or an undo
+ * to a mark drops the notes with the rows (the mark wrote the older ones).
+ * The op opens its unit without writing the notes (nothing it runs reads
+ * them: notes_held), and the next id comes from the note, the row cache or
+ * the row.  Outside a transaction the row is written at once (the caller's
+ * m->id, when not 0, is the id it expects: one conditional UPDATE). */
 static int sq_message_put(struct store *s, struct store_message *m)
 {
 	struct sq_store *st = sq(s);
@@ -2274,11 +2366,16 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	if ((rc = sq_fq_prepare(st, 1)) < 0)
 		return rc;
 	fq0 = st->fq_len;
-	if ((rc = sq_op_begin(st, &outer)) < 0)
+	if ((rc = sq_op_begin_keep(st, &outer, 1)) < 0)
 		return rc;
+	st->notes_held = 1;
 	if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
 		goto out;
-	if ((rc = sq_msg_next_id(st, m->chat_id, m->date, gid, m->id, &id)) < 0)
+	if (!outer && (rc = sq_msg_last_id(st, m->chat_id, &id)) == 0)
+		id++;
+	else if (outer)
+		rc = sq_msg_next_id(st, m->chat_id, m->date, gid, m->id, &id);
+	if (rc < 0)
 		goto out;
 	rc = sq_msg_insert(st, m, id, gid);
 	if (rc == PL_EXISTS && cached) { /* the cached key was taken: look it up again */
@@ -2287,7 +2384,7 @@ static int sq_message_put(struct store *s, struct store_message *m)
 		if ((rc = sq_msg_next_gid(st, m->date, &gid, &cached)) < 0)
 			goto out;
 		v[3] = gid;
-		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 0)) < 0)
+		if (outer && (rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 0)) < 0)
 			goto out;
 		rc = sq_msg_insert(st, m, id, gid);
 	}
@@ -2296,12 +2393,18 @@ static int sq_message_put(struct store *s, struct store_message *m)
 	if (indexed)
 		rc = sq_index(st, 1, gid, m->chat_id, m->text, 0);
 out:
-	if ((rc = sq_op_end(st, outer, rc)) < 0) {
+	st->notes_held = 0;
+	if ((rc = sq_op_end(st, outer, rc)) == 0 && !outer && sq_dirty_chat(st, m->chat_id, id, m->date, gid) < 0) {
+		int64_t v[4] = {m->chat_id, id, m->date, gid};
+		if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 1)) < 0)
+			st->broken = 1; /* a message without its chat's advance: only rollback may follow */
+	}
+	if (rc < 0) {
 		sq_fq_truncate(st, fq0);
 		sq_cache_chat_drop(st->cache, m->chat_id);
 	} else {
 		m->id = id;
-		/* The row as it now stands, committed or not (outside a
+		/* The row as it now stands, committed or noted (outside a
 		 * transaction the op committed itself just now). */
 		sq_cache_chat_advance(st->cache, m->chat_id, id, m->date);
 	}
@@ -2867,9 +2970,10 @@ out:
 struct sq_log {
 	enum sq_stmt_id pts;      /* ?1 owner -> the last pts handed out */
 	enum sq_stmt_id pts_set;  /* ?1 owner, ?2 pts */
-	enum sq_stmt_id add;      /* ?1 owner, ?2 pts, ?3 payload, ?4 date */
+	enum sq_stmt_id add;      /* ?1 owner, ?2 pts, ?3 payload, ?4 date[, ?5 view] */
+	int add_n;                /* how many of those add has */
 	enum sq_stmt_id state;    /* ?1 owner -> pts, min kept pts or NULL */
-	enum sq_stmt_id range;    /* ?1 owner, ?2 after pts, ?3 limit -> pts, body */
+	enum sq_stmt_id range;    /* ?1 owner, ?2 after pts, ?3 limit -> pts, body, view, alt, alt_from, alt_to */
 	int no_counter_rc;        /* what a missing counter row means */
 	int cache_kind;           /* the counter's entries in the row cache */
 };
@@ -2877,33 +2981,45 @@ struct sq_log {
 /* A user's counter row is made by the first append (the foreign key on
  * user_state refuses unknown users); a chat's counter is a chats column. */
 static const struct sq_log sq_user_log = {
-	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0, SQ_CACHE_PTS_USER,
+	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, 5, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE, 0, SQ_CACHE_PTS_USER,
 };
 static const struct sq_log sq_chat_log = {
-	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND, SQ_CACHE_PTS_CHAT,
+	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, 4, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE, PL_NOTFOUND,
+	SQ_CACHE_PTS_CHAT,
 };
 
-/* Stores an update body; *id gets its row id.  body may be NULL when len is
- * 0.  The bytes are stored as a BLOB and served back exactly. */
-static int sq_payload_put(struct store *s, const char *body, size_t len, int64_t date, int64_t chat_id,
-			  int64_t msg_id, int64_t *id)
+/* Stores an update body, and its second view when view is not NULL; *id
+ * gets its row id.  body may be NULL when len is 0.  The bytes are stored as
+ * a BLOB and served back exactly.  A second view is the value alt that
+ * replaces bytes [alt_from, alt_to) of the body; alt is NULL when there is
+ * none (so a row reading the second view of a payload without one — an old
+ * row, a redacted payload — reads the body). */
+static int sq_payload_put(struct store *s, const char *body, size_t len, const struct store_view *view,
+			  int64_t date, int64_t chat_id, int64_t msg_id, int64_t *id)
 {
 	struct sq_store *st = sq(s);
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if (!body && len > 0)
+	if ((!body && len > 0) ||
+	    (view && ((!view->val && view->len > 0) || view->from > view->to || view->to > len)))
 		return PL_INVAL;
 	if ((rc = sq_prep(st, SQ_PAYLOAD_PUT, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, date);
 	rc = sqlite3_bind_blob64(q, 2, body ? body : "", len, SQLITE_STATIC);
+	if (rc == SQLITE_OK && view)
+		rc = sqlite3_bind_blob64(q, 5, view->val ? view->val : "", view->len, SQLITE_STATIC);
+	else if (rc == SQLITE_OK)
+		rc = sqlite3_bind_null(q, 5);
 	if (rc != SQLITE_OK) {
 		rc = rc == SQLITE_TOOBIG ? PL_TOOBIG : store_sqlite_err(rc);
 		goto out;
 	}
 	sqlite3_bind_int64(q, 3, chat_id);
 	sqlite3_bind_int64(q, 4, msg_id);
+	sqlite3_bind_int64(q, 6, view ? (int64_t)view->from : 0);
+	sqlite3_bind_int64(q, 7, view ? (int64_t)view->to : 0);
 	if ((rc = store_sqlite_run(q)) == 0 && id)
 		*id = sqlite3_last_insert_rowid(st->db);
 out:
@@ -3012,15 +3128,39 @@ static int sq_dirty_set(struct sq_store *st, int kind, int64_t owner, int64_t pt
 	return 0;
 }
 
+/* Notes chat_id's newest message (id, date, search key gid), to be written
+ * to its chats row later: 0, or PL_NOMEM / PL_TOOBIG when it cannot wait
+ * (the caller writes it now). */
+static int sq_dirty_chat(struct sq_store *st, int64_t chat_id, int64_t id, int64_t date, int64_t gid)
+{
+	struct sq_dirty *d = st->dirty_n ? sq_dirty_find(st, SQ_DIRTY_CHAT_LAST, chat_id) : NULL;
+	int rc;
+
+	if (!d) {
+		if ((rc = sq_dirty_set(st, SQ_DIRTY_CHAT_LAST, chat_id, id)) < 0)
+			return rc;
+		d = sq_dirty_find(st, SQ_DIRTY_CHAT_LAST, chat_id);
+		st->dirty_chats++;
+	}
+	d->pts = id;
+	d->date = date;
+	d->gid = gid;
+	return 0;
+}
+
 static void sq_dirty_drop(struct sq_store *st)
 {
 	for (size_t k = 0; k < st->dirty_n; k++)
 		st->dirty[st->dirty_at[k]].kind = 0;
 	st->dirty_n = 0;
+	st->dirty_chats = 0;
 }
 
-/* Writes every counter noted, one statement each, and forgets them.  On
- * failure they all stay noted (writing one again is harmless). */
+/* Writes every counter and chat row noted, one statement each, and forgets
+ * them.  On failure they all stay noted (writing one again is harmless).
+ * The rows written do not count as changes (sq_stamp): they carry what the
+ * requests that noted them already changed, so a request that fails after
+ * a read wrote the notes has still changed nothing. */
 static int sq_dirty_write(struct sq_store *st)
 {
 	int rc;
@@ -3031,10 +3171,15 @@ static int sq_dirty_write(struct sq_store *st)
 	}
 	for (size_t k = 0; k < st->dirty_n; k++) {
 		const struct sq_dirty *d = &st->dirty[st->dirty_at[k]];
-		int64_t v[2] = {d->owner, d->pts};
+		int64_t v[4] = {d->owner, d->pts, d->date, d->gid};
 
-		if ((rc = sq_write_ints(st, d->kind == SQ_CACHE_PTS_USER ? SQ_USER_PTS_SET : SQ_CHAT_PTS_SET, v, 2, 1)) < 0)
+		if (d->kind == SQ_DIRTY_CHAT_LAST)
+			rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 1);
+		else
+			rc = sq_write_ints(st, d->kind == SQ_CACHE_PTS_USER ? SQ_USER_PTS_SET : SQ_CHAT_PTS_SET, v, 2, 1);
+		if (rc < 0)
 			return rc;
+		st->notes_written += (uint64_t)sqlite3_changes(st->db);
 	}
 	sq_dirty_drop(st);
 	return 0;
@@ -3100,9 +3245,9 @@ out:
  * request gives its pts back, which is harmless: nothing is pushed before
  * its commit. */
 static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t payload_id,
-			 int64_t date, int64_t *pts)
+			 int view, int64_t date, int64_t *pts)
 {
-	int64_t v[4] = {owner, 0, payload_id, date};
+	int64_t v[5] = {owner, 0, payload_id, date, view};
 	int64_t old = 0;
 	int outer = 0, row = 0, rc;
 
@@ -3112,7 +3257,7 @@ static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t o
 		goto out;
 	v[1] = old + 1;
 	sq_cache_int_drop(st->cache, lg->cache_kind, owner, 0);
-	if (row && (rc = sq_write_ints(st, lg->add, v, 4, 0)) == 0 &&
+	if (row && (rc = sq_write_ints(st, lg->add, v, lg->add_n, 0)) == 0 &&
 	    sq_dirty_set(st, lg->cache_kind, owner, old + 1) < 0 &&
 	    (rc = sq_write_ints(st, lg->pts_set, v, 2, 1)) < 0)
 		st->broken = 1; /* a row without its counter: only rollback may follow */
@@ -3123,7 +3268,7 @@ static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t o
 	}
 	if ((rc = sq_write_ints(st, lg->pts_set, v, 2, 1)) < 0)
 		goto out;
-	if ((rc = sq_write_ints(st, lg->add, v, 4, 0)) < 0 && !outer && !sqlite3_get_autocommit(st->db)) {
+	if ((rc = sq_write_ints(st, lg->add, v, lg->add_n, 0)) < 0 && !outer && !sqlite3_get_autocommit(st->db)) {
 		v[1] = old;
 		if (sq_write_ints(st, lg->pts_set, v, 2, 1) < 0)
 			st->broken = 1; /* half an op in the transaction: only rollback may follow */
@@ -3138,16 +3283,18 @@ out:
 	return rc;
 }
 
-static int sq_update_user_append(struct store *s, int64_t user_id, int64_t payload_id, int64_t date,
+static int sq_update_user_append(struct store *s, int64_t user_id, int64_t payload_id, int view, int64_t date,
 				 int64_t *pts)
 {
-	return sq_log_append(sq(s), &sq_user_log, user_id, payload_id, date, pts);
+	if (view != 0 && view != 1)
+		return PL_INVAL;
+	return sq_log_append(sq(s), &sq_user_log, user_id, payload_id, view, date, pts);
 }
 
 static int sq_update_chat_append(struct store *s, int64_t chat_id, int64_t payload_id, int64_t date,
 				 int64_t *pts)
 {
-	return sq_log_append(sq(s), &sq_chat_log, chat_id, payload_id, date, pts);
+	return sq_log_append(sq(s), &sq_chat_log, chat_id, payload_id, 0, date, pts);
 }
 
 /* The owner's pts and lowest kept pts (pts + 1 when the log is empty), read
@@ -3191,9 +3338,43 @@ static int sq_update_chat_state(struct store *s, int64_t chat_id, int64_t *pts, 
 	return sq_log_state(sq(s), &sq_chat_log, chat_id, pts, min_kept);
 }
 
+/* Hands cb the body of the range row q as its reader sees it: the stored
+ * body, or for a row reading the second view (view 1) of a payload that has
+ * one, the body with [alt_from, alt_to) replaced by alt.  Offsets that do
+ * not fit the body are a damaged store: PL_IO, never the other view. */
+static int sq_log_row(sqlite3_stmt *q, store_update_cb cb, void *ctx)
+{
+	const char *body = sqlite3_column_blob(q, 1), *val;
+	size_t len = (size_t)sqlite3_column_bytes(q, 1), vlen, n;
+	int64_t from, to;
+	char *buf;
+	int rc;
+
+	if (!body)
+		body = "";
+	if (sqlite3_column_int64(q, 2) == 0 || sqlite3_column_type(q, 3) == SQLITE_NULL)
+		return cb(ctx, sqlite3_column_int64(q, 0), body, len);
+	val = sqlite3_column_blob(q, 3);
+	vlen = (size_t)sqlite3_column_bytes(q, 3);
+	from = sqlite3_column_int64(q, 4);
+	to = sqlite3_column_int64(q, 5);
+	if (from < 0 || to < from || (uint64_t)to > len)
+		return PL_IO;
+	n = len - (size_t)(to - from) + vlen;
+	if (!(buf = malloc(n ? n : 1)))
+		return PL_NOMEM;
+	memcpy(buf, body, (size_t)from);
+	if (vlen)
+		memcpy(buf + from, val, vlen);
+	memcpy(buf + (size_t)from + vlen, body + to, len - (size_t)to);
+	rc = cb(ctx, sqlite3_column_int64(q, 0), buf, n);
+	free(buf);
+	return rc;
+}
+
 /* The owner's updates with pts > after_pts, ascending, at most limit: one
  * range of the log's primary key, one payload lookup per row.  body points
- * into statement memory (valid during the call). */
+ * into statement memory or a buffer of this call (valid during the call). */
 static int sq_log_range(struct sq_store *st, const struct sq_log *lg, int64_t owner, int64_t after_pts,
 			int limit, store_update_cb cb, void *ctx)
 {
@@ -3208,10 +3389,7 @@ static int sq_log_range(struct sq_store *st, const struct sq_log *lg, int64_t ow
 	sqlite3_bind_int64(q, 2, after_pts);
 	sqlite3_bind_int(q, 3, limit);
 	while ((rc = store_sqlite_row(q)) > 0) {
-		const char *body = sqlite3_column_blob(q, 1);
-		size_t len = (size_t)sqlite3_column_bytes(q, 1);
-
-		if ((rc = cb(ctx, sqlite3_column_int64(q, 0), body ? body : "", len)) != 0)
+		if ((rc = sq_log_row(q, cb, ctx)) != 0)
 			goto out;
 	}
 out:
@@ -3232,7 +3410,13 @@ static int sq_update_chat_range(struct store *s, int64_t chat_id, int64_t after_
 }
 
 /* Reads up to n prune candidates (see SQ_PRUNE_CANDIDATES) into ids,
- * oldest first; returns how many, or a negative pl_err. */
+ * oldest first; returns how many, or a negative pl_err.  The walk goes up
+ * the payloads' ids and stops at the first one dated before_date or later:
+ * payload ids are handed out in commit order and carry the writer's clock,
+ * so what follows is newer (a payload dated earlier behind it — the clock
+ * went back — waits for a later prune).  It looks at the candidates and at
+ * the old payloads still referred to by newer rows, as the date index did,
+ * and that index (one entry per payload) is gone from every append. */
 static int sq_prune_candidates(struct sq_store *st, int64_t before_date, int n, int64_t *ids)
 {
 	sqlite3_stmt *q = NULL;
@@ -3241,9 +3425,14 @@ static int sq_prune_candidates(struct sq_store *st, int64_t before_date, int n, 
 	if ((rc = sq_prep(st, SQ_PRUNE_CANDIDATES, &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, before_date);
-	sqlite3_bind_int(q, 2, n);
-	while (got < n && (rc = store_sqlite_row(q)) > 0)
-		ids[got++] = sqlite3_column_int64(q, 0);
+	while (got < n && (rc = store_sqlite_row(q)) > 0) {
+		if (sqlite3_column_int64(q, 1) >= before_date) {
+			rc = 0;
+			break;
+		}
+		if (sqlite3_column_int(q, 2))
+			ids[got++] = sqlite3_column_int64(q, 0);
+	}
 out:
 	store_sqlite_done(q);
 	return rc < 0 ? rc : got;
@@ -3273,7 +3462,8 @@ static int sq_prune_payload(struct sq_store *st, int64_t payload_id, int64_t bef
  * caller draining a backlog calls again while *removed == limit.
  *
  * Rows are found through their payloads, oldest payload first (the logs
- * have no date index: it would cost every append), so a row goes once both
+ * have no date index: it would cost every append; nor have the payloads
+ * since migration 11: sq_prune_candidates walks their ids), so a row goes once both
  * it and its payload are dated before before_date — the same thing when, as
  * in parleyd, a row carries its payload's date.  A payload still referred to
  * by a row dated later than itself is looked at and kept.  Each step is
@@ -3469,6 +3659,8 @@ int store_sqlite_stmt(struct store *s, int slot, const char *sql, sqlite3_stmt *
 	*out = NULL;
 	if (slot < 0 || slot >= SQ_EXT_STMT_MAX)
 		return PL_INVAL;
+	if (st->dirty_chats && !st->notes_held && (rc = sq_dirty_write(st)) < 0) /* it may read chats */
+		return rc;
 	if (!st->ext[slot]) {
 		rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->ext[slot], NULL);
 		if (rc != SQLITE_OK)

@@ -99,6 +99,8 @@ void sq_cache_session_put(struct sq_cache *c, const struct store_session *ss);
 void sq_cache_session_drop(struct sq_cache *c, int64_t id);
 /* A message appended: the entry of chat id (if any) takes its id and date. */
 void sq_cache_chat_advance(struct sq_cache *c, int64_t id, int64_t last_msg_id, int64_t last_date);
+/* The cached last_msg_id of chat id into *out: 1, or 0 when not cached. */
+int sq_cache_chat_last(struct sq_cache *c, int64_t id, int64_t *out);
 
 /* sqlite_safety.c: the trust & safety ops of struct store_ops. */
 #define SQ_SAFETY_OP_LIST(X) \

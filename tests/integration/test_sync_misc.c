@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -615,6 +616,44 @@ static void mx_check_views(json_t *rows_x, int64_t x, const char *x_name, json_t
 	json_decref(my);
 }
 
+/* The updates of x's log that share their payload with one of y's, as the
+ * store has them: how many, and how many of those x reads in the second
+ * view (a private chat stores one payload for both members). */
+static void mx_shared_payloads(int64_t x, int64_t y, int64_t *shared, int64_t *second)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	snprintf(path, sizeof path, "%s/parley.db", harness_data_dir(mx_h));
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), ifnull(sum(a.view), 0) FROM user_updates a"
+					    " JOIN user_updates b ON b.payload_id = a.payload_id"
+					    " WHERE a.user_id = ?1 AND b.user_id = ?2", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, x);
+	sqlite3_bind_int64(q, 2, y);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	*shared = sqlite3_column_int64(q, 0);
+	*second = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* The redaction of message id in rows (the update that replaced its copy). */
+static int mx_redacted(json_t *rows, int64_t id)
+{
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		json_t *u = json_object_get(row, "update");
+		if (!strcmp(mx_str(u, "type"), "redacted") && mx_int(u, "message_id") == id)
+			return 1;
+	}
+	return 0;
+}
+
 static void test_private_views(void **state)
 {
 	/* Text that looks like the JSON around it, to trip a careless splice. */
@@ -678,8 +717,133 @@ static void test_private_views(void **state)
 	assert_int_equal(mx_int(u, "message_id"), self);
 	assert_int_equal(mx_int(json_object_get(u, "chat"), "id"), lo_id);
 	assert_null(mx_find_text(rows_hi, "a note to self"));
+	/* Deleted for everyone: both members' copies are redacted. */
+	assert_null(mx_find_text(rows_lo, "soon gone"));
+	assert_null(mx_find_text(rows_hi, "soon gone"));
+	assert_true(mx_redacted(rows_lo, m4));
+	assert_true(mx_redacted(rows_hi, m4));
 	json_decref(rows_lo);
 	json_decref(rows_hi);
+	/* Stored once per update: the three sends, the forward, the edit, the
+	 * pin's message and chat update, the doomed message and the delete share
+	 * their payload between both logs, and each is read in the second view
+	 * by exactly one member. */
+	{
+		int64_t shared_lo, second_lo, shared_hi, second_hi;
+
+		mx_shared_payloads(lo_id, hi_id, &shared_lo, &second_lo);
+		mx_shared_payloads(hi_id, lo_id, &shared_hi, &second_hi);
+		assert_true(shared_lo >= 9);
+		assert_int_equal(shared_lo, shared_hi);
+		assert_int_equal(second_lo + second_hi, shared_lo);
+		assert_true(second_lo > 0 && second_hi > 0);
+	}
+}
+
+/* --- a burst in one private chat --------------------------------------------- */
+
+#define MX_BURST_THREADS 8
+#define MX_BURST_SENDS 25
+
+struct mx_burst {
+	struct parley_client *c;
+	int64_t to;
+	int ok;
+	pthread_t th;
+};
+
+static void *mx_burst_main(void *arg)
+{
+	struct mx_burst *b = arg;
+	struct parley_error err;
+	int64_t id;
+
+	for (int i = 0, tries = 0; i < MX_BURST_SENDS && tries < 1000; tries++) {
+		if (parley_send_message(b->c, b->to, "burst", 0, &id, &err) == 0) {
+			b->ok++;
+			i++;
+		} else if (!strncmp(err.code, "FLOOD_WAIT", 10)) { /* the per-user burst allowance */
+			nanosleep(&(struct timespec){0, 2000000}, NULL);
+		} else {
+			print_error("burst sendMessage: %s: %s\n", err.code, err.description);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The ids of c's history with chat (all of it), summed; *n gets how many. */
+static int64_t mx_history_sum(struct parley_client *c, int64_t chat, int64_t *n, int64_t *max)
+{
+	struct parley_error err;
+	json_t *h = NULL, *m;
+	int64_t sum = 0, offset = 0, from;
+	size_t k;
+
+	*n = 0;
+	*max = 0;
+	for (;;) {
+		from = offset;
+		assert_int_equal(parley_get_history(c, chat, from, 0, 100, &h, &err), 0);
+		if (json_array_size(h) == 0)
+			break;
+		offset = 0;
+		json_array_foreach(h, k, m) {
+			int64_t id = mx_int(m, "message_id");
+			sum += id;
+			(*n)++;
+			*max = id > *max ? id : *max;
+			offset = offset == 0 || id < offset ? id : offset;
+		}
+		json_decref(h);
+		h = NULL;
+		assert_true(from == 0 || offset < from); /* older pages only */
+	}
+	json_decref(h);
+	return sum;
+}
+
+/* Many messages in flight in one private chat, from both sides: the writer
+ * groups them and writes the chat's row once per group.  Every message gets
+ * its own id, 1 to N; the dialog names the newest; the row is on disk (a
+ * restart continues at N + 1); each member's log has every message. */
+static void test_private_burst(void **state)
+{
+	struct parley_client *lo = harness_user(mx_h, "pb_lower"), *hi = harness_user(mx_h, "pb_higher");
+	int64_t lo_id = harness_user_id(mx_h, "pb_lower"), hi_id = harness_user_id(mx_h, "pb_higher");
+	int64_t total = MX_BURST_THREADS * MX_BURST_SENDS, n, max, lo_pts = mx_pts(lo), next;
+	struct mx_burst b[MX_BURST_THREADS];
+	json_t *d, *rows;
+	size_t i;
+	int seen = 0;
+
+	for (int k = 0; k < MX_BURST_THREADS; k++) {
+		b[k] = (struct mx_burst){.c = harness_login(mx_h, k % 2 ? "pb_higher" : "pb_lower"),
+					 .to = k % 2 ? lo_id : hi_id};
+		assert_non_null(b[k].c);
+	}
+	for (int k = 0; k < MX_BURST_THREADS; k++)
+		assert_int_equal(pthread_create(&b[k].th, NULL, mx_burst_main, &b[k]), 0);
+	for (int k = 0; k < MX_BURST_THREADS; k++) {
+		pthread_join(b[k].th, NULL);
+		assert_int_equal(b[k].ok, MX_BURST_SENDS);
+	}
+	assert_int_equal(mx_history_sum(lo, hi_id, &n, &max), total * (total + 1) / 2);
+	assert_int_equal(n, total);
+	assert_int_equal(max, total);
+	assert_int_equal(parley_get_dialogs(hi, 100, &d, &(struct parley_error){0}), 0);
+	assert_true(json_array_size(d) >= 1);
+	assert_int_equal(mx_int(json_object_get(json_array_get(d, 0), "chat"), "id"), lo_id);
+	assert_int_equal(mx_int(json_object_get(json_array_get(d, 0), "last_message"), "message_id"), total);
+	json_decref(d);
+	rows = mx_difference(lo, lo_pts);
+	json_array_foreach(rows, i, d)
+		seen += !strcmp(mx_str(json_object_get(d, "update"), "type"), "new_message");
+	assert_int_equal(seen, total);
+	json_decref(rows);
+	assert_int_equal(harness_restart(mx_h), 0);
+	next = mx_send(lo, hi_id, "after the restart");
+	assert_int_equal(next, total + 1);
 }
 
 /* --- a group that grows large ----------------------------------------------- */
@@ -1123,6 +1287,7 @@ int main(void)
 		cmocka_unit_test(test_typing),
 		cmocka_unit_test(test_reads_edits_deletes),
 		cmocka_unit_test(test_private_views),
+		cmocka_unit_test(test_private_burst),
 		cmocka_unit_test(test_group_grows_large),
 		cmocka_unit_test(test_revoke_and_logout_close_sockets),
 		cmocka_unit_test(test_logout_over_own_socket),

@@ -434,6 +434,11 @@ static void test_migrate_search_index(void **state)
 				      "CREATE VIRTUAL TABLE message_fts USING fts5(body, chat, content='',"
 				      " tokenize='unicode61 remove_diacritics 2');"
 				      "DROP TABLE fts_state;"
+				      "ALTER TABLE user_updates DROP COLUMN view;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
+				      "CREATE INDEX update_payloads_date ON update_payloads(date);"
 				      "PRAGMA user_version = 7;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -1767,6 +1772,9 @@ static void test_changes_bare(void **state)
 	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE chats SET last_msg_id = 0", NULL, NULL, NULL), SQLITE_OK);
+	/* And chat_set_large fail at its second write (the members rows). */
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER t_no_large BEFORE UPDATE OF large ON members"
+				      " BEGIN SELECT RAISE(ABORT, 'test'); END;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
 	/* Each op in its savepoint: the failed op is undone, the rest goes on. */
@@ -1788,8 +1796,14 @@ static void test_changes_bare(void **state)
 	assert_int_equal(store_user_set_last_seen(s, a, 40), 0);
 	assert_int_equal(store_changes(s, &n1), 0);
 	assert_true(n1 > n0);
-	/* A failure after a change: broken until rolled back. */
+	/* An append that clashes fails before any change (inside a transaction
+	 * the chat's row is only noted once the message is in). */
+	assert_int_equal(store_changes(s, &n0), 0);
 	assert_int_equal(store_message_put(s, &m), PL_EXISTS);
+	assert_int_equal(store_changes(s, &n1), 0);
+	assert_int_equal(n1, n0);
+	/* A failure after a change: broken until rolled back. */
+	assert_true(store_chat_set_large(s, g) < 0);
 	assert_int_equal(store_changes(s, &n1), PL_IO);
 	assert_int_equal(store_commit(s), PL_IO);
 	assert_int_equal(store_rollback(s), 0);
@@ -1804,6 +1818,128 @@ static void test_changes_bare(void **state)
 	assert_int_equal(store_release(s), 0);
 	assert_int_equal(store_changes(s, &n1), 0);
 	assert_int_equal(store_commit(s), 0);
+}
+
+/* chats.last_msg_id / last_date / last_gid of chat as committed, and the
+ * search key of the message last_msg_id names, read by a connection of its
+ * own. */
+static void t_chat_row(const struct t_env *env, int64_t chat, int64_t out[4])
+{
+	char path[160];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT last_msg_id, last_date, last_gid, (SELECT gid FROM messages"
+					    " WHERE chat_id = ?1 AND id = last_msg_id) FROM chats WHERE id = ?1", -1,
+					    &q, NULL), SQLITE_OK);
+	sqlite3_bind_int64(q, 1, chat);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	for (int i = 0; i < 4; i++)
+		out[i] = sqlite3_column_int64(q, i);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* Inside a transaction an append notes its chat's newest message and
+ * writes the chats row once: before the commit, before a mark, before a
+ * statement that reads chats, and outside the savepoint of an op that is
+ * then undone; an undo or rollback drops the notes with the rows. */
+static void test_chat_notes(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g = t_chat(s, STORE_CHAT_GROUP, "g", a, 1), h = t_chat(s, STORE_CHAT_GROUP, "h", a, 1);
+	int64_t row[4], n;
+	struct t_rows r = {0};
+	struct store_message m;
+	char path[160];
+	sqlite3 *db;
+
+	t_member(s, g, a, STORE_ROLE_CREATOR);
+	t_member(s, h, a, STORE_ROLE_CREATOR);
+	assert_int_equal(t_msg(s, g, a, 10, "one"), 1);
+
+	/* Written once, at the commit, with the newest message's values. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 11, "two"), 2);
+	assert_int_equal(t_msg(s, h, a, 12, "h one"), 1);
+	assert_int_equal(t_msg(s, g, a, 13, "three"), 3);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 1); /* not committed yet */
+	/* A read of chats on the writer sees the notes: dialogs by recency
+	 * (g's newest is later than h's), the message count. */
+	assert_int_equal(store_dialog_list(s, a, 0, 0, 10, t_collect_dialog, &r), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.id[0], g);
+	assert_int_equal(r.date[0], 13);
+	assert_int_equal(r.id[1], h);
+	assert_int_equal(store_message_count(s, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(t_msg(s, h, a, 14, "h two"), 2);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 3);
+	assert_int_equal(row[1], 13);
+	assert_int_equal(row[2], row[3]);
+	assert_true(row[2] > 0);
+	t_chat_row(env, h, row);
+	assert_int_equal(row[0], 2);
+	assert_int_equal(row[1], 14);
+
+	/* Undo to a mark drops the notes taken after it; the mark wrote the
+	 * older ones.  A rollback drops them all. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 20, "four"), 4);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(t_msg(s, g, a, 21, "five"), 5);
+	assert_int_equal(t_msg(s, g, a, 22, "six"), 6);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(t_msg(s, g, a, 23, "five again"), 5);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 5);
+	assert_int_equal(row[1], 23);
+	assert_int_equal(row[2], row[3]);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 30, "gone"), 6);
+	assert_int_equal(store_rollback(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(t_msg(s, g, a, 31, "six"), 6);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 6);
+	assert_int_equal(row[1], 31);
+
+	/* An op that fails inside its own savepoint after a change is undone;
+	 * the notes taken before it survive (they are written before the op's
+	 * savepoint opens). */
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER t_no_large BEFORE UPDATE OF large ON members"
+				      " BEGIN SELECT RAISE(ABORT, 'test'); END;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	assert_int_equal(t_msg(s, g, a, 40, "seven"), 7);
+	assert_true(store_chat_set_large(s, h) < 0);
+	assert_int_equal(t_msg(s, g, a, 41, "eight"), 8);
+	assert_int_equal(store_release(s), 0);
+	assert_int_equal(store_commit(s), 0);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 8);
+	assert_int_equal(row[1], 41);
+	/* An append to a chat that does not exist fails with nothing noted. */
+	assert_int_equal(store_begin(s), 0);
+	m = (struct store_message){.chat_id = 999, .sender_id = a, .date = 50, .text = (char *)"x"};
+	assert_int_equal(store_message_put(s, &m), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	/* Outside a transaction the row is written at once. */
+	assert_int_equal(t_msg(s, g, a, 60, "nine"), 9);
+	t_chat_row(env, g, row);
+	assert_int_equal(row[0], 9);
 }
 
 /* Edits and deletes of messages whose indexing is still queued in the same
@@ -2280,13 +2416,118 @@ static void test_payload_redact(void **state)
 	assert_int_equal(store_payload_redact(s, 0, 1, "x", 1), PL_INVAL);
 }
 
+/* A private chat's update is one payload with two views: the first
+ * member's row reads the body, the second's the body with one value
+ * replaced.  A row asking for the second view of a payload without one
+ * (an old row, a redacted payload) reads the body; redaction and pruning
+ * reach both views. */
+static void test_payload_views(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
+	static const char body[] = "{\"chat\":1,\"t\":\"hi\"}";
+	struct store_view v = {"22", 2, 8, 9};
+	struct store_view bad = {"22", 2, 9, 8};
+	int64_t p, plain, pts, n;
+	struct t_updates r;
+
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &v, 100, 7, 1, &p), 0);
+	assert_int_equal(store_update_user_append_view(s, a, p, 0, 100, &pts), 0);
+	assert_int_equal(store_update_user_append_view(s, b, p, 1, 100, &pts), 0);
+	plain = t_payload(s, "{\"chat\":3}", 100);
+	assert_int_equal(store_update_user_append_view(s, b, plain, 1, 100, &pts), 0);
+	r = t_user_range(s, a, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{\"chat\":1,\"t\":\"hi\"}");
+	r = t_user_range(s, b, 0, 10);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.body[0], "{\"chat\":22,\"t\":\"hi\"}");
+	assert_int_equal(r.len[0], strlen(body) + 1);
+	assert_string_equal(r.body[1], "{\"chat\":3}");
+	/* Views that do not fit the body, and unknown views, are refused. */
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &bad, 100, 7, 1, &p), PL_INVAL);
+	bad.from = 8;
+	bad.to = strlen(body) + 1;
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &bad, 100, 7, 1, &p), PL_INVAL);
+	assert_int_equal(store_update_user_append_view(s, a, plain, 2, 100, &pts), PL_INVAL);
+	/* An empty value, at the very end. */
+	v.val = NULL;
+	v.len = 0;
+	v.from = 1;
+	v.to = strlen(body);
+	assert_int_equal(store_payload_put_view(s, body, strlen(body), &v, 100, 7, 2, &p), 0);
+	assert_int_equal(store_update_user_append_view(s, b, p, 1, 100, &pts), 0);
+	r = t_user_range(s, b, 2, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{");
+	/* Redaction reaches both views of message 1. */
+	assert_int_equal(store_payload_redact(s, 7, 1, "{\"type\":\"redacted\"}", 19), 0);
+	r = t_user_range(s, a, 0, 10);
+	assert_string_equal(r.body[0], "{\"type\":\"redacted\"}");
+	r = t_user_range(s, b, 0, 10);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.body[0], "{\"type\":\"redacted\"}");
+	assert_string_equal(r.body[2], "{");
+	/* Pruning removes both rows, then the shared payload. */
+	assert_int_equal(store_update_prune(s, 1000, 100, &n), 0);
+	assert_int_equal(n, 4 + 3);
+	assert_int_equal(t_user_range(s, a, 0, 10).n, 0);
+	assert_int_equal(t_user_range(s, b, 0, 10).n, 0);
+}
+
+/* A store from before the second view (version 9): its rows read their
+ * bodies after the migration, and new rows can use views; the payloads'
+ * date index is dropped (migration 11). */
+static void test_migrate_payload_views(void **state)
+{
+	struct t_env *env = *state;
+	char path[160];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t a = t_user(env->s, "alice"), p, pts;
+	struct store_view v = {"2", 1, 8, 9};
+	struct t_updates r;
+
+	p = t_payload(env->s, "{\"chat\":1}", 100);
+	assert_int_equal(store_update_user_append(env->s, a, p, 100, &pts), 0);
+	store_close(env->s);
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE user_updates DROP COLUMN view;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
+				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
+				      "CREATE INDEX update_payloads_date ON update_payloads(date);"
+				      "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	env->s = t_open(env, 0);
+	assert_int_equal(store_migrate(env->s), 0);
+	r = t_user_range(env->s, a, 0, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{\"chat\":1}");
+	/* Migration 11: no date index on payloads any more. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'update_payloads_date'",
+					    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	assert_int_equal(store_payload_put_view(env->s, "{\"chat\":1}", 10, &v, 100, 0, 0, &p), 0);
+	assert_int_equal(store_update_user_append_view(env->s, a, p, 1, 100, &pts), 0);
+	r = t_user_range(env->s, a, 1, 10);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.body[0], "{\"chat\":2}");
+}
+
 static void test_update_prune(void **state)
 {
 	struct t_env *env = *state;
 	struct store *s = env->s;
 	int64_t a = t_user(s, "alice"), b = t_user(s, "bob");
 	int64_t ch = t_chat(s, STORE_CHAT_CHANNEL, "news", a, 1);
-	int64_t pts, min, n, total, p_old, p_mixed, p_new;
+	int64_t pts, min, n, total, p_old, p_mixed, p_new, p_late;
 	struct t_updates r;
 
 	assert_int_equal(store_update_prune(s, 1000, 10, &n), 0);
@@ -2300,14 +2541,19 @@ static void test_update_prune(void **state)
 	p_mixed = t_payload(s, "mixed", 100);
 	assert_int_equal(store_update_user_append(s, b, p_mixed, 100, &pts), 0);   /* b#2 */
 	assert_int_equal(store_update_user_append(s, a, p_mixed, 300, &pts), 0);   /* a#2 */
+	/* A payload that never went to any log. */
+	t_payload(s, "orphan", 100);
 	/* Dated 300. */
 	p_new = t_payload(s, "new", 300);
 	assert_int_equal(store_update_user_append(s, a, p_new, 300, &pts), 0);     /* a#3 */
 	assert_int_equal(store_update_chat_append(s, ch, p_new, 300, &pts), 0);   /* ch#2 */
-	/* A payload that never went to any log. */
-	t_payload(s, "orphan", 100);
+	/* Behind it, one dated earlier (the clock went back): it waits until
+	 * the walk gets past p_new. */
+	p_late = t_payload(s, "behind", 150);
+	assert_int_equal(store_update_user_append(s, b, p_late, 150, &pts), 0);    /* b#3 */
 
-	/* Before 200: a#1, b#1, b#2, ch#1, then p_old and the orphan. */
+	/* Before 200: a#1, b#1, b#2, ch#1, then p_old and the orphan; b#3
+	 * waits behind p_new. */
 	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
 	assert_int_equal(n, 6);
 	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
@@ -2316,8 +2562,8 @@ static void test_update_prune(void **state)
 	assert_int_equal(pts, 3);
 	assert_int_equal(min, 2);
 	assert_int_equal(store_update_user_state(s, b, &pts, &min), 0);
-	assert_int_equal(pts, 2);
-	assert_int_equal(min, 3);                 /* nothing kept: pts + 1 */
+	assert_int_equal(pts, 3);
+	assert_int_equal(min, 3);
 	assert_int_equal(store_update_chat_state(s, ch, &pts, &min), 0);
 	assert_int_equal(pts, 2);
 	assert_int_equal(min, 2);
@@ -2331,7 +2577,7 @@ static void test_update_prune(void **state)
 	assert_string_equal(r.body[0], "new");
 	/* Sequences go on after pruning, never reused. */
 	assert_int_equal(store_update_user_append(s, b, p_new, 300, &pts), 0);
-	assert_int_equal(pts, 3);
+	assert_int_equal(pts, 4);
 
 	/* At most limit per call (rows, then payloads), oldest first. */
 	assert_int_equal(store_begin(s), 0);
@@ -2343,7 +2589,7 @@ static void test_update_prune(void **state)
 	}
 	assert_int_equal(store_commit(s), 0);
 	/* Before 425: 25 dates x 2 rows, 25 payloads, and all older rows and
-	 * payloads (a#2, a#3, b#3, ch#2, p_mixed, p_new). */
+	 * payloads (a#2, a#3, b#3, b#4, ch#2, p_mixed, p_new, p_late). */
 	total = 0;
 	do {
 		assert_int_equal(store_update_prune(s, 425, 7, &n), 0);
@@ -2352,7 +2598,7 @@ static void test_update_prune(void **state)
 		assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
 		assert_true(min >= 2 && min <= pts + 1);
 	} while (n == 7);
-	assert_int_equal(total, 50 + 25 + 4 + 2);
+	assert_int_equal(total, 50 + 25 + 5 + 3);
 	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
 	assert_int_equal(pts, 53);
 	assert_int_equal(min, 29);                /* a#4..#28 dated 400..424 went */
@@ -3209,6 +3455,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chat_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_redact, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_chat_notes, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_payload_views, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_payload_views, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_large_chats, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_member_ids, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_contact_ids, t_setup, t_teardown),
