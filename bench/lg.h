@@ -59,6 +59,7 @@ struct lg_opts {
 	int window;            /* messages in flight per 1:1 pair */
 	int rate;              /* paced offered load, messages per second */
 	double live_seconds;   /* per timed live run */
+	double paced_seconds;  /* per timed paced (open-loop) live run: its p99 needs more posts */
 	long long store_msgs;  /* messages the big store reaches */
 };
 

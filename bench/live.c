@@ -803,7 +803,7 @@ static void lv_run_pairs(struct lv *lv, int pair_user0, int paced)
 	}
 	lv_settle(lv);
 	lv_workload_name(wl, sizeof wl, lv, paced ? "1:1 paced" : "1:1");
-	lv_measure(lv, wl, g->o.live_seconds, &r);
+	lv_measure(lv, wl, paced ? g->o.paced_seconds : g->o.live_seconds, &r);
 	lv_put(lv, wl, &r, paced, g->o.rate);
 	lv_close_tx(lv);
 }
@@ -832,7 +832,7 @@ static void lv_run_fan(struct lv *lv, const char *shape, int64_t chat, const cha
 	lv_open_tx(lv, 0);
 	lv_settle(lv);
 	lv_workload_name(wl, sizeof wl, lv, shape);
-	lv_measure(lv, wl, g->o.live_seconds, &r);
+	lv_measure(lv, wl, rate > 0 ? g->o.paced_seconds : g->o.live_seconds, &r);
 	lv_put(lv, wl, &r, rate > 0, rate);
 	lv_close_tx(lv);
 }

@@ -350,10 +350,10 @@ static void lg_report_print(struct lg *g)
 	const char *last = "";
 
 	printf("\nParley %s benchmark (%s): median of %d run%s per figure; %.0f s per timed HTTP run, %.1f s per "
-	       "live run; Parley with durability on (sync=full: a message is acknowledged after its group commit "
+	       "live run (%.1f s paced); Parley with durability on (sync=full: a message is acknowledged after its group commit "
 	       "was fsynced); pinning: %s\n",
 	       PARLEY_VERSION, g->o.versions ? g->o.versions : "", g->o.runs, g->o.runs == 1 ? "" : "s", g->o.seconds,
-	       g->o.live_seconds, g->o.pinning ? g->o.pinning : "none");
+	       g->o.live_seconds, g->o.paced_seconds, g->o.pinning ? g->o.pinning : "none");
 	printf("settings: %d HTTP writer threads, %d fetchers, %d HTTP connections, %d subscribers; live: %d idle "
 	       "connections in %d steps, fan-out up to %d, %d 1:1 pairs x %d in flight, paced load %d msgs/s, "
 	       "payload 100 bytes, store %lld messages\n",
@@ -444,13 +444,14 @@ static void lg_report_write(struct lg *g, const char *path)
 						      c->higher_better));
 	}
 	cfg = json_pack("{s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:f, s:i, s:i, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, "
-			"s:f, s:I, s:i, s:s}",
+			"s:f, s:f, s:I, s:i, s:s}",
 			"quick", g->o.quick, "big", g->o.big, "runs", g->o.runs, "threads", g->o.threads, "fetchers",
 			g->o.fetchers, "connections", g->o.conns, "subscribers", g->o.subscribers, "seconds",
 			g->o.seconds, "group_members", LG_GROUP_SIZE, "history_messages_min", g->o.history_min, "sync",
 			"full", "pinning", g->o.pinning ? g->o.pinning : "none", "ws_idle", g->o.ws_idle, "ws_steps",
 			g->o.ws_steps, "fanout_max", g->o.fanout_max, "pairs", g->o.pairs, "window", g->o.window,
-			"paced_rate", g->o.rate, "live_seconds", g->o.live_seconds, "store_messages",
+			"paced_rate", g->o.rate, "live_seconds", g->o.live_seconds, "paced_seconds",
+			g->o.paced_seconds, "store_messages",
 			(json_int_t)g->o.store_msgs, "payload_bytes", 100, "versions",
 			g->o.versions ? g->o.versions : "");
 	doc = json_pack("{s:i, s:s, s:s, s:s, s:f, s:o, s:o, s:o, s:I}", "format", 2, "date", date, "parley_version",
@@ -1329,6 +1330,7 @@ static void lg_usage(void)
 		"  --subscribers N    HTTP channel subscribers (default 10000)\n"
 		"  --seconds S        length of each timed HTTP run (default 5)\n"
 		"  --live-seconds S   length of each timed live run (default 3)\n"
+		"  --paced-seconds S  length of each timed paced live run (default 10)\n"
 		"  --idle N           idle WebSocket / MQTT connections held at the last step (default 15000)\n"
 		"  --steps N          steps to reach them (default 3)\n"
 		"  --fanout N         largest channel fan-out (default 10000)\n"
@@ -1374,7 +1376,7 @@ static void lg_parse(struct lg_opts *o, int argc, char **argv)
 			      .subscribers = quick ? 2000 : 10000, .seconds = quick ? 1 : 5,
 			      .history_min = quick ? 1000 : 5000, .ws_idle = quick ? 6000 : 15000, .ws_steps = 3,
 			      .fanout_max = quick ? 2000 : 10000, .pairs = 64, .window = 32, .rate = 1000,
-			      .live_seconds = quick ? 1.0 : 3.0,
+			      .live_seconds = quick ? 1.0 : 3.0, .paced_seconds = quick ? 2.0 : 10.0,
 			      .store_msgs = big ? 10000000 : quick ? 50000 : 1000000};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1409,6 +1411,8 @@ static void lg_parse(struct lg_opts *o, int argc, char **argv)
 			o->seconds = (double)lg_arg_long(v, 1, 3600, "--seconds");
 		else if (!strcmp(a, "--live-seconds"))
 			o->live_seconds = (double)lg_arg_long(v, 1, 3600, "--live-seconds");
+		else if (!strcmp(a, "--paced-seconds"))
+			o->paced_seconds = (double)lg_arg_long(v, 1, 3600, "--paced-seconds");
 		else if (!strcmp(a, "--idle"))
 			o->ws_idle = (int)lg_arg_long(v, 1, LG_HELD_MAX, "--idle");
 		else if (!strcmp(a, "--steps"))
