@@ -50,6 +50,7 @@ struct arg {
 	int64_t i;           /* ENVELOPE_BOOL, ENVELOPE_INT */
 	const char *s;       /* ENVELOPE_STR */
 	size_t len;
+	int ascii;           /* ENVELOPE_STR known all ASCII (then len characters, none of them NUL) */
 	json_t *j;           /* ARG_ARRAY, ARG_OBJECT */
 };
 
@@ -117,8 +118,8 @@ static int decode_str(struct api_call *c, const struct api_param *p, const struc
 	if (a->kind != ENVELOPE_STR)
 		return api_fail(c, PLC_PARAM_INVALID, "%s must be a string", p->name);
 	v->s = a->s;
-	n = utf8_count(v->s, a->len);
-	if (n < 0 || strlen(v->s) != a->len)
+	n = a->ascii ? (long)a->len : utf8_count(v->s, a->len);
+	if (n < 0 || (!a->ascii && strlen(v->s) != a->len))
 		return api_fail(c, PLC_TEXT_INVALID_UTF8, "%s is not valid UTF-8", p->name);
 	if (n > p->max)
 		return api_fail(c, p->too_long ? p->too_long : PLC_PARAM_INVALID,
@@ -240,7 +241,7 @@ static int get_field(const void *ctx, const char *name, struct arg *a)
 
 	if (!v)
 		return 0;
-	*a = (struct arg){v->kind, v->i, v->s, v->len, NULL};
+	*a = (struct arg){v->kind, v->i, v->s, v->len, v->kind == ENVELOPE_STR && v->ascii, NULL};
 	return 1;
 }
 

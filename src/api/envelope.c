@@ -82,17 +82,36 @@ static int rd_unicode(struct rd *r, char **o)
 	return 0;
 }
 
+/* Bytes a string copies as they are: printable ASCII but the quote and
+ * the backslash (1); everything else stops the copy loop (0). */
+static const unsigned char plain[256] = {
+#define X16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+	[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	[0x30] = X16, X16,
+	[0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	[0x60] = X16,
+	[0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+#undef X16
+};
+
 /* A string at r->p (its opening quote), unescaped into the arena and
  * NUL-terminated.  With raw set, a string with any escape is declined (a
- * string id, kept as its token). */
-static int rd_string(struct rd *r, const char **s, size_t *len, int raw)
+ * string id, kept as its token).  *ascii tells whether it is all ASCII
+ * (then its length is its count of characters). */
+static int rd_string(struct rd *r, const char **s, size_t *len, int raw, int *ascii)
 {
 	char *o = r->out;
 	int high = 0;
 
 	r->p++;
 	for (;;) {
+		const unsigned char *q = r->p;
 		unsigned c;
+		while (q < r->end && plain[*q])
+			q++;
+		memcpy(o, r->p, (size_t)(q - r->p));
+		o += q - r->p;
+		r->p = q;
 		if (r->p >= r->end)
 			return PL_DECLINED;
 		c = *r->p++;
@@ -132,6 +151,8 @@ static int rd_string(struct rd *r, const char **s, size_t *len, int raw)
 		case 'u':
 			if (rd_unicode(r, &o) < 0)
 				return PL_DECLINED;
+			if ((unsigned char)o[-1] >= 0x80)
+				high = 1;
 			break;
 		default:
 			return PL_DECLINED;
@@ -145,6 +166,7 @@ static int rd_string(struct rd *r, const char **s, size_t *len, int raw)
 	*o = '\0';
 	*s = r->out;
 	*len = (size_t)(o - r->out);
+	*ascii = !high;
 	r->out = o + 1;
 	return 0;
 }
@@ -195,7 +217,7 @@ static int rd_scalar(struct rd *r, struct envelope_value *v, int raw)
 	switch (*r->p) {
 	case '"':
 		v->kind = ENVELOPE_STR;
-		return rd_string(r, &v->s, &v->len, raw);
+		return rd_string(r, &v->s, &v->len, raw, &v->ascii);
 	case 't':
 		v->kind = ENVELOPE_BOOL;
 		v->i = 1;
@@ -233,8 +255,9 @@ static int rd_next(struct rd *r)
 static int rd_key(struct rd *r, const char **key)
 {
 	size_t n;
+	int ascii;
 
-	if (r->p >= r->end || *r->p != '"' || rd_string(r, key, &n, 0) < 0)
+	if (r->p >= r->end || *r->p != '"' || rd_string(r, key, &n, 0, &ascii) < 0)
 		return PL_DECLINED;
 	rd_space(r);
 	if (r->p >= r->end || *r->p != ':')

@@ -45,6 +45,7 @@ struct envelope_value {
 	int64_t i;
 	const char *s;       /* in the arena */
 	size_t len;
+	int ascii;           /* ENVELOPE_STR: all ASCII, so len is its count of characters */
 };
 
 struct envelope_field {

@@ -176,8 +176,12 @@ static void ws_reply(struct api_server *srv, struct api_job *job)
 		char ib[ENVELOPE_ID_BUF];
 		size_t idn;
 		const char *idt = envelope_id_json(&job->env.id, ib, &idn);
-		if (idn + 8 <= sizeof small || (head = malloc(idn + 8)))
-			n = snprintf(head, idn + 8, "{\"id\":%.*s,", (int)idn, idt);
+		if (idn + 8 <= sizeof small || (head = malloc(idn + 8))) {
+			memcpy(head, "{\"id\":", 6);
+			memcpy(head + 6, idt, idn);
+			head[6 + idn] = ',';
+			n = (int)idn + 7;
+		}
 	} else if (!job->ws_id)
 		n = snprintf(small, sizeof small, "{\"id\":null,");
 	else if (json_is_integer(job->ws_id))
@@ -662,7 +666,7 @@ static struct api_job *job_new(struct api_server *srv, int method, const char *i
 	job->call.hub = srv->hub;
 	job->call.now = (int64_t)time(NULL);
 	job->call.token = token;
-	snprintf(job->call.ip, sizeof job->call.ip, "%s", ip);
+	memcpy(job->call.ip, ip, strnlen(ip, sizeof job->call.ip - 1)); /* zeroed above: terminated */
 	job->rate_wait = -1;
 	bus_events_init(&job->ev);
 	upd_list_init(&job->pushes);

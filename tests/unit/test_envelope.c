@@ -153,8 +153,8 @@ static const char *const declined[] = {
 	"{\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"\x80\"}}",
 	"{\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"unterminated}}",
 	"{\"method\":\"sendMessage\"\xc3\xa9}",
-	"{\"method\":\"x\",\"params\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,"
-	"\"k\":11,\"l\":12,\"m\":13,\"n\":14,\"o\":15,\"p\":16,\"q\":17}}",
+	("{\"method\":\"x\",\"params\":{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,"
+	 "\"k\":11,\"l\":12,\"m\":13,\"n\":14,\"o\":15,\"p\":16,\"q\":17}}"),
 	NULL,
 };
 
@@ -189,8 +189,8 @@ static void test_nul_bytes(void **st)
 static void test_mutations(void **st)
 {
 	static const char *const base[] = {
-		"{\"id\":12,\"method\":\"sendMessage\",\"params\":{\"chat_id\":\"-5\",\"text\":\"h\\u00e9\\ud83d\\ude00\","
-		"\"reply_to_message_id\":7}}",
+		("{\"id\":12,\"method\":\"sendMessage\",\"params\":{\"chat_id\":\"-5\",\"text\":\"h\\u00e9\\ud83d\\ude00\","
+		 "\"reply_to_message_id\":7}}"),
 		"{\"id\":\"q\xc3\xa9\",\"method\":\"setTyping\",\"params\":{\"chat_id\":\"@bob_x\",\"typing\":true,\"n\":null}}",
 		"{\"method\":\"auth\",\"params\":{\"token\":\"ab\\/c\"},\"id\":-1}",
 	};
