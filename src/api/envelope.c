@@ -391,9 +391,17 @@ const char *envelope_id_json(const struct envelope_value *id, char buf[ENVELOPE_
 	case ENVELOPE_STR:
 		*len = id->len;
 		return id->s;
-	case ENVELOPE_INT:
-		*len = (size_t)snprintf(buf, ENVELOPE_ID_BUF, "%lld", (long long)id->i);
-		return buf;
+	case ENVELOPE_INT: { /* digits from the end, without snprintf */
+		uint64_t u = id->i < 0 ? (uint64_t)0 - (uint64_t)id->i : (uint64_t)id->i;
+		char *o = buf + ENVELOPE_ID_BUF;
+		do
+			*--o = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (id->i < 0)
+			*--o = '-';
+		*len = (size_t)(buf + ENVELOPE_ID_BUF - o);
+		return o;
+	}
 	case ENVELOPE_BOOL:
 		s = id->i ? "true" : "false";
 		break;
