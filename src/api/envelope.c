@@ -303,11 +303,17 @@ static int rd_member(struct rd *r, struct envelope *e, const char *key)
 	if (!strcmp(key, "id")) {
 		if (rd_scalar(r, &e->id, 1) < 0)
 			return PL_DECLINED;
-		if (e->id.kind == ENVELOPE_STR) { /* keep the token: quotes in place of the NUL moved up */
-			memmove((char *)e->id.s + 1, e->id.s, e->id.len);
-			((char *)e->id.s)[0] = '"';
-			((char *)e->id.s)[e->id.len + 1] = '"';
-			((char *)e->id.s)[e->id.len + 2] = '\0';
+		if (e->id.kind == ENVELOPE_STR) {
+			/* Kept as its token (it has no escapes: the same bytes
+			 * as jansson's dump): the text moved up one byte, the
+			 * quotes around it.  The arena's room for it is counted
+			 * in envelope_parse. */
+			char *t = r->out - e->id.len - 1;
+			memmove(t + 1, t, e->id.len);
+			t[0] = '"';
+			t[e->id.len + 1] = '"';
+			t[e->id.len + 2] = '\0';
+			e->id.s = t;
 			e->id.len += 2;
 			r->out += 2;
 		}
