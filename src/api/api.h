@@ -34,6 +34,7 @@ struct core;
 struct core_tx;
 struct hub;
 struct hub_typing;
+struct envelope;
 
 enum api_type {
 	API_INT = 1,     /* JSON integer in [min, max] */
@@ -60,7 +61,8 @@ struct api_param {
 struct api_value {
 	int present;
 	int64_t i;           /* API_INT, API_BOOL, API_CHAT_ID (numeric) */
-	const char *s;       /* API_STR, API_CHAT_ID ("@name" without '@'); owned by the JSON doc */
+	const char *s;       /* API_STR, API_CHAT_ID ("@name" without '@'); owned by the JSON doc,
+			      * or by the envelope it was decoded from */
 	int64_t *arr;        /* API_INT_ARRAY; owned by the call */
 	size_t n;
 	json_t *obj;         /* API_OBJECT; borrowed from the JSON doc */
@@ -160,6 +162,12 @@ int api_args_decode(struct api_call *call, const struct api_method *m, const cha
 /* The same for parameters already parsed (a WebSocket call's "params");
  * steals the reference to doc. */
 int api_args_decode_json(struct api_call *call, const struct api_method *m, json_t *doc);
+/* The same for a WebSocket call read by the envelope reader (envelope.h):
+ * the same checks, in the same order, with the same answers as
+ * api_args_decode_json on the params jansson would have read.  Borrows e:
+ * decoded strings point into its arena, which must outlive the call's use
+ * of them. */
+int api_args_decode_envelope(struct api_call *call, const struct api_method *m, const struct envelope *e);
 void api_call_release(struct api_call *call);
 
 /* Records a failure on call and returns PL_INVAL (or rc for a denial). */

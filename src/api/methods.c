@@ -391,8 +391,10 @@ const size_t api_methods_count = sizeof(api_methods) / sizeof(api_methods[0]);
 
 const struct api_method *api_method_find(const char *name)
 {
+	/* The first byte first: a WebSocket call looks its method up per
+	 * frame, and most names differ there. */
 	for (size_t i = 0; i < api_methods_count; i++)
-		if (strcmp(api_methods[i].name, name) == 0)
+		if (api_methods[i].name[0] == name[0] && strcmp(api_methods[i].name, name) == 0)
 			return &api_methods[i];
 	return NULL;
 }

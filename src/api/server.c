@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/envelope.h"
 #include "api/hub.h"
 #include "api/media_http.h"
 #include "api/metrics.h"
@@ -95,8 +96,11 @@ struct api_job {
 	struct hub_sess *ws;             /* WebSocket call: the session to answer on */
 	int64_t ws_sid;                  /* its session, once authenticated: calls check it by id */
 	char *token_own;                 /* call.token when the job owns it */
-	json_t *ws_id;                   /* its "id" */
-	json_t *params;                  /* its "params" (until decoded) */
+	json_t *ws_id;                   /* its "id", read by jansson */
+	json_t *params;                  /* its "params" (until decoded), read by jansson */
+	struct envelope env;             /* or its id and params, read by the envelope reader (fast set):
+					  * decoded strings point into env's arena, freed with the job */
+	int fast;
 	struct hub_auth *auth;           /* an authentication of a WebSocket */
 	struct hub_waiter waiter;        /* getUpdates parked */
 	uv_timer_t timer;
@@ -159,7 +163,8 @@ static void job_free_cb(uv_handle_t *h)
 
 /* Sends a reply on a WebSocket: the HTTP envelope with the call's "id"
  * first — {"id":ID, then the envelope without its "{" — written straight
- * into the frame (an integer id, the usual one, without jansson). */
+ * into the frame (an id the envelope reader read, or an integer one,
+ * without jansson). */
 static void ws_reply(struct api_server *srv, struct api_job *job)
 {
 	char small[48], *head = small, *ids = NULL;
@@ -168,7 +173,17 @@ static void ws_reply(struct api_server *srv, struct api_job *job)
 	metrics_observe(&srv->metrics, job->method, job->status, (double)(uv_hrtime() - job->start_ns) / 1e9);
 	if (!job->ws->conn || !job->reply)
 		return;
-	if (!job->ws_id)
+	if (job->fast) { /* the id as the envelope reader read it: no jansson */
+		char ib[ENVELOPE_ID_BUF];
+		size_t idn;
+		const char *idt = envelope_id_json(&job->env.id, ib, &idn);
+		if (idn + 8 <= sizeof small || (head = malloc(idn + 8))) {
+			memcpy(head, "{\"id\":", 6);
+			memcpy(head + 6, idt, idn);
+			head[6 + idn] = ',';
+			n = (int)idn + 7;
+		}
+	} else if (!job->ws_id)
 		n = snprintf(small, sizeof small, "{\"id\":null,");
 	else if (json_is_integer(job->ws_id))
 		n = snprintf(small, sizeof small, "{\"id\":%" JSON_INTEGER_FORMAT ",", json_integer_value(job->ws_id));
@@ -197,6 +212,7 @@ static void job_finish(struct api_job *job)
 	api_call_release(&job->call);
 	json_decref(job->ws_id);
 	json_decref(job->params);
+	envelope_release(&job->env);
 	free(job->token_own);
 	if (job->ws)
 		hub_sess_unref(srv->hub, job->ws);
@@ -367,6 +383,8 @@ static int phase_read(struct workpool_job *pj)
 	if (rc < 0) {
 		json_decref(job->params);
 		job->params = NULL;
+	} else if (job->fast) { /* a WebSocket call read without jansson */
+		rc = api_args_decode_envelope(call, m, &job->env);
 	} else if (job->params) { /* a WebSocket call, or the call an upload makes */
 		rc = api_args_decode_json(call, m, job->params);
 		job->params = NULL;
@@ -650,7 +668,7 @@ static struct api_job *job_new(struct api_server *srv, int method, const char *i
 	job->call.hub = srv->hub;
 	job->call.now = (int64_t)time(NULL);
 	job->call.token = token;
-	snprintf(job->call.ip, sizeof job->call.ip, "%s", ip);
+	memcpy(job->call.ip, ip, strnlen(ip, sizeof job->call.ip - 1)); /* zeroed above: terminated */
 	job->rate_wait = -1;
 	bus_events_init(&job->ev);
 	upd_list_init(&job->pushes);
@@ -709,23 +727,53 @@ static void serve_api(struct api_server *srv, struct net_req *req, const char *n
 
 /* --- WebSocket sessions (docs/sync.md, "The WebSocket") ----------------- */
 
-/* Sends {"id":ID,"ok":false,...} for a call that never became a job. */
-static void ws_error(struct hub_sess *sess, json_t *id, int code, const char *detail)
+/* A call's "id" as sent: read by the envelope reader (e), or by jansson
+ * (j; NULL if there was none). */
+struct ws_id {
+	const struct envelope_value *e;
+	json_t *j;
+};
+
+static struct ws_id job_ws_id(const struct api_job *job)
 {
-	char *body = api_error_json(code, detail, 0), *ids = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+	return (struct ws_id){job->fast ? &job->env.id : NULL, job->ws_id};
+}
+
+/* The id as JSON text, as json_dumps(j, JSON_ENCODE_ANY) writes it: a
+ * literal, or into buf, the envelope's arena or *own (malloc'd: the caller
+ * frees it). */
+static const char *ws_id_text(struct ws_id id, char buf[ENVELOPE_ID_BUF], char **own, size_t *len)
+{
+	*own = NULL;
+	if (id.e)
+		return envelope_id_json(id.e, buf, len);
+	if (id.j && (*own = json_dumps(id.j, JSON_ENCODE_ANY))) {
+		*len = strlen(*own);
+		return *own;
+	}
+	*len = 4;
+	return "null";
+}
+
+/* Sends {"id":ID,"ok":false,...} for a call that never became a job. */
+static void ws_error(struct hub_sess *sess, struct ws_id id, int code, const char *detail)
+{
+	char *body = api_error_json(code, detail, 0), *own, ib[ENVELOPE_ID_BUF];
+	size_t idn;
+	const char *ids = ws_id_text(id, ib, &own, &idn);
 	char *frame;
 	size_t n;
 
 	if (body && sess->conn) {
-		n = strlen(body) + (ids ? strlen(ids) : 4) + 8;
+		n = strlen(body) + idn + 8;
 		if ((frame = malloc(n))) {
-			int len = snprintf(frame, n, "{\"id\":%s,%s", ids ? ids : "null", body + 1);
+			int len = snprintf(frame, n, "{\"id\":%.*s,%s", (int)idn, ids, body + 1);
 			(void)ws_conn_send_text(sess->conn, frame, (size_t)len);
 			free(frame);
 		}
 	}
 	free(body);
-	free(ids);
+	free(own);
 }
 
 static int collect_i64(void *ctx, int64_t id)
@@ -800,16 +848,23 @@ static void after_auth(struct workpool_job *pj)
 	if (!job->auth || !sess->conn || hub_sess_auth(srv->hub, sess, job->auth) < 0) {
 		if (sess->conn) {
 			int suspended = job->tx.code == PLC_ACCOUNT_SUSPENDED;
-			ws_error(sess, job->ws_id, suspended ? PLC_ACCOUNT_SUSPENDED : PLC_UNAUTHORIZED,
+			ws_error(sess, job_ws_id(job), suspended ? PLC_ACCOUNT_SUSPENDED : PLC_UNAUTHORIZED,
 				 suspended ? job->tx.detail : "this session token is not valid");
 			ws_conn_close(sess->conn, 4401, "unauthorized");
 		}
-	} else if (job->ws_id) {
-		char *ids = json_dumps(job->ws_id, JSON_ENCODE_ANY);
-		int n = snprintf(buf, sizeof buf, "{\"id\":%s,\"ok\":true,\"result\":{\"user_id\":%lld,\"session_id\":%lld}}",
-				 ids ? ids : "null", (long long)job->auth->uid, (long long)job->auth->sid);
-		(void)ws_conn_send_text(sess->conn, buf, (size_t)n);
-		free(ids);
+	} else if (job->ws_id || (job->fast && job->env.id.kind != ENVELOPE_ABSENT)) {
+		char ib[ENVELOPE_ID_BUF], *own, *frame;
+		size_t idn, fn;
+		const char *ids = ws_id_text(job_ws_id(job), ib, &own, &idn);
+		int n = snprintf(buf, sizeof buf, ",\"ok\":true,\"result\":{\"user_id\":%lld,\"session_id\":%lld}}",
+				 (long long)job->auth->uid, (long long)job->auth->sid);
+		fn = idn + (size_t)n + 8;
+		if ((frame = malloc(fn))) {
+			n = snprintf(frame, fn, "{\"id\":%.*s%s", (int)idn, ids, buf);
+			(void)ws_conn_send_text(sess->conn, frame, (size_t)n);
+			free(frame);
+		}
+		free(own);
 	} else {
 		int n = snprintf(buf, sizeof buf, "{\"event\":\"ready\",\"user_id\":%lld,\"session_id\":%lld}",
 				 (long long)job->auth->uid, (long long)job->auth->sid);
@@ -817,30 +872,63 @@ static void after_auth(struct workpool_job *pj)
 	}
 	auth_free(job->auth);
 	json_decref(job->ws_id);
+	envelope_release(&job->env);
 	hub_sess_unref(srv->hub, sess);
 	srv->inflight--;
 	job_release(srv, job);
 }
 
-static void ws_start_auth(struct api_server *srv, struct hub_sess *sess, json_t *id)
+/* A call frame as read: by the envelope reader (env set: the job takes its
+ * arena) or by jansson (id and params borrowed from the parsed frame). */
+struct ws_msg {
+	struct envelope *env;
+	json_t *id, *params;
+	const char *method;   /* NULL if absent or not a string */
+};
+
+static struct ws_id ws_msg_id(const struct ws_msg *msg)
+{
+	return (struct ws_id){msg->env ? &msg->env->id : NULL, msg->id};
+}
+
+/* The job takes the frame's id and params: the envelope reader's arena
+ * (moved: msg->env keeps nothing to release) or jansson's values. */
+static void job_take_msg(struct api_job *job, struct ws_msg *msg, int with_params)
+{
+	if (msg->env) {
+		job->env = *msg->env;
+		job->fast = 1;
+		msg->env->arena = NULL;
+		msg->env = NULL;
+		return;
+	}
+	job->ws_id = msg->id ? json_incref(msg->id) : NULL;
+	if (with_params)
+		job->params = msg->params ? json_incref(msg->params) : json_object();
+}
+
+/* Authenticates the socket on a worker; msg is the auth call (no id and
+ * no params for a token sent with the upgrade). */
+static void ws_start_auth(struct api_server *srv, struct hub_sess *sess, struct ws_msg *msg)
 {
 	char ip[NET_PEER_IP_MAX];
 	struct api_job *job = job_new(srv, 0, ws_conn_peer_ip(sess->conn, ip, sizeof ip), sess->token);
 
 	if (!job) {
-		ws_error(sess, id, PLC_SERVER_BUSY, "out of memory");
+		ws_error(sess, ws_msg_id(msg), PLC_SERVER_BUSY, "out of memory");
 		return;
 	}
 	job->ws = sess;
 	hub_sess_ref(sess);
-	job->ws_id = id ? json_incref(id) : NULL;
+	job_take_msg(job, msg, 0);
 	sess->authing = 1;
 	if (job_start(job, phase_auth, after_auth) < 0) {
 		sess->authing = 0;
+		ws_error(sess, job_ws_id(job), PLC_SERVER_BUSY, "could not queue the call");
 		hub_sess_unref(srv->hub, sess);
 		json_decref(job->ws_id);
+		envelope_release(&job->env);
 		job_release(srv, job);
-		ws_error(sess, id, PLC_SERVER_BUSY, "could not queue the call");
 	}
 }
 
@@ -855,14 +943,16 @@ static int ws_direct(const struct api_method *m, const struct api_job *job)
 	return m->kind == API_WRITE && !m->prep && m->scope == API_USER && job->ws_sid && !job->call.token;
 }
 
-/* Loop thread: decodes a direct call's parameters (already parsed with the
+/* Loop thread: decodes a direct call's parameters (already read with the
  * frame) and queues it on the writer, which authenticates it before it
  * runs (run_write); a call with bad parameters is answered at once, as the
  * read phase answers it before authenticating. */
 static void ws_call_direct(struct api_job *job)
 {
 	struct api_server *srv = job->srv;
-	int rc = api_args_decode_json(&job->call, &api_methods[job->method], job->params);
+	const struct api_method *m = &api_methods[job->method];
+	int rc = job->fast ? api_args_decode_envelope(&job->call, m, &job->env)
+			   : api_args_decode_json(&job->call, m, job->params);
 
 	job->params = NULL;
 	srv->inflight++;
@@ -876,20 +966,20 @@ static void ws_call_direct(struct api_job *job)
 		job_finish(job);
 }
 
-static void ws_call(struct api_server *srv, struct hub_sess *sess, json_t *id, const char *name, json_t *params)
+static void ws_call(struct api_server *srv, struct hub_sess *sess, struct ws_msg *msg)
 {
-	const struct api_method *m = api_method_find(name);
+	const struct api_method *m = api_method_find(msg->method);
 	struct api_job *job;
 	char ip[NET_PEER_IP_MAX];
 	char *token = NULL;
 
 	if (!m) {
-		ws_error(sess, id, PLC_METHOD_NOT_FOUND, "no such API method");
+		ws_error(sess, ws_msg_id(msg), PLC_METHOD_NOT_FOUND, "no such API method");
 		return;
 	}
 	ws_conn_peer_ip(sess->conn, ip, sizeof ip);
 	if (auth_limited(srv, m, ip)) {
-		ws_error(sess, id, PLC_FLOOD_WAIT, "too many sign-up or login attempts from your address");
+		ws_error(sess, ws_msg_id(msg), PLC_FLOOD_WAIT, "too many sign-up or login attempts from your address");
 		return;
 	}
 	/* While the socket authenticates, a call checks the token itself (its
@@ -897,15 +987,14 @@ static void ws_call(struct api_server *srv, struct hub_sess *sess, json_t *id, c
 	if ((!sess->sid && sess->token && !(token = strdup(sess->token))) ||
 	    !(job = job_new(srv, (int)(m - api_methods), ip, token))) {
 		free(token);
-		ws_error(sess, id, PLC_SERVER_BUSY, "out of memory");
+		ws_error(sess, ws_msg_id(msg), PLC_SERVER_BUSY, "out of memory");
 		return;
 	}
 	job->token_own = token;
 	job->ws_sid = sess->sid;
 	job->ws = sess;
 	hub_sess_ref(sess);
-	job->ws_id = id ? json_incref(id) : NULL;
-	job->params = params ? json_incref(params) : json_object();
+	job_take_msg(job, msg, 1);
 	if (ws_direct(m, job)) {
 		ws_call_direct(job);
 		return;
@@ -918,40 +1007,66 @@ static void ws_call(struct api_server *srv, struct hub_sess *sess, json_t *id, c
 	}
 }
 
-static void on_ws_message(void *ctx, struct ws_conn *c, const char *text, size_t len)
+/* Loop thread: one call frame, read by either reader. */
+static void ws_dispatch(struct api_server *srv, struct hub_sess *sess, struct ws_conn *c, struct ws_msg *msg)
 {
-	struct api_server *srv = ctx;
-	struct hub_sess *sess = ws_conn_data(c);
-	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL), *id, *params;
-	const char *method;
-
-	if (!msg || !json_is_object(msg)) {
-		ws_error(sess, NULL, PLC_JSON_INVALID, "a call is a JSON object {id, method, params}");
-		json_decref(msg);
-		return;
-	}
-	id = json_object_get(msg, "id");
-	method = json_string_value(json_object_get(msg, "method"));
-	params = json_object_get(msg, "params");
-	if (!method) {
-		ws_error(sess, id, PLC_PARAM_MISSING, "method is required");
-	} else if (!strcmp(method, "auth")) {
-		const char *token = json_string_value(json_object_get(params, "token"));
+	if (!msg->method) {
+		ws_error(sess, ws_msg_id(msg), PLC_PARAM_MISSING, "method is required");
+	} else if (!strcmp(msg->method, "auth")) {
+		const char *token;
+		if (msg->env) {
+			const struct envelope_value *t = envelope_param(msg->env, "token");
+			token = t && t->kind == ENVELOPE_STR ? t->s : NULL;
+		} else {
+			token = json_string_value(json_object_get(msg->params, "token"));
+		}
 		if (sess->uid || sess->authing || !token) {
-			ws_error(sess, id, sess->uid || sess->authing ? PLC_BAD_REQUEST : PLC_PARAM_MISSING,
+			ws_error(sess, ws_msg_id(msg), sess->uid || sess->authing ? PLC_BAD_REQUEST : PLC_PARAM_MISSING,
 				 sess->uid || sess->authing ? "already authenticated" : "params.token is required");
 		} else {
 			free(sess->token);
 			sess->token = strdup(token);
-			ws_start_auth(srv, sess, id);
+			ws_start_auth(srv, sess, msg);
 		}
 	} else if (!sess->token && !sess->sid) {
-		ws_error(sess, id, PLC_UNAUTHORIZED, "authenticate first: {\"method\":\"auth\",\"params\":{\"token\":...}}");
+		ws_error(sess, ws_msg_id(msg), PLC_UNAUTHORIZED,
+			 "authenticate first: {\"method\":\"auth\",\"params\":{\"token\":...}}");
 		ws_conn_close(c, 4401, "unauthorized");
 	} else {
-		ws_call(srv, sess, id, method, params);
+		ws_call(srv, sess, msg);
 	}
-	json_decref(msg);
+}
+
+/* Loop thread: a frame is read once by the envelope reader (envelope.h),
+ * without a JSON tree; what it declines — params with an object or array
+ * in them, and every malformed frame — jansson reads as before, with the
+ * same answers. */
+static void on_ws_message(void *ctx, struct ws_conn *c, const char *text, size_t len)
+{
+	struct api_server *srv = ctx;
+	struct hub_sess *sess = ws_conn_data(c);
+	struct envelope env;
+	struct ws_msg msg = {0};
+	json_t *doc;
+
+	if (envelope_parse(&env, text, len) == 0) {
+		msg.env = &env;
+		msg.method = env.method.kind == ENVELOPE_STR ? env.method.s : NULL;
+		ws_dispatch(srv, sess, c, &msg);
+		envelope_release(&env); /* unless a job took it */
+		return;
+	}
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!doc || !json_is_object(doc)) {
+		ws_error(sess, (struct ws_id){NULL, NULL}, PLC_JSON_INVALID, "a call is a JSON object {id, method, params}");
+		json_decref(doc);
+		return;
+	}
+	msg.id = json_object_get(doc, "id");
+	msg.method = json_string_value(json_object_get(doc, "method"));
+	msg.params = json_object_get(doc, "params");
+	ws_dispatch(srv, sess, c, &msg);
+	json_decref(doc);
 }
 
 static void on_ws_close(void *ctx, struct ws_conn *c, int code)
@@ -1003,7 +1118,7 @@ static void serve_ws(struct api_server *srv, struct net_req *req)
 	ws_conn_set_data(c, sess);
 	sess->token = token;
 	if (token)
-		ws_start_auth(srv, sess, NULL);
+		ws_start_auth(srv, sess, &(struct ws_msg){0});
 }
 
 /* One of the writer's histograms, as metrics renders it (the bounds are

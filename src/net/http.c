@@ -641,12 +641,35 @@ static void net_on_write(uv_write_t *wr, int status)
 /* ---- requests -------------------------------------------------------------- */
 
 /* Writes c's peer address as text into buf ("" if unknown). */
+/* Writes the dotted-quad form of an IPv4 address (a.b.c.d, at most 16
+ * bytes with the NUL) without snprintf: the peer address is formatted for
+ * every request and every WebSocket call.  Returns the length. */
+static size_t net_ipv4_format(const unsigned char *a, char *out)
+{
+	char *o = out;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (i)
+			*o++ = '.';
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
 static void net_conn_peer_format(const struct net_conn *c, char *buf, size_t len)
 {
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	if (c->peer_family != 0 && uv_inet_ntop(c->peer_family, c->peer, buf, len) < 0)
+	if (c->peer_family == AF_INET && len >= 16)
+		(void)net_ipv4_format((const unsigned char *)c->peer, buf);
+	else if (c->peer_family != 0 && uv_inet_ntop(c->peer_family, c->peer, buf, len) < 0)
 		buf[0] = '\0';
 }
 

@@ -19,7 +19,9 @@
  *   session_id and a second one is refused; invalid JSON, a JSON array, and
  *   params that are not an object are JSON_INVALID with the connection kept;
  *   a missing method is PARAM_MISSING; an unknown method is 404
- *   METHOD_NOT_FOUND; string ids come back as they were sent.
+ *   METHOD_NOT_FOUND; string ids come back as they were sent; the exact
+ *   answer, byte for byte, to frames the envelope reader reads and to frames
+ *   it declines to jansson (test_call_answers_exact).
  * Protocol: a ping is answered by a pong; a client close is answered with the
  *   same code; handshakes without Upgrade, without a valid key or with
  *   version 8 are refused (400, 400, 426).
@@ -523,6 +525,143 @@ static void test_bad_calls_keep_connection(void **state)
 	mf_check_alive();
 }
 
+/* The exact answer to each call frame, byte for byte, as the server gave it
+ * before the envelope reader (src/api/envelope.h) took the usual frame
+ * without jansson: frames the reader reads (errors of parameters, ids of
+ * every scalar kind, escapes, whitespace), and frames it declines to
+ * jansson (a lone or misordered surrogate, \u0000, a raw control
+ * character, duplicate keys in params and at the top, integers out of
+ * range, leading zeros, reals, ids with escapes, objects and arrays,
+ * params null, trailing bytes or commas, nested params). */
+static const struct {
+	const char *frame, *reply;
+} mf_exact[] = {
+	{"{\"id\":1,\"method\":\"sendMessage\",\"params\":{\"chat_id\":\"x\",\"text\":\"hi\"}}",
+	 "{\"id\":1,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_INVALID: chat_id must be a non-zero integer or \\\"@username\\\"\"}"},
+	{"{\"id\":2,\"method\":\"sendMessage\",\"params\":{\"text\":\"x\"}}",
+	 "{\"id\":2,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":3,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":5}}",
+	 "{\"id\":3,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_INVALID: text must be a string\"}"},
+	{"{\"id\":4,\"method\":\"sendMessage\",\"params\":{\"chat_id\":0,\"text\":\"\\u00e9\\ud83d\\ude00\"}}",
+	 "{\"id\":4,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_INVALID: chat_id must be a non-zero integer or \\\"@username\\\"\"}"},
+	{"{\"id\":5,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"\\ud800\"}}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":6,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"\\udc00x\"}}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":7,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"\\u0000\"}}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":8,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"a\tb\"}}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":9,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"chat_id\":2,\"text\":\"x\"}}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":10,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"x\"},\"id\":11}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":9223372036854775808,\"method\":\"getMe\"}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":-9223372036854775808,\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":-9223372036854775808,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":-0,\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":0,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":01,\"method\":\"getMe\"}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":1.5,\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":1.5,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":1e2,\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":100.0,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":\"a\\u0041\\n\",\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":\"aA\\n\",\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":\"\xc3""\xa9""/x\",\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":\"\xc3""\xa9""/x\",\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":true,\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":true,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":null,\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":{\"a\":1},\"method\":\"noSuchMethod\"}",
+	 "{\"id\":{\"a\": 1},\"ok\":false,\"error_code\":404,\"description\":\"METHOD_NOT_FOUND: no such API method\"}"},
+	{"{\"id\":[1,2],\"method\":\"sendMessage\",\"params\":{}}",
+	 "{\"id\":[1,2],\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: chat_id is required\"}"},
+	{"{\"id\":12,\"method\":\"getMe\",\"params\":null}",
+	 "{\"id\":12,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: the parameters must be a JSON object\"}"},
+	{"{\"id\":13,\"method\":5}",
+	 "{\"id\":13,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: method is required\"}"},
+	{"{}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_MISSING: method is required\"}"},
+	{"{\"id\":14,\"method\":\"getMe\"} x",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":15,\"method\":\"getMe\",}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{" {\"id\":16 ,\"method\" : \"sendMessage\",\"params\":{ \"chat_id\" : \"@\", \"text\":\"x\"} } ",
+	 "{\"id\":16,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_INVALID: chat_id: \\\"@username\\\" has 5-32 characters\"}"},
+	{"{\"id\":17,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"x\",\"reply_parameters\":5}}",
+	 "{\"id\":17,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_INVALID: reply_parameters must be an object\"}"},
+	{"{\"id\":18,\"method\":\"sendMessage\",\"params\":{\"chat_id\":\"1x\",\"text\":\"x\",\"reply_parameters\":{\"message_id\":1}}}",
+	 "{\"id\":18,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_INVALID: chat_id must be a non-zero integer or \\\"@username\\\"\"}"},
+	{"{\"id\":19,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"\",\"x\":[1]}}",
+	 "{\"id\":19,\"ok\":false,\"error_code\":400,\"description\":\"MESSAGE_EMPTY: text needs at least 1 characters\"}"},
+	{"{\"id\":20,\"method\":\"send\\u004dessage\",\"params\":{\"chat_id\":1,\"text\":\"\"}}",
+	 "{\"id\":20,\"ok\":false,\"error_code\":400,\"description\":\"MESSAGE_EMPTY: text needs at least 1 characters\"}"},
+	{"{\"id\":21,\"method\":\"sendMessage\",\"params\":{\"chat_id\":99999999999999999999,\"text\":\"x\"}}",
+	 "{\"id\":null,\"ok\":false,\"error_code\":400,\"description\":\"JSON_INVALID: a call is a JSON object {id, method, params}\"}"},
+	{"{\"id\":22,\"method\":\"sendMessage\",\"params\":{\"chat_id\":1,\"text\":\"x\",\"reply_to_message_id\":\"abc\"}}",
+	 "{\"id\":22,\"ok\":false,\"error_code\":400,\"description\":\"PARAM_INVALID: reply_to_message_id must be an integer\"}"},
+};
+
+static void test_call_answers_exact(void **state)
+{
+	struct wsc *w = mf_open();
+	char call[512], *text = NULL, expect[160];
+	size_t len;
+	int64_t sid;
+	json_t *reply;
+
+	for (size_t i = 0; i < sizeof mf_exact / sizeof mf_exact[0]; i++) {
+		assert_int_equal(wsc_send_text(w, mf_exact[i].frame), WSC_OK);
+		for (;;) {
+			assert_int_equal(wsc_recv_text(w, MF_CALL_MS, &text, &len), WSC_OK);
+			if (len > 6 && !memcmp(text, "{\"id\":", 6))
+				break;
+			free(text); /* a push */
+		}
+		if (len != strlen(mf_exact[i].reply) || memcmp(text, mf_exact[i].reply, len)) {
+			print_error("frame %s\n  got      %.*s\n  expected %s\n", mf_exact[i].frame, (int)len, text,
+				    mf_exact[i].reply);
+			fail();
+		}
+		free(text);
+	}
+	mf_expect_served(w);
+	wsc_free(w);
+	/* The auth call's answer with a string id, and a refused second one. */
+	w = mf_open_anon();
+	snprintf(call, sizeof call, "{\"id\":\"s\\u0031\",\"method\":\"auth\",\"params\":{\"token\":\"%s\"}}",
+		 parley_client_token(mf_alice));
+	reply = mf_raw_call(w, call);
+	sid = mf_int(json_object_get(reply, "result"), "session_id");
+	json_decref(reply);
+	snprintf(call, sizeof call, "{\"id\":\"s2\",\"method\":\"auth\",\"params\":{\"token\":\"%s\"}}",
+		 parley_client_token(mf_alice));
+	assert_int_equal(wsc_send_text(w, call), WSC_OK);
+	assert_int_equal(wsc_recv_text(w, MF_CALL_MS, &text, &len), WSC_OK);
+	snprintf(expect, sizeof expect, "{\"id\":\"s2\",\"ok\":false,\"error_code\":400,\"description\":\"BAD_REQUEST: already authenticated\"}");
+	assert_int_equal(len, strlen(expect));
+	assert_memory_equal(text, expect, len);
+	free(text);
+	assert_true(sid > 0);
+	wsc_free(w);
+	w = mf_open_anon();
+	snprintf(call, sizeof call, "{\"id\":\"t\",\"method\":\"auth\",\"params\":{\"token\":\"%s\"}}",
+		 parley_client_token(mf_alice));
+	assert_int_equal(wsc_send_text(w, call), WSC_OK);
+	assert_int_equal(wsc_recv_text(w, MF_CALL_MS, &text, &len), WSC_OK);
+	snprintf(expect, sizeof expect, "{\"id\":\"t\",\"ok\":true,\"result\":{\"user_id\":%lld,\"session_id\":",
+		 (long long)mf_alice_id);
+	assert_true(len > strlen(expect));
+	assert_memory_equal(text, expect, strlen(expect));
+	free(text);
+	wsc_free(w);
+	mf_check_alive();
+}
+
 /* --- protocol ------------------------------------------------------------- */
 
 static void test_ping_and_close(void **state)
@@ -598,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_bad_tokens),
 		cmocka_unit_test(test_auth_call),
 		cmocka_unit_test(test_bad_calls_keep_connection),
+		cmocka_unit_test(test_call_answers_exact),
 		cmocka_unit_test(test_ping_and_close),
 		cmocka_unit_test(test_bad_handshakes),
 	};
