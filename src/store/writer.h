@@ -80,8 +80,10 @@
  * in store_sqlite.c, the size the WAL file is cut back to). */
 #define STORE_CKPT_HARD_FACTOR 16
 /* Until the WAL starts over, the checkpointer is woken again each time it
- * grew by ckpt_pages / this (125 pages, about 6 small commits, by default). */
-#define STORE_CKPT_STEP_DIV 8
+ * grew by ckpt_pages / this (500 pages, about 25 small commits, by default;
+ * each run copies the pages every commit touches once: fewer runs, fewer
+ * copies of them and fewer database fsyncs). */
+#define STORE_CKPT_STEP_DIV 2
 /* Search-index updates of new messages applied together once this many
  * wait, or once the oldest waited STORE_WRITER_INDEX_AGE_MS (above).  The
  * age bounds how stale a search can be (docs/api.md, searchMessages). */
