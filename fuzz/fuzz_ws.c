@@ -144,9 +144,10 @@ static int fz_on_output(struct ws_parser *p, const char *data, size_t len)
 static const struct ws_parser_ops fz_ops = {fz_on_message, fz_on_output};
 
 /* Feeds data to a fresh parser in chunks of 1..chunk_max bytes (SIZE_MAX:
- * all at once). */
-static void fz_run(struct fz_run *r, const char *data, size_t size, size_t max_message,
-		   unsigned close_at, size_t chunk_max, uint64_t seed)
+ * all at once), taking contexts from pool (may be NULL) and giving them
+ * back at rest. */
+static void fz_run(struct fz_run *r, struct ws_parser_pool *pool, const char *data, size_t size,
+		   size_t max_message, unsigned close_at, size_t chunk_max, uint64_t seed)
 {
 	size_t off = 0, n;
 
@@ -160,7 +161,7 @@ static void fz_run(struct fz_run *r, const char *data, size_t size, size_t max_m
 		n = chunk_max == SIZE_MAX ? size - off : 1 + (size_t)(fz_next(&seed) % chunk_max);
 		if (n > size - off)
 			n = size - off;
-		r->rc = ws_parser_feed(&r->p, data + off, n);
+		r->rc = ws_parser_feed(&r->p, pool, data + off, n);
 		off += n;
 		if (r->rc != 0 && r->rc != PL_CLOSED)
 			abort();
@@ -180,6 +181,10 @@ static void fz_run(struct fz_run *r, const char *data, size_t size, size_t max_m
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_run whole, split;
+	/* The split runs share one pool across inputs, so contexts used by
+	 * earlier inputs (and earlier feeds of this one) are taken again; the
+	 * whole runs use none: a reused context must parse as a new one. */
+	static struct ws_parser_pool pool;
 	uint64_t h;
 	size_t max_message;
 	unsigned close_at;
@@ -191,8 +196,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close_at = (data[0] >> 2) & 7;
 	data++;
 	size--;
-	fz_run(&split, (const char *)data, size, max_message, close_at, fz_chunk_max[h & 7], h | 1);
-	fz_run(&whole, (const char *)data, size, max_message, close_at, SIZE_MAX, 1);
+	fz_run(&split, &pool, (const char *)data, size, max_message, close_at, fz_chunk_max[h & 7],
+	       h | 1);
+	if (pool.count > WS_PARSER_POOL_MAX)
+		abort();
+	fz_run(&whole, NULL, (const char *)data, size, max_message, close_at, SIZE_MAX, 1);
 	if (whole.nmsgs != split.nmsgs || whole.digest != split.digest ||
 	    whole.out_digest != split.out_digest || whole.out_len != split.out_len ||
 	    whole.p.state != split.p.state || whole.p.code != split.p.code ||

@@ -50,7 +50,10 @@
  * limits and callbacks it was accepted with are one struct ws_conf shared
  * by every connection given the same.  The server also holds the
  * WebSockets' output flush (struct ws_flush, ws_int.h): ws.c writes what
- * each socket was sent during a loop iteration at the end of it.
+ * each socket was sent during a loop iteration at the end of it; and up to
+ * WS_PARSER_POOL_MAX spare wslay contexts (struct ws_parser_pool,
+ * ws_int.h), which ws.c takes for a read and gives back once the
+ * connection's parser is at rest again.
  *
  * Streamed bodies.  With a head callback the parser stops at each head
  * (http_parse.h) and the application picks buffering or streaming.  A
@@ -242,6 +245,7 @@ struct net_server {
 	struct net_deadlines deadlines; /* every connection's timeout, on one timer */
 	struct ws_conf *ws_confs;  /* what the WebSockets were accepted with, shared */
 	struct ws_flush ws_flush;  /* the WebSockets' output, written once per loop iteration */
+	struct ws_parser_pool ws_pool; /* the WebSockets' spare wslay contexts */
 	char readbuf[NET_READ_BUF_SIZE]; /* every read lands here, then is parsed */
 };
 
@@ -1303,6 +1307,11 @@ struct ws_flush *net_conn_ws_flush(struct net_conn *nc)
 	return &nc->srv->ws_flush;
 }
 
+struct ws_parser_pool *net_conn_ws_pool(struct net_conn *nc)
+{
+	return &nc->srv->ws_pool;
+}
+
 void net_conn_ws_timer(struct net_conn *nc, uint64_t ms)
 {
 	nc->timer_mode = NET_TIMER_WS;
@@ -1461,6 +1470,7 @@ struct net_server *net_server_new(uv_loop_t *loop, const struct net_limits *limi
 		return NULL;
 	}
 	ws_flush_init(&srv->ws_flush, loop);
+	ws_parser_pool_init(&srv->ws_pool);
 	return srv;
 }
 
@@ -1598,6 +1608,7 @@ void net_server_free(struct net_server *srv)
 		srv->ws_confs = f->next;
 		free(f);
 	}
+	ws_parser_pool_release(&srv->ws_pool);
 	net_deadlines_release(&srv->deadlines);
 	free(srv);
 }

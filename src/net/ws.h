@@ -40,7 +40,9 @@
  * output queue and no timer of its own: the first two exist only while bytes
  * are being processed or a message, a frame or the closing handshake is
  * half-way, the queue only while output waits, and every connection's
- * timeouts share the server's one timer (see ws.c for the figures).  Output
+ * timeouts share the server's one timer (see ws.c for the figures).  The
+ * server keeps a few spare wslay contexts for all its connections
+ * (WS_PARSER_POOL_MAX, ws_int.h), so a read does not create one.  Output
  * is a queue of references to frames, bounded by max_pending_bytes.
  */
 #ifndef PL_NET_WS_H

@@ -57,9 +57,14 @@ struct ws_parser_ops {
 
 /* What a parser holds only while its wslay context exists: the input and
  * output of the call in progress, where the frame stream stands, and bytes
- * carried to the next feed.  Allocated and freed with the context (zeroed
- * when created), so that a parser at rest is small. */
+ * carried to the next feed.  Allocated with the context (zeroed when
+ * created or taken from a pool), so that a parser at rest is small.  It is
+ * the user_data wslay passes to every callback (wslay has no setter for
+ * it), so a pair taken from a pool reaches its new parser through owner. */
 struct ws_parser_busy {
+	struct ws_parser *owner;       /* the parser using the pair */
+	wslay_event_context_ptr wslay; /* the context created with it */
+	struct ws_parser_busy *next;   /* the pool's list, while spare */
 	struct ws_parser_in *in;       /* the bytes being fed, during ws_parser_feed() */
 	struct ws_parser_out *out;     /* collects wslay's output, during a flush */
 	uint64_t loose;                /* bytes given to wslay, not yet part of an ended frame */
@@ -86,7 +91,8 @@ struct ws_parser_busy {
  *
  * The wslay context (about 8.8 KB: wslay keeps a 4 KB input and a 4 KB
  * output buffer in it) and struct ws_parser_busy exist only while they hold
- * something: they are created when bytes arrive and freed again at the end
+ * something: they are created (or taken from a struct ws_parser_pool) when
+ * bytes arrive and freed (or given back to the pool) again at the end
  * of ws_parser_feed() when no frame or fragmented message is half-read, no
  * input byte is left inside wslay and the connection is open.  Whether
  * input bytes are left is known twice over: the recv callback follows the
@@ -107,6 +113,30 @@ struct ws_parser {
 	unsigned char out_failed;      /* ops->output failed: output no more */
 };
 
+/* Spare (wslay context + struct ws_parser_busy) pairs, so that a
+ * connection does not create and free an 8.8 KB context for every read.
+ * Owned by the object that owns the connections (http.c's server, one for
+ * all its WebSockets; reached through net_conn_ws_pool()), loop thread
+ * only.  A pair goes back to the pool only from the point where a parser
+ * comes to rest (ws_parser_feed: no frame or message half-read, nothing
+ * carried, no close seen or sent, reading on, nothing queued to send), so
+ * a spare is in the same state as a new one but for what is reset on
+ * taking (struct ws_parser_busy, the message limit); a pair used otherwise
+ * is freed.  At most WS_PARSER_POOL_MAX spares are kept (the rest are
+ * freed): 64 x ~8.9 KB = ~570 KB per server at most, memory that a server
+ * with that many connections busy at once had allocated anyway. */
+#define WS_PARSER_POOL_MAX 64
+
+struct ws_parser_pool {
+	struct ws_parser_busy *spare;  /* linked through next */
+	unsigned count;                /* spares listed, <= WS_PARSER_POOL_MAX */
+};
+
+/* Sets pool up empty (cannot fail). */
+void ws_parser_pool_init(struct ws_parser_pool *pool);
+/* Frees every spare pair in pool (not pool itself). */
+void ws_parser_pool_release(struct ws_parser_pool *pool);
+
 /* Sets p up; max_message bounds a reassembled message (close 1009 past it). */
 void ws_parser_init(struct ws_parser *p, const struct ws_parser_ops *ops, size_t max_message);
 
@@ -117,8 +147,10 @@ void ws_parser_release(struct ws_parser *p);
  * for each complete text message and ops->output for what must be sent back
  * (the output of one call comes in one piece, after the messages).  Returns
  * 0 while input is wanted, PL_CLOSED once the parser is WS_PARSER_DONE
- * (then p->code tells the close code); bytes fed after that are ignored. */
-int ws_parser_feed(struct ws_parser *p, const char *data, size_t len);
+ * (then p->code tells the close code); bytes fed after that are ignored.
+ * pool (may be NULL: no pooling) is where a context is taken from when p
+ * has none and given back to when p comes to rest. */
+int ws_parser_feed(struct ws_parser *p, struct ws_parser_pool *pool, const char *data, size_t len);
 
 /* Starts the closing handshake: outputs a close frame with code and reason
  * (reason_len <= 123); may be called from inside ops->message.  Returns 0,
@@ -249,6 +281,8 @@ struct net_conn *net_conn_of_ws(const struct ws_conn *c);
 uv_stream_t *net_conn_ws_stream(struct net_conn *nc);
 /* The server's output flush, which every WebSocket of it shares. */
 struct ws_flush *net_conn_ws_flush(struct net_conn *nc);
+/* The server's spare wslay contexts, which every WebSocket of it shares. */
+struct ws_parser_pool *net_conn_ws_pool(struct net_conn *nc);
 /* (Re)starts the connection's timer: ws_conn_on_timer() in ms (0: on the
  * next loop iteration). */
 void net_conn_ws_timer(struct net_conn *nc, uint64_t ms);

@@ -837,26 +837,141 @@ static void test_parser_context_freed_at_rest(void **state)
 	memset(&tp, 0, sizeof(tp));
 	ws_parser_init(&tp.p, &t_parser_ops, 1024);
 	assert_null(tp.p.wslay);
-	assert_int_equal(ws_parser_feed(&tp.p, (const char *)fr, n), 0);
+	assert_int_equal(ws_parser_feed(&tp.p, NULL, (const char *)fr, n), 0);
 	assert_int_equal(tp.nmsgs, 1);
 	assert_null(tp.p.wslay);
 	/* Half a header, then the rest. */
-	assert_int_equal(ws_parser_feed(&tp.p, (const char *)fr, 1), 0);
+	assert_int_equal(ws_parser_feed(&tp.p, NULL, (const char *)fr, 1), 0);
 	assert_non_null(tp.p.wslay);
-	assert_int_equal(ws_parser_feed(&tp.p, (const char *)fr + 1, n - 1), 0);
+	assert_int_equal(ws_parser_feed(&tp.p, NULL, (const char *)fr + 1, n - 1), 0);
 	assert_int_equal(tp.nmsgs, 2);
 	assert_null(tp.p.wslay);
 	/* The first fragment of a message keeps it. */
 	n = t_frame_encode(fr, 0x01, "ab", 2, 1, 0);
-	assert_int_equal(ws_parser_feed(&tp.p, (const char *)fr, n), 0);
+	assert_int_equal(ws_parser_feed(&tp.p, NULL, (const char *)fr, n), 0);
 	assert_non_null(tp.p.wslay);
 	n = t_frame_encode(fr, 0x80, "cd", 2, 1, 0);
-	assert_int_equal(ws_parser_feed(&tp.p, (const char *)fr, n), 0);
+	assert_int_equal(ws_parser_feed(&tp.p, NULL, (const char *)fr, n), 0);
 	assert_null(tp.p.wslay);
 	assert_int_equal(tp.nmsgs, 3);
 	assert_memory_equal(tp.msgs, "hellohelloabcd", 14);
 	assert_int_equal(tp.out_len, 0);
 	ws_parser_release(&tp.p);
+}
+
+/* Clears what tp recorded (not its parser). */
+static void t_parser_forget(struct t_parser *tp)
+{
+	tp->msgs_len = 0;
+	tp->nmsgs = 0;
+	tp->out_len = 0;
+}
+
+/* Two parsers share a pool and are fed in turn, every frame cut at every
+ * byte boundary: each message and pong reaches its own parser only (the
+ * wslay callbacks find their parser through the pooled pair), a context
+ * that saw or sent a close is not given back, and the pool never holds
+ * more than WS_PARSER_POOL_MAX. */
+static void test_parser_pool_shared(void **state)
+{
+	struct ws_parser_pool pool;
+	struct t_parser a, b, many[WS_PARSER_POOL_MAX + 6];
+	unsigned char fa[64], fb[64], pa[64];
+	size_t na = t_frame_encode(fa, 0x81, "alpha message", 13, 1, 0);
+	size_t nb = t_frame_encode(fb, 0x81, "bravo", 5, 1, 0);
+	size_t np = t_frame_encode(pa, 0x89, "pA", 2, 1, 0);
+	unsigned before;
+
+	ws_parser_pool_init(&pool);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ws_parser_init(&a.p, &t_parser_ops, 1024);
+	ws_parser_init(&b.p, &t_parser_ops, 1024);
+	for (size_t cut = 0; cut <= na; cut++) {
+		size_t cb = cut < nb ? cut : nb;
+
+		t_parser_forget(&a);
+		t_parser_forget(&b);
+		assert_int_equal(ws_parser_feed(&a.p, &pool, (const char *)fa, cut), 0);
+		assert_int_equal(ws_parser_feed(&b.p, &pool, (const char *)fb, cb), 0);
+		/* Two half-read parsers hold two different contexts. */
+		if (cut > 0 && cut < na && cb > 0 && cb < nb)
+			assert_ptr_not_equal(a.p.wslay, b.p.wslay);
+		assert_int_equal(ws_parser_feed(&a.p, &pool, (const char *)fa + cut, na - cut), 0);
+		assert_int_equal(ws_parser_feed(&b.p, &pool, (const char *)fb + cb, nb - cb), 0);
+		assert_int_equal(a.nmsgs, 1);
+		assert_int_equal(a.msgs_len, 13);
+		assert_memory_equal(a.msgs, "alpha message", 13);
+		assert_int_equal(b.nmsgs, 1);
+		assert_int_equal(b.msgs_len, 5);
+		assert_memory_equal(b.msgs, "bravo", 5);
+		assert_int_equal(a.out_len + b.out_len, 0);
+		/* Both at rest: their contexts are spares now. */
+		assert_null(a.p.wslay);
+		assert_null(b.p.wslay);
+		assert_true(pool.count >= 1 && pool.count <= 2);
+	}
+	/* A ping to a, cut everywhere, between messages to b: the pong is a's. */
+	for (size_t cut = 0; cut <= np; cut++) {
+		t_parser_forget(&a);
+		t_parser_forget(&b);
+		assert_int_equal(ws_parser_feed(&a.p, &pool, (const char *)pa, cut), 0);
+		assert_int_equal(ws_parser_feed(&b.p, &pool, (const char *)fb, nb), 0);
+		assert_int_equal(ws_parser_feed(&a.p, &pool, (const char *)pa + cut, np - cut), 0);
+		assert_int_equal(a.nmsgs, 0);
+		assert_int_equal(a.out_len, 4);
+		assert_memory_equal(a.out, "\x8a\x02pA", 4);
+		assert_int_equal(b.nmsgs, 1);
+		assert_int_equal(b.out_len, 0);
+		assert_null(a.p.wslay);
+		assert_null(b.p.wslay);
+	}
+	/* A close to b: answered, and b's context (taken from the pool) is
+	 * freed, not given back. */
+	t_parser_forget(&a);
+	t_parser_forget(&b);
+	before = pool.count;
+	assert_true(before >= 1);
+	nb = t_frame_encode(fb, 0x88, "\x03\xe8", 2, 1, 0);
+	assert_int_equal(ws_parser_feed(&b.p, &pool, (const char *)fb, nb), PL_CLOSED);
+	assert_int_equal(b.p.state, WS_PARSER_DONE);
+	assert_int_equal(b.p.code, 1000);
+	assert_int_equal(b.out_len, 4);
+	assert_null(b.p.wslay);
+	assert_int_equal(pool.count, before - 1);
+	/* a goes on with a spare, unaffected. */
+	assert_int_equal(ws_parser_feed(&a.p, &pool, (const char *)fa, na), 0);
+	assert_int_equal(a.nmsgs, 1);
+	assert_int_equal(pool.count, before - 1);
+	/* A close we sent: that context is not given back either. */
+	assert_int_equal(ws_parser_close(&a.p, 1000, NULL, 0), 0);
+	assert_int_equal(ws_parser_feed(&a.p, &pool, (const char *)fa, na), 0);
+	assert_non_null(a.p.wslay);
+	assert_int_equal(pool.count, before - 1);
+	ws_parser_release(&a.p);
+	ws_parser_release(&b.p);
+	assert_int_equal(pool.count, before - 1);
+	/* More parsers half-read at once than the pool keeps: once they are
+	 * all at rest, the pool holds WS_PARSER_POOL_MAX and the rest were
+	 * freed. */
+	for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++) {
+		memset(&many[i], 0, sizeof(many[i]));
+		ws_parser_init(&many[i].p, &t_parser_ops, 1024);
+		assert_int_equal(ws_parser_feed(&many[i].p, &pool, (const char *)fa, 3), 0);
+		assert_non_null(many[i].p.wslay);
+	}
+	assert_int_equal(pool.count, 0);
+	for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++) {
+		assert_int_equal(ws_parser_feed(&many[i].p, &pool, (const char *)fa + 3, na - 3), 0);
+		assert_int_equal(many[i].nmsgs, 1);
+		assert_null(many[i].p.wslay);
+		assert_true(pool.count <= WS_PARSER_POOL_MAX);
+		ws_parser_release(&many[i].p);
+	}
+	assert_int_equal(pool.count, WS_PARSER_POOL_MAX);
+	ws_parser_pool_release(&pool);
+	assert_int_equal(pool.count, 0);
+	assert_null(pool.spare);
 }
 
 /* wslay checks a close reason's UTF-8 chunk by chunk as if each chunk
@@ -872,8 +987,8 @@ static void test_parser_split_close_reason(void **state)
 	for (size_t cut = 1; cut < n; cut++) {
 		memset(&tp, 0, sizeof(tp));
 		ws_parser_init(&tp.p, &t_parser_ops, 1024);
-		ws_parser_feed(&tp.p, (const char *)fr, cut);
-		assert_int_equal(ws_parser_feed(&tp.p, (const char *)fr + cut, n - cut), PL_CLOSED);
+		ws_parser_feed(&tp.p, NULL, (const char *)fr, cut);
+		assert_int_equal(ws_parser_feed(&tp.p, NULL, (const char *)fr + cut, n - cut), PL_CLOSED);
 		assert_int_equal(tp.p.state, WS_PARSER_DONE);
 		assert_int_equal(tp.p.code, 1000);
 		/* The answer echoes code and reason. */
@@ -1596,6 +1711,7 @@ int main(void)
 		cmocka_unit_test(test_sha1_vectors),
 		cmocka_unit_test(test_parser_context_freed_at_rest),
 		cmocka_unit_test(test_parser_split_close_reason),
+		cmocka_unit_test(test_parser_pool_shared),
 		cmocka_unit_test(test_frame_encoding),
 		cmocka_unit_test_setup_teardown(test_handshake_rfc_key, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_echo, t_setup, t_teardown),
