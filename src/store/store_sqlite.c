@@ -613,6 +613,29 @@ out:
 	return rc;
 }
 
+/* Runs query id with v[0..n-1] bound to ?1..?n and reads column 0 of its
+ * first row into *out.  Returns 0, PL_NOTFOUND without a row, or another
+ * negative pl_err. */
+static int sq_read_int(struct sq_store *st, enum sq_stmt_id id, const int64_t *v, int n, int64_t *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if ((rc = sq_prep(st, id, &q)) < 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(q, i + 1, v[i]);
+	if ((rc = store_sqlite_row(q)) == 0)
+		rc = PL_NOTFOUND;
+	if (rc > 0) {
+		*out = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+out:
+	store_sqlite_done(q);
+	return rc;
+}
+
 /* Runs query id with ?1 = key and ?2, ?3 = a, b (when the query has them)
  * and hands column 0 of each row to cb. */
 static int sq_each_id(struct sq_store *st, enum sq_stmt_id id, int64_t key, int64_t a, int64_t b,
@@ -2287,8 +2310,6 @@ out:
 static int sq_msg_last_id(struct sq_store *st, int64_t chat_id, int64_t *last)
 {
 	const struct sq_dirty *d = sq_dirty_find(st, SQ_DIRTY_CHAT_LAST, chat_id);
-	sqlite3_stmt *q = NULL;
-	int rc;
 
 	if (d) {
 		*last = d->pts;
@@ -2296,18 +2317,7 @@ static int sq_msg_last_id(struct sq_store *st, int64_t chat_id, int64_t *last)
 	}
 	if (sq_cache_chat_last(store_sqlite_cache(&st->base), chat_id, last))
 		return 0;
-	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
-		goto out;
-	sqlite3_bind_int64(q, 1, chat_id);
-	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc > 0) {
-		*last = sqlite3_column_int64(q, 0);
-		rc = 0;
-	}
-out:
-	store_sqlite_done(q);
-	return rc;
+	return sq_read_int(st, SQ_MSG_LAST_ID, &chat_id, 1, last);
 }
 
 /* Inserts m with id and search key gid. */
@@ -2608,22 +2618,9 @@ out:
 /* Reads the message's view count: PL_NOTFOUND if there is no message. */
 static int sq_msg_views(struct sq_store *st, int64_t chat_id, int64_t id, int64_t *views)
 {
-	sqlite3_stmt *q = NULL;
-	int rc;
+	int64_t v[2] = {chat_id, id};
 
-	if ((rc = sq_prep(st, SQ_MSG_VIEWS, &q)) < 0)
-		goto out;
-	sqlite3_bind_int64(q, 1, chat_id);
-	sqlite3_bind_int64(q, 2, id);
-	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc > 0) {
-		*views = sqlite3_column_int64(q, 0);
-		rc = 0;
-	}
-out:
-	store_sqlite_done(q);
-	return rc;
+	return sq_read_int(st, SQ_MSG_VIEWS, v, 2, views);
 }
 
 /* Inserts (chat_id, id, user_id) into a per-message set table (views or
