@@ -255,6 +255,27 @@ static int sync_flag(const struct parleyd *d)
 	return strcmp(d->cfg.sync, "normal") ? 0 : STORE_SYNC_NORMAL;
 }
 
+/* Runs the store's migrations, saying so when there are any: on a large
+ * store one can take a while (dropping an index of a 12 GB store took 27 s)
+ * and the server listens only after it. */
+static int migrate_store(struct parleyd *d)
+{
+	int cur = 0, latest = 0, rc;
+	uint64_t t0 = uv_hrtime();
+
+	if ((rc = store_schema(d->wstore, &cur, &latest)) < 0)
+		return rc;
+	if (cur > 0 && cur < latest)
+		pl_log(&d->log, PL_LOG_INFO, "store: migrating from schema %d to %d (a large store may take a while)", cur,
+		       latest);
+	if ((rc = store_migrate(d->wstore)) < 0)
+		return rc;
+	if (cur > 0 && cur < latest)
+		pl_log(&d->log, PL_LOG_INFO, "store: now at schema %d, migrated in %.1f s", latest,
+		       (double)(uv_hrtime() - t0) / 1e9);
+	return 0;
+}
+
 static int open_store(struct parleyd *d, long long *messages)
 {
 	char err[512];
@@ -266,7 +287,7 @@ static int open_store(struct parleyd *d, long long *messages)
 		fprintf(stderr, "parleyd: cannot open the store: %s\n", err);
 		return -1;
 	}
-	if ((rc = store_migrate(d->wstore)) < 0 || (rc = store_message_count(d->wstore, &n)) < 0) {
+	if ((rc = migrate_store(d)) < 0 || (rc = store_message_count(d->wstore, &n)) < 0) {
 		fprintf(stderr, "parleyd: store migration failed: %s\n", pl_strerror(rc));
 		return -1;
 	}

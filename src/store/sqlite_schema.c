@@ -522,6 +522,12 @@ static int schema_apply(sqlite3 *db, int n, char *errbuf, size_t errlen)
 	return 0;
 }
 
+int store_sqlite_schema_current(sqlite3 *db, int *version)
+{
+	*version = 0;
+	return schema_version(db, version);
+}
+
 int store_sqlite_schema_migrate(sqlite3 *db, char *errbuf, size_t errlen)
 {
 	int version = 0;

@@ -430,6 +430,9 @@ struct store_ops {
 	void (*close)(struct store *s);
 	/* Runs the numbered migrations not yet applied.  Writer handle only. */
 	int (*migrate)(struct store *s);
+	/* The schema version the store has now and the one migrate brings it
+	 * to (a caller can say that a long migration is coming). */
+	int (*schema)(struct store *s, int *current, int *latest);
 
 	/* Transactions.  begin/commit/rollback bound a group commit; mark,
 	 * release and undo nest one request inside it (SQL savepoints) so a
@@ -827,6 +830,7 @@ void store_message_release(struct store_message *m);
 
 static inline void store_close(struct store *s) { if (s) s->ops->close(s); }
 static inline int store_migrate(struct store *s) { return s->ops->migrate(s); }
+static inline int store_schema(struct store *s, int *c, int *l) { return s->ops->schema(s, c, l); }
 static inline int store_begin(struct store *s) { return s->ops->begin(s); }
 static inline int store_commit(struct store *s) { return s->ops->commit(s); }
 static inline int store_rollback(struct store *s) { return s->ops->rollback(s); }

@@ -1101,6 +1101,12 @@ static int sq_migrate(struct store *s)
 	return sq_fq_recover(st);
 }
 
+static int sq_schema(struct store *s, int *current, int *latest)
+{
+	*latest = store_sqlite_schema_latest();
+	return store_sqlite_schema_current(sq(s)->db, current);
+}
+
 static int sq_begin(struct store *s)
 {
 	struct sq_store *st = sq(s);
@@ -3674,6 +3680,7 @@ static const struct store_ops sq_ops = {
 	.name = "sqlite",
 	.close = sq_close,
 	.migrate = sq_migrate,
+	.schema = sq_schema,
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,

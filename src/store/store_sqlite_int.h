@@ -15,6 +15,9 @@ int store_sqlite_schema_latest(void);
  * advances user_version.  Must be called outside a transaction on a writable
  * connection.  Returns 0, or a negative pl_err with a message in errbuf
  * (which may be NULL).  A database newer than this build is refused. */
+/* The schema version db has now (its user_version).  Returns 0 or a
+ * negative pl_err. */
+int store_sqlite_schema_current(sqlite3 *db, int *version);
 int store_sqlite_schema_migrate(sqlite3 *db, char *errbuf, size_t errlen);
 
 /* Statement helpers shared by the backend's files (store_sqlite.c defines them):

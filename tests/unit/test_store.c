@@ -2488,6 +2488,7 @@ static void test_migrate_payload_views(void **state)
 	int64_t a = t_user(env->s, "alice"), p, pts;
 	struct store_view v = {"2", 1, 8, 9};
 	struct t_updates r;
+	int cur = 0, latest = 0;
 
 	p = t_payload(env->s, "{\"chat\":1}", 100);
 	assert_int_equal(store_update_user_append(env->s, a, p, 100, &pts), 0);
@@ -2502,7 +2503,14 @@ static void test_migrate_payload_views(void **state)
 				      "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	env->s = t_open(env, 0);
+	/* The store says which schema it has and which migrate brings it to
+	 * (parleyd logs a migration before it runs it). */
+	assert_int_equal(store_schema(env->s, &cur, &latest), 0);
+	assert_int_equal(cur, 9);
+	assert_true(latest >= 11);
 	assert_int_equal(store_migrate(env->s), 0);
+	assert_int_equal(store_schema(env->s, &cur, &latest), 0);
+	assert_int_equal(cur, latest);
 	r = t_user_range(env->s, a, 0, 10);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.body[0], "{\"chat\":1}");
