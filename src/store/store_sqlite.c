@@ -594,6 +594,16 @@ out:
 	return rc;
 }
 
+/* Gets statement id (sq_prep) with v[0..n-1] bound to ?1..?n. */
+static int sq_prep_ints(struct sq_store *st, enum sq_stmt_id id, const int64_t *v, int n, sqlite3_stmt **q)
+{
+	int rc = sq_prep(st, id, q);
+
+	for (int i = 0; rc == 0 && i < n; i++)
+		sqlite3_bind_int64(*q, i + 1, v[i]);
+	return rc;
+}
+
 /* Runs write statement id with v[0..n-1] bound to ?1..?n.  Returns 0 or a
  * negative pl_err; with one, PL_NOTFOUND also when no row matched. */
 static int sq_write_ints(struct sq_store *st, enum sq_stmt_id id, const int64_t *v, int n, int one)
@@ -601,10 +611,8 @@ static int sq_write_ints(struct sq_store *st, enum sq_stmt_id id, const int64_t 
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if ((rc = sq_prep(st, id, &q)) < 0)
+	if ((rc = sq_prep_ints(st, id, v, n, &q)) < 0)
 		goto out;
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_int64(q, i + 1, v[i]);
 	rc = store_sqlite_run(q);
 	if (rc == 0 && one && sqlite3_changes(st->db) == 0)
 		rc = PL_NOTFOUND;
@@ -621,10 +629,8 @@ static int sq_read_int(struct sq_store *st, enum sq_stmt_id id, const int64_t *v
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if ((rc = sq_prep(st, id, &q)) < 0)
+	if ((rc = sq_prep_ints(st, id, v, n, &q)) < 0)
 		goto out;
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_int64(q, i + 1, v[i]);
 	if ((rc = store_sqlite_row(q)) == 0)
 		rc = PL_NOTFOUND;
 	if (rc > 0) {
@@ -2234,7 +2240,6 @@ out:
 static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, int64_t gid, int64_t guess,
 			  int64_t *id)
 {
-	sqlite3_stmt *q = NULL;
 	int64_t last = 0;
 	int rc;
 
@@ -2246,25 +2251,11 @@ static int sq_msg_next_id(struct sq_store *st, int64_t chat_id, int64_t date, in
 			return rc;
 		}
 	}
-	if ((rc = sq_prep(st, SQ_MSG_LAST_ID, &q)) < 0)
-		goto out;
-	sqlite3_bind_int64(q, 1, chat_id);
-	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc < 0)
-		goto out;
-	last = sqlite3_column_int64(q, 0);
-	store_sqlite_done(q);
-	if ((rc = sq_prep(st, SQ_MSG_ADVANCE, &q)) < 0)
-		goto out;
-	sqlite3_bind_int64(q, 1, chat_id);
-	sqlite3_bind_int64(q, 2, last + 1);
-	sqlite3_bind_int64(q, 3, date);
-	sqlite3_bind_int64(q, 4, gid);
-	if ((rc = store_sqlite_run(q)) == 0)
+	if ((rc = sq_read_int(st, SQ_MSG_LAST_ID, &chat_id, 1, &last)) < 0)
+		return rc;
+	int64_t v[4] = {chat_id, last + 1, date, gid};
+	if ((rc = sq_write_ints(st, SQ_MSG_ADVANCE, v, 4, 0)) == 0)
 		*id = last + 1;
-out:
-	store_sqlite_done(q);
 	return rc;
 }
 
