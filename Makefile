@@ -65,7 +65,7 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(INTEG_HOBJS) 
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS)
 
-run: deps $(PARLEYD)
+run: deps $(PARLEYD) $(PARLEY)
 	$(PARLEYD) --listen $(LISTEN) --data $(DATA)
 
 # Every test: unit tests, then integration tests against the real daemon, then
