@@ -86,8 +86,15 @@
 #define STORE_CKPT_STEP_DIV 2
 /* Search-index updates of new messages applied together once this many
  * wait, or once the oldest waited STORE_WRITER_INDEX_AGE_MS (above).  The
- * age bounds how stale a search can be (docs/api.md, searchMessages). */
-#define STORE_WRITER_INDEX_BATCH 256
+ * age bounds how stale a search can be (docs/api.md, searchMessages); the
+ * count only caps a batch's size — FTS5's pending terms (~330 bytes a
+ * 100-byte message, ~1.4 MiB at the cap) and the writer's hold for it.
+ * Each batch is one FTS5 segment plus the merges it sets off, so the fewer
+ * the cheaper: under load the age decides (~3,000 messages a batch at
+ * 30,000 per second, where batches of one 512-message group cost ~2,400
+ * instructions a message more on a fresh store and ~3,500 more on a
+ * 200,000-message index: docs/store.md, "Deferred indexing"). */
+#define STORE_WRITER_INDEX_BATCH 4096
 #define STORE_WRITER_INDEX_AGE_MS 100
 /* Groups run with a savepoint per job after one had to run again. */
 #define STORE_WRITER_RERUN_HOLD 16
