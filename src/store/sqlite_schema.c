@@ -14,7 +14,9 @@
  * messages.gid.  Column body holds the text; column chat holds the token
  * "c<chat_id>" so a search in one chat is an index intersection rather than a
  * filter over every hit.  Being contentless, a row is removed with the
- * 'delete' command and the exact values it was indexed with.
+ * 'delete' command and the exact values it was indexed with.  Its automerge
+ * setting is not part of the schema: migrate writes it (store_sqlite.c,
+ * sq_fts_tune).
  */
 #include <stdio.h>
 #include <string.h>

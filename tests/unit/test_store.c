@@ -401,6 +401,88 @@ static void test_index_defer(void **state)
 	t_rmtree(dir);
 }
 
+/* Walks a search newest first in pages of 100; returns the hits, each
+ * checked to be older than the one before it and in chat (0: any). */
+static int t_search_all(struct store *s, int64_t user, int64_t chat, const char *query)
+{
+	int64_t od = 0, oc = 0, oi = 0, last_date = INT64_MAX;
+	int total = 0;
+	struct t_rows r;
+
+	do {
+		r = t_search(s, user, chat, query, od, oc, oi, 100);
+		for (int i = 0; i < r.n; i++) {
+			assert_true(r.date[i] < last_date); /* one message per date here */
+			last_date = r.date[i];
+			if (chat)
+				assert_int_equal(r.chat[i], chat);
+		}
+		total += r.n;
+		if (r.n > 0) {
+			od = r.date[r.n - 1];
+			oc = r.chat[r.n - 1];
+			oi = r.id[r.n - 1];
+		}
+	} while (r.n == 100);
+	return total;
+}
+
+/* Many index batches (so FTS5 merges their segments: automerge 8, set at
+ * migrate) find exactly what was sent, in order, in one chat and in all. */
+static void test_search_many_batches(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice");
+	int64_t g[3];
+	char text[64], path[160];
+	int seven = 0;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	for (int c = 0; c < 3; c++) {
+		snprintf(text, sizeof(text), "g%d", c);
+		g[c] = t_chat(s, STORE_CHAT_GROUP, text, a, 1);
+		t_member(s, g[c], a, STORE_ROLE_CREATOR);
+	}
+	assert_int_equal(store_index_defer(s, 1), 0);
+	for (int b = 0; b < 60; b++) {
+		assert_int_equal(store_begin(s), 0);
+		for (int j = 0; j < 20; j++) {
+			int i = b * 20 + j;
+
+			snprintf(text, sizeof(text), "w%d common%s", i, i % 7 == 0 ? " seven" : "");
+			seven += i % 7 == 0;
+			t_msg(s, g[i % 3], a, 1000 + i, text);
+		}
+		assert_int_equal(store_commit(s), 0);
+		assert_int_equal(store_index_flush(s), 0);
+	}
+	for (int c = 0; c < 3; c++)
+		assert_int_equal(t_search_all(s, a, g[c], "common"), 400);
+	assert_int_equal(t_search_all(s, a, 0, "common"), 1200);
+	assert_int_equal(t_search_all(s, a, 0, "seven"), seven);
+	assert_int_equal(t_search_all(s, a, g[1], "seven common"), (seven + 1) / 3);
+	for (int i = 0; i < 1200; i += 97) {
+		struct t_rows r;
+
+		snprintf(text, sizeof(text), "w%d", i);
+		r = t_search(s, a, g[i % 3], text, 0, 0, 0, 10);
+		assert_int_equal(r.n, 1);
+		assert_int_equal(r.date[0], 1000 + i);
+		assert_int_equal(t_search(s, a, g[(i + 1) % 3], text, 0, 0, 0, 10).n, 0);
+	}
+
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT v FROM message_fts_config WHERE k = 'automerge'", -1, &q,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 8);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
 static void test_migrate_search_index(void **state)
 {
 	struct t_env *env = *state;
@@ -3432,6 +3514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_search_index, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_index_defer, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_search_many_batches, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_sees_committed, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_message_put_guess, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_message_gid_cache, t_setup, t_teardown),
