@@ -438,6 +438,10 @@ static int run_write(struct store_job *wj, struct store *s)
 		job->status = 200;
 	else
 		job->reply = api_reply(&job->call, &job->status);
+	/* The reply holds the result now: freed here, by the thread that built
+	 * it (its malloc cache gets the block back for the next call), not by
+	 * the loop.  Nothing after the commit reads it. */
+	api_result_clear(&job->call);
 	upd_body_unref(rb);
 	if (rc == 0 && job->status != 200)
 		rc = PL_ERR; /* rendering failed: keep nothing */
