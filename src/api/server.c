@@ -666,8 +666,8 @@ static struct api_job *job_new(struct api_server *srv, int method, const char *i
 	}
 	job->srv = srv;
 	job->method = method;
-	job->mono = mono_now();
-	job->start_ns = uv_hrtime();
+	job->start_ns = uv_hrtime(); /* one clock read for both (mono_now's clock) */
+	job->mono = (double)job->start_ns / 1e9;
 	job->call.core = srv->core;
 	job->call.hub = srv->hub;
 	job->call.now = (int64_t)time(NULL);
