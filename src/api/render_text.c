@@ -275,16 +275,17 @@ static void memo_keep(struct core_tx *tx, const struct store_chat *c, const stru
 
 	if (out->err || !tx->fresh.noted || tx->fresh.m.id != m->id || tx->fresh.m.chat_id != m->chat_id)
 		return;
-	free(k->s);
-	free(k->text);
-	k->s = NULL; /* the rest is written below, or unused while s is NULL */
+	const char *text = m->text ? m->text : "";
+	size_t tlen = strlen(text);
+
+	free(k->s); /* text is in the same allocation */
 	k->text = NULL;
-	if (!(k->s = malloc(len ? len : 1)) || !(k->text = strdup(m->text ? m->text : ""))) {
-		free(k->s);
-		k->s = NULL;
+	/* the rest is written below, or unused while s is NULL */
+	if (!(k->s = malloc(len + tlen + 1)))
 		return;
-	}
 	memcpy(k->s, out->s + from, len);
+	k->text = k->s + len;
+	memcpy(k->text, text, tlen + 1);
 	k->len = len;
 	memo_key(tx, m, &k->key);
 	k->chat = *c;

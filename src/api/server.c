@@ -438,6 +438,10 @@ static int run_write(struct store_job *wj, struct store *s)
 		job->status = 200;
 	else
 		job->reply = api_reply(&job->call, &job->status);
+	/* The reply holds the result now: freed here, by the thread that built
+	 * it (its malloc cache gets the block back for the next call), not by
+	 * the loop.  Nothing after the commit reads it. */
+	api_result_clear(&job->call);
 	upd_body_unref(rb);
 	if (rc == 0 && job->status != 200)
 		rc = PL_ERR; /* rendering failed: keep nothing */
@@ -662,8 +666,8 @@ static struct api_job *job_new(struct api_server *srv, int method, const char *i
 	}
 	job->srv = srv;
 	job->method = method;
-	job->mono = mono_now();
-	job->start_ns = uv_hrtime();
+	job->start_ns = uv_hrtime(); /* one clock read for both (mono_now's clock) */
+	job->mono = (double)job->start_ns / 1e9;
 	job->call.core = srv->core;
 	job->call.hub = srv->hub;
 	job->call.now = (int64_t)time(NULL);

@@ -1,5 +1,6 @@
 /* updates.c — update-log rows and live pushes from a call's events (see
  * updates.h and docs/sync.md).  Writer thread, inside the transaction. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,34 @@ struct upd_body *upd_body_new(const char *s, size_t len)
 	b->len = len;
 	memcpy(b->s, s, len);
 	b->s[len] = 0;
+	return b;
+}
+
+/* Starts t as the text of a body built in place: its first bytes hold the
+ * header upd_body_take fills in, so the text is not copied again. */
+static void body_text_init(struct textbuf *t)
+{
+	static const char hdr[offsetof(struct upd_body, s)];
+
+	textbuf_init(t, UPD_TEXT_MAX + sizeof hdr);
+	textbuf_add(t, hdr, sizeof hdr);
+}
+
+/* The body t holds (body_text_init), t left empty; NULL if an add failed
+ * or memory is short (t is released then). */
+static struct upd_body *body_text_take(struct textbuf *t)
+{
+	size_t len;
+	struct upd_body *b;
+
+	if (t->err || t->len < offsetof(struct upd_body, s)) {
+		textbuf_release(t);
+		return NULL;
+	}
+	if (!(b = (struct upd_body *)(void *)textbuf_steal(t, &len)))
+		return NULL;
+	b->refs = 1;
+	b->len = len - offsetof(struct upd_body, s);
 	return b;
 }
 
@@ -598,12 +627,12 @@ static struct upd_body *text_message(struct upd_ctx *u, const struct store_chat 
 
 	if (a->m->service) /* build_message adds to some */
 		return NULL;
-	textbuf_init(&t, UPD_TEXT_MAX);
+	body_text_init(&t);
 	textbuf_puts(&t, "{\"type\":\"");
 	textbuf_puts(&t, a->type);
 	textbuf_puts(&t, "\",\"message\":");
 	render_message_text(u->tx, c, a->m, 1, NULL, &t);
-	if (t.len < 2 || !textbuf_unput(&t, '}')) /* reopen M for what build_message adds to it */
+	if (!textbuf_unput(&t, '}')) /* reopen M for what build_message adds to it */
 		goto out;
 	if (a->restored)
 		textbuf_puts(&t, ",\"restored\":true");
@@ -612,9 +641,8 @@ static struct upd_body *text_message(struct upd_ctx *u, const struct store_chat 
 		textbuf_add_i64(&t, a->m->reply_to_id);
 	}
 	textbuf_puts(&t, "}}");
-	if (t.err)
+	if (!(body = body_text_take(&t)))
 		goto out;
-	body = upd_body_new(t.s, t.len);
 	/* The same bytes as the call's own rendering where build_message would
 	 * have embedded it: its reply can be cut from this body. */
 	if (body && (r = call_rendering(u, c, a))) {
@@ -638,9 +666,9 @@ static struct upd_body *part_chat_text(struct upd_ctx *u, const struct store_cha
 	struct upd_body *body = NULL;
 	struct textbuf t;
 
-	textbuf_init(&t, UPD_TEXT_MAX);
+	body_text_init(&t);
 	if (render_private_chat_text(u->tx, c, &t) == 0)
-		body = upd_body_new(t.s, t.len);
+		body = body_text_take(&t);
 	textbuf_release(&t);
 	return body;
 }

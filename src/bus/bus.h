@@ -39,9 +39,17 @@ struct bus_event {
 /* Events collected by one call; at most BUS_EVENTS_MAX. */
 #define BUS_EVENTS_MAX 4096
 
+/* A call's first BUS_EVENTS_INLINE events live in the struct itself: most
+ * calls make one (a message), and the writer that fills the list and the
+ * loop that frees it are different threads, so an allocation here costs
+ * both a slow path of malloc's.  v points at inl until the list outgrows
+ * it, so the struct must not be copied once an event was added.  A zeroed
+ * struct is an empty list too. */
+#define BUS_EVENTS_INLINE 2
 struct bus_events {
-	struct bus_event *v;
+	struct bus_event *v;   /* inl, NULL, or malloc'd (freed by bus_events_release) */
 	size_t n, cap;
+	struct bus_event inl[BUS_EVENTS_INLINE];
 };
 
 void bus_events_init(struct bus_events *e);

@@ -1,6 +1,7 @@
 /* bus_local.c — the in-process bus: synchronous fan-out to subscribers on the
  * thread that publishes (parleyd's loop thread). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus/bus.h"
 #include "util/err.h"
@@ -55,13 +56,15 @@ struct bus *bus_local_new(void)
 
 void bus_events_init(struct bus_events *e)
 {
-	e->v = NULL;
-	e->n = e->cap = 0;
+	e->v = e->inl;
+	e->n = 0;
+	e->cap = BUS_EVENTS_INLINE;
 }
 
 void bus_events_release(struct bus_events *e)
 {
-	free(e->v);
+	if (e->v != e->inl)
+		free(e->v);
 	bus_events_init(e);
 }
 
@@ -75,7 +78,12 @@ int bus_events_add(struct bus_events *e, int type, int64_t chat_id, int64_t msg_
 			return PL_TOOBIG;
 		if (cap > BUS_EVENTS_MAX)
 			cap = BUS_EVENTS_MAX;
-		v = realloc(e->v, cap * sizeof *v);
+		if (e->v == e->inl) {
+			if ((v = malloc(cap * sizeof *v)))
+				memcpy(v, e->inl, e->n * sizeof *v);
+		} else {
+			v = realloc(e->v, cap * sizeof *v);
+		}
 		if (!v)
 			return PL_NOMEM;
 		e->v = v;

@@ -134,7 +134,8 @@ struct core_render_key {
  * call's fresh message: a sendMessage's reply and its caller's update embed
  * the same bytes, so the second is copied from the first.  s (malloc'd, or
  * NULL) is the message's JSON text; the rest is what it was rendered from
- * (text is a copy of the message's, malloc'd).  Freed by core_tx_release. */
+ * (text is a copy of the message's, in s's allocation after its len bytes).
+ * Freed by core_tx_release. */
 struct core_render_memo {
 	char *s;
 	size_t len;

@@ -171,18 +171,19 @@ static struct ws_frame *ws_frame_raw(const char *data, size_t len)
 	return f;
 }
 
-/* Encodes one final, unmasked frame with opcode and a payload of
- * payload[0..len) followed by more[0..more_len). */
-static struct ws_frame *ws_frame_make2(int opcode, const char *payload, size_t len, const char *more,
-				       size_t more_len)
+/* Encodes one final, unmasked frame with opcode and a payload of the n
+ * pieces part[i][0..len[i]) one after the other. */
+static struct ws_frame *ws_frame_make_parts(int opcode, const char *const *part, const size_t *plen, int n)
 {
-	size_t hlen;
+	size_t hlen, len = 0, at;
 	struct ws_frame *f;
 	unsigned char *h;
 
-	if (more_len > (size_t)UINT_MAX - len)
-		return NULL;
-	len += more_len;
+	for (int i = 0; i < n; i++) {
+		if (plen[i] > (size_t)UINT_MAX - len)
+			return NULL;
+		len += plen[i];
+	}
 	hlen = ws_header_len(len, 0);
 	if (len > (size_t)UINT_MAX - hlen || (f = ws_frame_alloc(hlen + len)) == NULL)
 		return NULL;
@@ -199,11 +200,23 @@ static struct ws_frame *ws_frame_make2(int opcode, const char *payload, size_t l
 		for (int i = 0; i < 8; i++)
 			h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 	}
-	if (len > more_len)
-		memcpy(f->data + hlen, payload, len - more_len);
-	if (more_len > 0)
-		memcpy(f->data + hlen + len - more_len, more, more_len);
+	at = hlen;
+	for (int i = 0; i < n; i++) {
+		if (plen[i] > 0)
+			memcpy(f->data + at, part[i], plen[i]);
+		at += plen[i];
+	}
 	return f;
+}
+
+/* payload[0..len) followed by more[0..more_len). */
+static struct ws_frame *ws_frame_make2(int opcode, const char *payload, size_t len, const char *more,
+				       size_t more_len)
+{
+	const char *part[2] = {payload, more};
+	size_t plen[2] = {len, more_len};
+
+	return ws_frame_make_parts(opcode, part, plen, 2);
 }
 
 static struct ws_frame *ws_frame_make(int opcode, const char *payload, size_t len)
@@ -214,6 +227,14 @@ static struct ws_frame *ws_frame_make(int opcode, const char *payload, size_t le
 struct ws_frame *ws_frame_new(const char *payload, size_t len)
 {
 	return ws_frame_make(WS_OP_TEXT, payload, len);
+}
+
+struct ws_frame *ws_frame_new3(const char *a, size_t alen, const char *b, size_t blen, const char *c, size_t clen)
+{
+	const char *part[3] = {a, b, c};
+	size_t plen[3] = {alen, blen, clen};
+
+	return ws_frame_make_parts(WS_OP_TEXT, part, plen, 3);
 }
 
 void ws_frame_ref(struct ws_frame *f)

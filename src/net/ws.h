@@ -82,6 +82,10 @@ struct ws_frame;
 /* Encodes payload (len bytes, copied) as one text frame.  Returns it with a reference count of
  * 1, owned by the caller (drop it with ws_frame_unref), or NULL on OOM.  Any thread. */
 struct ws_frame *ws_frame_new(const char *payload, size_t len);
+/* The same for a payload of three pieces, a then b then c (each copied; a piece of length 0
+ * may be NULL): a pushed update is a head, the stored body and a tail, copied once into the
+ * frame instead of being formatted first.  Owned by the caller as ws_frame_new's.  Any thread. */
+struct ws_frame *ws_frame_new3(const char *a, size_t alen, const char *b, size_t blen, const char *c, size_t clen);
 /* Takes one more reference.  Any thread. */
 void ws_frame_ref(struct ws_frame *f);
 /* Drops one reference; the last one frees f.  NULL is ignored.  Any thread. */

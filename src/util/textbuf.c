@@ -7,7 +7,10 @@
 #include "util/err.h"
 #include "util/textbuf.h"
 
-#define TEXTBUF_FIRST 256 /* bytes of the first allocation */
+/* Bytes of the first allocation: a message's update or reply (~500-900
+ * bytes) fits without a realloc, and the chunk is still small enough for
+ * glibc's per-thread cache (requests up to 1,032 bytes). */
+#define TEXTBUF_FIRST 1024
 
 void textbuf_init(struct textbuf *b, size_t max)
 {

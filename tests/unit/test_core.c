@@ -407,9 +407,37 @@ static void test_safety_replay(void **state)
 	core_tx_release(&ta);
 }
 
+/* A call's event list keeps its first events in the struct and moves them
+ * to the heap when it grows past them, in order; a zeroed list works as an
+ * initialised one. */
+static void test_bus_events_inline(void **state)
+{
+	struct bus_events e, z;
+
+	memset(&z, 0, sizeof z);
+	bus_events_init(&e);
+	for (int round = 0; round < 2; round++) {
+		for (int64_t i = 0; i < 40; i++) {
+			assert_int_equal(bus_events_add(&e, BUS_MESSAGE_NEW, i, i + 1, i + 2, i + 3), 0);
+			assert_int_equal(bus_events_add(&z, BUS_MESSAGE_NEW, i, i + 1, i + 2, i + 3), 0);
+			assert_int_equal(e.n, (size_t)i + 1);
+			for (int64_t k = 0; k <= i; k++) {
+				assert_int_equal(e.v[k].chat_id, k);
+				assert_int_equal(e.v[k].value, k + 3);
+				assert_int_equal(z.v[k].msg_id, k + 1);
+			}
+		}
+		bus_events_release(&e);
+		bus_events_release(&z);
+		assert_int_equal(e.n, 0);
+		assert_true(e.v == e.inl);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bus_events_inline),
 		cmocka_unit_test_setup_teardown(test_usernames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_passwords_and_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_chat, setup, teardown),

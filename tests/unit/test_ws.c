@@ -1033,6 +1033,40 @@ static void test_frame_encoding(void **state)
 	free(payload);
 }
 
+/* A frame of three pieces (a pushed update: head, body, tail) is byte for
+ * byte the frame of the pieces joined, across the header's three sizes and
+ * with empty pieces. */
+static void test_frame_three_pieces(void **state)
+{
+	static const size_t lens[] = {0, 1, 124, 125, 126, 65535, 65536, 70000};
+	char *payload = malloc(70000);
+
+	assert_non_null(payload);
+	for (size_t i = 0; i < 70000; i++)
+		payload[i] = (char)('a' + i % 26);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n = lens[i], cuts[][2] = {{0, 0}, {0, n}, {n, n}, {n / 3, 2 * n / 3}, {1 < n ? 1 : n, n}};
+
+		for (size_t k = 0; k < sizeof(cuts) / sizeof(cuts[0]); k++) {
+			size_t a = cuts[k][0], b = cuts[k][1], l1, l3;
+			struct ws_frame *one = ws_frame_new(payload, n);
+			struct ws_frame *three = ws_frame_new3(payload, a, payload + a, b - a, payload + b, n - b);
+			const char *p1, *p3;
+
+			assert_non_null(one);
+			assert_non_null(three);
+			p1 = ws_frame_bytes(one, &l1);
+			p3 = ws_frame_bytes(three, &l3);
+			assert_int_equal(l1, l3);
+			assert_memory_equal(p1, p3, l1);
+			ws_frame_unref(one);
+			ws_frame_unref(three);
+		}
+	}
+	assert_int_equal(ws_frames_live(), 0);
+	free(payload);
+}
+
 /* ---- tests: the server ---------------------------------------------------------------- */
 
 static void test_handshake_rfc_key(void **state)
@@ -1713,6 +1747,7 @@ int main(void)
 		cmocka_unit_test(test_parser_split_close_reason),
 		cmocka_unit_test(test_parser_pool_shared),
 		cmocka_unit_test(test_frame_encoding),
+		cmocka_unit_test(test_frame_three_pieces),
 		cmocka_unit_test_setup_teardown(test_handshake_rfc_key, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_echo, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_fragmented, t_setup, t_teardown),
