@@ -3585,7 +3585,10 @@ static int sq_prune_front(struct sq_store *st, struct sq_prune *p, int *more)
 			goto out;
 		p->left -= sqlite3_changes(st->db);
 	}
-	p->owner = done ? owner + 1 : owner;
+	if (done && owner == INT64_MAX)
+		*more = 0; /* the last owner there can be */
+	else
+		p->owner = done ? owner + 1 : owner;
 out:
 	store_sqlite_done(q);
 	return rc;
