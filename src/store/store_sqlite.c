@@ -3653,11 +3653,13 @@ static int sq_update_prune(struct store *s, int64_t before_date, int limit, int6
 		return rc;
 	if ((rc = sq_prune_load(st, &p)) < 0)
 		goto out;
-	if (p.phase == SQ_PRUNE_IDLE || before_date < p.cutoff)
-		sq_prune_start(&p, before_date);
 	p.left = limit;
 	p.looks = (int64_t)SQ_PRUNE_LOOK * limit;
-	cycle_left = p.left;
+	cycle_left = -1; /* a cycle going on from an earlier call may have deleted something */
+	if (p.phase == SQ_PRUNE_IDLE || before_date < p.cutoff) {
+		sq_prune_start(&p, before_date);
+		cycle_left = p.left;
+	}
 	while (rc == 0 && p.left > 0 && p.looks > 0) {
 		if (p.phase == SQ_PRUNE_IDLE) {
 			if (p.left == cycle_left)

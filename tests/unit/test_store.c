@@ -2773,6 +2773,27 @@ static void test_update_prune_owners(void **state)
 	assert_int_equal(t_db_int(env, T_DANGLING), 0);
 }
 
+/* A backlog longer than one cycle's bound (SQ_PRUNE_SPAN x limit
+ * payloads), drained by calling again while *removed == limit: a call
+ * that starts where the last one ended a cycle goes on to the next. */
+static void test_update_prune_drain(void **state)
+{
+	struct t_env *env = *state;
+	int64_t a = t_user(env->s, "alice"), pts, n, total = 0;
+
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(store_update_user_append(env->s, a, t_payload(env->s, "old", 100 + i), 100 + i, &pts),
+				 0);
+	do {
+		assert_int_equal(store_update_prune(env->s, 1000, 2, &n), 0);
+		total += n;
+	} while (n == 2);
+	assert_int_equal(total, 40);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM update_payloads"), 0);
+	assert_int_equal(store_update_prune(env->s, 1000, 2, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 /* Schema 11 to 12 keeps every row, the logs still replay, the payload
  * indexes and the logs' foreign keys are gone, the append still refuses
  * an unknown payload, and prune works on what was migrated. */
@@ -3653,6 +3674,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chat_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune_owners, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_update_prune_drain, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_log_indexes, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_redact, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_chat_notes, t_setup, t_teardown),
