@@ -2794,6 +2794,40 @@ static void test_update_prune_drain(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The append checks its payload through the row cache when this handle
+ * stored it: a payload its request took back, or prune deleted, is unknown
+ * again (PL_NOTFOUND, nothing written). */
+static void test_update_payload_check(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), p, gone, pts, min, n;
+
+	p = t_payload(s, "kept", 100);
+	assert_int_equal(store_update_user_append(s, a, p, 100, &pts), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	gone = t_payload(s, "undone", 100);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), 0);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
+	assert_int_equal(pts, 1);
+	/* Stored and appended in one transaction, then pruned in another. */
+	assert_int_equal(store_begin(s), 0);
+	gone = t_payload(s, "pruned", 100);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_update_prune(s, 1000, 100, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_user_append(s, a, p, 100, &pts), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(t_db_int(env, T_DANGLING), 0);
+}
+
 /* Schema 11 to 12 keeps every row, the logs still replay, the payload
  * indexes and the logs' foreign keys are gone, the append still refuses
  * an unknown payload, and prune works on what was migrated. */
@@ -3675,6 +3709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune_owners, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune_drain, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_update_payload_check, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_log_indexes, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_redact, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_chat_notes, t_setup, t_teardown),
