@@ -479,6 +479,11 @@ static const char *const schema_migrations[] = {
 	"UPDATE sqlite_master SET sql = replace(sql, ' REFERENCES update_payloads(id)', '')"
 	"  WHERE type = 'table' AND name IN ('user_updates', 'chat_updates');"
 	"PRAGMA writable_schema = RESET;"
+	/* The edit must have taken: a CHECK fails the migration otherwise. */
+	"CREATE TEMP TABLE schema_12_check (n INTEGER CHECK (n = 0));"
+	"INSERT INTO schema_12_check SELECT count(*) FROM pragma_foreign_key_list('user_updates')"
+	"  UNION ALL SELECT count(*) FROM pragma_foreign_key_list('chat_updates');"
+	"DROP TABLE schema_12_check;"
 	"DROP INDEX user_updates_payload;"
 	"DROP INDEX chat_updates_payload;"
 	"CREATE TABLE update_prune_state ("
