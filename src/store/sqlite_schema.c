@@ -140,7 +140,8 @@ static const char *const schema_migrations[] = {
 	 * right edge (ids increase with time): update_prune finds old rows
 	 * through their payload (update_payloads_date; migration 11 walks the
 	 * payload ids instead) and checks whether a
-	 * payload is still referred to.  A date index per log would cost a
+	 * payload is still referred to (migration 12 drops that index: prune
+	 * walks each log from its front).  A date index per log would cost a
 	 * fifth of every append.  The per-user counter lives in user_state, a
 	 * narrow table of its own, so a fan-out rewrites small rows and not
 	 * users rows; the per-chat counter is chats.pts.
@@ -465,6 +466,38 @@ static const char *const schema_migrations[] = {
 	 * payloads looked at as through the index, which cost an entry per
 	 * payload on every append. */
 	"DROP INDEX update_payloads_date;",
+	/* 12: no payload index on the logs.  update_prune walks each log from
+	 * its front instead (docs/store.md), so a log row costs one B-tree
+	 * insert, not two.  The rows' foreign key to update_payloads goes
+	 * with the indexes: without an index on payload_id, SQLite would check
+	 * it on every payload deleted by scanning both logs.  Removing a foreign
+	 * key changes no stored row, so it is done in place, as SQLite's ALTER
+	 * TABLE documentation describes (writable_schema; the schema is read
+	 * again at RESET, and dropping the indexes moves schema_version for
+	 * every other connection); the append checks that its payload exists.
+	 * update_prune_state keeps prune's walk between calls, and is written
+	 * in the same transaction as what it deletes. */
+	"PRAGMA writable_schema = ON;"
+	"UPDATE sqlite_master SET sql = replace(sql, ' REFERENCES update_payloads(id)', '')"
+	"  WHERE type = 'table' AND name IN ('user_updates', 'chat_updates');"
+	"PRAGMA writable_schema = RESET;"
+	/* The edit must have taken: a CHECK fails the migration otherwise. */
+	"CREATE TEMP TABLE schema_12_check (n INTEGER CHECK (n = 0));"
+	"INSERT INTO schema_12_check SELECT count(*) FROM pragma_foreign_key_list('user_updates')"
+	"  UNION ALL SELECT count(*) FROM pragma_foreign_key_list('chat_updates');"
+	"DROP TABLE schema_12_check;"
+	"DROP INDEX user_updates_payload;"
+	"DROP INDEX chat_updates_payload;"
+	"CREATE TABLE update_prune_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  phase INTEGER NOT NULL,"
+	"  cutoff INTEGER NOT NULL,"
+	"  walk INTEGER NOT NULL,"
+	"  bound INTEGER NOT NULL,"
+	"  low INTEGER NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  owner INTEGER NOT NULL"
+	");",
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(schema_migrations) / sizeof(schema_migrations[0])))

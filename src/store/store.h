@@ -601,10 +601,14 @@ struct store_ops {
 	/* Appends payload_id to user_id's log with the user's next pts (1, 2, ...),
 	 * returned in *pts.  The counter lives in the store and is never reused.
 	 * view 1: the row reads the payload's second view (store_view), 0 its
-	 * body. */
+	 * body.  An unknown user or payload is PL_NOTFOUND, nothing written.
+	 * Along a log, payload ids must not decrease (update_prune relies on it):
+	 * a caller stores a payload and appends it before it stores the next,
+	 * as src/api/updates.c does. */
 	int (*update_user_append)(struct store *s, int64_t user_id, int64_t payload_id, int view, int64_t date,
 				  int64_t *pts);
-	/* Appends payload_id to chat_id's log with the chat's next pts (chats.pts). */
+	/* Appends payload_id to chat_id's log with the chat's next pts (chats.pts);
+	 * the same rules as update_user_append. */
 	int (*update_chat_append)(struct store *s, int64_t chat_id, int64_t payload_id, int64_t date, int64_t *pts);
 	/* The log's current pts and the lowest pts still kept (pts + 1 if the
 	 * log keeps nothing): a client at pts p can be replayed iff p + 1 >= min_kept. */
@@ -616,7 +620,12 @@ struct store_ops {
 	int (*update_chat_range)(struct store *s, int64_t chat_id, int64_t after_pts, int limit,
 				 store_update_cb cb, void *ctx);
 	/* Deletes log rows (and payloads no row refers to) dated before
-	 * before_date, at most limit rows per call; *removed gets the count. */
+	 * before_date, at most limit rows per call; *removed gets the count.
+	 * Each log loses old rows from its front only, so what it keeps stays
+	 * contiguous.  The work spans calls (a cycle over every log, kept in the
+	 * store); a call reads at most a fixed multiple of limit rows and returns
+	 * early at the end of a cycle, so a caller drains a backlog by calling
+	 * again while *removed == limit (docs/store.md, "Pruning"). */
 	int (*update_prune)(struct store *s, int64_t before_date, int limit, int64_t *removed);
 	/* The large chats user_id is a member of (role >= MEMBER), with their pts. */
 	int (*large_chats)(struct store *s, int64_t user_id, store_chat_pts_cb cb, void *ctx);

@@ -87,7 +87,8 @@
 #define SQ_FTS_AUTOMERGE 8         /* FTS5 merges this many segments of a level into one (its default: 4) */
 #define SQ_QUERY_MAX 4096          /* bytes of a search query (PL_TOOBIG past it) */
 #define SQ_LINKS_MAX 1000          /* rows returned by link_list */
-#define SQ_PRUNE_BATCH 32          /* payloads update_prune looks up per step */
+#define SQ_PRUNE_LOOK 16           /* rows update_prune reads per call: at most this x limit */
+#define SQ_PRUNE_SPAN 4            /* payloads a prune cycle's bound walk reads per call: this x limit */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)       /* a limit's value spelled into SQL */
 #define SQ_GID_SHIFT 22            /* search key = date << 22 | sequence within the date */
@@ -141,10 +142,11 @@ enum sq_stmt_id {
 	SQ_FTS_INSERT, SQ_FTS_DELETE, SQ_FTS_MARK, SQ_FTS_MARK_GET, SQ_FTS_RECOVER,
 	SQ_FTS_MERGE_GET, SQ_FTS_MERGE_SET,
 	SQ_DIALOGS, SQ_DIALOG_KEY,
-	SQ_PAYLOAD_PUT, SQ_PAYLOAD_REDACT,
+	SQ_PAYLOAD_PUT, SQ_PAYLOAD_REDACT, SQ_PAYLOAD_GET,
 	SQ_USER_PTS, SQ_USER_PTS_SET, SQ_USER_LOG_ADD, SQ_USER_LOG_STATE, SQ_USER_LOG_RANGE,
 	SQ_CHAT_PTS, SQ_CHAT_PTS_SET, SQ_CHAT_LOG_ADD, SQ_CHAT_LOG_STATE, SQ_CHAT_LOG_RANGE,
-	SQ_PRUNE_CANDIDATES, SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS, SQ_PRUNE_PAYLOAD,
+	SQ_PRUNE_STATE, SQ_PRUNE_STATE_SET, SQ_PRUNE_WALK, SQ_PRUNE_USER_FRONT, SQ_PRUNE_CHAT_FRONT,
+	SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS, SQ_PRUNE_PAYLOADS,
 	SQ_AUDIT_LAST, SQ_AUDIT_PUT, SQ_AUDIT_RANGE, SQ_AUDIT_HEAD_AT,
 	SQ_STMT_COUNT
 };
@@ -313,6 +315,11 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_USER_PTS] = "SELECT pts FROM user_state WHERE user_id = ?1",
 	[SQ_USER_PTS_SET] = "INSERT INTO user_state(user_id, pts) VALUES(?1, ?2)"
 		" ON CONFLICT(user_id) DO UPDATE SET pts = excluded.pts",
+	/* The logs have no foreign key since migration 12: sq_log_append checks
+	 * the payload (SQ_PAYLOAD_GET, or the row cache when this handle just
+	 * stored it; an INSERT ... SELECT ... WHERE EXISTS cost an append 7,000
+	 * instructions more). */
+	[SQ_PAYLOAD_GET] = "SELECT 1 FROM update_payloads WHERE id = ?1",
 	[SQ_USER_LOG_ADD] = "INSERT INTO user_updates(user_id, pts, payload_id, date, view) VALUES(?1, ?2, ?3, ?4, ?5)",
 	/* One statement, so a reader sees pts and min_kept of one snapshot. */
 	[SQ_USER_LOG_STATE] = "SELECT ifnull(s.pts, 0),"
@@ -330,26 +337,21 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_CHAT_LOG_RANGE] = "SELECT x.pts, p.body, 0, NULL, 0, 0 FROM chat_updates x"
 		" JOIN update_payloads p ON p.id = x.payload_id"
 		" WHERE x.chat_id = ?1 AND x.pts > ?2 ORDER BY x.pts LIMIT ?3",
-	/* Pruning goes through the payloads, oldest first, in id order (ids
-	 * and dates grow together): each with its date and whether it is a
-	 * candidate — a row dated before ?1, or no row at all; the caller stops
-	 * at the first payload not dated before ?1.  Row deletes build their
-	 * list of keys before the first row goes. */
-	[SQ_PRUNE_CANDIDATES] = "SELECT p.id, p.date, p.date < ?1 AND ("
-		" EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
-		" OR EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id AND x.date < ?1)"
-		" OR (NOT EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = p.id)"
-		" AND NOT EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = p.id)))"
-		" FROM update_payloads p ORDER BY p.id",
-	[SQ_PRUNE_USER_ROWS] = "DELETE FROM user_updates WHERE (user_id, pts) IN"
-		" (SELECT x.user_id, x.pts FROM user_updates x INDEXED BY user_updates_payload"
-		" WHERE x.payload_id = ?1 AND x.date < ?2 LIMIT ?3)",
-	[SQ_PRUNE_CHAT_ROWS] = "DELETE FROM chat_updates WHERE (chat_id, pts) IN"
-		" (SELECT x.chat_id, x.pts FROM chat_updates x INDEXED BY chat_updates_payload"
-		" WHERE x.payload_id = ?1 AND x.date < ?2 LIMIT ?3)",
-	[SQ_PRUNE_PAYLOAD] = "DELETE FROM update_payloads WHERE id = ?1"
-		" AND NOT EXISTS (SELECT 1 FROM user_updates x WHERE x.payload_id = ?1)"
-		" AND NOT EXISTS (SELECT 1 FROM chat_updates x WHERE x.payload_id = ?1)",
+	/* Pruning (sq_update_prune): its walk's state, the payloads by id, the
+	 * front of each log from an owner on, a log's prefix, and the payloads
+	 * below a bound. */
+	[SQ_PRUNE_STATE] = "SELECT phase, cutoff, walk, bound, low, kind, owner FROM update_prune_state WHERE id = 1",
+	[SQ_PRUNE_STATE_SET] = "INSERT OR REPLACE INTO update_prune_state(id, phase, cutoff, walk, bound, low, kind, owner)"
+		" VALUES(1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQ_PRUNE_WALK] = "SELECT id, date FROM update_payloads WHERE id >= ?1 ORDER BY id",
+	[SQ_PRUNE_USER_FRONT] = "SELECT user_id, pts, payload_id, date FROM user_updates WHERE user_id >= ?1"
+		" ORDER BY user_id, pts",
+	[SQ_PRUNE_CHAT_FRONT] = "SELECT chat_id, pts, payload_id, date FROM chat_updates WHERE chat_id >= ?1"
+		" ORDER BY chat_id, pts",
+	[SQ_PRUNE_USER_ROWS] = "DELETE FROM user_updates WHERE user_id = ?1 AND pts <= ?2",
+	[SQ_PRUNE_CHAT_ROWS] = "DELETE FROM chat_updates WHERE chat_id = ?1 AND pts <= ?2",
+	[SQ_PRUNE_PAYLOADS] = "DELETE FROM update_payloads WHERE id IN"
+		" (SELECT id FROM update_payloads WHERE id < ?1 ORDER BY id LIMIT ?2)",
 
 	/* Audit log: append-only, so there is no UPDATE or DELETE here (the
 	 * schema's triggers refuse them anyway).  The put is one statement that
@@ -530,7 +532,7 @@ static const unsigned char sq_keeps_chat_notes[SQ_STMT_COUNT] = {
 	[SQ_MSG_LAST_ID] = 1, [SQ_MSG_ADVANCE] = 1, [SQ_MSG_MAX_GID] = 1, [SQ_MSG_INSERT] = 1,
 	[SQ_MSG_GET] = 1, [SQ_MSG_GID] = 1,
 	[SQ_FTS_INSERT] = 1, [SQ_FTS_MARK] = 1,
-	[SQ_PAYLOAD_PUT] = 1, [SQ_USER_PTS] = 1, [SQ_USER_PTS_SET] = 1, [SQ_USER_LOG_ADD] = 1,
+	[SQ_PAYLOAD_PUT] = 1, [SQ_PAYLOAD_GET] = 1, [SQ_USER_PTS] = 1, [SQ_USER_PTS_SET] = 1, [SQ_USER_LOG_ADD] = 1,
 	[SQ_CHAT_PTS] = 1, [SQ_CHAT_PTS_SET] = 1, [SQ_CHAT_LOG_ADD] = 1,
 };
 
@@ -3054,8 +3056,13 @@ static int sq_payload_put(struct store *s, const char *body, size_t len, const s
 	sqlite3_bind_int64(q, 4, msg_id);
 	sqlite3_bind_int64(q, 6, view ? (int64_t)view->from : 0);
 	sqlite3_bind_int64(q, 7, view ? (int64_t)view->to : 0);
-	if ((rc = store_sqlite_run(q)) == 0 && id)
-		*id = sqlite3_last_insert_rowid(st->db);
+	if ((rc = store_sqlite_run(q)) == 0) {
+		int64_t rowid = sqlite3_last_insert_rowid(st->db);
+
+		sq_cache_int_put(store_sqlite_cache(&st->base), SQ_CACHE_PAYLOAD, rowid, 0, 1);
+		if (id)
+			*id = rowid;
+	}
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -3254,6 +3261,19 @@ out:
 	return rc;
 }
 
+/* 0 if payload payload_id exists, else PL_NOTFOUND (or another pl_err): from
+ * the row cache when this handle stored it in the open transaction (the
+ * cache's rules drop the entry if that request is undone; update_prune drops
+ * every entry when it deletes payloads), else one rowid lookup. */
+static int sq_payload_check(struct sq_store *st, int64_t payload_id)
+{
+	int64_t v;
+
+	if (sq_cache_int_get(store_sqlite_cache(&st->base), SQ_CACHE_PAYLOAD, payload_id, 0, &v))
+		return 0;
+	return sq_read_int(st, SQ_PAYLOAD_GET, &payload_id, 1, &v);
+}
+
 /* Appends payload_id to the owner's log with the next pts: the counter moves
  * if and only if the row is there.  The write lock makes read-then-write
  * safe.
@@ -3287,7 +3307,7 @@ static int sq_log_append(struct sq_store *st, const struct sq_log *lg, int64_t o
 
 	if (sqlite3_get_autocommit(st->db) && (rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
-	if ((rc = sq_log_pts(st, lg, owner, &old, &row)) < 0)
+	if ((rc = sq_payload_check(st, payload_id)) < 0 || (rc = sq_log_pts(st, lg, owner, &old, &row)) < 0)
 		goto out;
 	v[1] = old + 1;
 	sq_cache_int_drop(st->cache, lg->cache_kind, owner, 0);
@@ -3443,71 +3463,226 @@ static int sq_update_chat_range(struct store *s, int64_t chat_id, int64_t after_
 	return sq_log_range(sq(s), &sq_chat_log, chat_id, after_pts, limit, cb, ctx);
 }
 
-/* Reads up to n prune candidates (see SQ_PRUNE_CANDIDATES) into ids,
- * oldest first; returns how many, or a negative pl_err.  The walk goes up
- * the payloads' ids and stops at the first one dated before_date or later:
- * payload ids are handed out in commit order and carry the writer's clock,
- * so what follows is newer (a payload dated earlier behind it — the clock
- * went back — waits for a later prune).  It looks at the candidates and at
- * the old payloads still referred to by newer rows, as the date index did,
- * and that index (one entry per payload) is gone from every append. */
-static int sq_prune_candidates(struct sq_store *st, int64_t before_date, int n, int64_t *ids)
+/* ---- update_prune ----
+ *
+ * Prune deletes each log's old rows from its front, then the payloads no
+ * row can refer to any more; neither needs an index beyond the logs'
+ * primary keys (migration 12 dropped the logs' payload indexes).  It rests
+ * on one invariant of the appends: along an owner's log, payload ids never
+ * decrease — parleyd stores a payload and appends it before it stores the
+ * next one, and payload ids (rowids, max + 1) grow in commit order.  So:
+ *
+ *   1. bound: the payloads are walked by id from the lowest up to the first
+ *      one dated cutoff or later (ids grow with the writer's clock; if it
+ *      went back, what follows waits for a later walk), or SQ_PRUNE_SPAN x
+ *      limit payloads on (a cycle's share of the call's reads: the logs
+ *      need the rest).  Every payload below the bound is dated before
+ *      cutoff; every payload stored from then on is at or above it.
+ *   2. logs: each user log, then each chat log, in owner order, loses its
+ *      longest prefix of rows dated before cutoff whose payload is below
+ *      the bound.  The row it stops at (if any) has the lowest payload id
+ *      left in that log; low is the least of those over all logs.
+ *   3. payloads: every payload below min(bound, low) goes.  No row refers
+ *      to one: rows seen in step 2 have a payload of at least low in their
+ *      logs, and rows appended since step 1 have one at or above the bound.
+ *
+ * A cycle spans as many calls as it needs; its state (struct sq_prune) is
+ * the row of update_prune_state, written in the op's own savepoint with
+ * what it deleted, so an undone or rolled-back prune takes its progress
+ * back too, and a restart goes on where the last committed call stopped. */
+
+enum { SQ_PRUNE_IDLE, SQ_PRUNE_BOUND, SQ_PRUNE_LOGS, SQ_PRUNE_PAYLOADS_PHASE };
+
+struct sq_prune {
+	int64_t phase;   /* SQ_PRUNE_*: what the cycle does next */
+	int64_t cutoff;  /* the cycle's before_date */
+	int64_t walk;    /* bound: the next payload id to look at */
+	int64_t bound;   /* logs, payloads: payloads below it are old (step 1) */
+	int64_t low;     /* logs, payloads: the least payload id left at a log's front */
+	int64_t kind;    /* logs: 0 user logs, 1 chat logs */
+	int64_t owner;   /* logs: the next owner to look at */
+	int64_t left;    /* deletions this call may still make */
+	int64_t looks;   /* rows this call may still read */
+};
+
+static void sq_prune_start(struct sq_prune *p, int64_t cutoff)
+{
+	p->phase = SQ_PRUNE_BOUND;
+	p->cutoff = cutoff;
+	p->walk = INT64_MIN;
+	p->bound = INT64_MIN;
+	p->low = INT64_MAX;
+	p->kind = 0;
+	p->owner = INT64_MIN;
+}
+
+static int sq_prune_load(struct sq_store *st, struct sq_prune *p)
 {
 	sqlite3_stmt *q = NULL;
-	int got = 0, rc;
+	int rc;
 
-	if ((rc = sq_prep(st, SQ_PRUNE_CANDIDATES, &q)) < 0)
+	p->phase = SQ_PRUNE_IDLE;
+	if ((rc = sq_prep(st, SQ_PRUNE_STATE, &q)) < 0)
 		goto out;
-	sqlite3_bind_int64(q, 1, before_date);
-	while (got < n && (rc = store_sqlite_row(q)) > 0) {
-		if (sqlite3_column_int64(q, 1) >= before_date) {
-			rc = 0;
-			break;
-		}
-		if (sqlite3_column_int(q, 2))
-			ids[got++] = sqlite3_column_int64(q, 0);
+	if ((rc = store_sqlite_row(q)) > 0) {
+		int64_t *f[] = {&p->phase, &p->cutoff, &p->walk, &p->bound, &p->low, &p->kind, &p->owner};
+
+		for (int i = 0; i < 7; i++)
+			*f[i] = sqlite3_column_int64(q, i);
+		rc = 0;
 	}
 out:
 	store_sqlite_done(q);
-	return rc < 0 ? rc : got;
-}
-
-/* Deletes what payload_id leaves behind before before_date, at most *left
- * rows, and counts them off *left: its log rows dated before before_date,
- * then the payload itself if no row refers to it any more. */
-static int sq_prune_payload(struct sq_store *st, int64_t payload_id, int64_t before_date, int64_t *left)
-{
-	static const enum sq_stmt_id rows[] = {SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS};
-	int rc = 0;
-
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && *left > 0 && rc == 0; i++) {
-		int64_t v[3] = {payload_id, before_date, *left};
-
-		if ((rc = sq_write_ints(st, rows[i], v, 3, 0)) == 0)
-			*left -= sqlite3_changes(st->db);
-	}
-	if (*left > 0 && rc == 0 && (rc = sq_write_ints(st, SQ_PRUNE_PAYLOAD, &payload_id, 1, 0)) == 0)
-		*left -= sqlite3_changes(st->db);
 	return rc;
 }
 
-/* Deletes up to limit rows: log rows dated before before_date and payloads
- * dated before it that no row refers to any more; *removed counts both, so a
- * caller draining a backlog calls again while *removed == limit.
- *
- * Rows are found through their payloads, oldest payload first (the logs
- * have no date index: it would cost every append; nor have the payloads
- * since migration 11: sq_prune_candidates walks their ids), so a row goes once both
- * it and its payload are dated before before_date — the same thing when, as
- * in parleyd, a row carries its payload's date.  A payload still referred to
- * by a row dated later than itself is looked at and kept.  Each step is
- * bounded by limit; the op runs in its own savepoint (its own transaction
- * outside one). */
+static int sq_prune_save(struct sq_store *st, const struct sq_prune *p)
+{
+	int64_t v[7] = {p->phase, p->cutoff, p->walk, p->bound, p->low, p->kind, p->owner};
+
+	return sq_write_ints(st, SQ_PRUNE_STATE_SET, v, 7, 0);
+}
+
+/* Step 1: walks the payloads from p->walk to the first one dated cutoff or
+ * later, which becomes the bound.  When the lowest payload of all is not
+ * old, nothing is (every row refers to a payload) and the cycle ends.  A
+ * walk that reaches the newest payload, or the end of what the call may
+ * read, bounds the cycle where it stands: every payload below is old. */
+static int sq_prune_bound(struct sq_store *st, struct sq_prune *p)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t span = SQ_PRUNE_SPAN * p->left;
+	int first = p->walk == INT64_MIN, rc;
+
+	if ((rc = sq_prep(st, SQ_PRUNE_WALK, &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, p->walk);
+	while ((rc = store_sqlite_row(q)) > 0) {
+		int64_t id = sqlite3_column_int64(q, 0);
+
+		p->looks--;
+		if (sqlite3_column_int64(q, 1) >= p->cutoff)
+			break;
+		p->walk = id + 1;
+		first = 0;
+		if (p->looks <= 0 || --span <= 0)
+			break;
+	}
+	if (rc >= 0) {
+		p->bound = p->walk;
+		p->phase = first ? SQ_PRUNE_IDLE : SQ_PRUNE_LOGS;
+		rc = 0;
+	}
+out:
+	store_sqlite_done(q);
+	return rc;
+}
+
+/* Step 2 for one log: deletes the old prefix of the first log at or after
+ * p->owner.  *more is 0 when there is no such log (the kind is done). */
+static int sq_prune_front(struct sq_store *st, struct sq_prune *p, int *more)
+{
+	static const enum sq_stmt_id front[] = {SQ_PRUNE_USER_FRONT, SQ_PRUNE_CHAT_FRONT};
+	static const enum sq_stmt_id rows[] = {SQ_PRUNE_USER_ROWS, SQ_PRUNE_CHAT_ROWS};
+	sqlite3_stmt *q = NULL;
+	int64_t owner = 0, last = 0, n = 0;
+	int done = 0, rc;
+
+	*more = 0;
+	if ((rc = sq_prep(st, front[p->kind], &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, p->owner);
+	if ((rc = store_sqlite_row(q)) <= 0)
+		goto out;
+	*more = 1;
+	p->looks--;
+	owner = sqlite3_column_int64(q, 0);
+	for (;;) {
+		if (rc == 0 || sqlite3_column_int64(q, 0) != owner) {
+			done = 1; /* nothing of the log is left */
+			break;
+		}
+		if (sqlite3_column_int64(q, 2) >= p->bound || sqlite3_column_int64(q, 3) >= p->cutoff) {
+			done = 1; /* the log's front from now on */
+			if (sqlite3_column_int64(q, 2) < p->low)
+				p->low = sqlite3_column_int64(q, 2);
+			break;
+		}
+		if (n == p->left)
+			break; /* this call may delete no more: the next goes on here */
+		last = sqlite3_column_int64(q, 1);
+		n++;
+		if ((rc = store_sqlite_row(q)) < 0)
+			goto out;
+	}
+	rc = 0;
+	store_sqlite_done(q);
+	q = NULL;
+	if (n > 0) {
+		int64_t v[2] = {owner, last};
+
+		if ((rc = sq_write_ints(st, rows[p->kind], v, 2, 0)) < 0)
+			goto out;
+		p->left -= sqlite3_changes(st->db);
+	}
+	if (done && owner == INT64_MAX)
+		*more = 0; /* the last owner there can be */
+	else
+		p->owner = done ? owner + 1 : owner;
+out:
+	store_sqlite_done(q);
+	return rc;
+}
+
+/* Step 2: the logs, from p->kind and p->owner on, while the call may. */
+static int sq_prune_logs(struct sq_store *st, struct sq_prune *p)
+{
+	int more = 1, rc = 0;
+
+	while (p->left > 0 && p->looks > 0 && rc == 0) {
+		if ((rc = sq_prune_front(st, p, &more)) < 0 || more)
+			continue;
+		if (++p->kind == 2) {
+			p->phase = SQ_PRUNE_PAYLOADS_PHASE;
+			break;
+		}
+		p->owner = INT64_MIN;
+	}
+	return rc;
+}
+
+/* Step 3: deletes payloads below min(bound, low), lowest first, as many as
+ * the call may; the cycle ends when none is left. */
+static int sq_prune_payloads(struct sq_store *st, struct sq_prune *p)
+{
+	int64_t v[2] = {p->low < p->bound ? p->low : p->bound, p->left};
+	int rc;
+
+	if ((rc = sq_write_ints(st, SQ_PRUNE_PAYLOADS, v, 2, 0)) < 0)
+		return rc;
+	if (sqlite3_changes(st->db) > 0)
+		sq_cache_clear(store_sqlite_cache_any(&st->base)); /* SQ_CACHE_PAYLOAD entries may name them */
+	p->left -= sqlite3_changes(st->db);
+	if (p->left > 0)
+		p->phase = SQ_PRUNE_IDLE;
+	return 0;
+}
+
+/* Deletes up to limit rows and payloads (see above), reading at most
+ * SQ_PRUNE_LOOK x limit rows; *removed counts the deletions.  A cycle that
+ * ends having deleted something is followed by the next in the same call
+ * (its bound may have stopped short of what is old), so a call deletes
+ * fewer than limit only when a cycle found nothing more or the call read
+ * all it may: a draining caller calls again while *removed == limit.  A
+ * cutoff earlier than the running cycle's starts a new cycle; a later one
+ * goes on with the cycle's, so nothing dated before_date or later is ever
+ * deleted.  The op runs in its own savepoint (its own transaction outside
+ * one). */
 static int sq_update_prune(struct store *s, int64_t before_date, int limit, int64_t *removed)
 {
 	struct sq_store *st = sq(s);
-	int64_t ids[SQ_PRUNE_BATCH];
-	int64_t left = limit;
+	struct sq_prune p;
+	int64_t cycle_left;
 	int outer = 0, rc;
 
 	if (removed)
@@ -3516,21 +3691,34 @@ static int sq_update_prune(struct store *s, int64_t before_date, int limit, int6
 		return 0;
 	if ((rc = sq_op_begin(st, &outer)) < 0)
 		return rc;
-	while (left > 0) {
-		int64_t left0 = left;
-		int n = sq_prune_candidates(st, before_date, left < SQ_PRUNE_BATCH ? (int)left : SQ_PRUNE_BATCH,
-					    ids);
-
-		if ((rc = n) <= 0)
-			break;
-		rc = 0;
-		for (int i = 0; i < n && left > 0 && rc == 0; i++)
-			rc = sq_prune_payload(st, ids[i], before_date, &left);
-		if (rc < 0 || left == left0)
-			break; /* every candidate yields a row; stop rather than spin if not */
+	if ((rc = sq_prune_load(st, &p)) < 0)
+		goto out;
+	p.left = limit;
+	p.looks = (int64_t)SQ_PRUNE_LOOK * limit;
+	cycle_left = -1; /* a cycle going on from an earlier call may have deleted something */
+	if (p.phase == SQ_PRUNE_IDLE || before_date < p.cutoff) {
+		sq_prune_start(&p, before_date);
+		cycle_left = p.left;
 	}
+	while (rc == 0 && p.left > 0 && p.looks > 0) {
+		if (p.phase == SQ_PRUNE_IDLE) {
+			if (p.left == cycle_left)
+				break; /* a cycle that deleted nothing: nothing more to do now */
+			sq_prune_start(&p, before_date); /* more may be old past its bound */
+			cycle_left = p.left;
+		} else if (p.phase == SQ_PRUNE_BOUND) {
+			rc = sq_prune_bound(st, &p);
+		} else if (p.phase == SQ_PRUNE_LOGS) {
+			rc = sq_prune_logs(st, &p);
+		} else {
+			rc = sq_prune_payloads(st, &p);
+		}
+	}
+	if (rc == 0)
+		rc = sq_prune_save(st, &p);
+out:
 	if ((rc = sq_op_end(st, outer, rc)) == 0 && removed)
-		*removed = limit - left;
+		*removed = limit - p.left;
 	return rc;
 }
 

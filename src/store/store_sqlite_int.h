@@ -77,6 +77,7 @@ enum sq_cache_kind {
 	SQ_CACHE_BLOCK = 3,     /* a: blocker, b: blocked -> 1 blocked, 0 not */
 	SQ_CACHE_NO_RESTR = 4,  /* a: chat id -> 1: no active restriction */
 	SQ_CACHE_PRIVATE = 5,   /* a: user_lo, b: user_hi -> the private chat's id */
+	SQ_CACHE_PAYLOAD = 6,   /* a: update_payloads id -> 1: the row exists */
 };
 struct sq_cache *store_sqlite_cache(struct store *s);
 struct sq_cache *store_sqlite_cache_any(struct store *s);

@@ -22,6 +22,17 @@
 #include "store/store.h"
 
 #define T_MAX_ROWS 256
+/* SQL taking a store back from schema 12 to 11: the logs' payload indexes
+ * and foreign keys back, no prune state. */
+#define T_BEFORE_12 \
+	"PRAGMA writable_schema = ON;" \
+	"UPDATE sqlite_master SET sql = replace(sql, 'payload_id INTEGER NOT NULL'," \
+	"  'payload_id INTEGER NOT NULL REFERENCES update_payloads(id)')" \
+	"  WHERE type = 'table' AND name IN ('user_updates', 'chat_updates');" \
+	"PRAGMA writable_schema = RESET;" \
+	"CREATE INDEX user_updates_payload ON user_updates(payload_id, date);" \
+	"CREATE INDEX chat_updates_payload ON chat_updates(payload_id, date);" \
+	"DROP TABLE update_prune_state;"
 
 struct t_env {
 	char root[64];      /* mkdtemp directory */
@@ -521,6 +532,7 @@ static void test_migrate_search_index(void **state)
 				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
 				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
 				      "CREATE INDEX update_payloads_date ON update_payloads(date);"
+				      T_BEFORE_12
 				      "PRAGMA user_version = 7;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -2582,6 +2594,7 @@ static void test_migrate_payload_views(void **state)
 				      "ALTER TABLE update_payloads DROP COLUMN alt_from;"
 				      "ALTER TABLE update_payloads DROP COLUMN alt_to;"
 				      "CREATE INDEX update_payloads_date ON update_payloads(date);"
+				      T_BEFORE_12
 				      "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	env->s = t_open(env, 0);
@@ -2642,10 +2655,11 @@ static void test_update_prune(void **state)
 	p_late = t_payload(s, "behind", 150);
 	assert_int_equal(store_update_user_append(s, b, p_late, 150, &pts), 0);    /* b#3 */
 
-	/* Before 200: a#1, b#1, b#2, ch#1, then p_old and the orphan; b#3
-	 * waits behind p_new. */
+	/* Before 200: a#1, b#1, b#2, ch#1, then p_old; b#3 waits behind
+	 * p_new, and the orphan behind p_mixed (a#2 keeps it: no payload at
+	 * or above the lowest one a log still refers to goes). */
 	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 5);
 	assert_int_equal(store_update_prune(s, 200, 100, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
@@ -2679,7 +2693,8 @@ static void test_update_prune(void **state)
 	}
 	assert_int_equal(store_commit(s), 0);
 	/* Before 425: 25 dates x 2 rows, 25 payloads, and all older rows and
-	 * payloads (a#2, a#3, b#3, b#4, ch#2, p_mixed, p_new, p_late). */
+	 * payloads (a#2, a#3, b#3, b#4, ch#2, p_mixed, the orphan, p_new,
+	 * p_late). */
 	total = 0;
 	do {
 		assert_int_equal(store_update_prune(s, 425, 7, &n), 0);
@@ -2688,7 +2703,7 @@ static void test_update_prune(void **state)
 		assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
 		assert_true(min >= 2 && min <= pts + 1);
 	} while (n == 7);
-	assert_int_equal(total, 50 + 25 + 5 + 3);
+	assert_int_equal(total, 50 + 25 + 5 + 4);
 	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
 	assert_int_equal(pts, 53);
 	assert_int_equal(min, 29);                /* a#4..#28 dated 400..424 went */
@@ -2723,6 +2738,236 @@ static void test_update_prune(void **state)
 	r = t_user_range(s, a, 0, 10);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.body[0], "again");
+}
+
+/* Column 0 of the first row of sql, read through a connection of its own
+ * on the store's file (the store's handle may stay open: WAL). */
+static int64_t t_db_int(const struct t_env *env, const char *sql)
+{
+	char path[160];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t v;
+
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Log rows whose payload is gone: a catch-up would skip them silently. */
+#define T_DANGLING "SELECT (SELECT count(*) FROM user_updates x WHERE NOT EXISTS" \
+	" (SELECT 1 FROM update_payloads p WHERE p.id = x.payload_id))" \
+	" + (SELECT count(*) FROM chat_updates x WHERE NOT EXISTS" \
+	" (SELECT 1 FROM update_payloads p WHERE p.id = x.payload_id))"
+
+#define T_PRUNE_USERS 40
+#define T_PRUNE_CHATS 3
+
+/* Many owners, payloads shared by several logs, a small limit, a restart
+ * in the middle of a cycle: every row dated before the cutoff goes and
+ * none dated at it or later, each log loses a prefix (its kept pts stay
+ * contiguous), and no row is left pointing at a missing payload. */
+static void test_update_prune_owners(void **state)
+{
+	struct t_env *env = *state;
+	int64_t users[T_PRUNE_USERS], chats[T_PRUNE_CHATS], pts, min, n, total = 0;
+	int64_t old_rows = 0, old_payloads = 0, kept_rows = 0, calls = 0;
+	const int64_t cutoff = 130;
+	char name[32];
+
+	for (int i = 0; i < T_PRUNE_USERS; i++) {
+		snprintf(name, sizeof(name), "owner%d", i);
+		users[i] = t_user(env->s, name);
+	}
+	for (int i = 0; i < T_PRUNE_CHATS; i++) {
+		snprintf(name, sizeof(name), "feed%d", i);
+		chats[i] = t_chat(env->s, STORE_CHAT_CHANNEL, name, users[0], 1);
+	}
+	/* Dates 100..159: one payload each, in three user logs and one chat
+	 * log; a payload that no log refers to every tenth date. */
+	assert_int_equal(store_begin(env->s), 0);
+	for (int64_t d = 100; d < 160; d++) {
+		int64_t p = t_payload(env->s, "upd", d);
+		int64_t who[3] = {d % T_PRUNE_USERS, (d + 1) % T_PRUNE_USERS, (d + 7) % T_PRUNE_USERS};
+
+		for (int k = 0; k < 3; k++)
+			assert_int_equal(store_update_user_append(env->s, users[who[k]], p, d, &pts), 0);
+		assert_int_equal(store_update_chat_append(env->s, chats[d % T_PRUNE_CHATS], p, d, &pts), 0);
+		if (d % 10 == 0)
+			t_payload(env->s, "orphan", d);
+		old_rows += d < cutoff ? 4 : 0;
+		kept_rows += d < cutoff ? 0 : 4;
+		old_payloads += d < cutoff ? 1 + (d % 10 == 0) : 0;
+	}
+	assert_int_equal(store_commit(env->s), 0);
+
+	do {
+		assert_int_equal(store_update_prune(env->s, cutoff, 7, &n), 0);
+		assert_true(n >= 0 && n <= 7);
+		total += n;
+		assert_int_equal(t_db_int(env, T_DANGLING), 0);
+		if (++calls == 5) { /* the walk goes on after a restart */
+			store_close(env->s);
+			env->s = t_open(env, 0);
+			assert_int_equal(store_migrate(env->s), 0);
+		}
+	} while (n == 7);
+	assert_true(calls > 5);
+	assert_int_equal(total, old_rows + old_payloads);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM user_updates WHERE date < 130")
+			 + t_db_int(env, "SELECT count(*) FROM chat_updates WHERE date < 130"), 0);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM user_updates")
+			 + t_db_int(env, "SELECT count(*) FROM chat_updates"), kept_rows);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM update_payloads WHERE date < 130"), 0);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM update_payloads"), 30 + 3);
+	/* Each log keeps exactly its rows dated 130 or later, from min_kept
+	 * to pts without a gap. */
+	for (int i = 0; i < T_PRUNE_USERS; i++) {
+		struct t_updates r;
+
+		assert_int_equal(store_update_user_state(env->s, users[i], &pts, &min), 0);
+		r = t_user_range(env->s, users[i], 0, T_MAX_ROWS - 1);
+		assert_int_equal(r.n, pts + 1 - min);
+		for (int k = 0; k < r.n; k++)
+			assert_int_equal(r.pts[k], min + k);
+	}
+	for (int i = 0; i < T_PRUNE_CHATS; i++) {
+		struct t_updates r;
+
+		assert_int_equal(store_update_chat_state(env->s, chats[i], &pts, &min), 0);
+		r = t_chat_range(env->s, chats[i], 0, T_MAX_ROWS - 1);
+		assert_int_equal(r.n, pts + 1 - min);
+		assert_int_equal(r.n, 10);
+	}
+	/* Nothing more before 130, nor at it: a row dated 130 is kept. */
+	assert_int_equal(store_update_prune(env->s, cutoff, 100, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM user_updates WHERE date = 130"), 3);
+	/* A later cutoff goes on: 131 takes date 130's four rows and payload
+	 * (its orphan with it). */
+	assert_int_equal(store_update_prune(env->s, 131, 100, &n), 0);
+	assert_int_equal(n, 4 + 2);
+	assert_int_equal(t_db_int(env, T_DANGLING), 0);
+}
+
+/* A backlog longer than one cycle's bound (SQ_PRUNE_SPAN x limit
+ * payloads), drained by calling again while *removed == limit: a call
+ * that starts where the last one ended a cycle goes on to the next. */
+static void test_update_prune_drain(void **state)
+{
+	struct t_env *env = *state;
+	int64_t a = t_user(env->s, "alice"), pts, n, total = 0;
+
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(store_update_user_append(env->s, a, t_payload(env->s, "old", 100 + i), 100 + i, &pts),
+				 0);
+	do {
+		assert_int_equal(store_update_prune(env->s, 1000, 2, &n), 0);
+		total += n;
+	} while (n == 2);
+	assert_int_equal(total, 40);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM update_payloads"), 0);
+	assert_int_equal(store_update_prune(env->s, 1000, 2, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+/* The append checks its payload through the row cache when this handle
+ * stored it: a payload its request took back, or prune deleted, is unknown
+ * again (PL_NOTFOUND, nothing written). */
+static void test_update_payload_check(void **state)
+{
+	struct t_env *env = *state;
+	struct store *s = env->s;
+	int64_t a = t_user(s, "alice"), p, gone, pts, min, n;
+
+	p = t_payload(s, "kept", 100);
+	assert_int_equal(store_update_user_append(s, a, p, 100, &pts), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_mark(s), 0);
+	gone = t_payload(s, "undone", 100);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), 0);
+	assert_int_equal(store_undo(s), 0);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_update_user_state(s, a, &pts, &min), 0);
+	assert_int_equal(pts, 1);
+	/* Stored and appended in one transaction, then pruned in another. */
+	assert_int_equal(store_begin(s), 0);
+	gone = t_payload(s, "pruned", 100);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_update_prune(s, 1000, 100, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_update_user_append(s, a, gone, 100, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_user_append(s, a, p, 100, &pts), PL_NOTFOUND);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(t_db_int(env, T_DANGLING), 0);
+}
+
+/* Schema 11 to 12 keeps every row, the logs still replay, the payload
+ * indexes and the logs' foreign keys are gone, the append still refuses
+ * an unknown payload, and prune works on what was migrated. */
+static void test_migrate_log_indexes(void **state)
+{
+	struct t_env *env = *state;
+	int64_t a = t_user(env->s, "alice"), b = t_user(env->s, "bob"), pts, n;
+	int64_t ch = t_chat(env->s, STORE_CHAT_CHANNEL, "news", a, 1), p = 0;
+	struct t_updates r;
+	char path[160];
+	sqlite3 *db;
+	int cur = 0, latest = 0;
+
+	for (int i = 0; i < 20; i++) {
+		p = t_payload(env->s, i < 10 ? "old" : "new", 100 + i * 10);
+		assert_int_equal(store_update_user_append(env->s, a, p, 100 + i * 10, &pts), 0);
+		assert_int_equal(store_update_user_append(env->s, b, p, 100 + i * 10, &pts), 0);
+		assert_int_equal(store_update_chat_append(env->s, ch, p, 100 + i * 10, &pts), 0);
+	}
+	store_close(env->s);
+	snprintf(path, sizeof(path), "%s/parley.db", env->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, T_BEFORE_12 "PRAGMA user_version = 11;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM pragma_foreign_key_list('user_updates')"), 1);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%updates_payload'"), 2);
+
+	env->s = t_open(env, 0);
+	assert_int_equal(store_schema(env->s, &cur, &latest), 0);
+	assert_int_equal(cur, 11);
+	assert_true(latest >= 12);
+	assert_int_equal(store_migrate(env->s), 0);
+	assert_int_equal(t_db_int(env, "PRAGMA user_version"), latest);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM pragma_foreign_key_list('user_updates')"), 0);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM pragma_foreign_key_list('chat_updates')"), 0);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%updates_payload'"), 0);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"),
+			 0);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM user_updates"), 40);
+	assert_int_equal(t_db_int(env, "SELECT count(*) FROM chat_updates"), 20);
+	r = t_user_range(env->s, b, 0, 100);
+	assert_int_equal(r.n, 20);
+	assert_int_equal(r.pts[19], 20);
+	assert_string_equal(r.body[19], "new");
+	assert_int_equal(t_chat_range(env->s, ch, 0, 100).n, 20);
+	/* The migrated handle sees the new schema at once: an unknown payload
+	 * is refused, with nothing written. */
+	assert_int_equal(store_update_user_append(env->s, a, p + 100, 400, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_chat_append(env->s, ch, p + 100, 400, &pts), PL_NOTFOUND);
+	assert_int_equal(store_update_user_state(env->s, a, &pts, &n), 0);
+	assert_int_equal(pts, 20);
+	/* Before 200: ten dates, three rows and a payload each. */
+	assert_int_equal(store_update_prune(env->s, 200, 1000, &n), 0);
+	assert_int_equal(n, 10 * 4);
+	assert_int_equal(t_db_int(env, T_DANGLING), 0);
+	r = t_user_range(env->s, a, 0, 100);
+	assert_int_equal(r.n, 10);
+	assert_int_equal(r.pts[0], 11);
 }
 
 /* ---- fan-out lists, large chats, presence ---- */
@@ -3545,6 +3790,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_user_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_chat_log, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_update_prune, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_update_prune_owners, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_update_prune_drain, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_update_payload_check, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_log_indexes, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_redact, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_chat_notes, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_views, t_setup, t_teardown),
