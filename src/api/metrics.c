@@ -140,6 +140,12 @@ char *metrics_render(const struct api_metrics *m, const struct metrics_gauges *g
 	    m->latency_sum, m->latency_count);
 	one(&t, "parley_messages_stored", "gauge", "Messages in the store (service messages included).",
 	    (double)m->messages_stored);
+	one(&t, "parley_prune_rows_total", "counter",
+	    "Update log rows and payloads deleted by retention pruning.", (double)m->prune_rows);
+	one(&t, "parley_prune_steps_total", "counter", "Retention pruning steps (writes of their own) run.",
+	    (double)m->prune_steps);
+	one(&t, "parley_prune_failures_total", "counter", "Retention pruning steps that failed.",
+	    (double)m->prune_failures);
 	one(&t, "parley_connections_open", "gauge", "Open client connections.", g->connections);
 	one(&t, "parley_requests_inflight", "gauge", "Calls accepted and not yet answered.", (double)g->inflight);
 	one(&t, "parley_write_queue", "gauge", "Write calls waiting for the writer.", (double)g->write_queue);

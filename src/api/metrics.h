@@ -17,6 +17,9 @@ struct api_metrics {
 	double latency_sum;
 	unsigned long long latency_count;
 	long long messages_stored;
+	unsigned long long prune_rows;     /* update rows and payloads pruning deleted */
+	unsigned long long prune_steps;    /* pruning steps run (api_server's drain) */
+	unsigned long long prune_failures; /* of which failed (the drain stops until the next tick) */
 };
 
 int metrics_init(struct api_metrics *m, size_t nmethods);

@@ -49,6 +49,10 @@
  * free lists and 4.4 KiB of zeroing, on the loop, per call).  At most
  * this many, ~1.1 MiB; the rest go back to malloc. */
 #define JOB_CACHE_MAX 256
+/* Between two steps of a pruning drain (retention pruning, below): with
+ * steps of ~2-4 ms (1,000 rows), the writer spends at most about a quarter
+ * of its time on a drain while one runs. */
+#define API_PRUNE_PAUSE_MS 10
 
 struct api_server {
 	uv_loop_t *loop;
@@ -66,7 +70,13 @@ struct api_server {
 	struct hub *hub;
 	struct upd_config ucfg;
 	struct ws_limits wsl;
-	uv_timer_t prune_timer;
+	uv_timer_t prune_timer;          /* the tick: starts a drain (prune_interval_seconds) */
+	uv_timer_t prune_pause;          /* between two steps of a drain (API_PRUNE_PAUSE_MS) */
+	int prune_draining;              /* a drain is going on: a step queued, or the pause before one */
+	int64_t prune_cutoff;            /* the drain's: rows dated before it go */
+	int64_t prune_rows;              /* the drain's deletions so far */
+	int64_t prune_steps;             /* and its steps */
+	uint64_t prune_start_ns;         /* uv_hrtime() at the drain's tick */
 	struct api_job *parked;          /* getUpdates calls waiting for an update */
 	struct static_site *site;        /* the web app */
 	struct uploads *uploads;         /* streamed uploads and the file collector (upload.c) */
@@ -1288,56 +1298,131 @@ int api_srv_closing(const struct api_server *srv)
 	return srv->closing;
 }
 
-/* A write the server makes on its own behalf (presence, pruning). */
+/* A write the server makes on its own behalf (presence, pruning).  Freed
+ * by own_done, on the loop thread. */
 struct own_job {
 	struct store_job j;
+	struct api_server *srv;
 	int kind;
 	int64_t uid, when;
+	int64_t limit, removed; /* OWN_PRUNE: the step's limit, and what it deleted (writer thread) */
 };
 
 enum { OWN_LAST_SEEN = 1, OWN_PRUNE = 2 };
 
+static void prune_step_done(struct api_server *srv, const struct own_job *o, int ok);
+
 static int own_run(struct store_job *j, struct store *s)
 {
 	struct own_job *o = (struct own_job *)j;
-	int64_t removed;
 
 	if (o->kind == OWN_LAST_SEEN)
 		return store_user_set_last_seen(s, o->uid, o->when);
-	return store_update_prune(s, o->when, 10000, &removed);
+	return store_update_prune(s, o->when, (int)o->limit, &o->removed);
 }
 
+/* On the loop thread (store_writer.h), so the drain's state and timers are
+ * touched there only. */
 static void own_done(struct store_job *j, int commit_rc)
 {
-	free(j);
+	struct own_job *o = (struct own_job *)j;
+
+	if (o->kind == OWN_PRUNE)
+		prune_step_done(o->srv, o, commit_rc == 0 && j->run_rc == 0);
+	free(o);
 }
 
-/* own_run keeps nothing outside the store: it may run again as it is. */
+/* own_run keeps nothing outside the store but a prune step's count, which
+ * its second run sets again: it may run again as it is. */
 static void own_reset(struct store_job *j)
 {
+	((struct own_job *)j)->removed = 0;
 }
 
-static void own_submit(struct api_server *srv, int kind, int64_t uid, int64_t when)
+/* Queues a write of kind; 0, or -1 if it was not queued (no memory, or the
+ * writer is stopping). */
+static int own_submit(struct api_server *srv, int kind, int64_t uid, int64_t when, int64_t limit)
 {
 	struct own_job *o = calloc(1, sizeof *o);
 
 	if (!o)
-		return;
-	*o = (struct own_job){{NULL, own_run, own_done, own_reset, 0, 0}, kind, uid, when};
-	if (store_writer_submit(srv->writer, &o->j) < 0)
+		return -1;
+	*o = (struct own_job){{NULL, own_run, own_done, own_reset, 0, 0, 0, 0}, srv, kind, uid, when, limit, 0};
+	if (store_writer_submit(srv->writer, &o->j) < 0) {
 		free(o);
+		return -1;
+	}
+	return 0;
 }
 
 static void on_offline(void *ctx, int64_t uid, int64_t when)
 {
-	own_submit(ctx, OWN_LAST_SEEN, uid, when);
+	(void)own_submit(ctx, OWN_LAST_SEEN, uid, when, 0);
+}
+
+/* ---- retention pruning ----
+ *
+ * Each tick (prune_interval_seconds) starts a drain, unless one is going
+ * on: steps of one writer job each, store_update_prune with a limit of
+ * prune_step_rows, so that one holds the writer a few ms, not the ~40 ms
+ * of 10,000 rows that calls queued behind it would wait.  A step that
+ * deleted its limit may have left more (store.h): the next one is queued
+ * API_PRUNE_PAUSE_MS after it returned, so calls queued meanwhile run
+ * between two steps.  A step that deleted fewer ends the drain; so does a
+ * failed one (the next tick starts over: the store keeps the cycle's
+ * progress) and closing.  Everything here runs on the loop thread. */
+
+static void prune_end(struct api_server *srv)
+{
+	srv->prune_draining = 0;
+	if (srv->prune_rows > 0)
+		pl_log(srv->log, PL_LOG_INFO, "pruned %lld update rows and payloads older than %ld days in %lld steps, %.0f ms",
+		       (long long)srv->prune_rows, srv->cfg->updates_retention_days, (long long)srv->prune_steps,
+		       (double)(uv_hrtime() - srv->prune_start_ns) / 1e6);
+}
+
+static void prune_step_submit(struct api_server *srv)
+{
+	if (srv->closing || own_submit(srv, OWN_PRUNE, 0, srv->prune_cutoff, srv->cfg->prune_step_rows) < 0)
+		prune_end(srv);
+}
+
+static void on_prune_pause(uv_timer_t *t)
+{
+	prune_step_submit(t->data);
+}
+
+static void prune_step_done(struct api_server *srv, const struct own_job *o, int ok)
+{
+	srv->metrics.prune_steps++;
+	srv->prune_steps++;
+	if (!ok) {
+		srv->metrics.prune_failures++;
+		pl_log(srv->log, PL_LOG_WARN, "pruning the update logs failed; trying again at the next tick");
+		prune_end(srv);
+		return;
+	}
+	srv->metrics.prune_rows += (unsigned long long)o->removed;
+	srv->prune_rows += o->removed;
+	if (o->removed < o->limit || srv->closing) {
+		prune_end(srv);
+		return;
+	}
+	uv_timer_start(&srv->prune_pause, on_prune_pause, API_PRUNE_PAUSE_MS, 0);
 }
 
 static void on_prune(uv_timer_t *t)
 {
 	struct api_server *srv = t->data;
 
-	own_submit(srv, OWN_PRUNE, 0, (int64_t)time(NULL) - srv->cfg->updates_retention_days * 86400);
+	if (srv->prune_draining || srv->closing)
+		return;
+	srv->prune_draining = 1;
+	srv->prune_cutoff = (int64_t)time(NULL) - srv->cfg->updates_retention_days * 86400;
+	srv->prune_rows = 0;
+	srv->prune_steps = 0;
+	srv->prune_start_ns = uv_hrtime();
+	prune_step_submit(srv);
 }
 
 struct api_server *api_server_new(uv_loop_t *loop, struct core *core, struct store_writer *writer,
@@ -1393,8 +1478,10 @@ struct api_server *api_server_new(uv_loop_t *loop, struct core *core, struct sto
 	if (!(srv->workers = workpool_start(loop, (size_t)cfg->reader_threads, uv_available_parallelism())))
 		goto fail;
 	uv_timer_init(loop, &srv->prune_timer);
-	srv->prune_timer.data = srv;
-	uv_timer_start(&srv->prune_timer, on_prune, 60000, 3600000);
+	uv_timer_init(loop, &srv->prune_pause);
+	srv->prune_timer.data = srv->prune_pause.data = srv;
+	uv_timer_start(&srv->prune_timer, on_prune, (uint64_t)cfg->prune_interval_seconds * 1000,
+		       (uint64_t)cfg->prune_interval_seconds * 1000);
 	return srv;
 fail:
 	api_server_free(srv);
@@ -1422,6 +1509,7 @@ void api_server_close(struct api_server *srv)
 	hub_close(srv->hub);
 	uploads_close(srv->uploads);
 	uv_close((uv_handle_t *)&srv->prune_timer, NULL);
+	uv_close((uv_handle_t *)&srv->prune_pause, NULL); /* a step the writer still runs queues no other */
 }
 
 void api_server_stop(struct api_server *srv)

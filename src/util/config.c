@@ -46,6 +46,8 @@ static const struct directive directives[] = {
 	L(rate_messages_burst, 1, 1000000000, "30", "Messages a user may send at once before rate_messages_per_sec applies"),
 	L(large_group_threshold, 2, 1000000, "100", "Groups with more members switch to one update sequence per chat (docs/sync.md)"),
 	L(updates_retention_days, 1, 3650, "7", "Days the update logs keep updates for catch-up; older states get \"reload\""),
+	L(prune_interval_seconds, 1, 86400, "60", "How often parleyd looks for updates older than updates_retention_days and deletes them, in steps, until none is left"),
+	L(prune_step_rows, 1, 100000, "1000", "Most update rows and payloads one pruning step deletes (one write of its own, a few ms at 1,000); steps follow each other 10 ms apart until one deletes fewer"),
 	L(ws_max_message_bytes, 1024, 67108864, "1048576", "Largest WebSocket message a client may send; more closes with 1009"),
 	L(ws_max_pending_bytes, 4096, 1073741824, "4194304", "Output waiting for a slow WebSocket client; more closes with 4408"),
 	L(ws_ping_interval_ms, 1000, 3600000, "30000", "Idle WebSocket connections are pinged this often; silent for twice this: closed"),

@@ -40,6 +40,8 @@ struct pl_config {
 	long rate_messages_burst;
 	long large_group_threshold;
 	long updates_retention_days;
+	long prune_interval_seconds;
+	long prune_step_rows;
 	long ws_max_message_bytes;
 	long ws_max_pending_bytes;
 	long ws_ping_interval_ms;
