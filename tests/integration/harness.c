@@ -545,3 +545,20 @@ int64_t harness_user_id(const struct harness *h, const char *name)
 	fail();
 	return 0;
 }
+
+json_t *harness_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
+{
+	struct parley_error err;
+	json_t *res = NULL;
+	int rc;
+
+	assert_non_null(params);
+	rc = parley_call(c, method, params, &res, &err);
+	json_decref(params);
+	if (rc < 0) {
+		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
+			    err.description);
+		fail();
+	}
+	return res;
+}

@@ -75,6 +75,11 @@ struct parley_client *harness_login(struct harness *h, const char *name);
  * harness made no such user. */
 int64_t harness_user_id(const struct harness *h, const char *name);
 
+/* Calls method with params (a new reference this call takes) and returns
+ * the result, a new reference the caller releases; on any error, prints it
+ * with line (the caller's __LINE__) and fails the running cmocka test. */
+json_t *harness_call_ok(struct parley_client *c, const char *method, json_t *params, int line);
+
 /* The password harness_user() gives name, written into buf. */
 const char *harness_password(const char *name, char *buf, size_t len);
 

@@ -29,27 +29,10 @@ static struct harness *ed_h;
 
 /* Calls method with params (stolen); fails the test, naming the line,
  * unless the server answers ok.  Returns the result (caller releases). */
-#define OK(c, method, params) ed_call_ok((c), (method), (params), __LINE__)
+#define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
 /* As OK, but the server must answer with this HTTP status and code. */
 #define FAILS(c, method, params, status, code) ed_call_fails((c), (method), (params), (status), (code), __LINE__)
 #define TRUE_OK(c, method, params) json_decref(OK((c), (method), (params)))
-
-static json_t *ed_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-	int rc;
-
-	assert_non_null(params);
-	rc = parley_call(c, method, params, &res, &err);
-	json_decref(params);
-	if (rc < 0) {
-		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
-			    err.description);
-		fail();
-	}
-	return res;
-}
 
 static void ed_call_fails(struct parley_client *c, const char *method, json_t *params, int status,
 			  const char *code, int line)

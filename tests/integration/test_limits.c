@@ -42,26 +42,8 @@
 
 /* --- libparley helpers ------------------------------------------------------ */
 
-#define OK(c, method, params) lim_call_ok((c), (method), (params), __LINE__)
+#define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
 #define FAILS(c, method, params, status, code) lim_call_fails((c), (method), (params), (status), (code), __LINE__)
-
-/* Calls method with params (stolen); fails the test unless it succeeds.
- * Returns the result (the caller releases it). */
-static json_t *lim_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-
-	assert_non_null(params);
-	if (parley_call(c, method, params, &res, &err) < 0) {
-		json_decref(params);
-		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
-			    err.description);
-		fail();
-	}
-	json_decref(params);
-	return res;
-}
 
 /* Calls method with params (stolen); fails the test unless the server
  * answers status and code (a code ending in '_' matches as a prefix, for

@@ -65,24 +65,7 @@ static int64_t pr_alice_pts_old;     /* alice's pts after the last old message *
 
 /* --- helpers ------------------------------------------------------------ */
 
-#define OK(c, method, params) pr_call_ok((c), (method), (params), __LINE__)
-
-static json_t *pr_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-	int rc;
-
-	assert_non_null(params);
-	rc = parley_call(c, method, params, &res, &err);
-	json_decref(params);
-	if (rc < 0) {
-		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
-			    err.description);
-		fail();
-	}
-	return res;
-}
+#define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
 
 static int64_t pr_int(json_t *obj, const char *key)
 {

@@ -38,27 +38,10 @@
 
 /* Calls method with params (stolen) and fails the test, naming line, unless
  * the server answers ok.  Returns the result; the caller releases it. */
-#define OK(c, method, params) rst_call_ok((c), (method), (params), __LINE__)
+#define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
 /* Calls method with params (stolen) and fails the test unless the server
  * answers with exactly this HTTP status and error code. */
 #define FAILS(c, method, params, status, code) rst_call_fails((c), (method), (params), (status), (code), __LINE__)
-
-static json_t *rst_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-	int rc;
-
-	assert_non_null(params);
-	rc = parley_call(c, method, params, &res, &err);
-	json_decref(params);
-	if (rc < 0) {
-		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
-			    err.description);
-		fail();
-	}
-	return res;
-}
 
 static void rst_call_fails(struct parley_client *c, const char *method, json_t *params, int status,
 			   const char *code, int line)

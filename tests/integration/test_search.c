@@ -49,29 +49,12 @@ static void srch_settle(void)
 
 /* Calls method with params (stolen); fails the test, naming the line,
  * unless the server answers ok.  Returns the result (caller releases). */
-#define OK(c, method, params) srch_call_ok((c), (method), (params), __LINE__)
+#define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
 /* As OK, but the server must answer with this HTTP status and code. */
 #define FAILS(c, method, params, status, code) srch_call_fails((c), (method), (params), (status), (code), __LINE__)
 #define TRUE_OK(c, method, params) json_decref(OK((c), (method), (params)))
 /* searchMessages for query, in chat_id (0: all chats); the hits' count. */
 #define COUNT(c, query, chat_id) srch_count((c), (query), (chat_id), __LINE__)
-
-static json_t *srch_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-	int rc;
-
-	assert_non_null(params);
-	rc = parley_call(c, method, params, &res, &err);
-	json_decref(params);
-	if (rc < 0) {
-		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
-			    err.description);
-		fail();
-	}
-	return res;
-}
 
 static void srch_call_fails(struct parley_client *c, const char *method, json_t *params, int status,
 			    const char *code, int line)
@@ -115,7 +98,7 @@ static json_t *srch_params(const char *query, int64_t chat_id)
 static json_t *srch(struct parley_client *c, const char *query, int64_t chat_id, int line)
 {
 	srch_settle();
-	json_t *res = srch_call_ok(c, "searchMessages", srch_params(query, chat_id), line);
+	json_t *res = harness_call_ok(c, "searchMessages", srch_params(query, chat_id), line);
 
 	assert_true(json_is_array(res));
 	return res;

@@ -68,25 +68,8 @@ static int64_t cu_alice_id, cu_bob_id;
 
 /* --- helpers ------------------------------------------------------------ */
 
-#define OK(c, method, params) cu_call_ok((c), (method), (params), __LINE__)
+#define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
 #define WS_OK(w, method, params) cu_ws_ok((w), (method), (params), __LINE__)
-
-static json_t *cu_call_ok(struct parley_client *c, const char *method, json_t *params, int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-	int rc;
-
-	assert_non_null(params);
-	rc = parley_call(c, method, params, &res, &err);
-	json_decref(params);
-	if (rc < 0) {
-		print_error("line %d: %s failed: %d %s: %s\n", line, method, err.http_status, err.code,
-			    err.description);
-		fail();
-	}
-	return res;
-}
 
 /* A call over the socket that must succeed; returns its result (new ref). */
 static json_t *cu_ws_ok(struct wsc *w, const char *method, json_t *params, int line)
