@@ -69,7 +69,8 @@ run: deps $(PARLEYD) $(PARLEY)
 	$(PARLEYD) --listen $(LISTEN) --data $(DATA)
 
 # Every test: unit tests, then integration tests against the real daemon, then
-# the check that docs/api.md matches the method table.
+# the checks that docs/api.md matches the method table and docs/operations.md's
+# settings table the config table.
 test: deps all $(UNIT_BINS) $(INTEG_BINS)
 	@sh scripts/run-tests.sh $(BUILD)
 
@@ -89,6 +90,9 @@ docs: $(PARLEYD)
 
 check-docs: $(PARLEYD)
 	@$(PARLEYD) --print-api-docs | diff -u docs/api.md - && echo "docs/api.md matches the method table"
+	@$(PARLEYD) --print-config-docs > $(BUILD)/config-docs.md
+	@awk '/^\| setting \| environment \|/ { on = 1 } on && !/^\|/ { exit } on { print }' docs/operations.md | \
+		diff -u - $(BUILD)/config-docs.md && echo "docs/operations.md's settings table matches the code"
 
 fuzz:
 	@sh scripts/fuzz.sh

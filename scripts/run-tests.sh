@@ -64,6 +64,19 @@ web)
 		failed="$failed api-docs"
 		echo "FAIL  docs/api.md differs from the method table: run 'make docs' (diff in $BUILD/test-logs/api-docs.diff)"
 	fi
+	# The settings table in docs/operations.md: the table that starts with
+	# the header --print-config-docs prints, up to its last row.
+	"$BUILD/parleyd" --print-config-docs >"$BUILD/test-logs/config-docs.md"
+	if awk -v head="$(head -n 1 "$BUILD/test-logs/config-docs.md")" \
+		'$0 == head { on = 1 } on && !/^\|/ { exit } on { print }' docs/operations.md |
+		diff -u - "$BUILD/test-logs/config-docs.md" >"$BUILD/test-logs/config-docs.diff" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok    docs/operations.md's settings table matches the code"
+	else
+		fail=$((fail + 1))
+		failed="$failed config-docs"
+		echo "FAIL  docs/operations.md's settings table differs from 'parleyd --print-config-docs' (diff in $BUILD/test-logs/config-docs.diff)"
+	fi
 	;;
 esac
 echo "$pass passed, $fail failed"
