@@ -223,10 +223,8 @@ static int scalar(struct store *s, enum sqs_id id, int64_t a, int64_t b, int npa
 	sqlite3_bind_int64(q, 1, a);
 	if (nparams > 1)
 		sqlite3_bind_int64(q, 2, b);
-	if ((rc = store_sqlite_row(q)) > 0) {
-		*out = sqlite3_column_int64(q, 0);
+	if ((rc = store_sqlite_int(q, out)) == PL_NOTFOUND)
 		rc = 0;
-	}
 out:
 	store_sqlite_done(q);
 	return rc;
@@ -1067,13 +1065,8 @@ int sqs_restriction_count(struct store *s, int64_t *out)
 	int rc;
 
 	*out = 0;
-	if ((rc = prep(s, Q_RESTR_COUNT, &q)) < 0)
-		goto out;
-	if ((rc = store_sqlite_row(q)) > 0) {
-		*out = sqlite3_column_int64(q, 0);
+	if ((rc = prep(s, Q_RESTR_COUNT, &q)) == 0 && (rc = store_sqlite_int(q, out)) == PL_NOTFOUND)
 		rc = 0;
-	}
-out:
 	store_sqlite_done(q);
 	return rc;
 }
@@ -1169,12 +1162,7 @@ int sqs_safety_meta_get(struct store *s, const char *key, int64_t *value)
 	if ((rc = prep(s, Q_META_GET, &q)) < 0)
 		goto out;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc > 0) {
-		*value = sqlite3_column_int64(q, 0);
-		rc = 0;
-	}
+	rc = store_sqlite_int(q, value);
 out:
 	store_sqlite_done(q);
 	return rc;

@@ -587,6 +587,20 @@ int store_sqlite_run(sqlite3_stmt *q)
 	return rc > 0 ? 0 : rc;
 }
 
+/* Steps q; column 0 of its row into *out: 0, PL_NOTFOUND, or a pl_err. */
+int store_sqlite_int(sqlite3_stmt *q, int64_t *out)
+{
+	int rc = store_sqlite_row(q);
+
+	if (rc == 0)
+		return PL_NOTFOUND;
+	if (rc > 0) {
+		*out = sqlite3_column_int64(q, 0);
+		rc = 0;
+	}
+	return rc;
+}
+
 /* Runs a parameterless statement (transaction control). */
 static int sq_exec(struct sq_store *st, enum sq_stmt_id id)
 {
@@ -636,15 +650,8 @@ static int sq_read_int(struct sq_store *st, enum sq_stmt_id id, const int64_t *v
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if ((rc = sq_prep_ints(st, id, v, n, &q)) < 0)
-		goto out;
-	if ((rc = store_sqlite_row(q)) == 0)
-		rc = PL_NOTFOUND;
-	if (rc > 0) {
-		*out = sqlite3_column_int64(q, 0);
-		rc = 0;
-	}
-out:
+	if ((rc = sq_prep_ints(st, id, v, n, &q)) == 0)
+		rc = store_sqlite_int(q, out);
 	store_sqlite_done(q);
 	return rc;
 }
@@ -1601,13 +1608,8 @@ static int sq_count(struct sq_store *st, enum sq_stmt_id id, int64_t *out)
 	int rc;
 
 	*out = 0;
-	if ((rc = sq_prep(st, id, &q)) < 0)
-		goto out;
-	if ((rc = store_sqlite_row(q)) > 0) {
-		*out = sqlite3_column_int64(q, 0);
+	if ((rc = sq_prep(st, id, &q)) == 0 && (rc = store_sqlite_int(q, out)) == PL_NOTFOUND)
 		rc = 0;
-	}
-out:
 	store_sqlite_done(q);
 	return rc;
 }

@@ -5,6 +5,8 @@
 #ifndef PL_STORE_STORE_SQLITE_INT_H
 #define PL_STORE_STORE_SQLITE_INT_H
 
+#include <stdint.h>
+
 #include <sqlite3.h>
 
 /* The schema version this build writes: the number of the last migration. */
@@ -23,10 +25,12 @@ int store_sqlite_schema_migrate(sqlite3 *db, char *errbuf, size_t errlen);
 /* Statement helpers shared by the backend's files (store_sqlite.c defines them):
  * _done resets q and drops its bindings (NULL is fine); _row steps it: 1 with a
  * row, 0 when done, or a negative pl_err; _run steps to the first result: 0 or
- * a negative pl_err. */
+ * a negative pl_err; _int steps it and reads column 0 of the row into *out: 0,
+ * PL_NOTFOUND without a row (*out untouched), or a negative pl_err. */
 void store_sqlite_done(sqlite3_stmt *q);
 int store_sqlite_row(sqlite3_stmt *q);
 int store_sqlite_run(sqlite3_stmt *q);
+int store_sqlite_int(sqlite3_stmt *q, int64_t *out);
 
 /* Maps an (extended) SQLite result code to a negative enum pl_err. */
 int store_sqlite_err(int rc);
