@@ -46,6 +46,35 @@ run_web() {
 	fi
 }
 
+# The docs that are generated from the code, compared with it: docs/api.md
+# whole, and in docs/operations.md the settings table (from the header
+# --print-config-docs prints to the table's last row).
+api_docs() {
+	"$BUILD/parleyd" --print-api-docs | diff -u docs/api.md -
+}
+
+config_docs() {
+	gen="$BUILD/test-logs/config-docs.md"
+	"$BUILD/parleyd" --print-config-docs >"$gen" || return 1
+	awk -v head="$(head -n 1 "$gen")" '$0 == head { on = 1 } on && !/^\|/ { exit } on { print }' \
+		docs/operations.md | diff -u - "$gen"
+}
+
+# check NAME OK_TEXT FAIL_TEXT CMD...: one docs check counted as a test; its
+# output goes to test-logs/NAME.diff.
+check() {
+	name=$1 ok=$2 bad=$3
+	shift 3
+	if "$@" >"$BUILD/test-logs/$name.diff" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok    $ok"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "FAIL  $bad (diff in $BUILD/test-logs/$name.diff)"
+	fi
+}
+
 case "$WHAT" in
 unit) run_dir "$BUILD/tests/unit" ;;
 integration) run_dir "$BUILD/tests/integration" ;;
@@ -56,27 +85,10 @@ web)
 	run_dir "$BUILD/tests/unit"
 	run_dir "$BUILD/tests/integration"
 	run_web
-	if "$BUILD/parleyd" --print-api-docs | diff -u docs/api.md - >"$BUILD/test-logs/api-docs.diff" 2>&1; then
-		pass=$((pass + 1))
-		echo "ok    docs/api.md matches the method table"
-	else
-		fail=$((fail + 1))
-		failed="$failed api-docs"
-		echo "FAIL  docs/api.md differs from the method table: run 'make docs' (diff in $BUILD/test-logs/api-docs.diff)"
-	fi
-	# The settings table in docs/operations.md: the table that starts with
-	# the header --print-config-docs prints, up to its last row.
-	"$BUILD/parleyd" --print-config-docs >"$BUILD/test-logs/config-docs.md"
-	if awk -v head="$(head -n 1 "$BUILD/test-logs/config-docs.md")" \
-		'$0 == head { on = 1 } on && !/^\|/ { exit } on { print }' docs/operations.md |
-		diff -u - "$BUILD/test-logs/config-docs.md" >"$BUILD/test-logs/config-docs.diff" 2>&1; then
-		pass=$((pass + 1))
-		echo "ok    docs/operations.md's settings table matches the code"
-	else
-		fail=$((fail + 1))
-		failed="$failed config-docs"
-		echo "FAIL  docs/operations.md's settings table differs from 'parleyd --print-config-docs' (diff in $BUILD/test-logs/config-docs.diff)"
-	fi
+	check api-docs "docs/api.md matches the method table" \
+		"docs/api.md differs from the method table: run 'make docs'" api_docs
+	check config-docs "docs/operations.md's settings table matches the code" \
+		"docs/operations.md's settings table differs from 'parleyd --print-config-docs'" config_docs
 	;;
 esac
 echo "$pass passed, $fail failed"
