@@ -168,6 +168,7 @@ char *lg_metrics(struct lg *g);
 double lg_metric_in(const char *body, const char *name);
 void lg_hist_in(const char *body, const char *name, struct lg_hist *h);
 double lg_hist_quantile(const struct lg_hist *a, const struct lg_hist *b, double q);
+double lg_hist_above(const struct lg_hist *a, const struct lg_hist *b, double bound);
 struct parley_client *lg_client_at(const char *server, const char *token);
 void lg_check(int rc, const struct parley_error *err, const char *what);
 /* Registers n users bench_<prefix>NNNNNN on server from 32 threads. */

@@ -44,6 +44,7 @@
 #define LV_FANOUT_WINDOW 8          /* posts in flight in the fan-out runs, whatever the audience */
 #define LV_MISC_NS 5000000000ull    /* libmosquitto keep-alive housekeeping period */
 #define LV_TICK_NS 1000000ull       /* pacing timer */
+#define LV_SLOW_S 0.005             /* the paced latency target: calls and commits above it are counted */
 
 enum { LV_PARLEY, LV_MQTT };
 
@@ -114,6 +115,9 @@ struct lv_res {
 	 * resolution (ms; -1: not read): one group's hold, a write call's
 	 * time from its hand-off to its commit, from its commit to the loop */
 	double group_p99, job_p99, handback_p99, commit_p99;
+	/* of the same, how many calls waited and how many COMMITs took longer
+	 * than LV_SLOW_S (-1: not read): the paced p99's tail is these */
+	double job_slow, commit_slow;
 	double steal;                  /* cores taken by the hypervisor during the run */
 };
 
@@ -627,6 +631,8 @@ static void lv_measure(struct lv *lv, const char *wl, double seconds, struct lv_
 	r->job_p99 = lv_hist_p99(&k0.job, &k1.job);
 	r->handback_p99 = lv_hist_p99(&k0.handback, &k1.handback);
 	r->commit_p99 = lv_hist_p99(&k0.commit, &k1.commit);
+	r->job_slow = lg_hist_above(&k0.job, &k1.job, LV_SLOW_S);
+	r->commit_slow = lg_hist_above(&k0.commit, &k1.commit, LV_SLOW_S);
 	if (r->lost > 0) {
 		lg_log("%s: %.0f of %" PRIu64 " deliveries did not arrive within %.0f s of the end (%" PRIu64
 		       " stray messages seen)", wl, r->lost, want, LV_DRAIN_NS / 1e9, lv->stray);
@@ -741,6 +747,10 @@ static void lv_put(struct lv *lv, const char *wl, const struct lv_res *r, int pa
 		if (r->commit_p99 >= 0)
 			lg_put(g, wl, "writer: COMMIT alone p99 (bucket bound)", "ms", NULL,
 			       r->commit_p99);
+		if (r->job_slow >= 0)
+			lg_put(g, wl, "writer: calls that waited over 5 ms for their commit", "calls", NULL, r->job_slow);
+		if (r->commit_slow >= 0)
+			lg_put(g, wl, "writer: COMMITs (with their fsync) over 5 ms", "commits", NULL, r->commit_slow);
 	}
 }
 

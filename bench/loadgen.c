@@ -536,6 +536,19 @@ double lg_hist_quantile(const struct lg_hist *a, const struct lg_hist *b, double
 	return -1;
 }
 
+/* Observations between a and b (b taken later) above bound, a bucket
+ * bound in seconds; -1 with no observations, different buckets or a bound
+ * that is not one of them. */
+double lg_hist_above(const struct lg_hist *a, const struct lg_hist *b, double bound)
+{
+	if (!b->n || a->n != b->n)
+		return -1;
+	for (int i = 0; i < b->n; i++)
+		if (b->le[i] > bound * 0.999 && b->le[i] < bound * 1.001)
+			return (b->cum[b->n - 1] - a->cum[a->n - 1]) - (b->cum[i] - a->cum[i]);
+	return -1;
+}
+
 /* ---- clients --------------------------------------------------------------- */
 
 struct parley_client *lg_client_at(const char *server, const char *token)
