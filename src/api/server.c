@@ -443,6 +443,7 @@ static int run_write(struct store_job *wj, struct store *s)
 
 	tx_init(job, s, &job->ev);
 	job->tx.verdicts = &job->verdicts;
+	job->call.arena = wj->arena;
 	/* A direct call is authenticated here, by one read of its session
 	 * (and user) on the writer's handle, from its row cache once warm. */
 	if (!job->direct || (rc = authenticate(job)) == 0)
@@ -461,8 +462,10 @@ static int run_write(struct store_job *wj, struct store *s)
 	    (job->reply = upd_reply_from_body(rb, wj->arena))) {
 		job->status = 200;
 		job->reply_arena = wj->arena != NULL;
-	} else
-		job->reply = api_reply(&job->call, &job->status);
+	} else {
+		job->reply = api_reply_in(&job->call, &job->status, wj->arena, &job->reply_arena);
+	}
+	job->call.arena = NULL; /* the result is cleared just below; nothing else takes from it */
 	/* The reply holds the result now: freed here, by the thread that built
 	 * it (its malloc cache gets the block back for the next call), not by
 	 * the loop.  Nothing after the commit reads it. */
