@@ -35,6 +35,8 @@ struct core_tx;
 struct hub;
 struct hub_typing;
 struct envelope;
+struct pl_arena;
+struct textbuf;
 
 enum api_type {
 	API_INT = 1,     /* JSON integer in [min, max] */
@@ -138,8 +140,12 @@ struct api_call {
 	char country[3];               /* the account's country from the session, "" if unset */
 	json_t *result;                /* the handler's answer (owned) */
 	char *result_text;             /* or the answer as JSON text, used instead of result when set
-					* (malloc'd, owned): replies built by splicing stored text */
+					* (malloc'd, owned, or in arena: result_text_arena): replies
+					* built by splicing stored text */
 	size_t result_len;
+	int result_text_arena;         /* result_text is in arena: nothing to free */
+	struct pl_arena *arena;        /* on the writer: its group's arena (store_job.arena,
+					* borrowed), else NULL; api_result_text_take uses it */
 	int code;                      /* enum pl_code on failure */
 	char detail[256];              /* human detail on failure */
 	int retry_after;               /* FLOOD_WAIT seconds */
@@ -179,6 +185,15 @@ int api_fail(struct api_call *call, int code, const char *fmt, ...)
  * answer as text: it must be one valid JSON value), else call->result
  * serialised.  Returns a malloc'd string (caller frees) and sets *status. */
 char *api_reply(struct api_call *call, int *status);
+/* The same, but with arena (may be NULL) a successful answer in text is
+ * written into it (valid until its reset: *in_arena is 1, nothing to free);
+ * otherwise as api_reply (*in_arena 0). */
+char *api_reply_in(struct api_call *call, int *status, struct pl_arena *arena, int *in_arena);
+/* Sets call->result_text (and result_len) to the text t holds, which it
+ * releases: copied into call->arena if set (on the writer: no block made
+ * here for another thread to free), else taken as it is.  0, or PL_NOMEM
+ * if an add to t failed or memory is short. */
+int api_result_text_take(struct api_call *call, struct textbuf *t);
 /* Drops the call's answer, tree or text (a long poll that waits to run again). */
 void api_result_clear(struct api_call *call);
 

@@ -13,6 +13,9 @@
  * escaped at 6 bytes) is under 5 MiB; past the maximum a page answers
  * INTERNAL rather than growing without bound. */
 #define PAGE_TEXT_MAX (16 * 1024 * 1024)
+/* The stack buffer a call's message text starts in on the writer (a
+ * message as JSON is ~300-700 bytes; longer ones move to malloc). */
+#define MSG_TEXT_STACK 2048
 
 /* A page of messages copied out of a store iteration, rendered afterwards so
  * no store statement is re-entered while it is stepping. */
@@ -56,14 +59,17 @@ static int done_true(struct api_call *call, int rc)
 static int done_msg(struct api_call *call, struct core_access *a, struct store_message *m, int rc)
 {
 	struct textbuf out;
+	char buf[MSG_TEXT_STACK];
 
 	if (rc < 0)
 		return rc;
-	textbuf_init(&out, PAGE_TEXT_MAX);
+	/* On the writer the text goes into the group's arena: built here on
+	 * the stack, copied once (api_result_text_take). */
+	textbuf_init_buf(&out, PAGE_TEXT_MAX, call->arena ? buf : NULL, sizeof buf);
 	render_message_text(call->tx, &a->chat, m, 0, NULL, &out);
 	core_fresh_adopt(call->tx, m); /* the update is built from it (upd_write) */
 	store_message_release(m);
-	if (!(call->result_text = textbuf_steal(&out, &call->result_len)))
+	if (api_result_text_take(call, &out) < 0)
 		return api_fail(call, PLC_INTERNAL, "the message could not be rendered");
 	return 0;
 }

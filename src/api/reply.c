@@ -5,6 +5,9 @@
 
 #include "api/api.h"
 #include "core/core.h"
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/textbuf.h"
 
 char *api_error_json(int code, const char *detail, int retry_after)
 {
@@ -29,11 +32,12 @@ char *api_error_json(int code, const char *detail, int retry_after)
 
 #define REPLY_OK_HEAD "{\"ok\":true,\"result\":"
 
-/* {"ok":true,"result":<text>}: the same bytes json_dumps gives for a tree. */
-static char *reply_ok_text(const char *text, size_t len)
+/* {"ok":true,"result":<text>}: the same bytes json_dumps gives for a tree.
+ * In arena, or malloc'd when arena is NULL. */
+static char *reply_ok_text(const char *text, size_t len, struct pl_arena *arena)
 {
 	size_t head = sizeof REPLY_OK_HEAD - 1;
-	char *out = malloc(head + len + 2);
+	char *out = arena ? arena_alloc(arena, head + len + 2) : malloc(head + len + 2);
 
 	if (!out)
 		return NULL;
@@ -48,9 +52,47 @@ void api_result_clear(struct api_call *call)
 {
 	json_decref(call->result);
 	call->result = NULL;
-	free(call->result_text);
+	if (!call->result_text_arena)
+		free(call->result_text);
 	call->result_text = NULL;
+	call->result_text_arena = 0;
 	call->result_len = 0;
+}
+
+int api_result_text_take(struct api_call *call, struct textbuf *t)
+{
+	char *s;
+
+	if (!call->arena) {
+		call->result_text = textbuf_steal(t, &call->result_len);
+		return call->result_text ? 0 : PL_NOMEM;
+	}
+	if (t->err || !t->s || !(s = arena_alloc(call->arena, t->len + 1))) {
+		textbuf_release(t);
+		return PL_NOMEM;
+	}
+	memcpy(s, t->s, t->len + 1);
+	if (!call->result_text_arena)
+		free(call->result_text);
+	call->result_text = s;
+	call->result_len = t->len;
+	call->result_text_arena = 1;
+	textbuf_release(t);
+	return 0;
+}
+
+char *api_reply_in(struct api_call *call, int *status, struct pl_arena *arena, int *in_arena)
+{
+	char *out;
+
+	*in_arena = 0;
+	if (arena && !call->code && call->result_text &&
+	    (out = reply_ok_text(call->result_text, call->result_len, arena))) {
+		*status = 200;
+		*in_arena = 1;
+		return out;
+	}
+	return api_reply(call, status);
 }
 
 char *api_reply(struct api_call *call, int *status)
@@ -62,7 +104,7 @@ char *api_reply(struct api_call *call, int *status)
 
 	if (!code && call->result_text) {
 		*status = 200;
-		if ((out = reply_ok_text(call->result_text, call->result_len)))
+		if ((out = reply_ok_text(call->result_text, call->result_len, NULL)))
 			return out;
 		code = PLC_INTERNAL;
 		detail = "out of memory";

@@ -99,7 +99,8 @@ struct api_job {
 	struct core_verdicts verdicts;   /* the safety chain's answers, kept if the writer runs it again */
 	struct bus_events ev;
 	double mono;
-	char *reply;
+	char *reply;                     /* malloc'd, or in the group's arena (reply_arena) */
+	int reply_arena;                 /* reply is in wjob.arena: valid until write_done returns */
 	int status;
 	int method;                      /* index into api_methods */
 	int64_t last_seen;               /* the session's, for touching it */
@@ -209,6 +210,15 @@ static void ws_reply(struct api_server *srv, struct api_job *job)
 	free(ids);
 }
 
+/* Drops the job's reply: freed unless it is in its group's arena. */
+static void reply_drop(struct api_job *job)
+{
+	if (!job->reply_arena)
+		free(job->reply);
+	job->reply = NULL;
+	job->reply_arena = 0;
+}
+
 static void job_finish(struct api_job *job)
 {
 	struct api_server *srv = job->srv;
@@ -218,7 +228,7 @@ static void job_finish(struct api_job *job)
 		respond(srv, job->req, job->method, job->status, job->reply, strlen(job->reply), retry);
 	else if (job->ws)
 		ws_reply(srv, job);
-	free(job->reply);
+	reply_drop(job);
 	bus_events_release(&job->ev);
 	upd_list_release(&job->pushes);
 	api_call_release(&job->call);
@@ -433,12 +443,14 @@ static int run_write(struct store_job *wj, struct store *s)
 
 	tx_init(job, s, &job->ev);
 	job->tx.verdicts = &job->verdicts;
+	job->call.arena = wj->arena;
 	/* A direct call is authenticated here, by one read of its session
 	 * (and user) on the writer's handle, from its row cache once warm. */
 	if (!job->direct || (rc = authenticate(job)) == 0)
 		rc = m->exec(&job->call, s);
 	if (rc == 0 && job->ev.n &&
-	    (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, job->call.result, &job->pushes, &rb)) < 0)
+	    (rc = upd_write(&job->tx, &job->srv->ucfg, &job->ev, job->call.result, wj->arena, &job->pushes, &rb)) <
+		    0)
 		api_fail(&job->call, PLC_INTERNAL, "could not record the update: %s", pl_strerror(rc));
 	if (rc == 0 && job->call.session_id && job->call.now - job->last_seen >= 60)
 		(void)store_session_touch(s, job->call.session_id, job->call.now, job->call.ip);
@@ -446,10 +458,14 @@ static int run_write(struct store_job *wj, struct store *s)
 		api_fail(&job->call, PLC_INTERNAL, "%s", pl_strerror(rc));
 	/* A message the caller's update already serialised is not serialised
 	 * again for the reply. */
-	if (rc == 0 && rb && !job->call.code && job->call.result && (job->reply = upd_reply_from_body(rb)))
+	if (rc == 0 && rb && !job->call.code && job->call.result &&
+	    (job->reply = upd_reply_from_body(rb, wj->arena))) {
 		job->status = 200;
-	else
-		job->reply = api_reply(&job->call, &job->status);
+		job->reply_arena = wj->arena != NULL;
+	} else {
+		job->reply = api_reply_in(&job->call, &job->status, wj->arena, &job->reply_arena);
+	}
+	job->call.arena = NULL; /* the result is cleared just below; nothing else takes from it */
 	/* The reply holds the result now: freed here, by the thread that built
 	 * it (its malloc cache gets the block back for the next call), not by
 	 * the loop.  Nothing after the commit reads it. */
@@ -471,8 +487,7 @@ static void write_reset(struct store_job *wj)
 {
 	struct api_job *job = (struct api_job *)wj;
 
-	free(job->reply);
-	job->reply = NULL;
+	reply_drop(job);
 	job->status = 0;
 	bus_events_release(&job->ev);
 	upd_list_release(&job->pushes);
@@ -493,7 +508,7 @@ static void write_done(struct store_job *wj, int commit_rc)
 	int deliver = commit_rc == 0 && job->wjob.run_rc == 0;
 
 	if (commit_rc < 0) {
-		free(job->reply);
+		reply_drop(job);
 		job->reply = api_error_json(commit_rc == PL_BUSY ? PLC_SERVER_BUSY : PLC_INTERNAL,
 					    "the change could not be committed; nothing was saved", 0);
 		job->status = pl_code_status(commit_rc == PL_BUSY ? PLC_SERVER_BUSY : PLC_INTERNAL);
@@ -565,8 +580,7 @@ static void park(struct api_job *job)
 {
 	struct api_server *srv = job->srv;
 
-	free(job->reply);
-	job->reply = NULL;
+	reply_drop(job);
 	api_result_clear(&job->call);
 	job->waiter.uid = job->call.user_id;
 	job->waiter.wake = on_waiter_wake;

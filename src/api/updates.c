@@ -9,52 +9,80 @@
 #include "api/updates.h"
 #include "bus/bus.h"
 #include "core/core.h"
+#include "util/arena.h"
 #include "util/textbuf.h"
 
 /* An update's text written directly (text_message): hard maximum.  A
  * message of 4,096 characters, each escaped at 6 bytes, and its chat and
  * sender are well under it; past it the update is built through the tree. */
 #define UPD_TEXT_MAX (256 * 1024)
+/* Bytes of the stack buffer an update's text starts in when it goes into
+ * an arena (a message's update is ~500-900 bytes). */
+#define UPD_TEXT_STACK 2048
 
 static const char *const statuses[] = {"left", "kicked", "member", "administrator", "creator"};
 
-struct upd_body *upd_body_new(const char *s, size_t len)
+/* A body of len bytes (and the NUL) to fill in: in arena, or malloc'd when
+ * arena is NULL.  NULL when memory is short. */
+static struct upd_body *body_alloc(struct pl_arena *arena, size_t len)
 {
-	struct upd_body *b = malloc(sizeof *b + len + 1);
+	struct upd_body *b = arena ? arena_alloc(arena, sizeof *b + len + 1) : malloc(sizeof *b + len + 1);
 
 	if (!b)
 		return NULL;
 	b->refs = 1;
+	b->arena = arena != NULL;
 	b->len = len;
+	return b;
+}
+
+static struct upd_body *body_new(struct pl_arena *arena, const char *s, size_t len)
+{
+	struct upd_body *b = body_alloc(arena, len);
+
+	if (!b)
+		return NULL;
 	memcpy(b->s, s, len);
 	b->s[len] = 0;
 	return b;
 }
 
+
 /* Starts t as the text of a body built in place: its first bytes hold the
- * header upd_body_take fills in, so the text is not copied again. */
-static void body_text_init(struct textbuf *t)
+ * header upd_body_take fills in, so the text is not copied again.  With an
+ * arena the text is copied into it at the end instead, and is built in buf
+ * (cap bytes, the caller's stack) unless it outgrows it: no malloc. */
+static void body_text_init(struct textbuf *t, const struct pl_arena *arena, char *buf, size_t cap)
 {
 	static const char hdr[offsetof(struct upd_body, s)];
 
-	textbuf_init(t, UPD_TEXT_MAX + sizeof hdr);
+	textbuf_init_buf(t, UPD_TEXT_MAX + sizeof hdr, arena ? buf : NULL, cap);
 	textbuf_add(t, hdr, sizeof hdr);
 }
 
 /* The body t holds (body_text_init), t left empty; NULL if an add failed
- * or memory is short (t is released then). */
-static struct upd_body *body_text_take(struct textbuf *t)
+ * or memory is short (t is released then).  With an arena the text is
+ * copied into it (the textbuf's block is freed here, on the thread that
+ * made it); else the textbuf's block becomes the body. */
+static struct upd_body *body_text_take(struct textbuf *t, struct pl_arena *arena)
 {
 	size_t len;
-	struct upd_body *b;
+	struct upd_body *b = NULL;
 
 	if (t->err || t->len < offsetof(struct upd_body, s)) {
 		textbuf_release(t);
 		return NULL;
 	}
+	if (arena) {
+		len = t->len - offsetof(struct upd_body, s);
+		b = body_new(arena, t->s + offsetof(struct upd_body, s), len);
+		textbuf_release(t);
+		return b;
+	}
 	if (!(b = (struct upd_body *)(void *)textbuf_steal(t, &len)))
 		return NULL;
 	b->refs = 1;
+	b->arena = 0;
 	b->len = len - offsetof(struct upd_body, s);
 	return b;
 }
@@ -66,7 +94,7 @@ void upd_body_ref(struct upd_body *b)
 
 void upd_body_unref(struct upd_body *b)
 {
-	if (b && --b->refs == 0)
+	if (b && --b->refs == 0 && !b->arena)
 		free(b);
 }
 
@@ -82,7 +110,8 @@ void upd_list_release(struct upd_list *l)
 		upd_body_unref(l->v[i].alt);
 		upd_body_unref(l->v[i].territories);
 	}
-	free(l->v);
+	if (!l->arena)
+		free(l->v);
 	upd_list_init(l);
 }
 
@@ -90,13 +119,18 @@ static int push_alt(struct upd_list *l, int kind, int64_t target, int64_t pts, i
 		    struct upd_body *body, struct upd_body *alt, struct upd_body *territories)
 {
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
+		size_t cap = l->cap ? l->cap * 2 : l->arena ? 4 : 16;
 		struct upd_push *v;
 		if (l->n >= UPD_PUSHES_MAX)
 			return PL_TOOBIG;
-		v = realloc(l->v, cap * sizeof *v);
-		if (!v)
+		if (l->arena) { /* the old list stays in the arena, unused */
+			if (!(v = arena_alloc(l->arena, cap * sizeof *v)))
+				return PL_NOMEM;
+			if (l->n)
+				memcpy(v, l->v, l->n * sizeof *v);
+		} else if (!(v = realloc(l->v, cap * sizeof *v))) {
 			return PL_NOMEM;
+		}
 		l->v = v;
 		l->cap = cap;
 	}
@@ -131,6 +165,7 @@ struct upd_ctx {
 	int used_result;              /* the update being built embeds result as it is */
 	struct upd_body *result_body; /* the first stored body that did (owned reference) */
 	int fresh;                    /* the one event is tx->fresh's message (upd_write) */
+	struct pl_arena *arena;       /* bodies are made in it (NULL: malloc'd) */
 };
 
 /* A stored body: the JSON text once in the payload table. */
@@ -156,10 +191,10 @@ static int store_body(struct upd_ctx *u, struct upd_body *body, int64_t chat_id,
 }
 
 /* The compact JSON text of j as a body (NULL on failure); j is kept. */
-static struct upd_body *body_of(const json_t *j)
+static struct upd_body *body_of(struct upd_ctx *u, const json_t *j)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	struct upd_body *b = s ? upd_body_new(s, strlen(s)) : NULL;
+	struct upd_body *b = s ? body_new(u->arena, s, strlen(s)) : NULL;
 
 	free(s);
 	return b;
@@ -167,7 +202,7 @@ static struct upd_body *body_of(const json_t *j)
 
 static int store_update_tagged(struct upd_ctx *u, json_t *upd, int64_t chat_id, int64_t msg_id, struct stored *st)
 {
-	struct upd_body *b = body_of(upd);
+	struct upd_body *b = body_of(u, upd);
 
 	json_decref(upd);
 	return store_body(u, b, chat_id, msg_id, st);
@@ -272,7 +307,7 @@ static json_t *build_both(struct upd_ctx *u, const struct store_chat *c, upd_bui
 	if (!j || !u->territories || !(alt = json_deep_copy(j)))
 		return j;
 	render_withheld(u->tx, json_object_get(alt, "message"), &u->wh, NULL);
-	u->alt = body_of(alt);
+	u->alt = body_of(u, alt);
 	json_decref(alt);
 	return j;
 }
@@ -293,7 +328,7 @@ static struct upd_body *build_body(struct upd_ctx *u, const struct store_chat *c
 			return body;
 	}
 	j = build_both(u, c, b->build, arg);
-	body = body_of(j);
+	body = body_of(u, j);
 	json_decref(j);
 	return body;
 }
@@ -337,8 +372,8 @@ static size_t value_end(const char *s, size_t len, size_t i)
  * val; *at gets the bytes replaced ([from, to) of body).  A raw '"' never
  * occurs inside a JSON string (it is escaped), so the first match of "key":
  * is that key.  NULL when there is none, or no memory. */
-static struct upd_body *splice_at(const struct upd_body *body, const char *key, const struct upd_body *val,
-				  struct store_view *at_out)
+static struct upd_body *splice_at(struct upd_ctx *u, const struct upd_body *body, const char *key,
+				  const struct upd_body *val, struct store_view *at_out)
 {
 	char pat[40];
 	int plen = snprintf(pat, sizeof pat, "\"%s\":", key);
@@ -352,21 +387,20 @@ static struct upd_body *splice_at(const struct upd_body *body, const char *key, 
 	end = value_end(body->s, body->len, start);
 	at_out->from = start;
 	at_out->to = end;
-	if (!(b = malloc(sizeof *b + body->len - (end - start) + val->len + 1)))
+	if (!(b = body_alloc(u->arena, body->len - (end - start) + val->len)))
 		return NULL;
-	b->refs = 1;
-	b->len = body->len - (end - start) + val->len;
 	memcpy(b->s, body->s, start);
 	memcpy(b->s + start, val->s, val->len);
 	memcpy(b->s + start + val->len, body->s + end, body->len - end + 1);
 	return b;
 }
 
-static struct upd_body *splice(const struct upd_body *body, const char *key, const struct upd_body *val)
+static struct upd_body *splice(struct upd_ctx *u, const struct upd_body *body, const char *key,
+			       const struct upd_body *val)
 {
 	struct store_view at;
 
-	return splice_at(body, key, val, &at);
+	return splice_at(u, body, key, val, &at);
 }
 
 /* The update for the second member of a private chat (u->tx->uid), from the
@@ -384,10 +418,11 @@ static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *
 	*part_out = NULL;
 	if (!part) {
 		j = b->part(u, c, arg);
-		part = body_of(j);
+		part = body_of(u, j);
 		json_decref(j);
 	}
-	if (part && (out = splice_at(first, b->key, part, at)) && u->alt && !(alt = splice(u->alt, b->key, part))) {
+	if (part && (out = splice_at(u, first, b->key, part, at)) && u->alt &&
+	    !(alt = splice(u, u->alt, b->key, part))) {
 		upd_body_unref(out);
 		out = NULL;
 	}
@@ -399,7 +434,7 @@ static struct upd_body *second_view(struct upd_ctx *u, const struct store_chat *
 	}
 	upd_body_unref(part);
 	j = build_both(u, c, b->build, arg);
-	out = body_of(j);
+	out = body_of(u, j);
 	json_decref(j);
 	return out;
 }
@@ -567,7 +602,7 @@ static int withheld_setup(struct upd_ctx *u, const struct store_chat *c, const s
 		snprintf(norm, sizeof norm, "%s", ru.first.territories);
 	u->wh = ru.first;
 	snprintf(u->wh.territories, sizeof u->wh.territories, "%s", norm);
-	if (!(u->territories = upd_body_new(norm, strlen(norm))))
+	if (!(u->territories = body_new(u->arena, norm, strlen(norm))))
 		return PL_NOMEM;
 	return 0;
 }
@@ -623,11 +658,12 @@ static struct upd_body *text_message(struct upd_ctx *u, const struct store_chat 
 	struct msg_arg *a = arg;
 	struct upd_body *body = NULL;
 	struct textbuf t;
+	char buf[UPD_TEXT_STACK];
 	json_t *r;
 
 	if (a->m->service) /* build_message adds to some */
 		return NULL;
-	body_text_init(&t);
+	body_text_init(&t, u->arena, buf, sizeof buf);
 	textbuf_puts(&t, "{\"type\":\"");
 	textbuf_puts(&t, a->type);
 	textbuf_puts(&t, "\",\"message\":");
@@ -641,7 +677,7 @@ static struct upd_body *text_message(struct upd_ctx *u, const struct store_chat 
 		textbuf_add_i64(&t, a->m->reply_to_id);
 	}
 	textbuf_puts(&t, "}}");
-	if (!(body = body_text_take(&t)))
+	if (!(body = body_text_take(&t, u->arena)))
 		goto out;
 	/* The same bytes as the call's own rendering where build_message would
 	 * have embedded it: its reply can be cut from this body. */
@@ -665,10 +701,11 @@ static struct upd_body *part_chat_text(struct upd_ctx *u, const struct store_cha
 {
 	struct upd_body *body = NULL;
 	struct textbuf t;
+	char buf[UPD_TEXT_STACK];
 
-	body_text_init(&t);
+	body_text_init(&t, u->arena, buf, sizeof buf);
 	if (render_private_chat_text(u->tx, c, &t) == 0)
-		body = body_text_take(&t);
+		body = body_text_take(&t, u->arena);
 	textbuf_release(&t);
 	return body;
 }
@@ -928,13 +965,16 @@ static int on_events(struct upd_ctx *u, const struct bus_events *ev, size_t i, s
 }
 
 int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus_events *events,
-	      const json_t *result, struct upd_list *out, struct upd_body **result_body)
+	      const json_t *result, struct pl_arena *arena, struct upd_list *out, struct upd_body **result_body)
 {
 	struct upd_ctx u = {tx, cfg, out};
 	const struct core_fresh *f = &tx->fresh;
 	int rc = 0;
 
 	u.result = result;
+	u.arena = arena;
+	if (!out->v)
+		out->arena = arena;
 	/* A call that appended one message and did nothing else (sendMessage,
 	 * forwardMessage, a channel post): its message and chat as they stand. */
 	u.fresh = events->n == 1 && events->v[0].type == BUS_MESSAGE_NEW && f->valid &&
@@ -960,20 +1000,21 @@ int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus
 /* The reply {"ok":true,"result":M} to a call whose result M is embedded
  * as it is in body {"type":...,"message":M}: the same bytes api_reply would
  * write, without serialising M again.  NULL if body is not of that shape. */
-char *upd_reply_from_body(const struct upd_body *body)
+char *upd_reply_from_body(const struct upd_body *body, struct pl_arena *arena)
 {
 	static const char head[] = "{\"ok\":true,\"result\":";
 	static const char key[] = "\"message\":";
 	const char *at = strstr(body->s, key);
-	size_t start, end;
+	size_t start, end, n;
 	char *out;
 
 	if (!at)
 		return NULL;
 	start = (size_t)(at - body->s) + sizeof key - 1;
 	end = value_end(body->s, body->len, start);
+	n = sizeof head - 1 + (end - start) + 2;
 	if (end <= start || end >= body->len || body->s[start] != '{' ||
-	    !(out = malloc(sizeof head - 1 + (end - start) + 2)))
+	    !(out = arena ? arena_alloc(arena, n) : malloc(n)))
 		return NULL;
 	memcpy(out, head, sizeof head - 1);
 	memcpy(out + sizeof head - 1, body->s + start, end - start);

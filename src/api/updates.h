@@ -13,7 +13,14 @@
  *
  * Ownership: bodies are reference-counted (upd_body_ref/unref) and shared by
  * every push and frame built from them; a body is touched by one thread at a
- * time (writer, then loop), so the count needs no atomics.
+ * time (writer, then loop), so the count needs no atomics.  Given an arena
+ * (the writer's group arena, store_job.arena), upd_write takes the bodies,
+ * the push list and the reply from it instead of malloc: they are made on
+ * the writer and dropped on the loop, which glibc's per-thread caches serve
+ * worst (~450 instructions a block).  Such a body is marked arena and its
+ * last unref frees nothing; it and the list stay valid until the arena is
+ * reset — after the group's done callbacks — so whatever keeps one longer
+ * copies it (hub's frames copy the bodies they send).
  */
 #ifndef PL_API_UPDATES_H
 #define PL_API_UPDATES_H
@@ -25,14 +32,15 @@
 
 struct core_tx;
 struct bus_events;
+struct pl_arena;
 
 struct upd_body {
 	int refs;
+	int arena;             /* in an arena: the last unref frees nothing */
 	size_t len;
 	char s[];              /* NUL-terminated JSON */
 };
 
-struct upd_body *upd_body_new(const char *s, size_t len);
 void upd_body_ref(struct upd_body *b);
 void upd_body_unref(struct upd_body *b);
 
@@ -60,8 +68,9 @@ struct upd_push {
 #define UPD_PUSHES_MAX 1000000
 
 struct upd_list {
-	struct upd_push *v;
+	struct upd_push *v;    /* malloc'd, or in arena */
 	size_t n, cap;
+	struct pl_arena *arena; /* borrowed: v grows in it (NULL: malloc) */
 };
 
 void upd_list_init(struct upd_list *l);
@@ -76,14 +85,16 @@ struct upd_config {
  * message the call stored, rendered for the caller, the caller's update
  * reuses it instead of rendering the message again, and *result_body (if
  * result_body is not NULL) gets a reference to that update's body, else
- * NULL; the caller releases it with upd_body_unref.  Returns 0 or a
- * negative pl_err (then the call must be undone). */
+ * NULL; the caller releases it with upd_body_unref.  arena (borrowed, may
+ * be NULL: malloc) holds the bodies made and, if out is empty, out's list
+ * (above).  Returns 0 or a negative pl_err (then the call must be undone). */
 int upd_write(struct core_tx *tx, const struct upd_config *cfg, const struct bus_events *events,
-	      const json_t *result, struct upd_list *out, struct upd_body **result_body);
+	      const json_t *result, struct pl_arena *arena, struct upd_list *out, struct upd_body **result_body);
 
 /* The call's reply, {"ok":true,"result":M}, cut from a body upd_write
  * handed back (it embeds M as its "message"): byte for byte what
- * api_reply would write.  malloc'd, the caller frees it; NULL on failure. */
-char *upd_reply_from_body(const struct upd_body *body);
+ * api_reply would write.  In arena if not NULL (valid until its reset),
+ * else malloc'd and the caller frees it; NULL on failure. */
+char *upd_reply_from_body(const struct upd_body *body, struct pl_arena *arena);
 
 #endif

@@ -54,6 +54,9 @@ struct store_writer {
 	struct store_job *head, *tail;  /* queued, guarded by mu */
 	size_t queued;
 	struct store_job *done_head, *done_tail; /* committed, guarded by mu */
+	struct pl_arena *arenas_done;    /* the arenas of the groups in done_head..., guarded by mu */
+	struct pl_arena *arenas_free;    /* reset, for the next groups; guarded by mu */
+	size_t arenas_nfree;
 	int stopping;
 	int sleeping;                    /* the writer waits on cv and no submit signalled it yet; guarded by mu */
 	uv_async_t async;
@@ -344,6 +347,34 @@ static void ckpt_stop(struct ckpt *c)
 	c->s = NULL;
 }
 
+/* Writer thread: an arena for the next group, one the loop gave back or a
+ * new one; NULL when memory is short (the group's jobs then malloc). */
+static struct pl_arena *arena_take(struct store_writer *w)
+{
+	struct pl_arena *a;
+
+	pthread_mutex_lock(&w->mu);
+	if ((a = w->arenas_free)) {
+		w->arenas_free = a->next;
+		w->arenas_nfree--;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (!a && (a = malloc(sizeof *a)))
+		arena_init(a);
+	return a;
+}
+
+/* Frees a list of arenas linked by next. */
+static void arenas_free(struct pl_arena *a)
+{
+	while (a) {
+		struct pl_arena *next = a->next;
+		arena_release(a);
+		free(a);
+		a = next;
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	struct store_writer *w = arg;
@@ -358,6 +389,9 @@ static void *writer_main(void *arg)
 		}
 		int marked;
 		uint64_t commit_ns, t0 = uv_hrtime();
+		struct pl_arena *arena = arena_take(w);
+		for (struct store_job *j = batch; j; j = j->next)
+			j->arena = arena;
 		int rc = run_batch(w, batch, &marked, &commit_ns);
 		uint64_t t1 = uv_hrtime();
 		int64_t wal = 0;
@@ -379,6 +413,10 @@ static void *writer_main(void *arg)
 		else
 			w->done_head = batch;
 		w->done_tail = last;
+		if (arena) {
+			arena->next = w->arenas_done;
+			w->arenas_done = arena;
+		}
 		hist_add(&w->stats.group, t1 - t0);
 		if (commit_ns)
 			hist_add(&w->stats.commit, commit_ns);
@@ -401,16 +439,20 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Loop thread: hands committed jobs back to their owners. */
+/* Loop thread: hands committed jobs back to their owners, then their
+ * groups' arenas back to the writer, reset (the surplus freed). */
 static void on_async(uv_async_t *a)
 {
 	struct store_writer *w = a->data;
 	struct store_job *j;
+	struct pl_arena *ar, *extra = NULL;
 	uint64_t now = uv_hrtime();
 
 	pthread_mutex_lock(&w->mu);
 	j = w->done_head;
 	w->done_head = w->done_tail = NULL;
+	ar = w->arenas_done;
+	w->arenas_done = NULL;
 	for (struct store_job *k = j; k; k = k->next)
 		hist_add(&w->stats.handback, now - k->committed_ns);
 	pthread_mutex_unlock(&w->mu);
@@ -420,6 +462,25 @@ static void on_async(uv_async_t *a)
 		j->done(j, j->commit_rc);
 		j = next;
 	}
+	if (!ar)
+		return;
+	for (struct pl_arena *k = ar; k; k = k->next)
+		arena_reset(k);
+	pthread_mutex_lock(&w->mu);
+	while (ar) {
+		struct pl_arena *next = ar->next;
+		if (w->arenas_nfree < STORE_WRITER_ARENAS_KEEP) {
+			ar->next = w->arenas_free;
+			w->arenas_free = ar;
+			w->arenas_nfree++;
+		} else {
+			ar->next = extra;
+			extra = ar;
+		}
+		ar = next;
+	}
+	pthread_mutex_unlock(&w->mu);
+	arenas_free(extra);
 }
 
 struct store_writer *store_writer_start(uv_loop_t *loop, struct store *s, size_t batch_max, struct store *ckpt,
@@ -506,6 +567,8 @@ void store_writer_free(struct store_writer *w)
 		pthread_mutex_destroy(&w->ck.mu);
 		pthread_cond_destroy(&w->ck.cv);
 	}
+	arenas_free(w->arenas_done);
+	arenas_free(w->arenas_free);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);

@@ -71,6 +71,7 @@
 #include <uv.h>
 
 #include "store/store.h"
+#include "util/arena.h"
 
 /* WAL pages after a commit that wake the checkpointer (SQLite's own
  * threshold; the setting checkpoint_pages, docs/operations.md). */
@@ -96,6 +97,9 @@
  * 200,000-message index: docs/store.md, "Deferred indexing"). */
 #define STORE_WRITER_INDEX_BATCH 4096
 #define STORE_WRITER_INDEX_AGE_MS 100
+/* Arenas kept for the next groups once the loop is done with them (one per
+ * group; under load one or two groups wait for the loop at a time). */
+#define STORE_WRITER_ARENAS_KEEP 4
 /* Groups run with a savepoint per job after one had to run again. */
 #define STORE_WRITER_RERUN_HOLD 16
 /* Buckets of the writer's time histograms (store_writer_stats): upper
@@ -133,6 +137,13 @@ struct store_job {
 	store_job_run_cb run;
 	store_job_done_cb done;
 	store_job_reset_cb reset; /* NULL: run must not run twice */
+	/* The group's arena, set by the writer before run (borrowed): what run
+	 * takes from it is for the loop to read in done, and all of it goes at
+	 * once after done returned for every job of the group — run must not
+	 * free a block of it, and nothing may keep one past its own done
+	 * (copy what must live longer).  A rerun (reset, run again) does not
+	 * reset it: what the first run took stays taken, unused. */
+	struct pl_arena *arena;
 	int run_rc;           /* what run returned */
 	int commit_rc;        /* what the group's commit returned */
 	uint64_t submitted_ns; /* uv_hrtime() at store_writer_submit (the job histogram) */

@@ -18,9 +18,20 @@ void textbuf_init(struct textbuf *b, size_t max)
 	b->max = max;
 }
 
+void textbuf_init_buf(struct textbuf *b, size_t max, char *buf, size_t cap)
+{
+	textbuf_init(b, max);
+	if (buf && cap > 0) {
+		b->s = b->fixed = buf;
+		b->cap = cap;
+		buf[0] = '\0';
+	}
+}
+
 void textbuf_release(struct textbuf *b)
 {
-	free(b->s);
+	if (b->s != b->fixed)
+		free(b->s);
 	textbuf_init(b, b->max);
 }
 
@@ -43,7 +54,13 @@ static int textbuf_grow(struct textbuf *b, size_t n)
 		;
 	if (cap > b->max + 1)
 		cap = b->max + 1;
-	if (!(s = realloc(b->s, cap))) {
+	if (b->s && b->s == b->fixed) { /* out of the caller's buffer */
+		if ((s = malloc(cap)))
+			memcpy(s, b->s, b->len + 1);
+	} else {
+		s = realloc(b->s, cap);
+	}
+	if (!s) {
 		b->err = PL_NOMEM;
 		return b->err;
 	}
@@ -129,6 +146,12 @@ char *textbuf_steal(struct textbuf *b, size_t *len)
 		return NULL;
 	}
 	s = b->s;
+	if (s == b->fixed && !(s = malloc(b->len + 1))) {
+		textbuf_release(b);
+		return NULL;
+	}
+	if (s != b->s)
+		memcpy(s, b->s, b->len + 1);
 	if (len)
 		*len = b->len;
 	b->s = NULL;

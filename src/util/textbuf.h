@@ -5,6 +5,9 @@
  *
  * Ownership: the buffer owns its bytes until textbuf_steal hands them to the
  * caller (who frees them with free()); textbuf_release frees them otherwise.
+ * A buffer set up with textbuf_init_buf starts in the caller's memory (a
+ * stack array, kept alive while the buffer is used and never freed by it)
+ * and mallocs only if the text outgrows it.
  * After a failed add the buffer keeps what it had and every later add fails
  * too, so a caller may build a whole text and check once at the end.
  */
@@ -19,10 +22,14 @@ struct textbuf {
 	size_t len, cap;
 	size_t max;     /* bytes of text allowed, the NUL not counted */
 	int err;        /* the first failure (a negative pl_err), sticky */
+	char *fixed;    /* the caller's first buffer (textbuf_init_buf), or NULL */
 };
 
 /* Sets up an empty buffer that may hold up to max bytes. */
 void textbuf_init(struct textbuf *b, size_t max);
+/* The same, the text kept in buf (cap bytes, the NUL included; borrowed)
+ * until it outgrows it. */
+void textbuf_init_buf(struct textbuf *b, size_t max, char *buf, size_t cap);
 void textbuf_release(struct textbuf *b);
 /* Appends n bytes of s: 0, or PL_TOOBIG / PL_NOMEM (also if an earlier add failed). */
 int textbuf_add(struct textbuf *b, const char *s, size_t n);
@@ -42,9 +49,10 @@ int textbuf_add_i64(struct textbuf *b, int64_t v);
 size_t textbuf_fmt_i64(char *out, int64_t v);
 /* Appends printf-style text (at most 255 bytes per call). */
 int textbuf_addf(struct textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hands the text (malloc'd, NUL-terminated, "" if empty) to the caller and
- * leaves the buffer empty; NULL if an add failed or memory is short.  *len
- * (may be NULL) gets its length. */
+/* Hands the text (malloc'd, NUL-terminated, "" if empty; copied out of
+ * the caller's buffer if it is still there) to the caller and leaves the
+ * buffer empty; NULL if an add failed or memory is short.  *len (may be
+ * NULL) gets its length. */
 char *textbuf_steal(struct textbuf *b, size_t *len);
 
 #endif

@@ -119,6 +119,39 @@ static void test_textbuf_fmt_i64(void **state)
 	}
 }
 
+/* A textbuf in the caller's buffer stays there while the text fits, moves
+ * to malloc when it outgrows it (what it held kept), and steal hands out a
+ * malloc'd copy either way; the caller's buffer is never freed (ASan and
+ * the leak check would say). */
+static void test_textbuf_buf(void **state)
+{
+	struct textbuf t;
+	char buf[8], *s;
+
+	(void)state;
+	textbuf_init_buf(&t, 64, buf, sizeof buf);
+	textbuf_puts(&t, "abcdefg"); /* 7 and the NUL: fits */
+	assert_ptr_equal(t.s, buf);
+	s = textbuf_steal(&t, NULL);
+	assert_ptr_not_equal(s, buf);
+	assert_string_equal(s, "abcdefg");
+	free(s);
+	textbuf_init_buf(&t, 64, buf, sizeof buf);
+	textbuf_puts(&t, "abcdefg");
+	textbuf_puts(&t, "hij"); /* outgrows buf */
+	assert_ptr_not_equal(t.s, buf);
+	assert_string_equal(t.s, "abcdefghij");
+	textbuf_puts(&t, "klmnopqrstuvwxyz");
+	assert_string_equal(t.s, "abcdefghijklmnopqrstuvwxyz");
+	textbuf_release(&t);
+	textbuf_init_buf(&t, 64, buf, sizeof buf);
+	textbuf_puts(&t, "ab");
+	textbuf_release(&t); /* frees nothing */
+	textbuf_init_buf(&t, 64, buf, sizeof buf);
+	assert_string_equal(t.s, "");
+	textbuf_release(&t);
+}
+
 /* textbuf_unput reopens a closed object, and only that. */
 static void test_textbuf_unput(void **state)
 {
@@ -447,6 +480,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_textbuf_unput),
+		cmocka_unit_test(test_textbuf_buf),
 		cmocka_unit_test(test_textbuf_fmt_i64),
 		cmocka_unit_test_setup_teardown(test_text_matches_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_fresh, setup, teardown),

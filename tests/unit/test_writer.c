@@ -8,7 +8,9 @@
  * was committed (a counter at 1: kept once; absent: undone), how often each
  * job ran and was reset, and which way the writer ran the group (its stats).
  * test_index_batched sends real messages: their search-index updates are
- * applied in batches after the commit, and at stop.
+ * applied in batches after the commit, and at stop.  Every job copies its
+ * key into its group's arena when it runs and reads it back in done: the
+ * jobs of a group share one arena, and it is not reset before their done.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -34,6 +36,9 @@ struct t_job {
 	int runs, resets, dones;
 	int64_t seen;        /* the counter before its change, at its last run */
 	int commit_rc;
+	struct pl_arena *arena; /* its group's, seen at its last run */
+	char *copy;          /* its key, copied into that arena */
+	int copy_ok;         /* done found the copy intact */
 };
 
 struct t_env {
@@ -60,6 +65,10 @@ static int t_run(struct store_job *j, struct store *s)
 	int rc;
 
 	t->runs++;
+	t->arena = j->arena;
+	if (!j->arena || !(t->copy = arena_alloc(j->arena, strlen(t->key) + 1)))
+		return PL_NOMEM;
+	memcpy(t->copy, t->key, strlen(t->key) + 1);
 	if (t->how == T_FAIL_BEFORE)
 		return PL_DENIED;
 	rc = store_safety_meta_get(s, t->key, &v);
@@ -82,6 +91,7 @@ static void t_done(struct store_job *j, int commit_rc)
 
 	t->dones++;
 	t->commit_rc = commit_rc;
+	t->copy_ok = t->copy && strcmp(t->copy, t->key) == 0;
 }
 
 static int t_gate_run(struct store_job *j, struct store *s)
@@ -255,7 +265,10 @@ static void test_all_succeed(void **state)
 		assert_int_equal(v[i].runs, 1);
 		assert_int_equal(v[i].resets, 0);
 		assert_int_equal(t_counter(env, v[i].key), 1);
+		assert_true(v[i].copy_ok); /* the group's arena outlived its done */
+		assert_ptr_equal(v[i].arena, v[0].arena);
 	}
+	assert_non_null(v[0].arena);
 }
 
 /* A job that fails having changed nothing needs no undo: no rerun. */
