@@ -318,7 +318,7 @@ static int ckpt_start(struct ckpt *c, struct store *w, struct store *s, int64_t 
 
 	c->pages = pages;
 	c->hard = pages * STORE_CKPT_HARD_FACTOR;
-	c->step = pages / STORE_CKPT_STEP_DIV > 0 ? pages / STORE_CKPT_STEP_DIV : 1;
+	c->step = pages * STORE_CKPT_STEP_FACTOR;
 	c->next_at = pages;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
