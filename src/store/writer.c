@@ -246,7 +246,9 @@ static void ckpt_note(struct ckpt *c, int64_t wal)
 	}
 	if (wal < c->next_at)
 		return;
-	c->next_at = wal + c->step;
+	/* The next wake a step on, but not past the hard bound: at the bound
+	 * the WAL is restarted however long the step. */
+	c->next_at = wal < c->hard && wal + c->step > c->hard ? c->hard : wal + c->step;
 	pthread_mutex_lock(&c->mu);
 	c->wal = wal;
 	pthread_mutex_unlock(&c->mu);
