@@ -249,7 +249,9 @@ static void ckpt_note(struct ckpt *c, int64_t wal)
 	}
 	if (wal < c->next_at)
 		return;
-	c->next_at = wal + c->step;
+	/* The next wake a step on, but not past the hard bound: at the bound
+	 * the WAL is restarted however long the step. */
+	c->next_at = wal < c->hard && wal + c->step > c->hard ? c->hard : wal + c->step;
 	pthread_mutex_lock(&c->mu);
 	c->wal = wal;
 	pthread_mutex_unlock(&c->mu);
@@ -321,7 +323,7 @@ static int ckpt_start(struct ckpt *c, struct store *w, struct store *s, int64_t 
 
 	c->pages = pages;
 	c->hard = pages * STORE_CKPT_HARD_FACTOR;
-	c->step = pages / STORE_CKPT_STEP_DIV > 0 ? pages / STORE_CKPT_STEP_DIV : 1;
+	c->step = pages * STORE_CKPT_STEP_FACTOR;
 	c->next_at = pages;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);

@@ -30,7 +30,7 @@
  * database file and fsyncing it while every job queued behind waits).  The
  * writer's handle stops checkpointing by itself; after each commit the
  * writer reads the WAL's size and, at ckpt_pages, wakes the checkpointer
- * (then again each time the WAL grew by ckpt_pages / STORE_CKPT_STEP_DIV
+ * (then again each time the WAL grew by ckpt_pages x STORE_CKPT_STEP_FACTOR
  * until it starts over), which runs a PASSIVE checkpoint: it copies what no
  * reader still needs and takes no lock the writer waits for.  The WAL
  * starts over at the first commit after a checkpoint that copied all of it
@@ -81,10 +81,14 @@
  * in store_sqlite.c, the size the WAL file is cut back to). */
 #define STORE_CKPT_HARD_FACTOR 16
 /* Until the WAL starts over, the checkpointer is woken again each time it
- * grew by ckpt_pages / this (500 pages, about 25 small commits, by default;
- * each run copies the pages every commit touches once: fewer runs, fewer
- * copies of them and fewer database fsyncs). */
-#define STORE_CKPT_STEP_DIV 2
+ * grew by ckpt_pages x this (4,000 pages by default: ~14 groups of 512 1:1
+ * messages, ~200 small commits; the first run is still at ckpt_pages).
+ * Each run copies once every page changed since the last one, and a leaf
+ * clustered by chat or user is changed by many groups before it fills: one
+ * run every 4,000 pages instead of every 500 copied 0.36 pages per 1:1
+ * message instead of 0.63 (docs/store.md, "Checkpoints").  The WAL's size
+ * is bounded by STORE_CKPT_HARD_FACTOR, not by this. */
+#define STORE_CKPT_STEP_FACTOR 4
 /* Search-index updates of new messages applied together once this many
  * wait, or once the oldest waited STORE_WRITER_INDEX_AGE_MS (above).  The
  * age bounds how stale a search can be (docs/api.md, searchMessages); the
