@@ -2,6 +2,7 @@
  * (envelope.h).  One pass over the frame: every string is unescaped into
  * one arena as it is read; whatever the reader does not take exactly as
  * jansson would, it declines, and the caller asks jansson. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,6 +438,15 @@ const char *envelope_id_json(const struct envelope_value *id, char buf[ENVELOPE_
 	}
 	*len = strlen(s);
 	return s;
+}
+
+void envelope_move(struct envelope *to, struct envelope *from)
+{
+	memcpy(to, from, offsetof(struct envelope, params));
+	memcpy(to->params, from->params, from->n * sizeof from->params[0]);
+	to->n = from->n;
+	to->arena = from->arena;
+	from->arena = NULL;
 }
 
 void envelope_release(struct envelope *e)

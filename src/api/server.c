@@ -130,7 +130,7 @@ struct api_job {
 					  * n and next cleared, v[] read only below n */
 	struct envelope env;             /* or its id and params, read by the envelope reader (fast set):
 					  * decoded strings point into env's arena, freed with the job;
-					  * read only when fast is set (taken whole), else arena NULL */
+					  * read only when fast is set (moved in: envelope_move), else arena NULL */
 };
 
 static double mono_now(void)
@@ -935,9 +935,8 @@ static struct ws_id ws_msg_id(const struct ws_msg *msg)
 static void job_take_msg(struct api_job *job, struct ws_msg *msg, int with_params)
 {
 	if (msg->env) {
-		job->env = *msg->env;
+		envelope_move(&job->env, msg->env);
 		job->fast = 1;
-		msg->env->arena = NULL;
 		msg->env = NULL;
 		return;
 	}
