@@ -6,6 +6,7 @@
  *
  * Names follow the Telegram Bot API wherever it has the method.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -396,5 +397,38 @@ const struct api_method *api_method_find(const char *name)
 	for (size_t i = 0; i < api_methods_count; i++)
 		if (api_methods[i].name[0] == name[0] && strcmp(api_methods[i].name, name) == 0)
 			return &api_methods[i];
+	return NULL;
+}
+
+/* FNV-1a of a name, folded to a slot. */
+static size_t method_slot(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return (h ^ h >> 16) & (API_METHOD_INDEX_SLOTS - 1);
+}
+
+void api_method_index_init(struct api_method_index *ix)
+{
+	_Static_assert(sizeof(api_methods) / sizeof(api_methods[0]) < API_METHOD_INDEX_SLOTS / 2,
+		       "API_METHOD_INDEX_SLOTS: too few for the table");
+	memset(ix, 0, sizeof *ix);
+	for (size_t i = 0; i < api_methods_count; i++) {
+		size_t k = method_slot(api_methods[i].name);
+		while (ix->slot[k])
+			k = (k + 1) & (API_METHOD_INDEX_SLOTS - 1);
+		ix->slot[k] = (unsigned char)(i + 1);
+	}
+}
+
+const struct api_method *api_method_index_find(const struct api_method_index *ix, const char *name)
+{
+	for (size_t k = method_slot(name); ix->slot[k]; k = (k + 1) & (API_METHOD_INDEX_SLOTS - 1)) {
+		const struct api_method *m = &api_methods[ix->slot[k] - 1];
+		if (strcmp(m->name, name) == 0)
+			return m;
+	}
 	return NULL;
 }

@@ -205,6 +205,25 @@ static void test_error_envelope(void **st)
 	free(s);
 }
 
+/* The server's method index answers as the table walk does: every name,
+ * and names that are not methods (a prefix, a longer name, another case,
+ * the empty name). */
+static void test_method_index(void **state)
+{
+	static const char *const unknown[] = {"", "s", "send", "sendMessages", "SendMessage", "getme", "nosuch"};
+	struct api_method_index ix;
+
+	api_method_index_init(&ix);
+	for (size_t i = 0; i < api_methods_count; i++) {
+		assert_ptr_equal(api_method_index_find(&ix, api_methods[i].name), &api_methods[i]);
+		assert_ptr_equal(api_method_find(api_methods[i].name), &api_methods[i]);
+	}
+	for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+		assert_null(api_method_index_find(&ix, unknown[i]));
+		assert_null(api_method_find(unknown[i]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_too_long_text), cmocka_unit_test(test_arrays),
 		cmocka_unit_test(test_utf8), cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_config), cmocka_unit_test(test_error_envelope),
+		cmocka_unit_test(test_method_index),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

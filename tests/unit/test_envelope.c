@@ -240,9 +240,37 @@ static void test_id_json(void **st)
 	envelope_release(&e);
 }
 
+/* envelope_move gives the same envelope as a copy of the whole struct,
+ * into memory full of garbage, and leaves the source nothing to free. */
+static void test_move(void **st)
+{
+	static const char f[] = "{\"id\":\"a1\",\"method\":\"sendMessage\",\"params\":{\"chat_id\":42,\"text\":\"hi\"}}";
+	struct envelope e, to;
+	char ib[ENVELOPE_ID_BUF];
+	const struct envelope_value *v;
+	size_t n;
+
+	assert_int_equal(envelope_parse(&e, f, sizeof f - 1), 0);
+	memset(&to, 0x5a, sizeof to);
+	envelope_move(&to, &e);
+	assert_null(e.arena);
+	envelope_release(&e);
+	assert_int_equal(to.n, 2);
+	assert_int_equal(to.has_params, 1);
+	assert_string_equal(to.method.s, "sendMessage");
+	assert_memory_equal(envelope_id_json(&to.id, ib, &n), "\"a1\"", 4);
+	assert_non_null(v = envelope_param(&to, "chat_id"));
+	assert_int_equal(v->i, 42);
+	assert_non_null(v = envelope_param(&to, "text"));
+	assert_string_equal(v->s, "hi");
+	assert_null(envelope_param(&to, "reply_to_message_id"));
+	envelope_release(&to);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_taken),
 		cmocka_unit_test(test_declined),
 		cmocka_unit_test(test_nul_bytes),
