@@ -10,6 +10,7 @@
 
 #include "api/envelope.h"
 #include "util/err.h"
+#include "util/swar.h"
 #include "util/utf8.h"
 
 struct rd {
@@ -96,20 +97,13 @@ static const unsigned char plain[256] = {
 #undef X16
 };
 
-#define ONES8 UINT64_C(0x0101010101010101)
-#define HIGHS8 UINT64_C(0x8080808080808080)
-
 /* 1 if the 8 bytes at p are all plain (see plain[]): none has its high bit
- * set, is below 0x20, or is the quote or the backslash.  Each test is the
- * exact "has a zero byte" form, on bytes known to be below 0x80. */
+ * set, is below 0x20, or is the quote or the backslash. */
 static int plain8(const unsigned char *p)
 {
-	uint64_t v, q, b;
+	uint64_t v = swar_load(p);
 
-	memcpy(&v, p, sizeof v);
-	q = v ^ (ONES8 * '"');
-	b = v ^ (ONES8 * '\\');
-	return ((v | ((v - ONES8 * 0x20) & ~v) | ((q - ONES8) & ~q) | ((b - ONES8) & ~b)) & HIGHS8) == 0;
+	return ((v & SWAR_HIGHS) | swar_json_special(v)) == 0;
 }
 
 /* A string at r->p (its opening quote), unescaped into the arena and

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/render.h"
+#include "util/swar.h"
 #include "util/utf8.h"
 
 static const char *const chat_types[] = {"", "private", "group", "channel"};
@@ -25,20 +26,11 @@ static const char *const chat_types[] = {"", "private", "group", "channel"};
 /* A string literal, without its NUL. */
 #define text_lit(b, s) textbuf_add((b), (s), sizeof(s) - 1)
 
-#define ONES8 UINT64_C(0x0101010101010101)
-#define HIGHS8 UINT64_C(0x8080808080808080)
-
-/* 1 if none of the 8 bytes at p needs escaping in a JSON string: none is a
- * control character (below 0x20), '"' or '\\' (the "has a byte below n"
- * and "has a zero byte" word tests; bytes from 0x80 up pass, as UTF-8). */
+/* 1 if none of the 8 bytes at p needs escaping in a JSON string (bytes
+ * from 0x80 up pass, as UTF-8). */
 static int json_plain8(const unsigned char *p)
 {
-	uint64_t v, q, bs;
-
-	memcpy(&v, p, sizeof v);
-	q = v ^ (ONES8 * '"');
-	bs = v ^ (ONES8 * '\\');
-	return ((((v - ONES8 * 0x20) & ~v) | ((q - ONES8) & ~q) | ((bs - ONES8) & ~bs)) & HIGHS8) == 0;
+	return swar_json_special(swar_load(p)) == 0;
 }
 
 /* A JSON string as jansson writes it (no flags): '"', '\\' and control

@@ -15,13 +15,7 @@
 
 #include "util/arena.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define T_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define T_ASAN 1
-#endif
-#endif
+#include "ut_asan.h"
 #ifdef T_ASAN
 #include <sanitizer/asan_interface.h>
 #endif

@@ -46,13 +46,7 @@
 #define T_RFC_KEY "dGhlIHNhbXBsZSBub25jZQ=="
 #define T_RFC_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
-#if defined(__SANITIZE_ADDRESS__)
-#define T_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define T_ASAN 1
-#endif
-#endif
+#include "ut_asan.h"
 
 /* ---- the server ------------------------------------------------------------------ */
 
