@@ -80,6 +80,12 @@ int64_t harness_user_id(const struct harness *h, const char *name);
  * with line (the caller's __LINE__) and fails the running cmocka test. */
 json_t *harness_call_ok(struct parley_client *c, const char *method, json_t *params, int line);
 
+/* Calls method with params (a new reference this call takes) and fails the
+ * running cmocka test, printing what came back with line, unless the call
+ * failed with HTTP status and error code exactly. */
+void harness_call_fails(struct parley_client *c, const char *method, json_t *params, int status, const char *code,
+			int line);
+
 /* The password harness_user() gives name, written into buf. */
 const char *harness_password(const char *name, char *buf, size_t len);
 

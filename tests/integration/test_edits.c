@@ -31,30 +31,9 @@ static struct harness *ed_h;
  * unless the server answers ok.  Returns the result (caller releases). */
 #define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
 /* As OK, but the server must answer with this HTTP status and code. */
-#define FAILS(c, method, params, status, code) ed_call_fails((c), (method), (params), (status), (code), __LINE__)
+#define FAILS(c, method, params, status, code) harness_call_fails((c), (method), (params), (status), (code), __LINE__)
 #define TRUE_OK(c, method, params) json_decref(OK((c), (method), (params)))
 
-static void ed_call_fails(struct parley_client *c, const char *method, json_t *params, int status,
-			  const char *code, int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-	int rc;
-
-	assert_non_null(params);
-	rc = parley_call(c, method, params, &res, &err);
-	json_decref(params);
-	if (rc == 0) {
-		json_decref(res);
-		print_error("line %d: %s succeeded; expected %d %s\n", line, method, status, code);
-		fail();
-	}
-	if (rc != PARLEY_EAPI || err.http_status != status || strcmp(err.code, code) != 0) {
-		print_error("line %d: %s: got rc %d, %d %s (%s); expected %d %s\n", line, method, rc,
-			    err.http_status, err.code, err.description, status, code);
-		fail();
-	}
-}
 
 static int64_t ed_int(json_t *obj, const char *key)
 {

@@ -64,25 +64,8 @@ static struct harness *mx_h;
 /* --- helpers ------------------------------------------------------------ */
 
 #define OK(c, method, params) harness_call_ok((c), (method), (params), __LINE__)
-#define FAILS(c, method, params, status, code) mx_call_fails((c), (method), (params), (status), (code), __LINE__)
+#define FAILS(c, method, params, status, code) harness_call_fails((c), (method), (params), (status), (code), __LINE__)
 
-static void mx_call_fails(struct parley_client *c, const char *method, json_t *params, int status, const char *code,
-			  int line)
-{
-	struct parley_error err;
-	json_t *res = NULL;
-	int rc;
-
-	assert_non_null(params);
-	rc = parley_call(c, method, params, &res, &err);
-	json_decref(params);
-	json_decref(res);
-	if (rc != PARLEY_EAPI || err.http_status != status || strcmp(err.code, code) != 0) {
-		print_error("line %d: %s: got rc %d, %d %s (%s); expected %d %s\n", line, method, rc, err.http_status,
-			    err.code, err.description, status, code);
-		fail();
-	}
-}
 
 static int64_t mx_int(json_t *obj, const char *key)
 {
